@@ -1,0 +1,212 @@
+// Package exact sums float64 values with no rounding error, so that a total
+// does not depend on the order of its terms nor on how they were split into
+// partial sums: the property evalnll's byte-identical reports rest on.
+//
+// A Sum is a small superaccumulator after R. M. Neal, "Fast exact summation
+// using small and large superaccumulators" (2015): the exponent range of
+// float64 is cut into 32-bit chunks, each held in an int64 with headroom, and
+// a term is added into two neighbouring chunks. Use it in this order:
+//
+//	var s exact.Sum
+//	s.Add(x) // for every term, in any order
+//	s.Merge(&other) // partial sums combine exactly
+//	v := s.Float64() // the exact total, rounded once to nearest
+//
+// The zero value is an empty sum. A Sum is a plain value: copying it copies
+// the sum. It is not safe for concurrent use.
+package exact
+
+import (
+	"math"
+	"math/big"
+)
+
+const (
+	chunkBits = 32
+	nChunks   = 66 // chunk i weighs 2^(32*i - 1074); positions 0..2045 → chunks 0..64, one spare for carries
+	// A term adds less than 2^52 in magnitude to a chunk and a carried chunk
+	// is below 2^32, so an int64 chunk takes 2^11-1 adds before it can
+	// overflow. Carries are propagated well before that.
+	addsBeforeCarry = 1024
+	mask32          = 1<<chunkBits - 1
+)
+
+// Sum is an exact sum of float64 terms.
+type Sum struct {
+	chunk [nChunks]int64
+	adds  int32
+	// Non-finite terms are counted apart; they decide the result alone.
+	nan, posInf, negInf int64
+}
+
+// Add adds x to the sum exactly.
+func (s *Sum) Add(x float64) {
+	bits := math.Float64bits(x)
+	e := int(bits>>52) & 0x7ff
+	if e == 0x7ff {
+		s.addSpecial(x)
+		return
+	}
+	m := bits & (1<<52 - 1)
+	if e != 0 {
+		m |= 1 << 52
+	} else {
+		e = 1
+	}
+	if m == 0 {
+		return
+	}
+	p := e - 1 // the value is m * 2^(p-1074)
+	i := p >> 5
+	sh := uint(p & 31)
+	lo := int64((m << sh) & mask32)
+	hi := int64(m >> (chunkBits - sh))
+	if bits>>63 != 0 {
+		lo, hi = -lo, -hi
+	}
+	s.chunk[i] += lo
+	s.chunk[i+1] += hi
+	s.adds++
+	if s.adds >= addsBeforeCarry {
+		s.carry()
+	}
+}
+
+// AddProduct adds a*b exactly (the rounded product and its rounding error,
+// found with a fused multiply-add), unless the product underflows.
+func (s *Sum) AddProduct(a, b float64) {
+	h := a * b
+	s.Add(h)
+	if l := math.FMA(a, b, -h); l != 0 && !math.IsNaN(l) && !math.IsInf(l, 0) {
+		s.Add(l)
+	}
+}
+
+// AddInt adds the integer n exactly (|n| < 2^53 is one term; larger values
+// are split).
+func (s *Sum) AddInt(n int64) {
+	if n > -(1<<53) && n < 1<<53 {
+		s.Add(float64(n))
+		return
+	}
+	hi := n >> 26 << 26
+	s.Add(float64(hi))
+	s.Add(float64(n - hi))
+}
+
+func (s *Sum) addSpecial(x float64) {
+	switch {
+	case math.IsNaN(x):
+		s.nan++
+	case x > 0:
+		s.posInf++
+	default:
+		s.negInf++
+	}
+}
+
+// carry moves every chunk's bits above 32 into the next chunk, leaving each
+// chunk but the last in [-2^31, 2^32).
+func (s *Sum) carry() {
+	var c int64
+	for i := 0; i < nChunks-1; i++ {
+		v := s.chunk[i] + c
+		c = v >> chunkBits // arithmetic shift: floor division
+		s.chunk[i] = v - c<<chunkBits
+	}
+	s.chunk[nChunks-1] += c
+	s.adds = 0
+}
+
+// Merge adds the terms of o into s exactly. Sums merge in any order and
+// grouping with the same result.
+func (s *Sum) Merge(o *Sum) {
+	s.carry()
+	oc := *o
+	oc.carry()
+	for i := range s.chunk {
+		s.chunk[i] += oc.chunk[i]
+	}
+	s.nan += oc.nan
+	s.posInf += oc.posInf
+	s.negInf += oc.negInf
+	s.carry()
+}
+
+// special reports the non-finite result when a non-finite term was added.
+func (s *Sum) special() (float64, bool) {
+	switch {
+	case s.nan > 0 || (s.posInf > 0 && s.negInf > 0):
+		return math.NaN(), true
+	case s.posInf > 0:
+		return math.Inf(1), true
+	case s.negInf > 0:
+		return math.Inf(-1), true
+	}
+	return 0, false
+}
+
+// IsFinite reports whether every term added was finite.
+func (s *Sum) IsFinite() bool { _, sp := s.special(); return !sp }
+
+// Int returns the exact total as an integer times 2^-1074, or nil when a
+// term was not finite.
+func (s *Sum) Int() *big.Int {
+	if !s.IsFinite() {
+		return nil
+	}
+	t := *s
+	t.carry()
+	z := new(big.Int)
+	var c big.Int
+	for i := nChunks - 1; i >= 0; i-- {
+		z.Lsh(z, chunkBits)
+		c.SetInt64(t.chunk[i])
+		z.Add(z, &c)
+	}
+	return z
+}
+
+// Prec is the precision of the big.Float values Big returns: enough to hold
+// any sum of float64 values exactly.
+const Prec = 2200
+
+// Big returns the exact total, or ±Inf for an infinite one. For NaN (a NaN
+// term, or +Inf and -Inf both added) it returns nil.
+func (s *Sum) Big() *big.Float {
+	if v, sp := s.special(); sp {
+		if math.IsNaN(v) {
+			return nil
+		}
+		return new(big.Float).SetInf(v < 0)
+	}
+	f := new(big.Float).SetPrec(Prec).SetInt(s.Int())
+	return f.SetMantExp(f, -1074)
+}
+
+// Float64 returns the total rounded once to the nearest float64 (ties to
+// even). Non-finite terms give NaN or ±Inf as IEEE arithmetic would.
+func (s *Sum) Float64() float64 {
+	if v, sp := s.special(); sp {
+		return v
+	}
+	// Rounding the exact big.Float to float64 is correctly rounded,
+	// including overflow to ±Inf and gradual underflow.
+	v, _ := s.Big().Float64()
+	return v
+}
+
+// IsZero reports whether the exact total is zero and every term finite.
+func (s *Sum) IsZero() bool {
+	if !s.IsFinite() {
+		return false
+	}
+	t := *s
+	t.carry()
+	for _, c := range t.chunk {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
