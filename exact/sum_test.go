@@ -27,7 +27,7 @@ func wild(r *rand.Rand) float64 {
 	case 0:
 		return math.Ldexp(r.Float64(), r.IntN(2098)-1074) * sign(r)
 	case 1:
-		return float64(math.Float64frombits(r.Uint64N(1 << 52))) * sign(r) // subnormal
+		return float64(math.Float64frombits(r.Uint64N(1<<52))) * sign(r) // subnormal
 	case 2:
 		return math.MaxFloat64 / 4 * r.Float64() * sign(r)
 	default:
