@@ -1,0 +1,431 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/evalnll/evalnll/gate"
+	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/pipeline"
+	"github.com/evalnll/evalnll/reader"
+	"github.com/evalnll/evalnll/report"
+)
+
+const evalUsage = `Usage: evalnll eval [flags] INPUT...
+
+Evaluates prediction tables and writes a report. INPUT is a Parquet or Arrow
+IPC file (file or stream, found by its magic bytes), a directory (walked for
+*.parquet, *.arrow, *.arrows, *.ipc, *.feather), a glob, or - for an Arrow
+IPC stream on standard input. Flags and inputs may come in any order.
+
+Examples:
+  $ evalnll eval --label y --prob p preds.parquet
+  $ evalnll eval --label label --logit logits --json report.json shards/
+  $ evalnll eval --logprob token_logprobs --base 2 'runs/*.arrow'
+  $ evalnll eval --label y --prob p --by model,split --fail-if 'ece >= 0.05' preds.parquet
+  $ evalnll eval --label y --prob p --baseline base.json --max-increase nll=0.01 -o new.json preds/
+
+Flags:
+`
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ", ") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+type evalFlags struct {
+	label, prob, logit, logprob, mean, std, varc, weight, by, id, kind string
+	eps                                                                float64
+	base, binning, onInvalid                                           string
+	bins, workers, worst                                               int
+	maxBatchBytes                                                      int64
+	jsonOut, mdOut, svgOut                                             string
+	outs, failIf, maxInc, maxDec                                       multiFlag
+	baseline                                                           string
+	quiet                                                              bool
+	maxSlices                                                          int
+}
+
+func evalFlagSet(f *evalFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.StringVar(&f.label, "label", "", "observed outcome `COL` (default: the first of label, target, y)")
+	fs.StringVar(&f.prob, "prob", "", "probability `COL`: P(y=1), or a list of class probabilities")
+	fs.StringVar(&f.logit, "logit", "", "logit `COL`: one float (binary) or a list of class logits")
+	fs.StringVar(&f.logprob, "logprob", "", "natural-log probability `COL` of the observed outcome; a list is a token sequence")
+	fs.StringVar(&f.mean, "mean", "", "gaussian predictive mean `COL` (with --std or --var)")
+	fs.StringVar(&f.std, "std", "", "gaussian standard deviation `COL`")
+	fs.StringVar(&f.varc, "var", "", "gaussian variance `COL`")
+	fs.StringVar(&f.weight, "weight", "", "non-negative sample weight `COL`")
+	fs.StringVar(&f.by, "by", "", "also report every slice of `COL[,COL]`")
+	fs.StringVar(&f.id, "id", "", "row identifier `COL`, used by --worst")
+	fs.StringVar(&f.kind, "kind", "auto", "`KIND`: auto, binary, multiclass, multilabel, logprob or gaussian")
+	fs.Float64Var(&f.eps, "eps", 1e-15, "clip probabilities to [`E`, 1-E] before the log; 0 disables clipping")
+	fs.StringVar(&f.base, "base", "e", "log `BASE` of NLL figures: e (nats), 2 (bits) or 10 (hartleys)")
+	fs.IntVar(&f.bins, "bins", 15, "`N` calibration bins")
+	fs.StringVar(&f.binning, "binning", "uniform", "`M`: uniform (equal width) or quantile (equal weight)")
+	fs.StringVar(&f.onInvalid, "on-invalid", "error", "`P`: error (stop at the first invalid row) or skip (count it by reason)")
+	fs.IntVar(&f.workers, "workers", 0, "`N` units evaluated at once (default: all cores); results do not depend on it")
+	fs.Int64Var(&f.maxBatchBytes, "max-batch-bytes", reader.DefaultOptions().MaxBatchBytes, "largest Arrow IPC record batch body or Parquet page accepted, in `BYTES`")
+	fs.IntVar(&f.worst, "worst", 0, "list the `N` rows of highest NLL")
+	fs.IntVar(&f.maxSlices, "max-slices", 100000, "fail when --by yields more than `N` slices")
+	fs.StringVar(&f.jsonOut, "json", "", "write the JSON report to `FILE` (- for stdout)")
+	fs.StringVar(&f.mdOut, "md", "", "write a markdown report to `FILE`")
+	fs.StringVar(&f.svgOut, "svg", "", "write a reliability diagram to `FILE`")
+	fs.Var(&f.outs, "o", "write a report to `FILE`, its format from the extension (.json, .md, .svg); repeatable")
+	fs.Var(&f.failIf, "fail-if", "exit 1 when `'METRIC OP VALUE'` holds, e.g. 'nll > 0.35'; repeatable")
+	fs.StringVar(&f.baseline, "baseline", "", "baseline JSON report `FILE` for --max-increase and --max-decrease")
+	fs.Var(&f.maxInc, "max-increase", "fail when `METRIC=DELTA` rose by more than DELTA (absolute, or N% relative) over the baseline; repeatable")
+	fs.Var(&f.maxDec, "max-decrease", "fail when `METRIC=DELTA` fell by more than DELTA over the baseline (for accuracy); repeatable")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+	return fs
+}
+
+// parseInterspersed parses flags and positional arguments in any order.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// flag stops at the first non-flag, or after "--".
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func cmdEval(e *env, args []string) (int, error) {
+	var f evalFlags
+	fs := evalFlagSet(&f)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), evalUsage)
+		fs.PrintDefaults()
+	}
+	inputs, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(e.stdout)
+			fs.Usage()
+			return 0, errHelp
+		}
+		return 0, usagef("eval: %v", err)
+	}
+	cfg, gates, limits, err := checkEvalFlags(&f)
+	if err != nil {
+		return 0, err
+	}
+	if len(inputs) == 0 {
+		return 0, usagef("eval: no INPUT given (run 'evalnll eval -h')")
+	}
+	outs, err := outputs(&f)
+	if err != nil {
+		return 0, err
+	}
+	var base *report.Baseline
+	if f.baseline != "" {
+		base, err = report.ReadBaseline(f.baseline)
+		if err != nil {
+			return 0, err
+		}
+	}
+
+	files, names, cleanup, err := openInputs(e, inputs, reader.Options{MaxBatchBytes: f.maxBatchBytes})
+	defer cleanup()
+	if err != nil {
+		return 0, err
+	}
+	mp, err := resolveMapping(&f, files, names, cfg)
+	if err != nil {
+		return 0, err
+	}
+	job := mp.job(files, names, cfg)
+	job.Options = pipeline.Options{Workers: f.workers}
+	prog := newProgress(e, f.quiet, files)
+	job.Progress = prog.add
+	res, err := pipeline.Run(e.ctx, job)
+	prog.finish()
+	if err != nil {
+		return 0, err
+	}
+	if e.ctx.Err() != nil {
+		return 0, e.ctx.Err()
+	}
+
+	var total int64
+	for _, n := range res.FileRows {
+		total += n
+	}
+	if total == 0 {
+		return 0, fmt.Errorf("%s: no input rows (every input is empty)", strings.Join(names, ", "))
+	}
+	sum := res.State.Summary()
+	if sum.Overall.Rows == 0 || !(sum.Overall.Weight > 0) {
+		if sum.Overall.Rows == 0 {
+			return 0, fmt.Errorf("%s: no valid rows to evaluate (%s)", strings.Join(names, ", "), skippedText(sum.Overall.Skipped))
+		}
+		return 0, fmt.Errorf("%s: total weight is 0", strings.Join(names, ", "))
+	}
+	m := &report.Model{
+		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
+		Binning: cfg.Binning, Mapping: mp.report, Overall: sum.Overall, Slices: sum.Slices,
+	}
+	for i, fl := range files {
+		m.Inputs = append(m.Inputs, report.Input{Path: names[i], Rows: res.FileRows[i], Format: fl.Format().String()})
+	}
+	scaleFigures(m, cfg)
+	if cfg.Worst > 0 {
+		m.Worst = []report.WorstRow{}
+		for _, w := range sum.Worst {
+			id := w.ID
+			if !cfg.HasID {
+				id = metrics.Value{Kind: metrics.VString, S: res.RowName(w.Unit, w.Row)}
+			}
+			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
+		}
+	}
+	failed, err := runGates(m, gates, limits, base)
+	if err != nil {
+		return 0, err
+	}
+	if err := writeOutputs(e, m, outs); err != nil {
+		return 0, err
+	}
+	if failed {
+		for _, g := range m.Gates {
+			if g.Failed {
+				fmt.Fprintf(e.stderr, "evalnll: gate failed: %s\n", g.Message)
+			}
+		}
+		return exitGateFailed, nil
+	}
+	return exitOK, nil
+}
+
+func skippedText(m map[string]int64) string {
+	if len(m) == 0 {
+		return "no rows"
+	}
+	var parts []string
+	for r := metrics.Reason(1); r < metrics.NumReasons; r++ {
+		if n, ok := m[r.String()]; ok {
+			parts = append(parts, fmt.Sprintf("%d skipped as %s", n, r))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// scaleFigures is a no-op hook: metrics already reports in the units asked.
+func scaleFigures(m *report.Model, cfg *metrics.Config) {}
+
+func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Limit, error) {
+	cfg := metrics.DefaultConfig()
+	k, err := metrics.ParseKind(f.kind)
+	if err != nil {
+		return nil, nil, nil, usagef("--kind: %v", err)
+	}
+	cfg.Kind = k
+	if math.IsNaN(f.eps) || f.eps < 0 || f.eps >= 0.5 {
+		return nil, nil, nil, usagef("--eps: %v is not in [0, 0.5)", f.eps)
+	}
+	cfg.Eps = f.eps
+	switch f.base {
+	case "e":
+		cfg.Units = metrics.Nats
+	case "2":
+		cfg.Units = metrics.Bits
+	case "10":
+		cfg.Units = metrics.Hartleys
+	default:
+		return nil, nil, nil, usagef("--base: %q is not one of e, 2, 10", f.base)
+	}
+	if f.bins < 1 || f.bins > 1000000 {
+		return nil, nil, nil, usagef("--bins: %d is not between 1 and 1000000", f.bins)
+	}
+	cfg.Bins = f.bins
+	switch f.binning {
+	case "uniform":
+		cfg.Binning = metrics.Uniform
+	case "quantile":
+		cfg.Binning = metrics.Quantile
+	default:
+		return nil, nil, nil, usagef("--binning: %q is not uniform or quantile", f.binning)
+	}
+	switch f.onInvalid {
+	case "error":
+	case "skip":
+		cfg.Skip = true
+	default:
+		return nil, nil, nil, usagef("--on-invalid: %q is not error or skip", f.onInvalid)
+	}
+	if f.workers < 0 {
+		return nil, nil, nil, usagef("--workers: %d is negative", f.workers)
+	}
+	if f.worst < 0 {
+		return nil, nil, nil, usagef("--worst: %d is negative", f.worst)
+	}
+	cfg.Worst = f.worst
+	if f.maxBatchBytes <= 0 {
+		return nil, nil, nil, usagef("--max-batch-bytes: %d is not positive", f.maxBatchBytes)
+	}
+	if f.maxSlices <= 0 {
+		return nil, nil, nil, usagef("--max-slices: %d is not positive", f.maxSlices)
+	}
+	cfg.MaxSlices = f.maxSlices
+	if f.std != "" && f.varc != "" {
+		return nil, nil, nil, usagef("--std and --var: give one, not both")
+	}
+	if (f.std != "" || f.varc != "") && f.mean == "" {
+		return nil, nil, nil, usagef("--std/--var need --mean")
+	}
+	if f.mean != "" && f.std == "" && f.varc == "" {
+		return nil, nil, nil, usagef("--mean needs --std or --var")
+	}
+	n := 0
+	for _, s := range []string{f.prob, f.logit, f.logprob, f.mean} {
+		if s != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, nil, nil, usagef("--prob, --logit, --logprob and --mean: give one prediction column")
+	}
+	var ths []gate.Threshold
+	for _, x := range f.failIf {
+		t, err := gate.ParseThreshold(x)
+		if err != nil {
+			return nil, nil, nil, usagef("--fail-if: %v", err)
+		}
+		ths = append(ths, t)
+	}
+	var lims []gate.Limit
+	for _, x := range f.maxInc {
+		l, err := gate.ParseLimit(x, true)
+		if err != nil {
+			return nil, nil, nil, usagef("--max-increase: %v", err)
+		}
+		lims = append(lims, l)
+	}
+	for _, x := range f.maxDec {
+		l, err := gate.ParseLimit(x, false)
+		if err != nil {
+			return nil, nil, nil, usagef("--max-decrease: %v", err)
+		}
+		lims = append(lims, l)
+	}
+	if len(lims) > 0 && f.baseline == "" {
+		return nil, nil, nil, usagef("--max-increase/--max-decrease need --baseline")
+	}
+	return &cfg, ths, lims, nil
+}
+
+type output struct{ path, format string }
+
+func outputs(f *evalFlags) ([]output, error) {
+	var outs []output
+	if f.jsonOut != "" {
+		outs = append(outs, output{f.jsonOut, "json"})
+	}
+	if f.mdOut != "" {
+		outs = append(outs, output{f.mdOut, "md"})
+	}
+	if f.svgOut != "" {
+		outs = append(outs, output{f.svgOut, "svg"})
+	}
+	for _, o := range f.outs {
+		switch strings.ToLower(filepath.Ext(o)) {
+		case ".json":
+			outs = append(outs, output{o, "json"})
+		case ".md", ".markdown":
+			outs = append(outs, output{o, "md"})
+		case ".svg":
+			outs = append(outs, output{o, "svg"})
+		default:
+			return nil, usagef("-o %s: unknown extension (want .json, .md or .svg)", o)
+		}
+	}
+	for _, o := range outs {
+		if o.format != "json" {
+			return nil, usagef("--%s %s: this build writes JSON reports only", o.format, o.path)
+		}
+	}
+	return outs, nil
+}
+
+func writeOutputs(e *env, m *report.Model, outs []output) error {
+	if len(outs) == 0 {
+		return m.Text(e.stdout)
+	}
+	for _, o := range outs {
+		var data []byte
+		switch o.format {
+		case "json":
+			data = m.JSON()
+		}
+		if o.path == "-" {
+			if _, err := e.stdout.Write(data); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := report.WriteFileAtomic(o.path, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openInputs expands the arguments and opens every file. Standard input is
+// spooled to a temporary file, removed by cleanup.
+func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []string, func(), error) {
+	var files []reader.File
+	var tmp string
+	cleanup := func() {
+		for _, f := range files {
+			f.Close()
+		}
+		if tmp != "" {
+			os.Remove(tmp)
+		}
+	}
+	paths, err := pipeline.Expand(args)
+	if err != nil {
+		return nil, nil, cleanup, err
+	}
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = p
+		open := p
+		if p == "-" {
+			tmp, err = pipeline.SpoolStdin(e.stdin)
+			if err != nil {
+				return nil, nil, cleanup, err
+			}
+			open = tmp
+		}
+		f, err := reader.Open(open, opt)
+		if err != nil {
+			if p == "-" {
+				return nil, nil, cleanup, fmt.Errorf("-: %v", strings.TrimPrefix(err.Error(), open+": "))
+			}
+			return nil, nil, cleanup, err
+		}
+		files = append(files, f)
+	}
+	return files, names, cleanup, nil
+}
+
+func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/reader"
+)
+
+const inspectUsage = `Usage: evalnll inspect INPUT...
+
+Shows each input's format, row count, units (row groups or record batches),
+columns with their types, and the mapping 'evalnll eval' would choose with no
+mapping flags.
+
+Example:
+  $ evalnll inspect preds.parquet
+`
+
+func cmdInspect(e *env, args []string) error {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), inspectUsage) }
+	inputs, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(e.stdout, inspectUsage)
+			return errHelp
+		}
+		return usagef("inspect: %v", err)
+	}
+	if len(inputs) == 0 {
+		return usagef("inspect: no INPUT given")
+	}
+	files, names, cleanup, err := openInputs(e, inputs, reader.DefaultOptions())
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+	for i, f := range files {
+		if i > 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		if err := inspectFile(e, f, names[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func inspectFile(e *env, f reader.File, name string) error {
+	rows := "unknown until read"
+	if n := f.Rows(); n >= 0 {
+		rows = fmt.Sprint(n)
+	}
+	fmt.Fprintf(e.stdout, "%s\n  format  %s\n  rows    %s\n", name, f.Format(), rows)
+	for _, kv := range f.Metadata() {
+		if kv[0] == "format" || kv[0] == "rows" {
+			continue
+		}
+		fmt.Fprintf(e.stdout, "  %s: %s\n", kv[0], kv[1])
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  column\ttype\tevalnll reads it as\t")
+	for _, fl := range f.Fields() {
+		as := fl.Type.String()
+		if fl.List {
+			as = "list of " + as
+			if fl.FixedSize > 0 {
+				as = fmt.Sprintf("fixed-size list (%d) of %s", fl.FixedSize, fl.Type)
+			}
+		}
+		if fl.Type.String() == "unsupported" {
+			as = "-"
+		}
+		null := ""
+		if fl.Nullable {
+			null = ", nullable"
+		}
+		fmt.Fprintf(tw, "  %s\t%s%s\t%s\t\n", fl.Name, fl.Desc, null, as)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// The mapping eval would choose with no flags.
+	var fl evalFlags
+	fl.kind = "auto"
+	cfg := metrics.DefaultConfig()
+	cfg.Kind = metrics.KindAuto
+	m, err := resolveMapping(&fl, []reader.File{f}, []string{name}, &cfg)
+	if err != nil {
+		msg := err.Error()
+		if i := strings.Index(msg, "; columns:"); i >= 0 {
+			msg = msg[:i]
+		}
+		fmt.Fprintf(e.stdout, "  mapping: none (%s)\n", strings.TrimPrefix(msg, name+": "))
+		return nil
+	}
+	var parts []string
+	for _, kv := range m.report.Pairs() {
+		parts = append(parts, kv)
+	}
+	fmt.Fprintf(e.stdout, "  mapping: kind %s, %s\n", cfg.Kind, strings.Join(parts, ", "))
+	return nil
+}

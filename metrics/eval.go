@@ -1,0 +1,438 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+
+	"github.com/evalnll/evalnll/column"
+)
+
+// Role is the part a column plays in an evaluation.
+type Role uint8
+
+const (
+	RoleLabel Role = iota
+	RolePred
+	RoleScale // --std or --var
+	RoleWeight
+	RoleID
+	RoleBy
+)
+
+// Cols are the columns of one batch, by role. Label, Scale, Weight and ID
+// are nil when not mapped.
+type Cols struct {
+	Rows                           int
+	Label, Pred, Scale, Weight, ID *column.Column
+	By                             []*column.Column
+}
+
+// RowError is an invalid row: where it is and why. Row counts from 0 within
+// the unit the Evaluator was told of with BeginUnit.
+type RowError struct {
+	Unit   int
+	Row    int64
+	Role   Role
+	Reason Reason
+	// Value is the offending number, when there is one; Len and Want the
+	// list lengths for ReasonLength, Elem the list element.
+	Value     float64
+	HasValue  bool
+	Elem      int
+	Len, Want int
+	// Logprob marks a log-probability that is out of range (above 0).
+	Logprob bool
+}
+
+// Message says what is wrong with the row, for a column named col.
+func (e *RowError) Message(col string) string {
+	v := strconv.FormatFloat(e.Value, 'g', -1, 64)
+	at := ""
+	if e.Elem >= 0 {
+		at = fmt.Sprintf(" element %d", e.Elem)
+	}
+	switch e.Reason {
+	case ReasonNull:
+		return fmt.Sprintf("column %q%s: null value", col, at)
+	case ReasonNaN:
+		return fmt.Sprintf("column %q%s: NaN", col, at)
+	case ReasonInf:
+		return fmt.Sprintf("column %q%s: infinite value %s", col, at, v)
+	case ReasonOutOfRange:
+		if e.Logprob {
+			return fmt.Sprintf("column %q%s: log-probability %s is above 0", col, at, v)
+		}
+		return fmt.Sprintf("column %q%s: %s is outside [0, 1]", col, at, v)
+	case ReasonBadLabel:
+		if e.HasValue {
+			return fmt.Sprintf("column %q%s: label %s is not a valid class", col, at, v)
+		}
+		return fmt.Sprintf("column %q%s: label is not a valid class", col, at)
+	case ReasonSum:
+		return fmt.Sprintf("column %q: probabilities sum to %s, more than 1e-3 away from 1", col, v)
+	case ReasonLength:
+		return fmt.Sprintf("column %q: list has %d elements, the rest of the input has %d", col, e.Len, e.Want)
+	case ReasonNegativeWeight:
+		return fmt.Sprintf("column %q: negative weight %s", col, v)
+	case ReasonBadScale:
+		return fmt.Sprintf("column %q: %s is not positive", col, v)
+	}
+	return fmt.Sprintf("column %q: invalid", col)
+}
+
+// State is what an Evaluator accumulated: it merges exactly with others
+// built from the same Config.
+type State struct {
+	cfg    *Config
+	slices map[string]*Acc
+	// Err is the first invalid row of each unit that had one (error mode).
+	Errs  []RowError
+	worst []WorstRow
+	// Units records the rows seen per unit.
+	UnitRows map[int]int64
+}
+
+// WorstRow is one row of the --worst list.
+type WorstRow struct {
+	NLL  float64 // nats
+	ID   Value   // with --id
+	Unit int
+	Row  int64
+}
+
+// Evaluator accumulates the figures of the batches it is given. One per
+// goroutine.
+type Evaluator struct {
+	cfg  *Config
+	st   *State
+	one  *Acc // the accumulator when there is no --by
+	unit int
+	k    int // class / label count, 0 until known
+	key  []byte
+	lo   float64
+	hi   float64
+	stop bool
+	wbuf []float64
+	// The row being evaluated: its NLL in nats, token count, clipped
+	// values and predictions, committed once the whole row is valid.
+	cur      []pred
+	curX     float64
+	curTok   float64
+	curClip  int
+	worstMin float64
+}
+
+// NewEvaluator returns an evaluator with an empty State. classes is the
+// class count found before the run (0: adopt the first non-null list).
+func NewEvaluator(cfg *Config, classes int) *Evaluator {
+	e := &Evaluator{cfg: cfg, k: classes, lo: cfg.Eps, hi: 1 - cfg.Eps, worstMin: math.Inf(-1)}
+	e.st = &State{cfg: cfg, slices: map[string]*Acc{}, UnitRows: map[int]int64{}}
+	if cfg.Classes > 0 {
+		e.k = cfg.Classes
+	}
+	return e
+}
+
+// State returns the accumulated state; the Evaluator must not be used after.
+func (e *Evaluator) State() *State { return e.st }
+
+// BeginUnit starts unit u (a row group or record batch, numbered in input
+// order across files); row numbers passed to Add count from 0 within it.
+func (e *Evaluator) BeginUnit(u int) {
+	e.unit = u
+	e.stop = false
+}
+
+// Classes is the class count in use (0 if none was seen yet).
+func (e *Evaluator) Classes() int { return e.k }
+
+func (e *Evaluator) acc(c *Cols, i int) *Acc {
+	if e.cfg.ByCols == 0 {
+		if e.one == nil {
+			e.one = newAcc(e.cfg)
+			e.st.slices[""] = e.one
+		}
+		return e.one
+	}
+	e.key = e.key[:0]
+	for _, b := range c.By {
+		e.key = appendKey(e.key, b, i)
+	}
+	if a, ok := e.st.slices[string(e.key)]; ok {
+		return a
+	}
+	a := newAcc(e.cfg)
+	e.st.slices[string(e.key)] = a
+	return a
+}
+
+// invalid handles an invalid row: counted in skip mode, else recorded as the
+// unit's error. It reports whether to stop.
+func (e *Evaluator) invalid(c *Cols, i int, base int64, re RowError) bool {
+	if e.cfg.Skip {
+		e.acc(c, i).Skipped[re.Reason]++
+		return false
+	}
+	re.Unit = e.unit
+	re.Row = base + int64(i)
+	e.st.Errs = append(e.st.Errs, re)
+	e.stop = true
+	return true
+}
+
+// Add evaluates the rows of one batch, whose first row is row base of the
+// current unit. It returns false when an invalid row stopped the unit (error
+// mode); the error is in State().Errs.
+func (e *Evaluator) Add(c *Cols, base int64) bool {
+	if e.stop {
+		return false
+	}
+	e.st.UnitRows[e.unit] += int64(c.Rows)
+	if len(e.st.slices) > e.cfg.MaxSlices && e.cfg.MaxSlices > 0 {
+		return false
+	}
+	n := c.Rows
+	// Weights first: a row's weight is needed by every kind.
+	w := e.wbuf[:0]
+	for i := 0; i < n; i++ {
+		w = append(w, 1)
+	}
+	e.wbuf = w
+	var wbad []RowError
+	if c.Weight != nil {
+		for i := 0; i < n; i++ {
+			v, r := scalar(c.Weight, i)
+			if r == ReasonNone && v < 0 {
+				r = ReasonNegativeWeight
+			}
+			if r != ReasonNone {
+				if wbad == nil {
+					wbad = make([]RowError, n)
+				}
+				wbad[i] = RowError{Role: RoleWeight, Reason: r, Value: v, HasValue: true, Elem: -1}
+				continue
+			}
+			w[i] = v
+		}
+	}
+	for i := 0; i < n; i++ {
+		re, ok := e.row(c, i, w[i])
+		if !ok {
+			if e.invalid(c, i, base, re) {
+				return false
+			}
+			continue
+		}
+		if wbad != nil && wbad[i].Reason != ReasonNone {
+			if e.invalid(c, i, base, wbad[i]) {
+				return false
+			}
+			continue
+		}
+		e.commitRow(c, i, base, w[i])
+	}
+	return true
+}
+
+// row evaluates row i into e.cur, returning the first problem it finds.
+func (e *Evaluator) row(c *Cols, i int, w float64) (RowError, bool) {
+	e.cur = e.cur[:0]
+	e.curX, e.curTok, e.curClip = 0, 0, 0
+	switch e.cfg.Kind {
+	case Binary:
+		return e.binaryRow(c, i)
+	case Multiclass:
+		return e.multiclassRow(c, i)
+	case Multilabel:
+		return e.multilabelRow(c, i)
+	case Logprob:
+		return e.logprobRow(c, i)
+	case Gaussian:
+		return e.gaussianRow(c, i)
+	}
+	return RowError{}, false
+}
+
+// pred is one prediction of the current row.
+type pred struct {
+	conf, brier  float64
+	out, correct bool
+}
+
+// commitRow adds the evaluated row (e.curX, e.cur ...) with weight w.
+func (e *Evaluator) commitRow(c *Cols, i int, base int64, w float64) {
+	a := e.acc(c, i)
+	x := e.curX
+	a.Rows++
+	a.Clipped += int64(e.curClip)
+	if e.cfg.Weighted {
+		a.W.Add(w)
+		u := w * x
+		a.NLL.Add(u)
+		a.SqA.AddProduct(u, u)
+		a.SqB.AddProduct(w, u)
+		a.SqC.AddProduct(w, w)
+		if e.cfg.Tokens {
+			a.Tokens.Add(w * e.curTok)
+		}
+	} else {
+		a.NLL.Add(x)
+		a.SqA.AddProduct(x, x)
+		if e.cfg.Tokens {
+			a.Tokens.Add(e.curTok)
+		}
+	}
+	for _, p := range e.cur {
+		a.Preds++
+		if e.cfg.Weighted {
+			a.PredW.Add(w)
+			if p.correct {
+				a.Correct.Add(w)
+			}
+			a.Brier.Add(w * p.brier)
+		} else {
+			if p.correct {
+				a.Correct.Add(1)
+			}
+			a.Brier.Add(p.brier)
+		}
+		if e.cfg.Binning == Quantile {
+			a.Points = append(a.Points, Point{Conf: p.conf, W: w, Out: p.out})
+			continue
+		}
+		b := &a.Bins[UniformBin(p.conf, len(a.Bins))]
+		b.Count++
+		if e.cfg.Weighted {
+			b.W.Add(w)
+			b.Conf.Add(w * p.conf)
+			if p.out {
+				b.Out.Add(w)
+			}
+		} else {
+			b.Conf.Add(p.conf)
+			if p.out {
+				b.Out.Add(1)
+			}
+		}
+	}
+	if e.cfg.Worst > 0 {
+		e.addWorst(c, i, base, x)
+	}
+}
+
+func (e *Evaluator) addWorst(c *Cols, i int, base int64, x float64) {
+	if !(x >= e.worstMin) && x == x {
+		return
+	}
+	r := WorstRow{NLL: x, Unit: e.unit, Row: base + int64(i)}
+	if c.ID != nil {
+		r.ID = ValueAt(c.ID, i)
+	}
+	e.st.worst = append(e.st.worst, r)
+	if len(e.st.worst) >= 2*e.cfg.Worst+64 {
+		// Keep the top N; a later row below the N-th can never enter.
+		e.st.worst = trimWorst(e.st.worst, e.cfg.Worst, e.cfg.HasID)
+		e.worstMin = e.st.worst[len(e.st.worst)-1].NLL
+	}
+}
+
+// worseFirst orders rows by NLL descending, then by id (or position)
+// ascending.
+func worseFirst(a, b WorstRow, hasID bool) bool {
+	an, bn := a.NLL, b.NLL
+	if an != bn {
+		if an != an { // NaN first: it is the least trustworthy
+			return true
+		}
+		if bn != bn {
+			return false
+		}
+		return an > bn
+	}
+	if hasID {
+		if c := Compare(a.ID, b.ID); c != 0 {
+			return c < 0
+		}
+	}
+	if a.Unit != b.Unit {
+		return a.Unit < b.Unit
+	}
+	return a.Row < b.Row
+}
+
+func trimWorst(rs []WorstRow, n int, hasID bool) []WorstRow {
+	sort.Slice(rs, func(i, j int) bool { return worseFirst(rs[i], rs[j], hasID) })
+	if len(rs) > n {
+		rs = rs[:n]
+	}
+	return rs
+}
+
+// Merge adds o into s. Both must come from Evaluators of the same Config.
+func (s *State) Merge(o *State) {
+	if s.cfg != o.cfg {
+		panic("metrics: merging states of different configs")
+	}
+	for k, a := range o.slices {
+		if b, ok := s.slices[k]; ok {
+			b.Merge(a)
+		} else {
+			s.slices[k] = a
+		}
+	}
+	s.Errs = append(s.Errs, o.Errs...)
+	for u, n := range o.UnitRows {
+		s.UnitRows[u] += n
+	}
+	s.worst = append(s.worst, o.worst...)
+	if s.cfg.Worst > 0 {
+		s.worst = trimWorst(s.worst, s.cfg.Worst, s.cfg.HasID)
+	}
+}
+
+// NumSlices is the number of distinct --by combinations seen.
+func (s *State) NumSlices() int { return len(s.slices) }
+
+// SliceFigures is one slice of the report.
+type SliceFigures struct {
+	By []Value
+	Figures
+}
+
+// Result is the summary of a State.
+type Result struct {
+	Overall Figures
+	Slices  []SliceFigures
+	Worst   []WorstRow
+}
+
+// Summary rounds the figures: overall, and per slice in key order when
+// there are --by columns.
+func (s *State) Summary() Result {
+	all := newAcc(s.cfg)
+	type kv struct {
+		key []Value
+		acc *Acc
+	}
+	var list []kv
+	keys := make([]string, 0, len(s.slices))
+	for k := range s.slices {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // a fixed merge order (the sums are exact anyway)
+	for _, k := range keys {
+		a := s.slices[k]
+		all.Merge(a)
+		if s.cfg.ByCols > 0 {
+			list = append(list, kv{decodeKey(k, s.cfg.ByCols), a})
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return compareKeys(list[i].key, list[j].key) < 0 })
+	r := Result{Overall: all.Summary(s.cfg), Worst: s.worst}
+	for _, e := range list {
+		r.Slices = append(r.Slices, SliceFigures{By: e.key, Figures: e.acc.Summary(s.cfg)})
+	}
+	return r
+}

@@ -1,0 +1,300 @@
+// Package pipeline runs an evaluation over many input files: it cuts the
+// inputs into units (Parquet row groups, Arrow IPC record batches, whole
+// Arrow IPC streams), evaluates them on an errgroup worker pool, and merges
+// the workers' exact states into one.
+//
+// Callers Expand the INPUT arguments, Open the files with package reader,
+// then Run a Job. The result does not depend on Workers nor on the order in
+// which units finish: every sum is exact, and the error reported is the
+// first invalid row in input order.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/evalnll/evalnll/column"
+	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/reader"
+)
+
+// Job is one evaluation.
+type Job struct {
+	// Files are the opened inputs, in input order (sorted by path).
+	Files []reader.File
+	// Names are the file names used in messages and row ids, one per file.
+	Names []string
+	// Columns are read from every file, in this order; Bind maps a batch of
+	// them onto roles.
+	Columns []string
+	Bind    func(b *column.Batch) metrics.Cols
+	// ColumnOf names the column that plays a role, for messages.
+	ColumnOf func(r metrics.Role) string
+	Config   *metrics.Config
+	// PredColumn is the list column whose first non-null row fixes the class
+	// count when Config.Classes is 0 and the kind needs one.
+	PredColumn string
+	Options    Options
+	// Progress, if set, is called after each batch with its row count and
+	// after each unit with done=true. It must be safe for concurrent use.
+	Progress func(file int, rows int, unitDone bool)
+}
+
+// Options tune the run; results never depend on them.
+type Options struct {
+	// Workers is the number of units evaluated at once (default: all
+	// cores).
+	Workers int
+	// BatchRows is the most rows decoded at a time per worker.
+	BatchRows int
+}
+
+// DefaultOptions uses every core and batches of 64k rows.
+func DefaultOptions() Options {
+	return Options{Workers: runtime.GOMAXPROCS(0), BatchRows: 1 << 16}
+}
+
+// InputError is an error tied to a place in an input: a file, and a row
+// (from 1) when known.
+type InputError struct {
+	File string
+	Row  int64 // 0 when the error is not about one row
+	Msg  string
+	Err  error
+}
+
+func (e *InputError) Error() string {
+	if e.Row > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Row, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+// ErrInvalidRow is wrapped by the InputError of an invalid row.
+var ErrInvalidRow = errors.New("invalid row")
+
+// Result is a finished run.
+type Result struct {
+	State *metrics.State
+	// FileRows are the rows read from each file.
+	FileRows []int64
+	// Classes is the class count in use (0 when the kind has none).
+	Classes int
+	// Names maps a worst row's unit and row to its FILE:ROW name.
+	rowName func(unit int, row int64) string
+}
+
+// RowName is the FILE:ROW name of a row (unit ordinal and row within it).
+func (r *Result) RowName(unit int, row int64) string { return r.rowName(unit, row) }
+
+type unit struct {
+	file, index, ordinal int
+}
+
+// failure is an error at a position in input order.
+type failure struct {
+	unit int
+	row  int64 // within the unit
+	err  error // a reader error, or nil for an invalid row (see rowErr)
+	re   *metrics.RowError
+}
+
+func (a failure) before(b failure) bool {
+	if a.unit != b.unit {
+		return a.unit < b.unit
+	}
+	return a.row < b.row
+}
+
+// Run evaluates every unit of every file.
+func Run(ctx context.Context, job *Job) (*Result, error) {
+	opt := job.Options
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.BatchRows <= 0 {
+		opt.BatchRows = DefaultOptions().BatchRows
+	}
+	var units []unit
+	for fi, f := range job.Files {
+		us := f.Units()
+		if us == nil { // a stream: one unit read in order
+			units = append(units, unit{file: fi, index: -1, ordinal: len(units)})
+			continue
+		}
+		for _, u := range us {
+			units = append(units, unit{file: fi, index: u.Index, ordinal: len(units)})
+		}
+	}
+
+	classes := job.Config.Classes
+	if classes == 0 && job.PredColumn != "" {
+		k, err := probeClasses(job, units, opt)
+		if err != nil {
+			return nil, err
+		}
+		classes = k
+	}
+
+	// firstFail is the ordinal of the earliest unit known to fail; units
+	// after it need not run.
+	var firstFail atomic.Int64
+	firstFail.Store(int64(len(units)))
+	var mu sync.Mutex
+	var fails []failure
+	fail := func(f failure) {
+		mu.Lock()
+		fails = append(fails, f)
+		mu.Unlock()
+		for {
+			cur := firstFail.Load()
+			if int64(f.unit) >= cur || firstFail.CompareAndSwap(cur, int64(f.unit)) {
+				return
+			}
+		}
+	}
+
+	work := make(chan unit)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(work)
+		for _, u := range units {
+			if int64(u.ordinal) > firstFail.Load() {
+				return nil
+			}
+			select {
+			case work <- u:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	evs := make([]*metrics.Evaluator, opt.Workers)
+	for w := range evs {
+		ev := metrics.NewEvaluator(job.Config, classes)
+		evs[w] = ev
+		g.Go(func() (err error) {
+			for u := range work {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				if int64(u.ordinal) > firstFail.Load() {
+					continue
+				}
+				if f, ok := runUnit(gctx, job, ev, u, opt, &firstFail); !ok {
+					fail(f)
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	st := evs[0].State()
+	for _, ev := range evs[1:] {
+		st.Merge(ev.State())
+	}
+	res := &Result{State: st, FileRows: make([]int64, len(job.Files)), Classes: classes}
+	// Row offsets of each unit within its file, from the rows each unit
+	// held. Every unit before the first failure ran to its end.
+	start := make([]int64, len(units))
+	for _, u := range units {
+		if u.ordinal > 0 && units[u.ordinal-1].file == u.file {
+			start[u.ordinal] = start[u.ordinal-1] + st.UnitRows[u.ordinal-1]
+		}
+		res.FileRows[u.file] += st.UnitRows[u.ordinal]
+	}
+	res.rowName = func(un int, row int64) string {
+		return fmt.Sprintf("%s:%d", job.Names[units[un].file], start[un]+row+1)
+	}
+	if len(fails) > 0 {
+		sort.Slice(fails, func(i, j int) bool { return fails[i].before(fails[j]) })
+		f := fails[0]
+		name := job.Names[units[f.unit].file]
+		if f.re != nil {
+			col := job.ColumnOf(f.re.Role)
+			return nil, &InputError{File: name, Row: start[f.unit] + f.row + 1, Msg: f.re.Message(col), Err: ErrInvalidRow}
+		}
+		return nil, f.err
+	}
+	return res, nil
+}
+
+// runUnit evaluates one unit; on failure it returns where and why.
+func runUnit(ctx context.Context, job *Job, ev *metrics.Evaluator, u unit, opt Options, firstFail *atomic.Int64) (f failure, ok bool) {
+	name := job.Names[u.file]
+	var base int64
+	defer func() {
+		if p := recover(); p != nil {
+			f = failure{unit: u.ordinal, row: base, err: &InputError{File: name, Msg: fmt.Sprintf("internal error: %v", p), Err: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}}
+			ok = false
+		}
+	}()
+	ev.BeginUnit(u.ordinal)
+	s := job.Files[u.file].Scan(u.index, job.Columns, opt.BatchRows)
+	defer s.Close()
+	nerr := len(ev.State().Errs)
+	for s.Next() {
+		b := s.Batch()
+		cols := job.Bind(b)
+		if !ev.Add(&cols, base) {
+			errs := ev.State().Errs
+			if len(errs) > nerr {
+				re := errs[len(errs)-1]
+				return failure{unit: u.ordinal, row: re.Row, re: &re}, false
+			}
+			return failure{unit: u.ordinal, row: base, err: &InputError{File: name, Msg: fmt.Sprintf("more than %d distinct --by combinations", job.Config.MaxSlices)}}, false
+		}
+		base += int64(b.Rows)
+		if job.Progress != nil {
+			job.Progress(u.file, b.Rows, false)
+		}
+		if int64(u.ordinal) > firstFail.Load() || ctx.Err() != nil {
+			return failure{}, true // abandoned: a result is never made from it
+		}
+	}
+	if err := s.Err(); err != nil {
+		return failure{unit: u.ordinal, row: base, err: err}, false
+	}
+	if job.Progress != nil {
+		job.Progress(u.file, 0, true)
+	}
+	return failure{}, true
+}
+
+// probeClasses finds the class count: the length of the first non-null
+// list of the prediction column, in input order.
+func probeClasses(job *Job, units []unit, opt Options) (int, error) {
+	for _, u := range units {
+		s := job.Files[u.file].Scan(u.index, []string{job.PredColumn}, 1024)
+		for s.Next() {
+			c := s.Batch().Cols[0]
+			for i := 0; i < c.Len; i++ {
+				if !c.IsNull(i) {
+					k := int(c.Offsets[i+1] - c.Offsets[i])
+					s.Close()
+					return k, nil
+				}
+			}
+		}
+		err := s.Err()
+		s.Close()
+		if err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}

@@ -1,0 +1,146 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Doc is a parsed JSON report, read back for gates and comparisons.
+type Doc map[string]any
+
+// ParseDoc parses a JSON report; name is used in errors.
+func ParseDoc(name string, data []byte) (Doc, error) {
+	var d Doc
+	if err := json.Unmarshal(data, &d); err != nil {
+		return nil, fmt.Errorf("%s: not a JSON report: %v", name, err)
+	}
+	if s, _ := d["schema"].(string); s != Schema {
+		return nil, fmt.Errorf("%s: schema is %q, want %q", name, s, Schema)
+	}
+	return d, nil
+}
+
+// Baseline is a baseline report given with --baseline.
+type Baseline struct {
+	Path string
+	Doc  Doc
+}
+
+// ReadBaseline reads and parses a baseline report.
+func ReadBaseline(path string) (*Baseline, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline %s: %v", path, err)
+	}
+	d, err := ParseDoc(path, data)
+	if err != nil {
+		return nil, err
+	}
+	return &Baseline{Path: path, Doc: d}, nil
+}
+
+// num reads a report number, including the strings "+Inf", "-Inf", "NaN".
+func num(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case string:
+		switch x {
+		case "+Inf":
+			return math.Inf(1), true
+		case "-Inf":
+			return math.Inf(-1), true
+		case "NaN":
+			return math.NaN(), true
+		}
+	}
+	return 0, false
+}
+
+// Lookup finds a figure: "nll" (overall), or "slice[COL=V,...].nll".
+func (d Doc) Lookup(metric string) (float64, bool) {
+	if strings.HasPrefix(metric, "slice[") {
+		end := strings.Index(metric, "].")
+		if end < 0 {
+			return 0, false
+		}
+		sel, field := metric[len("slice["):end], metric[end+2:]
+		s := d.slice(sel)
+		if s == nil {
+			return 0, false
+		}
+		return num(s[field])
+	}
+	o, _ := d["overall"].(map[string]any)
+	if o == nil {
+		return 0, false
+	}
+	return num(o[metric])
+}
+
+func (d Doc) slice(sel string) map[string]any {
+	want := map[string]string{}
+	for _, kv := range strings.Split(sel, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil
+		}
+		want[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	sl, _ := d["slices"].([]any)
+	for _, x := range sl {
+		s, _ := x.(map[string]any)
+		by, _ := s["by"].(map[string]any)
+		if len(by) != len(want) {
+			continue
+		}
+		match := true
+		for k, v := range want {
+			bv, ok := by[k]
+			if !ok || valueText(bv) != v {
+				match = false
+				break
+			}
+		}
+		if match {
+			return s
+		}
+	}
+	return nil
+}
+
+// valueText is how a by value is written in a slice selector.
+func valueText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case string:
+		return x
+	}
+	return fmt.Sprint(v)
+}
+
+// Metrics lists the names Lookup accepts for overall figures.
+func (d Doc) Metrics() []string {
+	o, _ := d["overall"].(map[string]any)
+	var out []string
+	for k, v := range o {
+		if _, ok := num(v); ok {
+			out = append(out, k)
+		}
+	}
+	if sl, _ := d["slices"].([]any); len(sl) > 0 {
+		out = append(out, "slice[COL=VALUE].METRIC")
+	}
+	sort.Strings(out)
+	return out
+}

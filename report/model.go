@@ -1,0 +1,250 @@
+// Package report turns an evaluation's figures into the documents people and
+// machines read: the JSON report (schema evalnll.report/v1), a text summary
+// and, from the same Model, the other renderers.
+//
+// Callers build a Model once with New, add gate results, then call one
+// renderer per format (JSON, Text, ...) and write each with
+// WriteFileAtomic. Renderers only format: every figure is computed before.
+package report
+
+import (
+	"github.com/evalnll/evalnll/metrics"
+)
+
+// Schema is the JSON report's schema name.
+const Schema = "evalnll.report/v1"
+
+// EdgeRule states which side of a uniform bin is closed.
+const EdgeRule = "[lo, hi), the last bin closed at 1"
+
+// Input is one input file.
+type Input struct {
+	Path   string
+	Rows   int64
+	Format string
+}
+
+// Mapping names the column of each role.
+type Mapping struct {
+	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID string
+	By                                                      []string
+}
+
+// Gate is one evaluated gate.
+type Gate struct {
+	Expr   string
+	Value  float64
+	Failed bool
+	// Base is the baseline's figure, for baseline gates.
+	Base    *float64
+	Message string // how much it failed by, for people
+}
+
+// WorstRow is one entry of the worst list, named.
+type WorstRow struct {
+	ID  metrics.Value
+	NLL float64 // in the report's units
+}
+
+// Model is everything a renderer needs.
+type Model struct {
+	Kind    metrics.Kind
+	Units   metrics.Units
+	Eps     float64
+	Clips   bool // probabilities are clipped: eps applies
+	Binning metrics.Binning
+	Inputs  []Input
+	Mapping Mapping
+	Overall metrics.Figures
+	Slices  []metrics.SliceFigures
+	Worst   []WorstRow
+	Gates   []Gate
+	// Warnings are caveats about the run, deduplicated, in first-seen order.
+	Warnings []string
+}
+
+// AddWarning records a caveat once.
+func (m *Model) AddWarning(w string) {
+	for _, x := range m.Warnings {
+		if x == w {
+			return
+		}
+	}
+	m.Warnings = append(m.Warnings, w)
+}
+
+// JSON renders the evalnll.report/v1 document.
+func (m *Model) JSON() []byte {
+	doc := Obj{
+		{"schema", Schema},
+		{"kind", m.Kind.String()},
+		{"units", m.Units.String()},
+	}
+	if m.Clips {
+		doc = append(doc, KV{"eps", Num(m.Eps)})
+	}
+	ins := make([]any, len(m.Inputs))
+	for i, in := range m.Inputs {
+		ins[i] = Obj{{"path", in.Path}, {"rows", in.Rows}, {"format", in.Format}}
+	}
+	doc = append(doc, KV{"inputs", ins})
+	doc = append(doc, KV{"mapping", m.mappingObj()})
+	doc = append(doc, KV{"overall", figuresObj(&m.Overall, m.Kind)})
+	if m.Kind.HasCalibration() {
+		bins := make([]any, len(m.Overall.Calibration))
+		for i, b := range m.Overall.Calibration {
+			o := Obj{{"lo", Num(b.Lo)}, {"hi", Num(b.Hi)}, {"count", b.Count}, {"weight", Num(b.Weight)}}
+			if b.Confidence != nil {
+				o = append(o, KV{"confidence", Num(*b.Confidence)}, KV{"outcome", Num(*b.Outcome)})
+			}
+			bins[i] = o
+		}
+		cal := Obj{{"binning", m.Binning.String()}}
+		if m.Binning == metrics.Uniform {
+			cal = append(cal, KV{"edges", EdgeRule})
+		} else {
+			cal = append(cal, KV{"edges", "each bin holds as near total/N weight as ties allow; lo and hi are its smallest and largest confidence"})
+		}
+		cal = append(cal, KV{"bins", bins})
+		doc = append(doc, KV{"calibration", cal})
+	}
+	if len(m.Mapping.By) > 0 {
+		sl := make([]any, len(m.Slices))
+		for i := range m.Slices {
+			s := &m.Slices[i]
+			by := Obj{}
+			for j, v := range s.By {
+				by = append(by, KV{m.Mapping.By[j], valueJSON(v)})
+			}
+			o := Obj{{"by", by}}
+			o = append(o, figuresObj(&s.Figures, m.Kind)...)
+			sl[i] = o
+		}
+		doc = append(doc, KV{"slices", sl})
+	}
+	if m.Worst != nil {
+		ws := make([]any, len(m.Worst))
+		for i, w := range m.Worst {
+			ws[i] = Obj{{"id", valueJSON(w.ID)}, {"nll", Num(w.NLL)}}
+		}
+		doc = append(doc, KV{"worst", ws})
+	}
+	if m.Gates != nil {
+		gs := make([]any, len(m.Gates))
+		for i, g := range m.Gates {
+			o := Obj{{"expr", g.Expr}, {"value", Num(g.Value)}, {"failed", g.Failed}}
+			if g.Base != nil {
+				o = append(o, KV{"base", Num(*g.Base)})
+			}
+			gs[i] = o
+		}
+		doc = append(doc, KV{"gates", gs})
+	}
+	if len(m.Warnings) > 0 {
+		ws := make([]any, len(m.Warnings))
+		for i, w := range m.Warnings {
+			ws[i] = w
+		}
+		doc = append(doc, KV{"warnings", ws})
+	}
+	return MarshalIndent(doc)
+}
+
+func (m *Model) mappingObj() Obj {
+	mp := m.Mapping
+	o := Obj{}
+	add := func(k, v string) {
+		if v != "" {
+			o = append(o, KV{k, v})
+		}
+	}
+	add("label", mp.Label)
+	add("prob", mp.Prob)
+	add("logit", mp.Logit)
+	add("logprob", mp.Logprob)
+	add("mean", mp.Mean)
+	add("std", mp.Std)
+	add("var", mp.Var)
+	add("weight", mp.Weight)
+	add("id", mp.ID)
+	if len(mp.By) > 0 {
+		by := make([]any, len(mp.By))
+		for i, b := range mp.By {
+			by[i] = b
+		}
+		o = append(o, KV{"by", by})
+	}
+	return o
+}
+
+// figuresObj lists the figures that apply to the kind, in a fixed order.
+func figuresObj(f *metrics.Figures, kind metrics.Kind) Obj {
+	o := Obj{{"rows", f.Rows}, {"weight", Num(f.Weight)}}
+	if f.Tokens != nil {
+		o = append(o, KV{"tokens", Num(*f.Tokens)})
+	}
+	o = append(o, KV{"nll", Num(f.NLL)}, KV{"nll_sum", Num(f.NLLSum)})
+	if f.NLLPerToken != nil {
+		o = append(o, KV{"nll_per_token", Num(*f.NLLPerToken)})
+	}
+	if f.NLLStderr != nil {
+		o = append(o, KV{"nll_stderr", Num(*f.NLLStderr)})
+	}
+	o = append(o, KV{"perplexity", Num(f.Perplexity)})
+	opt := func(k string, v *float64) {
+		if v != nil {
+			o = append(o, KV{k, Num(*v)})
+		}
+	}
+	opt("accuracy", f.Accuracy)
+	opt("brier", f.Brier)
+	opt("ece", f.ECE)
+	opt("mce", f.MCE)
+	if f.Clipped != nil {
+		o = append(o, KV{"clipped", *f.Clipped})
+	}
+	sk := Obj{}
+	for _, r := range skippedOrder(f.Skipped) {
+		sk = append(sk, KV{r, f.Skipped[r]})
+	}
+	o = append(o, KV{"skipped", sk})
+	return o
+}
+
+// skippedOrder lists reasons in a fixed order.
+func skippedOrder(m map[string]int64) []string {
+	var out []string
+	for r := metrics.Reason(1); r < metrics.NumReasons; r++ {
+		if _, ok := m[r.String()]; ok {
+			out = append(out, r.String())
+		}
+	}
+	return out
+}
+
+func valueJSON(v metrics.Value) any {
+	switch v.Kind {
+	case metrics.VBool:
+		return v.B
+	case metrics.VInt:
+		return v.I
+	case metrics.VUint:
+		return v.U
+	case metrics.VFloat:
+		return Num(v.F)
+	case metrics.VString:
+		return v.S
+	}
+	return nil
+}
+
+// Pairs lists the mapping as "role=column" in a fixed order.
+func (mp Mapping) Pairs() []string {
+	var out []string
+	for _, kv := range [][2]string{{"label", mp.Label}, {"prob", mp.Prob}, {"logit", mp.Logit}, {"logprob", mp.Logprob}, {"mean", mp.Mean}, {"std", mp.Std}, {"var", mp.Var}, {"weight", mp.Weight}, {"id", mp.ID}} {
+		if kv[1] != "" {
+			out = append(out, kv[0]+"="+kv[1])
+		}
+	}
+	return out
+}
