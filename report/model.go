@@ -8,6 +8,8 @@
 package report
 
 import (
+	"fmt"
+
 	"github.com/evalnll/evalnll/metrics"
 )
 
@@ -61,6 +63,35 @@ type Model struct {
 	Gates   []Gate
 	// Warnings are caveats about the run, deduplicated, in first-seen order.
 	Warnings []string
+	// PerClass holds per-true-class figures of a multiclass run (nil
+	// otherwise).
+	PerClass []ClassFigures
+	// MinSliceSize hides slices of fewer rows in the markdown and text
+	// reports (the JSON keeps every slice).
+	MinSliceSize int64
+	// ImageLink is the reliability diagram written beside the markdown
+	// report, or "".
+	ImageLink string
+}
+
+// ClassFigures are the figures of the rows whose true class is Class.
+type ClassFigures struct {
+	Class          int
+	Rows           int64
+	Weight         float64
+	NLL            float64 // in the report's units
+	Accuracy       float64
+	MeanConfidence float64
+}
+
+// Render renders the model in a format: json, md, svg or png. path is where
+// it will be written (a markdown report links images relative to it).
+func (m *Model) Render(format, path string) ([]byte, error) {
+	switch format {
+	case "json":
+		return m.JSON(), nil
+	}
+	return nil, fmt.Errorf("%s: the %s report is not implemented yet", path, format)
 }
 
 // AddWarning records a caveat once.

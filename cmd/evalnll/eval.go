@@ -46,7 +46,8 @@ type evalFlags struct {
 	base, binning, onInvalid                                           string
 	bins, workers, worst                                               int
 	maxBatchBytes                                                      int64
-	jsonOut, mdOut, svgOut                                             string
+	jsonOut, mdOut, svgOut, pngOut                                     string
+	minSliceSize                                                       int
 	outs, failIf, maxInc, maxDec                                       multiFlag
 	baseline                                                           string
 	quiet                                                              bool
@@ -77,7 +78,9 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.IntVar(&f.maxSlices, "max-slices", 100000, "fail when --by yields more than `N` slices")
 	fs.StringVar(&f.jsonOut, "json", "", "write the JSON report to `FILE` (- for stdout)")
 	fs.StringVar(&f.mdOut, "md", "", "write a markdown report to `FILE`")
-	fs.StringVar(&f.svgOut, "svg", "", "write a reliability diagram to `FILE`")
+	fs.StringVar(&f.svgOut, "svg", "", "write a reliability diagram to `FILE` (SVG)")
+	fs.StringVar(&f.pngOut, "png", "", "write a reliability diagram to `FILE` (PNG)")
+	fs.IntVar(&f.minSliceSize, "min-slice-size", 0, "hide slices of fewer than `N` rows in the markdown and text reports")
 	fs.Var(&f.outs, "o", "write a report to `FILE`, its format from the extension (.json, .md, .svg); repeatable")
 	fs.Var(&f.failIf, "fail-if", "exit 1 when `'METRIC OP VALUE'` holds, e.g. 'nll > 0.35'; repeatable")
 	fs.StringVar(&f.baseline, "baseline", "", "baseline JSON report `FILE` for --max-increase and --max-decrease")
@@ -182,6 +185,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	m := &report.Model{
 		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
 		Binning: cfg.Binning, Mapping: mp.report, Overall: sum.Overall, Slices: sum.Slices,
+		MinSliceSize: int64(f.minSliceSize),
 	}
 	for i, fl := range files {
 		m.Inputs = append(m.Inputs, report.Input{Path: names[i], Rows: res.FileRows[i], Format: fl.Format().String()})
@@ -345,6 +349,9 @@ func outputs(f *evalFlags) ([]output, error) {
 	if f.svgOut != "" {
 		outs = append(outs, output{f.svgOut, "svg"})
 	}
+	if f.pngOut != "" {
+		outs = append(outs, output{f.pngOut, "png"})
+	}
 	for _, o := range f.outs {
 		switch strings.ToLower(filepath.Ext(o)) {
 		case ".json":
@@ -353,14 +360,14 @@ func outputs(f *evalFlags) ([]output, error) {
 			outs = append(outs, output{o, "md"})
 		case ".svg":
 			outs = append(outs, output{o, "svg"})
+		case ".png":
+			outs = append(outs, output{o, "png"})
 		default:
-			return nil, usagef("-o %s: unknown extension (want .json, .md or .svg)", o)
+			return nil, usagef("-o %s: unknown extension (want .json, .md, .svg or .png)", o)
 		}
 	}
-	for _, o := range outs {
-		if o.format != "json" {
-			return nil, usagef("--%s %s: this build writes JSON reports only", o.format, o.path)
-		}
+	if f.minSliceSize < 0 {
+		return nil, usagef("--min-slice-size: %d is negative", f.minSliceSize)
 	}
 	return outs, nil
 }
@@ -369,11 +376,16 @@ func writeOutputs(e *env, m *report.Model, outs []output) error {
 	if len(outs) == 0 {
 		return m.Text(e.stdout)
 	}
+	// The markdown links the diagram when one is written beside it.
 	for _, o := range outs {
-		var data []byte
-		switch o.format {
-		case "json":
-			data = m.JSON()
+		if o.format == "svg" || (o.format == "png" && m.ImageLink == "") {
+			m.ImageLink = o.path
+		}
+	}
+	for _, o := range outs {
+		data, err := m.Render(o.format, o.path)
+		if err != nil {
+			return err
 		}
 		if o.path == "-" {
 			if _, err := e.stdout.Write(data); err != nil {

@@ -23,16 +23,16 @@ import (
 )
 
 type goldenCase struct {
-	Args           []string           `json:"args"`
-	Inputs         []string           `json:"inputs"`
-	Stdin          string             `json:"stdin"`
-	Exit           int                `json:"exit"`
-	StderrContains json.RawMessage    `json:"stderr_contains"`
-	Expect         map[string]any     `json:"expect"`
-	Tol            *tolerance         `json:"tol"`
+	Args           []string             `json:"args"`
+	Inputs         []string             `json:"inputs"`
+	Stdin          string               `json:"stdin"`
+	Exit           int                  `json:"exit"`
+	StderrContains json.RawMessage      `json:"stderr_contains"`
+	Expect         map[string]any       `json:"expect"`
+	Tol            *tolerance           `json:"tol"`
 	TolPaths       map[string]tolerance `json:"tol_paths"`
-	Absent         []string           `json:"absent"`
-	Group          string             `json:"group"`
+	Absent         []string             `json:"absent"`
+	Group          string               `json:"group"`
 }
 
 type tolerance struct {
