@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/evalnll/evalnll/column"
+	"github.com/evalnll/evalnll/exact"
 )
 
 // Role is the part a column plays in an evaluation.
@@ -92,6 +93,24 @@ type State struct {
 	worst []WorstRow
 	// Units records the rows seen per unit.
 	UnitRows map[int]int64
+	// classes accumulates per true class (multiclass), indexed by class.
+	classes []ClassAcc
+}
+
+// ClassAcc accumulates the rows of one true class.
+type ClassAcc struct {
+	Rows                  int64
+	W, NLL, Correct, Conf exact.Sum
+}
+
+// ClassFigures are the rounded figures of one true class.
+type ClassFigures struct {
+	Class          int
+	Rows           int64
+	Weight         float64
+	NLL            float64 // nats
+	Accuracy       float64
+	MeanConfidence float64
 }
 
 // WorstRow is one row of the --worst list.
@@ -121,6 +140,7 @@ type Evaluator struct {
 	curX     float64
 	curTok   float64
 	curClip  int
+	curClass int
 	worstMin float64
 }
 
@@ -317,8 +337,27 @@ func (e *Evaluator) commitRow(c *Cols, i int, base int64, w float64) {
 			}
 		}
 	}
+	if e.cfg.Kind == Multiclass {
+		e.addClass(w, x)
+	}
 	if e.cfg.Worst > 0 {
 		e.addWorst(c, i, base, x)
+	}
+}
+
+func (e *Evaluator) addClass(w, x float64) {
+	y := e.curClass
+	for len(e.st.classes) <= y {
+		e.st.classes = append(e.st.classes, ClassAcc{})
+	}
+	ca := &e.st.classes[y]
+	p := e.cur[0]
+	ca.Rows++
+	ca.W.Add(w)
+	ca.NLL.Add(w * x)
+	ca.Conf.Add(w * p.conf)
+	if p.correct {
+		ca.Correct.Add(w)
 	}
 }
 
@@ -386,6 +425,17 @@ func (s *State) Merge(o *State) {
 	for u, n := range o.UnitRows {
 		s.UnitRows[u] += n
 	}
+	for len(s.classes) < len(o.classes) {
+		s.classes = append(s.classes, ClassAcc{})
+	}
+	for i := range o.classes {
+		a, b := &s.classes[i], &o.classes[i]
+		a.Rows += b.Rows
+		a.W.Merge(&b.W)
+		a.NLL.Merge(&b.NLL)
+		a.Correct.Merge(&b.Correct)
+		a.Conf.Merge(&b.Conf)
+	}
 	s.worst = append(s.worst, o.worst...)
 	if s.cfg.Worst > 0 {
 		s.worst = trimWorst(s.worst, s.cfg.Worst, s.cfg.HasID)
@@ -406,6 +456,8 @@ type Result struct {
 	Overall Figures
 	Slices  []SliceFigures
 	Worst   []WorstRow
+	// PerClass lists the classes that occur as a true class (multiclass).
+	PerClass []ClassFigures
 }
 
 // Summary rounds the figures: overall, and per slice in key order when
@@ -433,6 +485,17 @@ func (s *State) Summary() Result {
 	r := Result{Overall: all.Summary(s.cfg), Worst: s.worst}
 	for _, e := range list {
 		r.Slices = append(r.Slices, SliceFigures{By: e.key, Figures: e.acc.Summary(s.cfg)})
+	}
+	for k := range s.classes {
+		ca := &s.classes[k]
+		if ca.Rows == 0 {
+			continue
+		}
+		w := ca.W.Big()
+		r.PerClass = append(r.PerClass, ClassFigures{
+			Class: k, Rows: ca.Rows, Weight: f64(w),
+			NLL: quo(ca.NLL.Big(), w), Accuracy: quo(ca.Correct.Big(), w), MeanConfidence: quo(ca.Conf.Big(), w),
+		})
 	}
 	return r
 }

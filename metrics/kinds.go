@@ -223,6 +223,7 @@ func (e *Evaluator) multiclassRow(c *Cols, i int) (RowError, bool) {
 		return RowError{Role: RolePred, Reason: ReasonSum, Value: conf, HasValue: true, Elem: -1}, false
 	}
 	e.curX = nll
+	e.curClass = y
 	e.cur = append(e.cur, pred{conf: conf, brier: brier, out: argmax == y, correct: argmax == y})
 	return RowError{}, true
 }

@@ -190,7 +190,10 @@ func cmdEval(e *env, args []string) (int, error) {
 	for i, fl := range files {
 		m.Inputs = append(m.Inputs, report.Input{Path: names[i], Rows: res.FileRows[i], Format: fl.Format().String()})
 	}
-	scaleFigures(m, cfg)
+	for _, c := range sum.PerClass {
+		m.PerClass = append(m.PerClass, report.ClassFigures{Class: c.Class, Rows: c.Rows, Weight: c.Weight,
+			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence})
+	}
 	if cfg.Worst > 0 {
 		m.Worst = []report.WorstRow{}
 		for _, w := range sum.Worst {
@@ -231,9 +234,6 @@ func skippedText(m map[string]int64) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// scaleFigures is a no-op hook: metrics already reports in the units asked.
-func scaleFigures(m *report.Model, cfg *metrics.Config) {}
 
 func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Limit, error) {
 	cfg := metrics.DefaultConfig()
