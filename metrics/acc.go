@@ -247,12 +247,10 @@ func stderr(a *Acc, cfg *Config, w, nll *big.Float) float64 {
 	if w == nil || nll == nil || nll.IsInf() || w.Sign() == 0 {
 		return math.NaN()
 	}
-	A, B := bigOf(&a.SqA), bigOf(&a.SqB)
-	var C *big.Float
+	// Unweighted, sum w²x is the NLL sum and sum w² the row count.
+	A, B, C := bigOf(&a.SqA), nll, bigInt(a.Rows)
 	if cfg.Weighted {
-		C = bigOf(&a.SqC)
-	} else {
-		C = bigInt(a.Rows)
+		B, C = bigOf(&a.SqB), bigOf(&a.SqC)
 	}
 	if A == nil || B == nil || C == nil || A.IsInf() || B.IsInf() {
 		return math.NaN()

@@ -120,7 +120,11 @@ func (e *Evaluator) binaryRow(c *Cols, i int) (RowError, bool) {
 		return re, false
 	}
 	v, r := scalar(c.Pred, i)
-	if r != ReasonNone {
+	if e.cfg.Pred == PredProb {
+		if re, ok := checkProb(v, r, RolePred, -1); !ok {
+			return re, false
+		}
+	} else if r != ReasonNone {
 		return RowError{Role: RolePred, Reason: r, Value: v, HasValue: r != ReasonNull, Elem: -1}, false
 	}
 	e.binaryPred(v, y)

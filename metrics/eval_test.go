@@ -1,0 +1,250 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/evalnll/evalnll/column"
+)
+
+// binaryRows builds a binary batch: labels, probabilities, weights, a slice
+// column.
+func binaryRows(r *rand.Rand, n int) (y []int64, p, w []float64, s []string) {
+	for i := 0; i < n; i++ {
+		q := r.Float64()
+		switch r.IntN(50) {
+		case 0:
+			q = 0
+		case 1:
+			q = 1
+		case 2:
+			q = math.Ldexp(1, -r.IntN(1000))
+		}
+		lab := int64(0)
+		if r.Float64() < q {
+			lab = 1
+		}
+		y = append(y, lab)
+		p = append(p, q)
+		w = append(w, float64(r.IntN(4))+r.Float64())
+		s = append(s, []string{"a", "b", "c"}[r.IntN(3)])
+	}
+	return
+}
+
+func cols(y []int64, p, w []float64, s []string, lo, hi int, weighted, by bool) *Cols {
+	c := &Cols{
+		Rows:  hi - lo,
+		Label: &column.Column{Type: column.Int, Len: hi - lo, Ints: y[lo:hi]},
+		Pred:  &column.Column{Type: column.Float64, Len: hi - lo, F64: p[lo:hi]},
+	}
+	if weighted {
+		c.Weight = &column.Column{Type: column.Float64, Len: hi - lo, F64: w[lo:hi]}
+	}
+	if by {
+		c.By = []*column.Column{{Type: column.String, Len: hi - lo, Strs: s[lo:hi]}}
+	}
+	return c
+}
+
+// TestSplitIndependence evaluates the same rows cut into units and batches
+// in different ways, over different numbers of evaluators merged in
+// different orders: every figure must be bit-identical.
+func TestSplitIndependence(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	y, p, w, s := binaryRows(r, 5000)
+	for _, weighted := range []bool{false, true} {
+		for _, by := range []bool{false, true} {
+			cfg := DefaultConfig()
+			cfg.Weighted, cfg.Worst = weighted, 5
+			if by {
+				cfg.ByCols = 1
+			}
+			var ref string
+			for trial := 0; trial < 6; trial++ {
+				nev := 1 + trial%3
+				evs := make([]*Evaluator, nev)
+				for i := range evs {
+					evs[i] = NewEvaluator(&cfg, 0)
+				}
+				// Cut into units of random size; each unit to a random
+				// evaluator, in batches of random size.
+				for lo, u := 0, 0; lo < len(y); u++ {
+					hi := min(len(y), lo+1+r.IntN(1500))
+					ev := evs[r.IntN(nev)]
+					ev.BeginUnit(u)
+					for b := lo; b < hi; {
+						e := min(hi, b+1+r.IntN(400))
+						if !ev.Add(cols(y, p, w, s, b, e, weighted, by), int64(b-lo)) {
+							t.Fatal("valid rows rejected")
+						}
+						b = e
+					}
+					lo = hi
+				}
+				st := evs[nev-1].State()
+				for i := nev - 2; i >= 0; i-- {
+					st.Merge(evs[i].State())
+				}
+				res := st.Summary()
+				res.Worst = nil // positions differ by split
+				got := fmt.Sprintf("%+v", summaryValues(res))
+				if trial == 0 {
+					ref = got
+				} else if got != ref {
+					t.Fatalf("weighted=%v by=%v: trial %d differs:\n%s\nvs\n%s", weighted, by, trial, got, ref)
+				}
+			}
+		}
+	}
+}
+
+// summaryValues dereferences every pointer so that %+v prints values.
+func summaryValues(r Result) any {
+	var out []any
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Pointer:
+			if v.IsNil() {
+				out = append(out, "nil")
+			} else {
+				walk(v.Elem())
+			}
+		case reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				walk(v.Field(i))
+			}
+		case reflect.Slice:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i))
+			}
+		case reflect.Map:
+			out = append(out, fmt.Sprint(v.Interface()))
+		case reflect.Float64:
+			out = append(out, math.Float64bits(v.Float()))
+		default:
+			out = append(out, fmt.Sprint(v.Interface()))
+		}
+	}
+	walk(reflect.ValueOf(r))
+	return out
+}
+
+// TestBinaryFiguresAgainstDirect compares the figures with a direct
+// float64 computation (two-pass stderr, per-bin means) on data where plain
+// summation is accurate to far better than the tolerance.
+func TestBinaryFiguresAgainstDirect(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	n := 2000
+	var y []int64
+	var p, w []float64
+	for i := 0; i < n; i++ {
+		q := 0.02 + 0.96*r.Float64()
+		lab := int64(0)
+		if r.Float64() < q {
+			lab = 1
+		}
+		y, p, w = append(y, lab), append(p, q), append(w, 0.5+r.Float64())
+	}
+	for _, weighted := range []bool{false, true} {
+		cfg := DefaultConfig()
+		cfg.Weighted = weighted
+		ev := NewEvaluator(&cfg, 0)
+		ev.BeginUnit(0)
+		ev.Add(cols(y, p, w, nil, 0, n, weighted, false), 0)
+		f := ev.State().Summary().Overall
+		var W, S, C, B float64
+		xs := make([]float64, n)
+		ws := make([]float64, n)
+		for i := range y {
+			wi := 1.0
+			if weighted {
+				wi = w[i]
+			}
+			x := -math.Log(p[i])
+			d := 1 - p[i]
+			if y[i] == 0 {
+				x = -math.Log1p(-p[i])
+				d = p[i]
+			}
+			if (p[i] >= 0.5) == (y[i] == 1) {
+				C += wi
+			}
+			xs[i], ws[i] = x, wi
+			W += wi
+			S += wi * x
+			B += wi * d * d
+		}
+		m := S / W
+		var v float64
+		for i := range xs {
+			v += ws[i] * ws[i] * (xs[i] - m) * (xs[i] - m)
+		}
+		se := math.Sqrt(float64(n)/float64(n-1)*v) / W
+		near := func(name string, got, want, tol float64) {
+			if math.Abs(got-want) > tol*math.Abs(want) {
+				t.Errorf("weighted=%v %s = %v, want %v", weighted, name, got, want)
+			}
+		}
+		near("weight", f.Weight, W, 1e-14)
+		near("nll", f.NLL, m, 1e-13)
+		near("nll_stderr", *f.NLLStderr, se, 1e-11)
+		near("accuracy", *f.Accuracy, C/W, 1e-14)
+		near("brier", *f.Brier, B/W, 1e-13)
+		near("perplexity", f.Perplexity, math.Exp(m), 1e-13)
+	}
+}
+
+func TestInvalidRowsSkipAndError(t *testing.T) {
+	y := []int64{1, 0, 2, 1, 0}
+	p := []float64{0.9, math.NaN(), 0.5, 1.5, 0.2}
+	w := []float64{1, 1, 1, 1, -1}
+	cfg := DefaultConfig()
+	cfg.Weighted, cfg.Skip = true, true
+	ev := NewEvaluator(&cfg, 0)
+	ev.BeginUnit(0)
+	ev.Add(cols(y, p, w, nil, 0, 5, true, false), 0)
+	f := ev.State().Summary().Overall
+	want := map[string]int64{"nan": 1, "bad_label": 1, "out_of_range": 1, "negative_weight": 1}
+	if !reflect.DeepEqual(f.Skipped, want) || f.Rows != 1 {
+		t.Fatalf("skipped %v rows %d, want %v and 1", f.Skipped, f.Rows, want)
+	}
+	cfg.Skip = false
+	ev = NewEvaluator(&cfg, 0)
+	ev.BeginUnit(3)
+	if ev.Add(cols(y, p, w, nil, 0, 5, true, false), 10) {
+		t.Fatal("error mode accepted an invalid row")
+	}
+	e := ev.State().Errs[0]
+	if e.Unit != 3 || e.Row != 11 || e.Reason != ReasonNaN || e.Role != RolePred {
+		t.Fatalf("first error %+v", e)
+	}
+}
+
+func TestMulticlassLengthAndSum(t *testing.T) {
+	// Rows: ok; wrong length; sum 1.01; label 3 out of [0,3); ok.
+	vals := []float64{0.2, 0.3, 0.5, 1, 0, 0.5, 0.5, 0.01, 0.1, 0.2, 0.7, 0.6, 0.4, 0}
+	off := []int64{0, 3, 5, 8, 11, 14}
+	c := &Cols{Rows: 5,
+		Label: &column.Column{Type: column.Int, Len: 5, Ints: []int64{2, 0, 1, 3, 0}},
+		Pred:  &column.Column{Type: column.Float64, List: true, Len: 5, F64: vals, Offsets: off},
+	}
+	cfg := DefaultConfig()
+	cfg.Kind, cfg.Skip = Multiclass, true
+	ev := NewEvaluator(&cfg, 3)
+	ev.BeginUnit(0)
+	ev.Add(c, 0)
+	f := ev.State().Summary().Overall
+	want := map[string]int64{"length": 1, "sum": 1, "bad_label": 1}
+	if !reflect.DeepEqual(f.Skipped, want) || f.Rows != 2 {
+		t.Fatalf("skipped %v rows %d", f.Skipped, f.Rows)
+	}
+	wantNLL := (-math.Log(0.5) - math.Log(0.6)) / 2
+	if math.Abs(f.NLL-wantNLL) > 1e-15 {
+		t.Fatalf("nll %v want %v", f.NLL, wantNLL)
+	}
+}
