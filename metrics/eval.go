@@ -482,7 +482,10 @@ func (s *State) Summary() Result {
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return compareKeys(list[i].key, list[j].key) < 0 })
-	r := Result{Overall: all.Summary(s.cfg), Worst: s.worst}
+	r := Result{Overall: all.Summary(s.cfg)}
+	if s.cfg.Worst > 0 {
+		r.Worst = trimWorst(append([]WorstRow(nil), s.worst...), s.cfg.Worst, s.cfg.HasID)
+	}
 	for _, e := range list {
 		r.Slices = append(r.Slices, SliceFigures{By: e.key, Figures: e.acc.Summary(s.cfg)})
 	}

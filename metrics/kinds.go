@@ -250,7 +250,7 @@ func mcRow[T Float](e *Evaluator, p []T, y int) (nll float64, argmax int, conf, 
 	if clipped && e.cfg.Eps > 0 {
 		e.curClip++
 	}
-	return -math.Log(py), argmax, conf, brier
+	return -Log(py), argmax, conf, brier
 }
 
 func (e *Evaluator) multilabelRow(c *Cols, i int) (RowError, bool) {

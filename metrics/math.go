@@ -28,7 +28,7 @@ func Sigmoid(x float64) float64 {
 // precision when p is small.
 func BinaryProbNLL(p float64, y bool) float64 {
 	if y {
-		return -math.Log(p)
+		return -Log(p)
 	}
 	return -math.Log1p(-p)
 }
@@ -84,7 +84,7 @@ func LogitsRow[T Float](z []T, y int) (nll float64, argmax int, conf, brier floa
 	zy := float64(z[y]) - m
 	ey := math.Exp(zy)
 	s := sOther + ey
-	nll = math.Log(s) - zy
+	nll = Log(s) - zy
 	conf = 1 / s
 	// sum_{k≠y} (e_k/s)^2 + (1 - e_y/s)^2 with 1 - e_y/s = sOther/s.
 	brier = (qOther + sOther*sOther) / (s * s)
@@ -116,13 +116,13 @@ func ProbsRow[T Float](p []T, y int) (argmax int, conf, brier, sum float64) {
 // deviation s.
 func GaussianNLL(y, m, s float64) float64 {
 	z := (y - m) / s
-	return halfLog2Pi + math.Log(s) + 0.5*z*z
+	return halfLog2Pi + Log(s) + 0.5*z*z
 }
 
 // GaussianNLLVar is the same given the variance v = s^2, used as stored.
 func GaussianNLLVar(y, m, v float64) float64 {
 	d := y - m
-	return halfLog2Pi + 0.5*math.Log(v) + 0.5*(d*d/v)
+	return halfLog2Pi + 0.5*Log(v) + 0.5*(d*d/v)
 }
 
 // halfLog2Pi is 0.5 ln(2 pi) rounded to nearest.
@@ -138,4 +138,17 @@ func UniformBin(c float64, n int) int {
 		b = 0
 	}
 	return b
+}
+
+// minNormal is the smallest positive normal float64.
+const minNormal = 2.2250738585072014e-308
+
+// Log is the natural logarithm. Go's math.Log on amd64 returns wrong values
+// for subnormal inputs (math.Log(5e-324) gives -709.09, not -744.44), so a
+// subnormal is scaled by 2^54 first; the scaling is exact.
+func Log(x float64) float64 {
+	if x < minNormal && x > 0 {
+		return math.Log(x*(1<<54)) - 54*math.Ln2
+	}
+	return math.Log(x)
 }

@@ -215,3 +215,22 @@ func TestGaussianNLL(t *testing.T) {
 		}
 	}
 }
+
+func TestLogSubnormal(t *testing.T) {
+	// ln(2^-1074) = -1074 ln 2 = -744.4400719213812...
+	cases := []struct{ x, want float64 }{
+		{5e-324, -744.4400719213812},
+		{math.Ldexp(1, -1050), -1050 * math.Ln2},
+		{math.Ldexp(1, -1022), -1022 * math.Ln2},
+		{math.Nextafter(minNormal, 0), -708.3964185322641},
+		{1, 0},
+	}
+	for _, c := range cases {
+		if got := Log(c.x); math.Abs(got-c.want) > 2e-16*math.Abs(c.want) {
+			t.Errorf("Log(%v) = %v, want %v", c.x, got, c.want)
+		}
+	}
+	if got := BinaryProbNLL(5e-324, true); math.Abs(got-744.4400719213812) > 1e-13 {
+		t.Errorf("NLL of p=5e-324 = %v", got)
+	}
+}

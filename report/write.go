@@ -10,6 +10,18 @@ import (
 // directory, renamed into place once complete: readers see the old file or
 // the new one, never a part. An existing file keeps its permissions.
 func WriteFileAtomic(path string, data []byte) error {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		// A device or pipe (/dev/stdout, a FIFO): write to it as it is.
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return f.Close()
+	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -25,8 +37,8 @@ func WriteFileAtomic(path string, data []byte) error {
 	}()
 	mode := os.FileMode(0o644)
 	if st, err := os.Stat(path); err == nil {
-		if !st.Mode().IsRegular() {
-			return fmt.Errorf("%s: not a regular file", path)
+		if st.IsDir() {
+			return fmt.Errorf("%s: is a directory", path)
 		}
 		mode = st.Mode().Perm()
 	}
