@@ -109,6 +109,8 @@ type Config struct {
 	// Worst keeps the N rows of highest NLL.
 	Worst int
 	HasID bool
+	// Bootstrap configures the confidence intervals of the overall figures.
+	Bootstrap BootstrapConfig
 }
 
 // DefaultConfig is the SPEC's defaults for a binary evaluation.

@@ -95,6 +95,8 @@ type State struct {
 	UnitRows map[int]int64
 	// classes accumulates per true class (multiclass), indexed by class.
 	classes []ClassAcc
+	// boot holds the bootstrap buckets (nil when intervals are off).
+	boot []bucketAcc
 }
 
 // ClassAcc accumulates the rows of one true class.
@@ -142,6 +144,7 @@ type Evaluator struct {
 	curClip  int
 	curClass int
 	worstMin float64
+	idkey    []byte
 }
 
 // NewEvaluator returns an evaluator with an empty State. classes is the
@@ -149,6 +152,9 @@ type Evaluator struct {
 func NewEvaluator(cfg *Config, classes int) *Evaluator {
 	e := &Evaluator{cfg: cfg, k: classes, lo: cfg.Eps, hi: 1 - cfg.Eps, worstMin: math.Inf(-1)}
 	e.st = &State{cfg: cfg, slices: map[string]*Acc{}, UnitRows: map[int]int64{}}
+	if cfg.Bootstrap.Replicates > 0 {
+		e.st.boot = newBuckets(cfg)
+	}
 	if cfg.Classes > 0 {
 		e.k = cfg.Classes
 	}
@@ -340,6 +346,9 @@ func (e *Evaluator) commitRow(c *Cols, i int, base int64, w float64) {
 	if e.cfg.Kind == Multiclass {
 		e.addClass(w, x)
 	}
+	if e.st.boot != nil {
+		e.addBoot(c, i, w)
+	}
 	if e.cfg.Worst > 0 {
 		e.addWorst(c, i, base, x)
 	}
@@ -425,6 +434,9 @@ func (s *State) Merge(o *State) {
 	for u, n := range o.UnitRows {
 		s.UnitRows[u] += n
 	}
+	for k := range o.boot {
+		s.boot[k].merge(&o.boot[k])
+	}
 	for len(s.classes) < len(o.classes) {
 		s.classes = append(s.classes, ClassAcc{})
 	}
@@ -458,6 +470,8 @@ type Result struct {
 	Worst   []WorstRow
 	// PerClass lists the classes that occur as a true class (multiclass).
 	PerClass []ClassFigures
+	// Bootstrap is nil when intervals are off.
+	Bootstrap *BootstrapResult
 }
 
 // Summary rounds the figures: overall, and per slice in key order when
@@ -489,6 +503,7 @@ func (s *State) Summary() Result {
 	for _, e := range list {
 		r.Slices = append(r.Slices, SliceFigures{By: e.key, Figures: e.acc.Summary(s.cfg)})
 	}
+	r.Bootstrap = s.bootstrap()
 	for k := range s.classes {
 		ca := &s.classes[k]
 		if ca.Rows == 0 {

@@ -24,6 +24,12 @@ type KV struct {
 // non-finite values become the strings "+Inf", "-Inf" and "NaN".
 type Num float64
 
+// Floats is a list of numbers written on one line.
+type Floats []float64
+
+// Ints is a list of integers written on one line.
+type Ints []int64
+
 // Get returns the value of key k, or nil.
 func (o Obj) Get(k string) any {
 	for _, kv := range o {
@@ -95,6 +101,24 @@ func writeValue(b *bytes.Buffer, v any, depth int) {
 		b.WriteString(strconv.FormatInt(x, 10))
 	case uint64:
 		b.WriteString(strconv.FormatUint(x, 10))
+	case Floats:
+		b.WriteByte('[')
+		for i, f := range x {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeNum(b, f)
+		}
+		b.WriteByte(']')
+	case Ints:
+		b.WriteByte('[')
+		for i, n := range x {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(strconv.FormatInt(n, 10))
+		}
+		b.WriteByte(']')
 	case float64:
 		writeNum(b, x)
 	case Num:

@@ -144,3 +144,65 @@ func (d Doc) Metrics() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Replicates returns the bootstrap replicate values of a metric, or nil.
+func (d Doc) Replicates(metric string) []float64 {
+	b, _ := d["bootstrap"].(map[string]any)
+	rv, _ := b["replicate_values"].(map[string]any)
+	xs, _ := rv[metric].([]any)
+	if xs == nil {
+		return nil
+	}
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		v, ok := num(x)
+		if !ok {
+			return nil
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// Pair returns the paired replicates of metric in base and cur, or why the
+// two runs cannot be paired: bootstraps must exist, bucket rows by --id with
+// the same seed, bucket count and replicate count, and hold the same number
+// of rows in every bucket (the same rows), in the same units.
+func Pair(base, cur Doc, metric string) (b, c []float64, why string) {
+	bb, _ := base["bootstrap"].(map[string]any)
+	cb, _ := cur["bootstrap"].(map[string]any)
+	switch {
+	case bb == nil && cb == nil:
+		return nil, nil, "neither report has bootstrap replicates"
+	case bb == nil:
+		return nil, nil, "the baseline has no bootstrap replicates"
+	case cb == nil:
+		return nil, nil, "this run has no bootstrap replicates"
+	}
+	if bb["key"] != "id" || cb["key"] != "id" {
+		return nil, nil, "rows were not bucketed by --id in both runs"
+	}
+	for _, k := range []string{"seed", "buckets", "replicates"} {
+		if bb[k] != cb[k] {
+			return nil, nil, fmt.Sprintf("the bootstrap %s differs (%v vs %v)", k, bb[k], cb[k])
+		}
+	}
+	if base["units"] != cur["units"] {
+		return nil, nil, "the reports are in different units"
+	}
+	br, _ := bb["bucket_rows"].([]any)
+	cr, _ := cb["bucket_rows"].([]any)
+	if len(br) != len(cr) {
+		return nil, nil, "the bucket counts differ"
+	}
+	for i := range br {
+		if br[i] != cr[i] {
+			return nil, nil, "the runs did not see the same rows (bucket row counts differ)"
+		}
+	}
+	b, c = base.Replicates(metric), cur.Replicates(metric)
+	if b == nil || c == nil || len(b) != len(c) {
+		return nil, nil, fmt.Sprintf("no bootstrap replicates of %s in both reports", metric)
+	}
+	return b, c, ""
+}

@@ -51,6 +51,8 @@ type evalFlags struct {
 	outs, failIf, maxInc, maxDec                                       multiFlag
 	baseline                                                           string
 	quiet                                                              bool
+	bootstrap                                                          int
+	bootSeed                                                           uint64
 	maxSlices                                                          int
 }
 
@@ -87,6 +89,8 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.Var(&f.maxInc, "max-increase", "fail when `METRIC=DELTA` rose by more than DELTA (absolute, or N% relative) over the baseline; repeatable")
 	fs.Var(&f.maxDec, "max-decrease", "fail when `METRIC=DELTA` fell by more than DELTA over the baseline (for accuracy); repeatable")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+	fs.IntVar(&f.bootstrap, "bootstrap", metrics.DefaultBootstrap().Replicates, "`R` bootstrap replicates for 95% intervals (0: none)")
+	fs.Uint64Var(&f.bootSeed, "bootstrap-seed", metrics.DefaultBootstrap().Seed, "bootstrap `SEED`, recorded in the report")
 	return fs
 }
 
@@ -185,7 +189,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	m := &report.Model{
 		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
 		Binning: cfg.Binning, Mapping: mp.report, Overall: sum.Overall, Slices: sum.Slices,
-		MinSliceSize: int64(f.minSliceSize),
+		MinSliceSize: int64(f.minSliceSize), Bootstrap: sum.Bootstrap,
 	}
 	for i, fl := range files {
 		m.Inputs = append(m.Inputs, report.Input{Path: names[i], Rows: res.FileRows[i], Format: fl.Format().String()})
@@ -289,6 +293,14 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 		return nil, nil, nil, usagef("--max-slices: %d is not positive", f.maxSlices)
 	}
 	cfg.MaxSlices = f.maxSlices
+	if f.bootstrap < 0 || f.bootstrap > 100000 {
+		return nil, nil, nil, usagef("--bootstrap: %d is not between 0 and 100000", f.bootstrap)
+	}
+	if f.bootstrap > 0 {
+		cfg.Bootstrap = metrics.DefaultBootstrap()
+		cfg.Bootstrap.Replicates = f.bootstrap
+		cfg.Bootstrap.Seed = f.bootSeed
+	}
 	if f.std != "" && f.varc != "" {
 		return nil, nil, nil, usagef("--std and --var: give one, not both")
 	}

@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math"
+
+	"github.com/evalnll/evalnll/metrics"
 
 	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/report"
@@ -41,16 +44,45 @@ func runGates(m *report.Model, ths []gate.Threshold, lims []gate.Limit, base *re
 			return false, fmt.Errorf("%s: baseline has no figure %q", base.Path, l.Metric)
 		}
 		bb := b
-		g := report.Gate{Expr: l.Name(), Value: v, Base: &bb, Failed: l.Fails(b, v)}
+		g := report.Gate{Expr: l.Name(), Value: v, Base: &bb}
+		judgeLimit(&g, l, base.Doc, doc, b, v, m)
 		if g.Failed {
-			unit := ""
-			if l.Relative {
-				unit = " (relative)"
-			}
-			g.Message = fmt.Sprintf("%s: %s went from %s to %s, a change of %s%s, over the limit %s", l.Name(), l.Metric, report.Fmt(b), report.Fmt(v), report.Fmt(l.Change(b, v)), unit, report.Fmt(l.Delta))
 			failed = true
 		}
 		m.Gates = append(m.Gates, g)
 	}
 	return failed, nil
+}
+
+// judgeLimit decides a baseline gate. When the two runs' bootstrap
+// replicates pair, the gate fails only if the whole 95% interval of the
+// change lies above the limit; otherwise it compares point estimates and
+// says why it could not pair.
+func judgeLimit(g *report.Gate, l gate.Limit, baseDoc, curDoc report.Doc, b, v float64, m *report.Model) {
+	change := l.Change(b, v)
+	unit := ""
+	if l.Relative {
+		unit = " (relative)"
+	}
+	bs, cs, why := report.Pair(baseDoc, curDoc, l.Metric)
+	if why == "" {
+		d := make([]float64, len(bs))
+		for i := range bs {
+			d[i] = l.Change(bs[i], cs[i])
+		}
+		g.Paired = true
+		g.DeltaLo, g.DeltaHi = metrics.Percentile95(d)
+		g.Failed = g.DeltaLo > l.Delta || math.IsNaN(g.DeltaLo)
+		if g.Failed {
+			g.Message = fmt.Sprintf("%s: %s went from %s to %s; the 95%% interval of the change%s, [%s, %s], lies above the limit %s",
+				l.Name(), l.Metric, report.Fmt(b), report.Fmt(v), unit, report.Fmt(g.DeltaLo), report.Fmt(g.DeltaHi), report.Fmt(l.Delta))
+		}
+		return
+	}
+	m.AddWarning(fmt.Sprintf("baseline gate %s compared point estimates: %s", l.Name(), why))
+	g.Failed = l.Fails(b, v)
+	if g.Failed {
+		g.Message = fmt.Sprintf("%s: %s went from %s to %s, a change of %s%s, over the limit %s (point estimates: %s)",
+			l.Name(), l.Metric, report.Fmt(b), report.Fmt(v), report.Fmt(change), unit, report.Fmt(l.Delta), why)
+	}
 }
