@@ -1,37 +1,74 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 
+	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/report"
 )
 
-const compareUsage = `Usage: evalnll compare BASE.json NEW.json
+const compareUsage = `Usage: evalnll compare [flags] BASE.json NEW.json
 
-Prints, for every overall figure the two reports share, the base and new
-values and the change.
+Diffs two JSON reports: for every figure, the base and new values, the
+change Δ and Δ%, the 95% interval of Δ when both runs bucketed rows by --id
+(paired bootstrap), and a verdict; then the same per slice. Gates work as in
+'evalnll eval', judged on NEW against BASE; a failed gate exits 1.
 
-Example:
-  $ evalnll compare nightly/base.json nightly/new.json
+Examples:
+  $ evalnll compare base.json new.json
+  $ evalnll compare --max-increase nll=0.01 --md "$GITHUB_STEP_SUMMARY" base.json new.json
+
+Flags:
 `
 
 func cmdCompare(e *env, args []string) (int, error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), compareUsage) }
+	var md string
+	var failIf, maxInc, maxDec multiFlag
+	fs.StringVar(&md, "md", "", "also write the comparison as markdown to `FILE` (appended to when it exists, as $GITHUB_STEP_SUMMARY wants)")
+	fs.Var(&failIf, "fail-if", "exit 1 when `'METRIC OP VALUE'` holds for NEW; repeatable")
+	fs.Var(&maxInc, "max-increase", "exit 1 when `METRIC=DELTA` rose by more than DELTA (or N%); repeatable")
+	fs.Var(&maxDec, "max-decrease", "exit 1 when `METRIC=DELTA` fell by more than DELTA (or N%); repeatable")
+	fs.Usage = func() { fmt.Fprint(fs.Output(), compareUsage); fs.PrintDefaults() }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.stdout, compareUsage)
+			fs.SetOutput(e.stdout)
+			fs.Usage()
 			return 0, errHelp
 		}
 		return 0, usagef("compare: %v", err)
 	}
 	if len(pos) != 2 {
 		return 0, usagef("compare: want BASE.json NEW.json, got %d arguments", len(pos))
+	}
+	var ths []gate.Threshold
+	for _, x := range failIf {
+		t, err := gate.ParseThreshold(x)
+		if err != nil {
+			return 0, usagef("--fail-if: %v", err)
+		}
+		ths = append(ths, t)
+	}
+	var lims []gate.Limit
+	for _, x := range maxInc {
+		l, err := gate.ParseLimit(x, true)
+		if err != nil {
+			return 0, usagef("--max-increase: %v", err)
+		}
+		lims = append(lims, l)
+	}
+	for _, x := range maxDec {
+		l, err := gate.ParseLimit(x, false)
+		if err != nil {
+			return 0, usagef("--max-decrease: %v", err)
+		}
+		lims = append(lims, l)
 	}
 	var docs [2]report.Doc
 	for i, p := range pos {
@@ -43,7 +80,46 @@ func cmdCompare(e *env, args []string) (int, error) {
 			return 0, err
 		}
 	}
-	return 0, report.CompareText(e.stdout, docs[0], docs[1])
+	c := report.Compare(docs[0], docs[1])
+	m := &report.Model{}
+	failed, err := judgeGates(m, docs[1], ths, lims, &report.Baseline{Path: pos[0], Doc: docs[0]})
+	if err != nil {
+		return 0, err
+	}
+	c.Gates = m.Gates
+	if err := c.Text(e.stdout); err != nil {
+		return 0, err
+	}
+	if md != "" {
+		var b bytes.Buffer
+		if err := c.Markdown(&b); err != nil {
+			return 0, err
+		}
+		if err := appendOrWrite(md, b.Bytes()); err != nil {
+			return 0, err
+		}
+	}
+	if failed {
+		return exitGateFailed, nil
+	}
+	return exitOK, nil
+}
+
+// appendOrWrite appends to an existing file (a step summary collects
+// several sections) or writes a new one atomically.
+func appendOrWrite(path string, data []byte) error {
+	if _, err := os.Stat(path); err == nil {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return fmt.Errorf("%s: %v", path, unwrapPath(err))
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return fmt.Errorf("%s: %v", path, err)
+		}
+		return f.Close()
+	}
+	return report.WriteFileAtomic(path, data)
 }
 
 func unwrapPath(err error) error {

@@ -201,3 +201,40 @@ func TestBootstrapDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareCommand: compare pairs the two runs, prints the interval of
+// the change with a verdict, writes markdown, and exits 1 on a failed gate.
+func TestCompareCommand(t *testing.T) {
+	dir := t.TempDir()
+	b, reg, _ := predictionSets()
+	writePreds(t, filepath.Join(dir, "base.parquet"), b)
+	writePreds(t, filepath.Join(dir, "new.parquet"), reg)
+	bj, nj := filepath.Join(dir, "base.json"), filepath.Join(dir, "new.json")
+	for _, x := range [][2]string{{"base.parquet", bj}, {"new.parquet", nj}} {
+		var so, se bytes.Buffer
+		if code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"eval", "--label", "y", "--prob", "p", "--id", "id", "--json", x[1], filepath.Join(dir, x[0])}); code != 0 {
+			t.Fatalf("eval %s: %d %s", x[0], code, se.String())
+		}
+	}
+	md := filepath.Join(dir, "summary.md")
+	var so, se bytes.Buffer
+	code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"compare", "--max-increase", "nll=0.004", "--md", md, bj, nj})
+	if code != 1 {
+		t.Fatalf("compare exit %d, want 1: %s", code, se.String())
+	}
+	out := so.String()
+	for _, want := range []string{"95% CI of Δ", "nll", "worse", "gate FAIL"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("compare output lacks %q:\n%s", want, out)
+		}
+	}
+	mdText, err := os.ReadFile(md)
+	if err != nil || !strings.Contains(string(mdText), "| nll |") || !strings.Contains(string(mdText), "❌") {
+		t.Errorf("markdown summary: %v\n%s", err, mdText)
+	}
+	// The same report against itself passes.
+	so.Reset()
+	if code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"compare", "--max-increase", "nll=0.004", bj, bj}); code != 0 {
+		t.Errorf("self-compare exit %d", code)
+	}
+}
