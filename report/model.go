@@ -38,8 +38,13 @@ type Gate struct {
 	Value  float64
 	Failed bool
 	// Base is the baseline's figure, for baseline gates.
-	Base    *float64
-	Message string // how much it failed by, for people
+	Base *float64
+	// Paired is set when the baseline's bootstrap replicates paired with
+	// this run's: the gate then judged the 95% interval of the change,
+	// [DeltaLo, DeltaHi], in the limit's terms (absolute or relative).
+	Paired           bool
+	DeltaLo, DeltaHi float64
+	Message          string // how much it failed by, for people
 }
 
 // WorstRow is one entry of the worst list, named.
@@ -72,6 +77,9 @@ type Model struct {
 	// ImageLink is the reliability diagram written beside the markdown
 	// report, or "".
 	ImageLink string
+	// Bootstrap holds the intervals of the overall figures (nil when off);
+	// its NLL replicates are in nats.
+	Bootstrap *metrics.BootstrapResult
 }
 
 // ClassFigures are the figures of the rows whose true class is Class.
@@ -87,11 +95,26 @@ type ClassFigures struct {
 // Render renders the model in a format: json, md, svg or png. path is where
 // it will be written (a markdown report links images relative to it).
 func (m *Model) Render(format, path string) ([]byte, error) {
+	var (
+		data []byte
+		err  error
+	)
 	switch format {
 	case "json":
 		return m.JSON(), nil
+	case "md":
+		data, err = m.markdownBytes(path)
+	case "svg":
+		data, err = m.SVG()
+	case "png":
+		data, err = m.PNG()
+	default:
+		return nil, fmt.Errorf("%s: unknown report format %q", path, format)
 	}
-	return nil, fmt.Errorf("%s: the %s report is not implemented yet", path, format)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
 }
 
 // AddWarning records a caveat once.
@@ -139,6 +162,9 @@ func (m *Model) JSON() []byte {
 		cal = append(cal, KV{"bins", bins})
 		doc = append(doc, KV{"calibration", cal})
 	}
+	if m.Bootstrap != nil {
+		doc = append(doc, KV{"bootstrap", m.bootstrapObj()})
+	}
 	if len(m.Mapping.By) > 0 {
 		sl := make([]any, len(m.Slices))
 		for i := range m.Slices {
@@ -166,6 +192,10 @@ func (m *Model) JSON() []byte {
 			o := Obj{{"expr", g.Expr}, {"value", Num(g.Value)}, {"failed", g.Failed}}
 			if g.Base != nil {
 				o = append(o, KV{"base", Num(*g.Base)})
+				o = append(o, KV{"paired", g.Paired})
+				if g.Paired {
+					o = append(o, KV{"delta_interval", Floats{g.DeltaLo, g.DeltaHi}})
+				}
 			}
 			gs[i] = o
 		}
@@ -278,4 +308,43 @@ func (mp Mapping) Pairs() []string {
 		}
 	}
 	return out
+}
+
+// scaled is the interval or replicate value in the report's units.
+func (m *Model) scaled(metric string, v float64) float64 {
+	if metric == "nll" || metric == "nll_per_token" {
+		return v / m.Units.Scale()
+	}
+	return v
+}
+
+// bootstrapObj writes the intervals and what `compare` needs to pair two
+// runs: the bucket row counts and every replicate value.
+func (m *Model) bootstrapObj() Obj {
+	b := m.Bootstrap
+	key := "content"
+	if b.ByID {
+		key = "id"
+	}
+	iv := Obj{}
+	reps := Obj{}
+	for i, name := range b.Metrics {
+		iv = append(iv, KV{name, Floats{m.scaled(name, b.Lo[i]), m.scaled(name, b.Hi[i])}})
+		vals := make(Floats, len(b.Replicates[i]))
+		for r, v := range b.Replicates[i] {
+			vals[r] = m.scaled(name, v)
+		}
+		reps = append(reps, KV{name, vals})
+	}
+	return Obj{
+		{"method", "poisson bootstrap over hash buckets of rows"},
+		{"level", Num(0.95)},
+		{"seed", b.Config.Seed},
+		{"buckets", b.Config.Buckets},
+		{"replicates", b.Config.Replicates},
+		{"key", key},
+		{"intervals", iv},
+		{"bucket_rows", Ints(b.BucketRows)},
+		{"replicate_values", reps},
+	}
 }

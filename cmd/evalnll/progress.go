@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,7 +81,7 @@ func newProgress(e *env, quiet bool, files []reader.File) *progress {
 		mpb.AppendDecorators(
 			// A fixed width keeps the bar from changing length as the
 			// figures grow.
-			decor.Any(func(s decor.Statistics) string { return pr.statsText(s) }, decor.WC{W: 72, C: decor.DindentRight}),
+			decor.Any(func(s decor.Statistics) string { return pr.statsText(s) }, decor.WC{W: 56, C: decor.DindentRight}),
 		),
 	)
 	pr.stop = make(chan struct{})
@@ -180,6 +181,8 @@ func (p *progress) filesText() string {
 	return fmt.Sprintf("%d/%d files", n, len(p.files))
 }
 
+// statsText is "rows · read/total · rate · ETA", or the totals once
+// complete.
 func (p *progress) statsText(s decor.Statistics) string {
 	el := time.Since(p.start)
 	done := s.Current
@@ -187,26 +190,42 @@ func (p *progress) statsText(s decor.Statistics) string {
 	sizes := p.total > 1
 	txt := countText(rows) + " rows"
 	if sizes {
-		txt += "  " + bytesText(done) + " / " + bytesText(p.total)
+		txt += " · " + bytesPair(done, p.total)
 	}
 	sec := el.Seconds()
 	if s.Completed {
-		rate := ""
 		if sec > 0 {
-			rate = "  " + countText(int64(float64(rows)/sec)) + " rows/s"
+			txt += " · " + countText(int64(float64(rows)/sec)) + " rows/s"
 		}
-		return txt + rate + "  done in " + durText(el)
+		return txt + " · done in " + durText(el)
 	}
 	if sec < 0.5 || done <= 0 {
-		return txt + "  ETA --"
+		return txt + " · ETA --"
+	}
+	if !sizes {
+		return txt + " · " + countText(int64(float64(rows)/sec)) + " rows/s"
 	}
 	rate := float64(done) / sec
-	txt += "  " + countText(int64(float64(rows)/sec)) + " rows/s"
-	if sizes {
-		txt += "  " + bytesText(int64(rate)) + "/s"
-	}
 	left := time.Duration(float64(p.total-done) / rate * float64(time.Second))
-	return txt + "  ETA " + durText(left)
+	return txt + " · " + bytesText(int64(rate)) + "/s · ETA " + durText(left)
+}
+
+// bytesPair is "read/total UNIT" in the total's unit.
+func bytesPair(n, total int64) string {
+	t := bytesText(total)
+	unit, scale := " B", 1.0
+	switch {
+	case total >= 1<<30:
+		unit, scale = " GiB", 1<<30
+	case total >= 1<<20:
+		unit, scale = " MiB", 1<<20
+	case total >= 1<<10:
+		unit, scale = " KiB", 1<<10
+	}
+	if scale == 1 {
+		return strconv.FormatInt(n, 10) + "/" + t
+	}
+	return strconv.FormatFloat(float64(n)/scale, 'f', 1, 64) + "/" + strings.TrimSuffix(t, unit) + unit
 }
 
 // countText is n with k, M or G for thousands, millions and billions.

@@ -1,0 +1,634 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/evalnll/evalnll/metrics"
+)
+
+// quantileEdgeRule states what the edges of a quantile bin are.
+const quantileEdgeRule = "each bin holds as near total/N weight as ties allow; lo and hi are its smallest and largest confidence"
+
+// maxListedBins is the most calibration bins the markdown lists one by one;
+// with more, only the non-empty bins are listed.
+const maxListedBins = 30
+
+// Markdown writes a GitHub-flavoured markdown report of the model. path is
+// where the report will be written ("-" or "" for standard output): the
+// reliability diagram (ImageLink) is linked relative to its directory.
+//
+// Every figure is formatted with Fmt, so the same model always gives the
+// same bytes; nothing in it depends on the clock or the machine.
+func (m *Model) Markdown(w io.Writer, path string) error {
+	var b bytes.Buffer
+	notes := m.notes()
+	m.mdHeader(&b, notes)
+	m.mdOverall(&b)
+	m.mdCalibration(&b, path)
+	m.mdSlices(&b)
+	m.mdPerClass(&b)
+	m.mdWorst(&b)
+	m.mdGates(&b)
+	if len(notes) > 0 {
+		b.WriteString("\n")
+		for i, n := range notes {
+			fmt.Fprintf(&b, "[^%d]: %s\n", i+1, esc(n))
+		}
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// markdownBytes is the markdown report as bytes, for Render.
+func (m *Model) markdownBytes(path string) ([]byte, error) {
+	var b bytes.Buffer
+	if err := m.Markdown(&b, path); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// notes are the warnings, deduplicated in first-seen order.
+func (m *Model) notes() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, w := range m.Warnings {
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func (m *Model) weighted() bool { return m.Mapping.Weight != "" }
+
+func (m *Model) mdHeader(b *bytes.Buffer, notes []string) {
+	fmt.Fprintf(b, "# evalnll report: %s\n\n", m.Kind)
+	t := table{head: []string{"input", "rows", "format"}, align: "lrl"}
+	var rows int64
+	for _, in := range m.Inputs {
+		rows += in.Rows
+		t.add(code(in.Path, true), strconv.FormatInt(in.Rows, 10), in.Format)
+	}
+	if len(m.Inputs) > 1 {
+		t.add(fmt.Sprintf("**%d files**", len(m.Inputs)), "**"+strconv.FormatInt(rows, 10)+"**", "")
+	}
+	t.write(b)
+	b.WriteString("\n")
+
+	var mp []string
+	for _, p := range m.Mapping.Pairs() {
+		kv := strings.SplitN(p, "=", 2)
+		mp = append(mp, kv[0]+" "+code(kv[1], false))
+	}
+	if len(m.Mapping.By) > 0 {
+		var by []string
+		for _, c := range m.Mapping.By {
+			by = append(by, code(c, false))
+		}
+		mp = append(mp, "by "+strings.Join(by, ", "))
+	}
+	if len(mp) > 0 {
+		fmt.Fprintf(b, "- **mapping:** %s\n", strings.Join(mp, ", "))
+	}
+	fmt.Fprintf(b, "- **units:** NLL in %s (%s); perplexity does not depend on the unit\n", m.Units, unitBase(m.Units))
+	if m.Clips {
+		if m.Eps > 0 {
+			fmt.Fprintf(b, "- **eps:** %s: probabilities are clipped to [eps, 1 − eps] before the log\n", strconv.FormatFloat(m.Eps, 'g', -1, 64))
+		} else {
+			b.WriteString("- **eps:** 0: probabilities are not clipped\n")
+		}
+	}
+	if m.Kind.HasCalibration() {
+		n := len(m.Overall.Calibration)
+		fmt.Fprintf(b, "- **calibration:** %d %s %s, %s; confidence is %s\n", n, m.Binning, plural(n, "bin", "bins"), m.edgeRule(), confidenceOf(m.Kind))
+	}
+	if len(notes) > 0 {
+		var refs strings.Builder
+		for i := range notes {
+			fmt.Fprintf(&refs, "[^%d]", i+1)
+		}
+		fmt.Fprintf(b, "- **warnings:** %d, in the notes at the end%s\n", len(notes), refs.String())
+	}
+}
+
+func (m *Model) edgeRule() string {
+	if m.Binning == metrics.Quantile {
+		return quantileEdgeRule
+	}
+	return EdgeRule
+}
+
+func unitBase(u metrics.Units) string {
+	switch u {
+	case metrics.Bits:
+		return "log base 2"
+	case metrics.Hartleys:
+		return "log base 10"
+	}
+	return "natural log"
+}
+
+func confidenceOf(k metrics.Kind) string {
+	switch k {
+	case metrics.Multiclass:
+		return "the top class's probability and the outcome whether it is the true class"
+	case metrics.Multilabel:
+		return "each label's probability and the outcome that label"
+	}
+	return "P(y=1) and the outcome y"
+}
+
+// nllLabel names the NLL figure: per sequence for token lists.
+func (m *Model) nllLabel() string {
+	if m.Overall.Tokens != nil {
+		return "NLL per sequence"
+	}
+	return "NLL"
+}
+
+func (m *Model) mdOverall(b *bytes.Buffer) {
+	f := &m.Overall
+	b.WriteString("\n## Overall\n\n")
+	t := table{head: []string{"figure", "value"}, align: "lr"}
+	t.add("rows", strconv.FormatInt(f.Rows, 10))
+	if m.weighted() {
+		t.add("weight", Fmt(f.Weight))
+	}
+	if f.Tokens != nil {
+		t.add("tokens", Fmt(*f.Tokens))
+	}
+	if f.NLLStderr != nil {
+		t.add(fmt.Sprintf("%s ± stderr (%s)", m.nllLabel(), m.Units), Fmt(f.NLL)+" ± "+Fmt(*f.NLLStderr))
+	} else {
+		t.add(fmt.Sprintf("%s (%s)", m.nllLabel(), m.Units), Fmt(f.NLL))
+	}
+	if f.NLLPerToken != nil {
+		t.add(fmt.Sprintf("NLL per token (%s)", m.Units), Fmt(*f.NLLPerToken))
+	}
+	if f.Tokens != nil {
+		t.add("perplexity (per token)", Fmt(f.Perplexity))
+	} else {
+		t.add("perplexity", Fmt(f.Perplexity))
+	}
+	opt := func(k string, v *float64) {
+		if v != nil {
+			t.add(k, Fmt(*v))
+		}
+	}
+	opt("accuracy", f.Accuracy)
+	opt("Brier", f.Brier)
+	opt("ECE", f.ECE)
+	opt("MCE", f.MCE)
+	if f.Clipped != nil {
+		t.add("clipped", strconv.FormatInt(*f.Clipped, 10))
+	}
+	for _, r := range skippedOrder(f.Skipped) {
+		t.add("skipped: "+r, strconv.FormatInt(f.Skipped[r], 10))
+	}
+	t.write(b)
+}
+
+func (m *Model) mdCalibration(b *bytes.Buffer, path string) {
+	if !m.Kind.HasCalibration() {
+		return
+	}
+	cal := m.Overall.Calibration
+	b.WriteString("\n## Calibration\n\n")
+	if m.ImageLink != "" {
+		fmt.Fprintf(b, "![reliability diagram](%s)\n\n", relLink(m.ImageLink, path))
+	}
+	head := []string{"bin", "range", "count"}
+	align := "rlr"
+	if m.weighted() {
+		head = append(head, "weight")
+		align += "r"
+	}
+	head = append(head, "confidence", "outcome", "gap")
+	align += "rrr"
+	t := table{head: head, align: align}
+	empty := 0
+	for i, c := range cal {
+		if c.Confidence == nil && len(cal) > maxListedBins {
+			empty++
+			continue
+		}
+		row := []string{strconv.Itoa(i + 1), m.binRange(i, c), strconv.FormatInt(c.Count, 10)}
+		if m.weighted() {
+			row = append(row, Fmt(c.Weight))
+		}
+		if c.Confidence != nil && c.Outcome != nil {
+			row = append(row, Fmt(*c.Confidence), Fmt(*c.Outcome), signedFmt(*c.Outcome-*c.Confidence))
+		} else {
+			row = append(row, "—", "—", "—")
+		}
+		t.add(row...)
+	}
+	t.write(b)
+	b.WriteString("\ngap is outcome − confidence: above 0 the model is under-confident in that bin, below 0 over-confident.")
+	if empty > 0 {
+		fmt.Fprintf(b, " %d empty %s not listed.", empty, plural(empty, "bin is", "bins are"))
+	}
+	b.WriteString("\n")
+}
+
+// binRange formats a bin's edges by the binning's rule.
+func (m *Model) binRange(i int, c metrics.BinFigures) string {
+	if m.Binning == metrics.Quantile {
+		if math.IsNaN(c.Lo) || math.IsNaN(c.Hi) {
+			return "—"
+		}
+		return "[" + Fmt(c.Lo) + ", " + Fmt(c.Hi) + "]"
+	}
+	if i == len(m.Overall.Calibration)-1 {
+		return "[" + Fmt(c.Lo) + ", " + Fmt(c.Hi) + "]"
+	}
+	return "[" + Fmt(c.Lo) + ", " + Fmt(c.Hi) + ")"
+}
+
+// shownSlices returns the slices with at least MinSliceSize rows, sorted by
+// NLL descending (NaN first, then ties in key order), and how many were
+// hidden.
+func (m *Model) shownSlices() (shown []*metrics.SliceFigures, hidden int) {
+	for i := range m.Slices {
+		s := &m.Slices[i]
+		if s.Rows < m.MinSliceSize {
+			hidden++
+			continue
+		}
+		shown = append(shown, s)
+	}
+	sort.SliceStable(shown, func(i, j int) bool {
+		a, b := shown[i].NLL, shown[j].NLL
+		if math.IsNaN(a) || math.IsNaN(b) {
+			return math.IsNaN(a) && !math.IsNaN(b)
+		}
+		return a > b
+	})
+	return shown, hidden
+}
+
+func (m *Model) mdSlices(b *bytes.Buffer) {
+	if len(m.Mapping.By) == 0 && len(m.Slices) == 0 {
+		return
+	}
+	var by []string
+	for _, c := range m.Mapping.By {
+		by = append(by, code(c, false))
+	}
+	fmt.Fprintf(b, "\n## Slices by %s\n\n", strings.Join(by, ", "))
+	shown, hidden := m.shownSlices()
+	n := len(m.Slices)
+	switch {
+	case n == 0:
+		b.WriteString("No slices.\n")
+		return
+	case len(shown) == 0:
+		fmt.Fprintf(b, "All %d %s fewer than %d rows and %s hidden (the JSON report lists every slice).\n", n, plural(n, "slice has", "slices have"), m.MinSliceSize, plural(n, "is", "are"))
+		return
+	}
+	fmt.Fprintf(b, "%d %s, highest NLL first.", n, plural(n, "slice", "slices"))
+	if hidden > 0 {
+		fmt.Fprintf(b, " %d %s fewer than %d rows %s hidden (the JSON report lists every slice).", hidden, plural(hidden, "slice with", "slices with"), m.MinSliceSize, plural(hidden, "is", "are"))
+	}
+	b.WriteString("\n\n")
+
+	has := func(get func(f *metrics.Figures) bool) bool {
+		for _, s := range shown {
+			if get(&s.Figures) {
+				return true
+			}
+		}
+		return false
+	}
+	hasTok := has(func(f *metrics.Figures) bool { return f.Tokens != nil })
+	hasSE := has(func(f *metrics.Figures) bool { return f.NLLStderr != nil })
+	hasPT := has(func(f *metrics.Figures) bool { return f.NLLPerToken != nil })
+	hasAcc := has(func(f *metrics.Figures) bool { return f.Accuracy != nil })
+	hasBrier := has(func(f *metrics.Figures) bool { return f.Brier != nil })
+	hasECE := has(func(f *metrics.Figures) bool { return f.ECE != nil })
+
+	var head []string
+	align := ""
+	for i := range shown[0].By {
+		name := fmt.Sprintf("by[%d]", i)
+		if i < len(m.Mapping.By) {
+			name = m.Mapping.By[i]
+		}
+		head = append(head, esc(name))
+		align += "l"
+	}
+	col := func(h string) { head = append(head, h); align += "r" }
+	col("rows")
+	if m.weighted() {
+		col("weight")
+	}
+	if hasTok {
+		col("tokens")
+	}
+	col(fmt.Sprintf("%s (%s)", m.nllLabel(), m.Units))
+	if hasSE {
+		col("± stderr")
+	}
+	if hasPT {
+		col("NLL per token")
+	}
+	col("perplexity")
+	if hasAcc {
+		col("accuracy")
+	}
+	if hasBrier {
+		col("Brier")
+	}
+	if hasECE {
+		col("ECE")
+	}
+	t := table{head: head, align: align}
+	for _, s := range shown {
+		f := &s.Figures
+		var row []string
+		for _, v := range s.By {
+			row = append(row, valueCell(v))
+		}
+		row = append(row, strconv.FormatInt(f.Rows, 10))
+		if m.weighted() {
+			row = append(row, Fmt(f.Weight))
+		}
+		if hasTok {
+			row = append(row, optFmt(f.Tokens))
+		}
+		row = append(row, Fmt(f.NLL))
+		if hasSE {
+			row = append(row, optFmt(f.NLLStderr))
+		}
+		if hasPT {
+			row = append(row, optFmt(f.NLLPerToken))
+		}
+		row = append(row, Fmt(f.Perplexity))
+		if hasAcc {
+			row = append(row, optFmt(f.Accuracy))
+		}
+		if hasBrier {
+			row = append(row, optFmt(f.Brier))
+		}
+		if hasECE {
+			row = append(row, optFmt(f.ECE))
+		}
+		t.add(row...)
+	}
+	t.write(b)
+}
+
+func (m *Model) mdPerClass(b *bytes.Buffer) {
+	if m.PerClass == nil {
+		return
+	}
+	b.WriteString("\n## Per true class\n\n")
+	head := []string{"class", "rows"}
+	align := "rr"
+	if m.weighted() {
+		head = append(head, "weight")
+		align += "r"
+	}
+	head = append(head, fmt.Sprintf("NLL (%s)", m.Units), "accuracy", "mean confidence")
+	align += "rrr"
+	t := table{head: head, align: align}
+	for _, c := range m.PerClass {
+		row := []string{strconv.Itoa(c.Class), strconv.FormatInt(c.Rows, 10)}
+		if m.weighted() {
+			row = append(row, Fmt(c.Weight))
+		}
+		row = append(row, Fmt(c.NLL), Fmt(c.Accuracy), Fmt(c.MeanConfidence))
+		t.add(row...)
+	}
+	t.write(b)
+}
+
+func (m *Model) mdWorst(b *bytes.Buffer) {
+	if m.Worst == nil {
+		return
+	}
+	b.WriteString("\n## Worst rows\n\n")
+	if len(m.Worst) == 0 {
+		b.WriteString("No rows.\n")
+		return
+	}
+	t := table{head: []string{"#", "id", fmt.Sprintf("%s (%s)", m.nllLabel(), m.Units)}, align: "rlr"}
+	for i, w := range m.Worst {
+		t.add(strconv.Itoa(i+1), valueCell(w.ID), Fmt(w.NLL))
+	}
+	t.write(b)
+}
+
+func (m *Model) mdGates(b *bytes.Buffer) {
+	if m.Gates == nil {
+		return
+	}
+	b.WriteString("\n## Gates\n\n")
+	failed, hasBase := 0, false
+	for _, g := range m.Gates {
+		if g.Failed {
+			failed++
+		}
+		if g.Base != nil {
+			hasBase = true
+		}
+	}
+	n := len(m.Gates)
+	switch {
+	case n == 0:
+		b.WriteString("No gates.\n")
+		return
+	case failed == 0:
+		fmt.Fprintf(b, "All %d %s passed.\n\n", n, plural(n, "gate", "gates"))
+	default:
+		fmt.Fprintf(b, "**%d of %d %s failed.**\n\n", failed, n, plural(n, "gate", "gates"))
+	}
+	head := []string{"gate", "value"}
+	align := "lr"
+	if hasBase {
+		head = append(head, "base")
+		align += "r"
+	}
+	head = append(head, "result", "message")
+	align += "ll"
+	t := table{head: head, align: align}
+	for _, g := range m.Gates {
+		row := []string{code(g.Expr, true), Fmt(g.Value)}
+		if hasBase {
+			row = append(row, optFmt(g.Base))
+		}
+		res := "pass"
+		if g.Failed {
+			res = "**FAIL**"
+		}
+		msg := esc(g.Message)
+		if msg == "" {
+			msg = "—"
+		}
+		row = append(row, res, msg)
+		t.add(row...)
+	}
+	t.write(b)
+}
+
+// table is a GitHub-flavoured markdown table; align holds one of l, r or c
+// per column.
+type table struct {
+	head  []string
+	align string
+	rows  [][]string
+}
+
+func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+func (t *table) write(b *bytes.Buffer) {
+	line := func(cells []string) {
+		b.WriteString("|")
+		for _, c := range cells {
+			b.WriteString(" ")
+			b.WriteString(c)
+			b.WriteString(" |")
+		}
+		b.WriteString("\n")
+	}
+	line(t.head)
+	sep := make([]string, len(t.head))
+	for i := range sep {
+		switch t.align[i] {
+		case 'r':
+			sep[i] = "---:"
+		case 'c':
+			sep[i] = ":---:"
+		default:
+			sep[i] = ":---"
+		}
+	}
+	line(sep)
+	for _, r := range t.rows {
+		line(r)
+	}
+}
+
+func optFmt(v *float64) string {
+	if v == nil {
+		return "—"
+	}
+	return Fmt(*v)
+}
+
+func signedFmt(v float64) string {
+	if v > 0 {
+		return "+" + Fmt(v)
+	}
+	return Fmt(v)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// valueCell formats a --by or --id value for a table cell: strings in code
+// font (an empty string shows as *empty*), null in italics.
+func valueCell(v metrics.Value) string {
+	switch v.Kind {
+	case metrics.VNull:
+		return "*null*"
+	case metrics.VString:
+		return code(v.S, true)
+	}
+	return v.String()
+}
+
+// code formats s as a code span. In a table cell, | is escaped as GFM
+// requires even inside code spans.
+func code(s string, inTable bool) string {
+	s = oneLineText(s)
+	if s == "" {
+		return "*empty*"
+	}
+	run, longest := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			if run > longest {
+				longest = run
+			}
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || (strings.HasPrefix(s, " ") && strings.HasSuffix(s, " ") && strings.Trim(s, " ") != "") {
+		s = " " + s + " "
+	}
+	if inTable {
+		s = strings.ReplaceAll(s, "|", `\|`)
+	}
+	return fence + s + fence
+}
+
+// esc escapes the markdown punctuation of plain text (safe in table cells).
+func esc(s string) string {
+	s = oneLineText(s)
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune("\\`*_[]<>|~&#!", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func oneLineText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// relLink is img relative to the directory of the markdown file mdPath, as
+// a URL path. It never turns a relative path the user gave into an absolute
+// one.
+func relLink(img, mdPath string) string {
+	rel := img
+	if mdPath != "" && mdPath != "-" {
+		dir := filepath.Dir(mdPath)
+		a, b := dir, img
+		if filepath.IsAbs(a) != filepath.IsAbs(b) {
+			var err1, err2 error
+			a, err1 = filepath.Abs(a)
+			b, err2 = filepath.Abs(b)
+			if err1 != nil || err2 != nil {
+				a, b = dir, img
+			}
+		}
+		if r, err := filepath.Rel(a, b); err == nil {
+			rel = r
+		} else if filepath.IsAbs(img) {
+			rel = img
+		}
+	}
+	rel = filepath.ToSlash(rel)
+	// A colon in the first segment would read as a URL scheme.
+	if first, _, _ := strings.Cut(rel, "/"); strings.Contains(first, ":") {
+		rel = "./" + rel
+	}
+	u := url.URL{Path: rel}
+	return strings.NewReplacer("(", "%28", ")", "%29").Replace(u.EscapedPath())
+}
