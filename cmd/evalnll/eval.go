@@ -390,22 +390,26 @@ func writeOutputs(e *env, m *report.Model, outs []output) error {
 	}
 	// The markdown links the diagram when one is written beside it.
 	for _, o := range outs {
-		if o.format == "svg" || (o.format == "png" && m.ImageLink == "") {
+		if (o.format == "svg" || o.format == "png" && m.ImageLink == "") && m.Kind.HasCalibration() {
 			m.ImageLink = o.path
 		}
 	}
-	for _, o := range outs {
-		data, err := m.Render(o.format, o.path)
-		if err != nil {
+	// Render every output before writing any: a failure leaves no report.
+	data := make([][]byte, len(outs))
+	for i, o := range outs {
+		var err error
+		if data[i], err = m.Render(o.format, o.path); err != nil {
 			return err
 		}
+	}
+	for i, o := range outs {
 		if o.path == "-" {
-			if _, err := e.stdout.Write(data); err != nil {
+			if _, err := e.stdout.Write(data[i]); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := report.WriteFileAtomic(o.path, data); err != nil {
+		if err := report.WriteFileAtomic(o.path, data[i]); err != nil {
 			return err
 		}
 	}

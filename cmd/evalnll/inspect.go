@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/evalnll/evalnll/column"
 	"github.com/evalnll/evalnll/metrics"
 	"github.com/evalnll/evalnll/reader"
 )
@@ -52,11 +53,47 @@ func cmdInspect(e *env, args []string) error {
 	return nil
 }
 
-func inspectFile(e *env, f reader.File, name string) error {
-	rows := "unknown until read"
-	if n := f.Rows(); n >= 0 {
-		rows = fmt.Sprint(n)
+// verify reads every readable column of every unit, so that a file whose
+// metadata parses but whose data is corrupt fails here, not in a later eval.
+// It returns the rows read.
+func verify(f reader.File) (int64, error) {
+	var cols []string
+	for _, fl := range f.Fields() {
+		if fl.Type != column.Unsupported {
+			cols = append(cols, fl.Name)
+		}
 	}
+	units := []int{-1}
+	if us := f.Units(); us != nil {
+		units = units[:0]
+		for _, u := range us {
+			units = append(units, u.Index)
+		}
+	}
+	var rows int64
+	for _, u := range units {
+		s := f.Scan(u, cols, 1<<16)
+		for s.Next() {
+			rows += int64(s.Batch().Rows)
+		}
+		err := s.Err()
+		s.Close()
+		if err != nil {
+			return rows, err
+		}
+	}
+	return rows, nil
+}
+
+func inspectFile(e *env, f reader.File, name string) error {
+	n, err := verify(f)
+	if err != nil {
+		return err
+	}
+	if m := f.Rows(); m >= 0 && m != n {
+		return fmt.Errorf("%s: the metadata says %d rows but %d could be read", name, m, n)
+	}
+	rows := fmt.Sprint(n)
 	fmt.Fprintf(e.stdout, "%s\n  format  %s\n  rows    %s\n", name, f.Format(), rows)
 	for _, kv := range f.Metadata() {
 		if kv[0] == "format" || kv[0] == "rows" {

@@ -1,0 +1,224 @@
+package main
+
+// Tests that run the built binary as a user's CI would: signals, atomic
+// report writes, and the hostile-file corpus under testdata/interop.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds cmd/evalnll once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "evalnll-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "evalnll")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building evalnll: %v", buildErr)
+	}
+	return binPath
+}
+
+// bigInput writes a Parquet file of n rows (id, y, p) in row groups.
+func bigInput(t *testing.T, path string, n int) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 1))
+	rows := make([]predRow, n)
+	for i := range rows {
+		p := r.Float64()
+		y := int64(0)
+		if r.Float64() < p {
+			y = 1
+		}
+		rows[i] = predRow{int64(i), y, p}
+	}
+	writePreds(t, path, rows)
+}
+
+// TestSignalCancels: SIGINT during a run exits 130 within a second, writes
+// no report, and leaves an existing report of that name intact.
+func TestSignalCancels(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "big.parquet")
+	bigInput(t, in, 1_000_000)
+	out := filepath.Join(dir, "report.json")
+	os.WriteFile(out, []byte("previous report\n"), 0o644)
+	// The same file many times over keeps the run busy for seconds.
+	args := []string{"eval", "--label", "y", "--prob", "p", "--workers", "1", "--json", out}
+	for i := 0; i < 400; i++ {
+		link := filepath.Join(dir, "in", "part-"+strconv.Itoa(i)+".parquet")
+		os.MkdirAll(filepath.Dir(link), 0o755)
+		if err := os.Symlink(in, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args = append(args, filepath.Join(dir, "in"))
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	sent := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	took := time.Since(sent)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130 (stderr %q)", err, stderr.String())
+	}
+	if took > time.Second {
+		t.Errorf("took %v to stop after SIGINT", took)
+	}
+	if got, _ := os.ReadFile(out); string(got) != "previous report\n" {
+		t.Errorf("existing report was changed: %q", got)
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(dir, ".report.json.tmp-*")); len(tmps) > 0 {
+		t.Errorf("temporary files left: %v", tmps)
+	}
+}
+
+// TestNoReportOnError: an input error exits 2 and leaves the existing
+// report untouched; the inputs are not modified.
+func TestNoReportOnError(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join("..", "..", "testdata", "golden", "err_nan_prob", "nan_prob.parquet")
+	before, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "r.json")
+	os.WriteFile(out, []byte("keep me"), 0o644)
+	var so, se bytes.Buffer
+	code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"eval", "--label", "y", "--prob", "p", "--json", out, in})
+	if code != 2 {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	if !strings.Contains(se.String(), "nan_prob.parquet:") || strings.Count(se.String(), "\n") != 1 {
+		t.Errorf("error is not one line naming the file and row: %q", se.String())
+	}
+	if got, _ := os.ReadFile(out); string(got) != "keep me" {
+		t.Errorf("report changed on error: %q", got)
+	}
+	after, _ := os.ReadFile(in)
+	if !bytes.Equal(before, after) {
+		t.Error("input file was modified")
+	}
+}
+
+// TestInterop: every valid file of the interop corpus inspects with exit 0;
+// every bad or fuzzer-found file, given to inspect and to eval, exits 2
+// within 5 s with one line naming the file, no panic, under 300 MiB.
+func TestInterop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary over the whole corpus")
+	}
+	bin := binary(t)
+	root := filepath.Join("..", "..", "testdata", "interop")
+	var valid, bad []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		name := d.Name()
+		if strings.HasSuffix(name, ".md") || strings.HasSuffix(name, ".txt") || strings.HasPrefix(name, "LICENSE") {
+			return nil
+		}
+		switch {
+		case strings.Contains(p, "bad_data"), strings.Contains(p, "arrow-ipc-file"), strings.HasPrefix(name, "clusterfuzz-"):
+			bad = append(bad, p)
+		case strings.Contains(p, string(filepath.Separator)+"data"+string(filepath.Separator)):
+			valid = append(valid, p)
+		}
+		return nil
+	})
+	if len(valid) < 20 || len(bad) < 10 {
+		t.Fatalf("interop corpus not found or incomplete under %s: %d valid, %d bad", root, len(valid), len(bad))
+	}
+	runBin := func(args ...string) (int, string, time.Duration, int64) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		var so, se bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &so, &se
+		start := time.Now()
+		err := cmd.Run()
+		took := time.Since(start)
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			code = -1
+		}
+		var rss int64
+		if cmd.ProcessState != nil {
+			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				rss = ru.Maxrss * 1024
+			}
+		}
+		return code, se.String(), took, rss
+	}
+	for _, p := range valid {
+		t.Run("valid/"+filepath.Base(p), func(t *testing.T) {
+			code, se, _, _ := runBin("inspect", p)
+			// Some corpus files are valid but hold no table evalnll can
+			// open at all (for example zero columns); those must still
+			// fail cleanly.
+			if code != 0 && (code != 2 || strings.Count(se, "\n") != 1) {
+				t.Errorf("inspect exit %d: %s", code, se)
+			}
+		})
+	}
+	for _, p := range bad {
+		for _, args := range [][]string{{"inspect", p}, {"eval", "--label", "y", "--prob", "p", p}} {
+			t.Run(args[0]+"/"+filepath.Base(p), func(t *testing.T) {
+				code, se, took, rss := runBin(args...)
+				if code != 2 {
+					t.Errorf("exit %d, want 2: %s", code, se)
+				}
+				if strings.Count(se, "\n") != 1 || !strings.Contains(se, filepath.Base(p)) {
+					t.Errorf("stderr is not one line naming the file: %q", se)
+				}
+				if strings.Contains(se, "goroutine ") || strings.Contains(se, "panic:") {
+					t.Errorf("panic: %s", se)
+				}
+				if took > 5*time.Second {
+					t.Errorf("took %v", took)
+				}
+				if rss > 300<<20 {
+					t.Errorf("peak RSS %d MiB", rss>>20)
+				}
+			})
+		}
+	}
+}
