@@ -168,27 +168,27 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 		t.add("tokens", Fmt(*f.Tokens))
 	}
 	if f.NLLStderr != nil {
-		t.add(fmt.Sprintf("%s ± stderr (%s)", m.nllLabel(), m.Units), Fmt(f.NLL)+" ± "+Fmt(*f.NLLStderr))
+		t.add(fmt.Sprintf("%s ± stderr (%s)", m.nllLabel(), m.Units), Fmt(f.NLL)+" ± "+Fmt(*f.NLLStderr)+m.ci("nll"))
 	} else {
-		t.add(fmt.Sprintf("%s (%s)", m.nllLabel(), m.Units), Fmt(f.NLL))
+		t.add(fmt.Sprintf("%s (%s)", m.nllLabel(), m.Units), Fmt(f.NLL)+m.ci("nll"))
 	}
 	if f.NLLPerToken != nil {
-		t.add(fmt.Sprintf("NLL per token (%s)", m.Units), Fmt(*f.NLLPerToken))
+		t.add(fmt.Sprintf("NLL per token (%s)", m.Units), Fmt(*f.NLLPerToken)+m.ci("nll_per_token"))
 	}
 	if f.Tokens != nil {
 		t.add("perplexity (per token)", Fmt(f.Perplexity))
 	} else {
 		t.add("perplexity", Fmt(f.Perplexity))
 	}
-	opt := func(k string, v *float64) {
+	opt := func(k, metric string, v *float64) {
 		if v != nil {
-			t.add(k, Fmt(*v))
+			t.add(k, Fmt(*v)+m.ci(metric))
 		}
 	}
-	opt("accuracy", f.Accuracy)
-	opt("Brier", f.Brier)
-	opt("ECE", f.ECE)
-	opt("MCE", f.MCE)
+	opt("accuracy", "accuracy", f.Accuracy)
+	opt("Brier", "brier", f.Brier)
+	opt("ECE", "ece", f.ECE)
+	opt("MCE", "", f.MCE)
 	if f.Clipped != nil {
 		t.add("clipped", strconv.FormatInt(*f.Clipped, 10))
 	}
@@ -196,6 +196,23 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 		t.add("skipped: "+r, strconv.FormatInt(f.Skipped[r], 10))
 	}
 	t.write(b)
+	if m.Bootstrap != nil {
+		fmt.Fprintf(b, "\nIntervals in brackets are 95%% bootstrap intervals (%d replicates, seed %d).\n", m.Bootstrap.Config.Replicates, m.Bootstrap.Config.Seed)
+	}
+}
+
+// ci is " [lo, hi]", the bootstrap interval of a metric in the report's
+// units, or "" when there is none.
+func (m *Model) ci(metric string) string {
+	if m.Bootstrap == nil || metric == "" {
+		return ""
+	}
+	for i, name := range m.Bootstrap.Metrics {
+		if name == metric {
+			return " [" + Fmt(m.scaled(name, m.Bootstrap.Lo[i])) + ", " + Fmt(m.scaled(name, m.Bootstrap.Hi[i])) + "]"
+		}
+	}
+	return ""
 }
 
 func (m *Model) mdCalibration(b *bytes.Buffer, path string) {
