@@ -88,6 +88,25 @@ func (m *Model) Text(w io.Writer) error {
 	for _, l := range ls {
 		fmt.Fprintf(&b, "  %-*s  %s\n", width, l.k, l.v)
 	}
+	if len(m.Slices) > 0 {
+		worst := -1
+		for i := range m.Slices {
+			if m.Slices[i].Rows >= m.MinSliceSize && (worst < 0 || m.Slices[i].NLL > m.Slices[worst].NLL) {
+				worst = i
+			}
+		}
+		if worst >= 0 {
+			s := &m.Slices[worst]
+			var kv []string
+			for j, v := range s.By {
+				kv = append(kv, m.Mapping.By[j]+"="+v.String())
+			}
+			fmt.Fprintf(&b, "  %d slices; highest NLL: %s (nll %s, %d rows); --md lists them all\n", len(m.Slices), strings.Join(kv, ","), Fmt(s.NLL), s.Rows)
+		}
+	}
+	if len(m.Worst) > 0 {
+		fmt.Fprintf(&b, "  worst row: %s (nll %s)\n", m.Worst[0].ID.String(), Fmt(m.Worst[0].NLL))
+	}
 	for _, g := range m.Gates {
 		st := "pass"
 		if g.Failed {
