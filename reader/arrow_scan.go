@@ -1,0 +1,350 @@
+package reader
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	"github.com/evalnll/evalnll/column"
+)
+
+// arrowScanner reads record batches of an Arrow IPC file or stream, and
+// yields them in slices of at most maxRows rows, without copying the value
+// buffers where the types allow.
+type arrowScanner struct {
+	name    string
+	file    *arrowFile   // or
+	stream  *arrowStream // (nil when the scan failed to start)
+	units   []int        // record batches of a file to read
+	ui      int
+	reader  *ipc.FileReader
+	broken  bool // the reader failed: do not reuse it
+	maxRows int
+	colIdx  []int
+	cols    []*arrowCol
+
+	rec    arrow.RecordBatch
+	owned  bool // rec is ours to release (file); a stream's is the reader's
+	recNum int  // record batch number, for messages
+	pos    int64
+	batch  column.Batch
+	err    error
+	closed bool
+}
+
+func newArrowScanner(name string, fields []Field, cols []string, maxRows int) *arrowScanner {
+	s := &arrowScanner{name: name, maxRows: maxRows, recNum: -1}
+	if s.maxRows <= 0 {
+		s.maxRows = defaultMaxRows
+	}
+	for _, n := range cols {
+		idx := -1
+		for i, f := range fields {
+			if f.Name == n {
+				idx = i
+				break
+			}
+		}
+		if idx < 0 {
+			s.err = newError(name, false, "", unknownColumn(n, fields))
+			return s
+		}
+		if fields[idx].Type == column.Unsupported {
+			s.err = newError(name, false, "", unsupportedColumn(fields[idx]))
+			return s
+		}
+		c := &arrowCol{field: fields[idx]}
+		s.colIdx = append(s.colIdx, idx)
+		s.cols = append(s.cols, c)
+		s.batch.Cols = append(s.batch.Cols, &c.out)
+	}
+	return s
+}
+
+func (s *arrowScanner) Batch() *column.Batch { return &s.batch }
+func (s *arrowScanner) Err() error           { return s.err }
+
+func (s *arrowScanner) fail(err error) {
+	if s.err == nil {
+		where := ""
+		if s.recNum >= 0 {
+			where = fmt.Sprintf("record batch %d", s.recNum)
+		}
+		s.err = newError(s.name, true, where, err)
+	}
+	s.broken = true
+	s.releaseRecord()
+}
+
+func (s *arrowScanner) releaseRecord() {
+	if s.rec != nil && s.owned {
+		s.rec.Release()
+	}
+	s.rec = nil
+}
+
+func (s *arrowScanner) Next() (ok bool) {
+	if s.err != nil || s.closed || (s.file == nil && s.stream == nil) {
+		return false
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.fail(panicError(r))
+			ok = false
+		}
+	}()
+	for {
+		if s.rec != nil && s.pos < s.rec.NumRows() {
+			n := min(int64(s.maxRows), s.rec.NumRows()-s.pos)
+			for k, c := range s.cols {
+				if err := c.extract(s.rec.Column(s.colIdx[k]), s.pos, s.pos+n); err != nil {
+					s.fail(fmt.Errorf("column %q: %w", c.field.Name, err))
+					return false
+				}
+			}
+			s.pos += n
+			s.batch.Rows = int(n)
+			return true
+		}
+		s.releaseRecord()
+		if !s.load() {
+			return false
+		}
+	}
+}
+
+// load makes the next record batch current.
+func (s *arrowScanner) load() bool {
+	var rec arrow.RecordBatch
+	if s.file != nil {
+		if s.ui >= len(s.units) {
+			return false
+		}
+		if s.reader == nil {
+			r, err := s.file.acquire()
+			if err != nil {
+				s.fail(err)
+				return false
+			}
+			s.reader = r
+		}
+		s.recNum = s.units[s.ui]
+		s.ui++
+		var err error
+		rec, err = s.reader.RecordBatchAt(s.recNum)
+		if err != nil {
+			s.fail(err)
+			return false
+		}
+		s.owned = true
+	} else {
+		rd := s.stream.rd
+		if !rd.Next() {
+			if err := rd.Err(); err != nil {
+				s.recNum++
+				s.fail(err)
+			}
+			return false
+		}
+		s.recNum++
+		rec = rd.RecordBatch()
+		s.owned = false
+	}
+	s.rec, s.pos = rec, 0
+	for _, i := range s.colIdx {
+		if i >= int(rec.NumCols()) {
+			s.fail(fmt.Errorf("record batch has %d columns", rec.NumCols()))
+			return false
+		}
+	}
+	if rec.NumRows() < 0 {
+		s.fail(fmt.Errorf("record batch claims %d rows", rec.NumRows()))
+		return false
+	}
+	for k, c := range s.cols {
+		arr := rec.Column(s.colIdx[k])
+		if int64(arr.Len()) != rec.NumRows() {
+			s.fail(fmt.Errorf("column %q: %d values in a record batch of %d rows", c.field.Name, arr.Len(), rec.NumRows()))
+			return false
+		}
+		if err := validateArray(arr, 0); err != nil {
+			s.fail(fmt.Errorf("column %q: %w", c.field.Name, err))
+			return false
+		}
+	}
+	return true
+}
+
+func (s *arrowScanner) Close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	defer func() { _ = recover() }()
+	s.releaseRecord()
+	if s.reader != nil {
+		s.file.release(s.reader, s.broken)
+		s.reader = nil
+	}
+}
+
+// validateArray checks that the buffers of an array of a supported type
+// hold what its length and offsets claim, so that slicing them cannot go out
+// of range. arrow-go checks some of this when it builds the arrays, not all.
+func validateArray(arr arrow.Array, depth int) error {
+	if depth > 4 {
+		return errors.New("array nested too deeply")
+	}
+	d := arr.Data()
+	off, n := int64(d.Offset()), int64(d.Len())
+	if off < 0 || n < 0 {
+		return fmt.Errorf("invalid array offset %d or length %d", off, n)
+	}
+	end := off + n
+	bufs := d.Buffers()
+	if len(bufs) > 0 && bufs[0] != nil && bufs[0].Len() > 0 && int64(bufs[0].Len())*8 < end {
+		return fmt.Errorf("validity bitmap of %d bytes for %d values", bufs[0].Len(), end)
+	}
+	switch a := arr.(type) {
+	case *array.Boolean:
+		if n > 0 && (len(bufs) < 2 || bufs[1] == nil || int64(bufs[1].Len())*8 < end) {
+			return errors.New("boolean values buffer too short")
+		}
+	case *array.String:
+		return checkOffsets32(offsetsOf32(bufs), off, n, int64(len(bufBytes(bufs, 2))))
+	case *array.Binary:
+		return checkOffsets32(offsetsOf32(bufs), off, n, int64(len(bufBytes(bufs, 2))))
+	case *array.LargeString:
+		return checkOffsets64(offsetsOf64(bufs), off, n, int64(len(bufBytes(bufs, 2))))
+	case *array.LargeBinary:
+		return checkOffsets64(offsetsOf64(bufs), off, n, int64(len(bufBytes(bufs, 2))))
+	case *array.StringView, *array.BinaryView:
+		return checkViews(bufs, off, n)
+	case *array.List:
+		child := a.ListValues()
+		if err := checkOffsets32(a.Offsets(), off, n, int64(child.Len())); err != nil {
+			return err
+		}
+		return validateArray(child, depth+1)
+	case *array.LargeList:
+		child := a.ListValues()
+		if err := checkOffsets64(a.Offsets(), off, n, int64(child.Len())); err != nil {
+			return err
+		}
+		return validateArray(child, depth+1)
+	case *array.FixedSizeList:
+		child := a.ListValues()
+		size := int64(a.DataType().(*arrow.FixedSizeListType).Len())
+		if size < 0 || (size > 0 && int64(child.Len())/size < end) {
+			return fmt.Errorf("fixed-size list of %d rows of %d needs %d values, has %d", n, size, end*size, child.Len())
+		}
+		return validateArray(child, depth+1)
+	case *array.Dictionary:
+		if err := validateArray(a.Indices(), depth+1); err != nil {
+			return err
+		}
+		if a.Dictionary() == nil {
+			return errors.New("dictionary-encoded array without a dictionary")
+		}
+		return validateArray(a.Dictionary(), depth+1)
+	}
+	return nil
+}
+
+func offsetsOf32(bufs []*arrowBuffer) []int32 {
+	if len(bufs) < 2 || bufs[1] == nil {
+		return nil
+	}
+	b := bufs[1].Bytes()
+	return unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/4)
+}
+
+func offsetsOf64(bufs []*arrowBuffer) []int64 {
+	if len(bufs) < 2 || bufs[1] == nil {
+		return nil
+	}
+	b := bufs[1].Bytes()
+	return unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/8)
+}
+
+// checkOffsets32 checks offsets [off, off+n] of a variable-size array: in
+// order, and within [0, limit].
+func checkOffsets32(offs []int32, off, n, limit int64) error {
+	if n == 0 {
+		return nil
+	}
+	if int64(len(offs)) < off+n+1 {
+		return fmt.Errorf("offsets buffer holds %d offsets, needs %d", len(offs), off+n+1)
+	}
+	prev := offs[off]
+	if prev < 0 {
+		return fmt.Errorf("negative offset %d", prev)
+	}
+	for _, o := range offs[off+1 : off+n+1] {
+		if o < prev {
+			return errors.New("offsets out of order")
+		}
+		prev = o
+	}
+	if int64(prev) > limit {
+		return fmt.Errorf("offset %d beyond the %d values", prev, limit)
+	}
+	return nil
+}
+
+func checkOffsets64(offs []int64, off, n, limit int64) error {
+	if n == 0 {
+		return nil
+	}
+	if int64(len(offs)) < off+n+1 {
+		return fmt.Errorf("offsets buffer holds %d offsets, needs %d", len(offs), off+n+1)
+	}
+	prev := offs[off]
+	if prev < 0 {
+		return fmt.Errorf("negative offset %d", prev)
+	}
+	for _, o := range offs[off+1 : off+n+1] {
+		if o < prev {
+			return errors.New("offsets out of order")
+		}
+		prev = o
+	}
+	if prev > limit {
+		return fmt.Errorf("offset %d beyond the %d values", prev, limit)
+	}
+	return nil
+}
+
+// checkViews checks the views of a string or binary view array.
+func checkViews(bufs []*arrowBuffer, off, n int64) error {
+	if n == 0 {
+		return nil
+	}
+	if len(bufs) < 2 || bufs[1] == nil {
+		return errors.New("view array without views")
+	}
+	b := bufs[1].Bytes()
+	views := unsafe.Slice((*arrow.ViewHeader)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/arrow.ViewHeaderSizeBytes)
+	if int64(len(views)) < off+n {
+		return fmt.Errorf("views buffer holds %d views, needs %d", len(views), off+n)
+	}
+	data := bufs[2:]
+	for i := off; i < off+n; i++ {
+		v := &views[i]
+		if v.Len() < 0 {
+			return fmt.Errorf("view %d has negative length", i)
+		}
+		if v.IsInline() {
+			continue
+		}
+		bi, bo := int64(v.BufferIndex()), int64(v.BufferOffset())
+		if bi < 0 || bi >= int64(len(data)) || data[bi] == nil || bo < 0 || bo+int64(v.Len()) > int64(data[bi].Len()) {
+			return fmt.Errorf("view %d points outside its data buffers", i)
+		}
+	}
+	return nil
+}
