@@ -40,35 +40,80 @@ type Sum struct {
 }
 
 // Add adds x to the sum exactly.
+//
+// The common case (x normal and finite, no carry due) has no data-dependent
+// branch; zeros, subnormals and non-finite terms, and the carry every
+// addsBeforeCarry terms, take the out-of-line addSlow.
 func (s *Sum) Add(x float64) {
 	bits := math.Float64bits(x)
-	e := int(bits>>52) & 0x7ff
+	if bits>>52&0x7ff-1 >= 0x7fe || s.adds >= addsBeforeCarry {
+		s.addSlow(x)
+		return
+	}
+	s.addNormal(bits)
+	s.adds++
+}
+
+// addNormal adds the normal finite float64 with these bits, without
+// counting it: x = m * 2^(p-1074) with p = e-1 in [0, 2045] goes into chunks
+// p>>5 and p>>5+1. It inlines.
+func (s *Sum) addNormal(bits uint64) {
+	p := bits>>52&0x7ff - 1
+	m := bits&(1<<52-1) | 1<<52
+	neg := int64(bits) >> 63 // 0 or -1: negate without a branch
+	i := p >> 5 & 63
+	s.chunk[i] += (int64(m<<(p&31)&mask32) ^ neg) - neg
+	s.chunk[i+1] += (int64(m>>(chunkBits-p&31)) ^ neg) - neg
+}
+
+// addSlow carries when due, then adds any x.
+//
+//go:noinline
+func (s *Sum) addSlow(x float64) {
+	if s.adds >= addsBeforeCarry {
+		s.carry()
+	}
+	s.addAny(x)
+	s.adds++
+}
+
+// addAny adds any x without counting it in s.adds.
+func (s *Sum) addAny(x float64) {
+	bits := math.Float64bits(x)
+	e := bits >> 52 & 0x7ff
 	if e == 0x7ff {
 		s.addSpecial(x)
 		return
 	}
-	m := bits & (1<<52 - 1)
 	if e != 0 {
-		m |= 1 << 52
-	} else {
-		e = 1
-	}
-	if m == 0 {
+		s.addNormal(bits)
 		return
 	}
-	p := e - 1 // the value is m * 2^(p-1074)
-	i := p >> 5
-	sh := uint(p & 31)
-	lo := int64((m << sh) & mask32)
-	hi := int64(m >> (chunkBits - sh))
-	if bits>>63 != 0 {
-		lo, hi = -lo, -hi
-	}
-	s.chunk[i] += lo
-	s.chunk[i+1] += hi
-	s.adds++
-	if s.adds >= addsBeforeCarry {
-		s.carry()
+	// Zero or subnormal: m * 2^-1074, in chunks 0 and 1.
+	m := int64(bits & (1<<52 - 1))
+	neg := int64(bits) >> 63
+	s.chunk[0] += (m&mask32 ^ neg) - neg
+	s.chunk[1] += (m>>chunkBits ^ neg) - neg
+}
+
+// AddSlice adds every term of xs: the same as calling Add on each, but
+// with the carry checked once per block rather than per term.
+func (s *Sum) AddSlice(xs []float64) {
+	for len(xs) > 0 {
+		if s.adds >= addsBeforeCarry {
+			s.carry()
+		}
+		n := min(len(xs), addsBeforeCarry-int(s.adds))
+		for _, x := range xs[:n] {
+			bits := math.Float64bits(x)
+			if bits>>52&0x7ff-1 >= 0x7fe {
+				s.addAny(x)
+				continue
+			}
+			s.addNormal(bits)
+		}
+		s.adds += int32(n)
+		xs = xs[n:]
 	}
 }
 
@@ -76,8 +121,17 @@ func (s *Sum) Add(x float64) {
 // found with a fused multiply-add), unless the product underflows.
 func (s *Sum) AddProduct(a, b float64) {
 	h := a * b
+	l := math.FMA(a, b, -h)
+	hb, lb := math.Float64bits(h), math.Float64bits(l)
+	if hb>>52&0x7ff-1 < 0x7fe && lb>>52&0x7ff-1 < 0x7fe && s.adds < addsBeforeCarry-1 {
+		// Both normal: the usual case.
+		s.addNormal(hb)
+		s.addNormal(lb)
+		s.adds += 2
+		return
+	}
 	s.Add(h)
-	if l := math.FMA(a, b, -h); l != 0 && !math.IsNaN(l) && !math.IsInf(l, 0) {
+	if l != 0 && !math.IsNaN(l) && !math.IsInf(l, 0) {
 		s.Add(l)
 	}
 }
@@ -106,7 +160,9 @@ func (s *Sum) addSpecial(x float64) {
 }
 
 // carry moves every chunk's bits above 32 into the next chunk, leaving each
-// chunk but the last in [-2^31, 2^32).
+// chunk but the last in [0, 2^32).
+//
+//go:noinline
 func (s *Sum) carry() {
 	var c int64
 	for i := 0; i < nChunks-1; i++ {

@@ -28,9 +28,11 @@ type Acc struct {
 	// per (row, label) pair for multilabel.
 	Preds   int64
 	PredW   exact.Sum // weighted prediction count (weighted runs)
-	Correct exact.Sum // weight of correct predictions
-	Brier   exact.Sum
-	Bins    []Bin
+	Correct exact.Sum // weight of correct predictions (weighted runs)
+	// CorrectN counts correct predictions (unweighted runs).
+	CorrectN int64
+	Brier    exact.Sum
+	Bins     []Bin
 	// Quantile binning keeps every prediction until Summary.
 	Points []Point
 
@@ -43,7 +45,9 @@ type Bin struct {
 	Count int64
 	W     exact.Sum // weight (weighted runs)
 	Conf  exact.Sum // weighted sum of confidences
-	Out   exact.Sum // weighted sum of outcomes
+	Out   exact.Sum // weighted sum of outcomes (weighted runs)
+	// OutN counts outcomes of 1 (unweighted runs).
+	OutN int64
 }
 
 // Point is one prediction kept for quantile binning.
@@ -73,6 +77,7 @@ func (a *Acc) Merge(o *Acc) {
 	a.Preds += o.Preds
 	a.PredW.Merge(&o.PredW)
 	a.Correct.Merge(&o.Correct)
+	a.CorrectN += o.CorrectN
 	a.Brier.Merge(&o.Brier)
 	if len(a.Bins) != len(o.Bins) {
 		panic(fmt.Sprintf("metrics: merging accumulators with %d and %d bins", len(a.Bins), len(o.Bins)))
@@ -83,6 +88,7 @@ func (a *Acc) Merge(o *Acc) {
 		b.W.Merge(&ob.W)
 		b.Conf.Merge(&ob.Conf)
 		b.Out.Merge(&ob.Out)
+		b.OutN += ob.OutN
 	}
 	a.Points = append(a.Points, o.Points...)
 	a.Clipped += o.Clipped
@@ -221,7 +227,11 @@ func (a *Acc) Summary(cfg *Config) Figures {
 		} else {
 			pw = bigInt(a.Preds)
 		}
-		acc := quo(bigOf(&a.Correct), pw)
+		correct := bigOf(&a.Correct)
+		if !cfg.Weighted {
+			correct = bigInt(a.CorrectN)
+		}
+		acc := quo(correct, pw)
 		br := quo(bigOf(&a.Brier), pw)
 		f.Accuracy, f.Brier = &acc, &br
 		bins := a.Bins
@@ -294,6 +304,9 @@ func calibration(bins []Bin, cfg *Config, total *big.Float) (ece, mce float64, o
 		}
 		nonEmpty = true
 		conf, outc := bigOf(&b.Conf), bigOf(&b.Out)
+		if !cfg.Weighted {
+			outc = bigInt(b.OutN)
+		}
 		c, o := quo(conf, bw), quo(outc, bw)
 		out[i].Confidence, out[i].Outcome = &c, &o
 		if conf == nil || outc == nil {
@@ -356,6 +369,7 @@ func quantileBins(pts []Point, n int, weighted bool) []Bin {
 			bb.Conf.Add(w * p.Conf)
 			if p.Out {
 				bb.Out.Add(w)
+				bb.OutN++
 			}
 		}
 		cum = mid

@@ -80,45 +80,59 @@ func hashBytes(seed uint64, b []byte) uint64 {
 	return mix64(h)
 }
 
-// bucketOf picks the bucket of the row being committed: by its --id value,
-// or else by its content (the row's NLL, weight and first confidence bits),
-// which does not depend on where the row sits in the input.
-func (e *Evaluator) bucketOf(c *Cols, i int, w float64) int {
+// bucketOf picks the bucket of valid row i: by its --id value, or else by
+// its content (the row's NLL, weight and first confidence bits), which does
+// not depend on where the row sits in the input.
+func (e *Evaluator) bucketOf(c *Cols, i int, t *terms) int {
 	var h uint64
 	if c.ID != nil {
 		e.idkey = appendKey(e.idkey[:0], c.ID, i)
 		h = hashBytes(e.cfg.Bootstrap.Seed, e.idkey)
 	} else {
-		h = mix64(e.cfg.Bootstrap.Seed ^ math.Float64bits(e.curX))
-		h = mix64(h ^ math.Float64bits(w))
-		if len(e.cur) > 0 {
-			h = mix64(h ^ math.Float64bits(e.cur[0].conf))
+		h = mix64(e.cfg.Bootstrap.Seed ^ math.Float64bits(t.x[i]))
+		h = mix64(h ^ math.Float64bits(t.w[i]))
+		if e.cfg.Kind.HasCalibration() {
+			j := i
+			if t.pOff != nil && e.cfg.Kind == Multilabel {
+				j = int(t.pOff[i])
+			}
+			if j < len(t.conf) && (t.pOff == nil || t.pOff[i] < t.pOff[i+1]) {
+				h = mix64(h ^ math.Float64bits(t.conf[j]))
+			}
 		}
 	}
 	return int(h & uint64(len(e.st.boot)-1))
 }
 
-// addBoot adds the committed row to its bucket.
-func (e *Evaluator) addBoot(c *Cols, i int, w float64) {
-	b := &e.st.boot[e.bucketOf(c, i, w)]
+// addBoot adds valid row i to its bucket.
+func (e *Evaluator) addBoot(c *Cols, i int, t *terms) {
+	b := &e.st.boot[e.bucketOf(c, i, t)]
+	w := t.w[i]
 	b.Rows++
 	b.W.Add(w)
-	b.NLL.Add(w * e.curX)
+	b.NLL.Add(w * t.x[i])
 	if e.cfg.Tokens {
-		b.Tokens.Add(w * e.curTok)
+		b.Tokens.Add(w * t.tok[i])
 	}
-	for _, p := range e.cur {
+	if !e.cfg.Kind.HasCalibration() {
+		return
+	}
+	lo, hi := i, i+1
+	if e.cfg.Kind == Multilabel {
+		lo, hi = int(t.pOff[i]), int(t.pOff[i+1])
+	}
+	for j := lo; j < hi; j++ {
 		b.PredW.Add(w)
-		if p.correct {
+		if t.correct[j] {
 			b.Correct.Add(w)
 		}
-		b.Brier.Add(w * p.brier)
+		b.Brier.Add(w * t.brier[j])
 		if b.Gap != nil {
-			g := &b.Gap[UniformBin(p.conf, len(b.Gap))]
-			if p.out {
+			g := &b.Gap[UniformBin(t.conf[j], len(b.Gap))]
+			if t.out[j] {
 				g.Add(w)
 			}
-			g.Add(-w * p.conf)
+			g.Add(-w * t.conf[j])
 		}
 	}
 }

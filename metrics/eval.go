@@ -145,12 +145,15 @@ type Evaluator struct {
 	curClass int
 	worstMin float64
 	idkey    []byte
+	t        terms
+	accs     []*Acc
+	localIdx map[*Acc]int32
 }
 
 // NewEvaluator returns an evaluator with an empty State. classes is the
 // class count found before the run (0: adopt the first non-null list).
 func NewEvaluator(cfg *Config, classes int) *Evaluator {
-	e := &Evaluator{cfg: cfg, k: classes, lo: cfg.Eps, hi: 1 - cfg.Eps, worstMin: math.Inf(-1)}
+	e := &Evaluator{cfg: cfg, k: classes, lo: cfg.Eps, hi: 1 - cfg.Eps, worstMin: math.Inf(-1), localIdx: map[*Acc]int32{}}
 	e.st = &State{cfg: cfg, slices: map[string]*Acc{}, UnitRows: map[int]int64{}}
 	if cfg.Bootstrap.Replicates > 0 {
 		e.st.boot = newBuckets(cfg)
@@ -219,47 +222,78 @@ func (e *Evaluator) Add(c *Cols, base int64) bool {
 	if len(e.st.slices) > e.cfg.MaxSlices && e.cfg.MaxSlices > 0 {
 		return false
 	}
-	n := c.Rows
-	// Weights first: a row's weight is needed by every kind.
-	w := e.wbuf[:0]
-	for i := 0; i < n; i++ {
-		w = append(w, 1)
+	t := &e.t
+	t.reset(c.Rows, c.Rows)
+	t.pOff = t.pOff[:0]
+	switch {
+	case e.cfg.Kind == Binary && !c.Pred.List && c.Pred.Type == column.Float64:
+		binaryKernel(e, c, c.Pred.F64, t)
+	case e.cfg.Kind == Binary && !c.Pred.List && c.Pred.Type == column.Float32:
+		binaryKernel(e, c, c.Pred.F32, t)
+	default:
+		e.rowKernel(c, t)
 	}
-	e.wbuf = w
-	var wbad []RowError
-	if c.Weight != nil {
-		for i := 0; i < n; i++ {
-			v, r := scalar(c.Weight, i)
-			if r == ReasonNone && v < 0 {
-				r = ReasonNegativeWeight
-			}
-			if r != ReasonNone {
-				if wbad == nil {
-					wbad = make([]RowError, n)
-				}
-				wbad[i] = RowError{Role: RoleWeight, Reason: r, Value: v, HasValue: true, Elem: -1}
-				continue
-			}
-			w[i] = v
-		}
-	}
-	for i := 0; i < n; i++ {
-		re, ok := e.row(c, i, w[i])
-		if !ok {
-			if e.invalid(c, i, base, re) {
-				return false
-			}
+	e.weights(c, t)
+	e.sliceIDs(c, t)
+	for i := 0; i < t.n; i++ {
+		r := t.reason[i]
+		if r == ReasonNone {
 			continue
 		}
-		if wbad != nil && wbad[i].Reason != ReasonNone {
-			if e.invalid(c, i, base, wbad[i]) {
-				return false
-			}
+		if e.cfg.Skip {
+			e.accs[t.sliceOf[i]].Skipped[r]++
 			continue
 		}
-		e.commitRow(c, i, base, w[i])
+		re := e.explain(c, i, t)
+		re.Unit = e.unit
+		re.Row = base + int64(i)
+		e.st.Errs = append(e.st.Errs, re)
+		e.stop = true
+		return false
 	}
+	starts := e.groupRows(t)
+	for s := range e.accs {
+		e.accumulate(e.accs[s], t.order[starts[s]:starts[s+1]], t)
+	}
+	e.extras(c, base, t)
 	return true
+}
+
+// extras adds the valid rows to the per-class, bootstrap and worst-row
+// figures.
+func (e *Evaluator) extras(c *Cols, base int64, t *terms) {
+	mc := e.cfg.Kind == Multiclass
+	boot := e.st.boot != nil
+	worst := e.cfg.Worst > 0
+	if !mc && !boot && !worst {
+		return
+	}
+	for i := 0; i < t.n; i++ {
+		if t.reason[i] != ReasonNone {
+			continue
+		}
+		w, x := t.w[i], t.x[i]
+		if mc {
+			y := int(t.class[i])
+			for len(e.st.classes) <= y {
+				e.st.classes = append(e.st.classes, ClassAcc{})
+			}
+			ca := &e.st.classes[y]
+			ca.Rows++
+			ca.W.Add(w)
+			ca.NLL.Add(w * x)
+			ca.Conf.Add(w * t.conf[i])
+			if t.correct[i] {
+				ca.Correct.Add(w)
+			}
+		}
+		if boot {
+			e.addBoot(c, i, t)
+		}
+		if worst && (x >= e.worstMin || x != x) {
+			e.addWorst(c, i, base, x)
+		}
+	}
 }
 
 // row evaluates row i into e.cur, returning the first problem it finds.
@@ -287,93 +321,7 @@ type pred struct {
 	out, correct bool
 }
 
-// commitRow adds the evaluated row (e.curX, e.cur ...) with weight w.
-func (e *Evaluator) commitRow(c *Cols, i int, base int64, w float64) {
-	a := e.acc(c, i)
-	x := e.curX
-	a.Rows++
-	a.Clipped += int64(e.curClip)
-	if e.cfg.Weighted {
-		a.W.Add(w)
-		u := w * x
-		a.NLL.Add(u)
-		a.SqA.AddProduct(u, u)
-		a.SqB.AddProduct(w, u)
-		a.SqC.AddProduct(w, w)
-		if e.cfg.Tokens {
-			a.Tokens.Add(w * e.curTok)
-		}
-	} else {
-		a.NLL.Add(x)
-		a.SqA.AddProduct(x, x)
-		if e.cfg.Tokens {
-			a.Tokens.Add(e.curTok)
-		}
-	}
-	for _, p := range e.cur {
-		a.Preds++
-		if e.cfg.Weighted {
-			a.PredW.Add(w)
-			if p.correct {
-				a.Correct.Add(w)
-			}
-			a.Brier.Add(w * p.brier)
-		} else {
-			if p.correct {
-				a.Correct.Add(1)
-			}
-			a.Brier.Add(p.brier)
-		}
-		if e.cfg.Binning == Quantile {
-			a.Points = append(a.Points, Point{Conf: p.conf, W: w, Out: p.out})
-			continue
-		}
-		b := &a.Bins[UniformBin(p.conf, len(a.Bins))]
-		b.Count++
-		if e.cfg.Weighted {
-			b.W.Add(w)
-			b.Conf.Add(w * p.conf)
-			if p.out {
-				b.Out.Add(w)
-			}
-		} else {
-			b.Conf.Add(p.conf)
-			if p.out {
-				b.Out.Add(1)
-			}
-		}
-	}
-	if e.cfg.Kind == Multiclass {
-		e.addClass(w, x)
-	}
-	if e.st.boot != nil {
-		e.addBoot(c, i, w)
-	}
-	if e.cfg.Worst > 0 {
-		e.addWorst(c, i, base, x)
-	}
-}
-
-func (e *Evaluator) addClass(w, x float64) {
-	y := e.curClass
-	for len(e.st.classes) <= y {
-		e.st.classes = append(e.st.classes, ClassAcc{})
-	}
-	ca := &e.st.classes[y]
-	p := e.cur[0]
-	ca.Rows++
-	ca.W.Add(w)
-	ca.NLL.Add(w * x)
-	ca.Conf.Add(w * p.conf)
-	if p.correct {
-		ca.Correct.Add(w)
-	}
-}
-
 func (e *Evaluator) addWorst(c *Cols, i int, base int64, x float64) {
-	if !(x >= e.worstMin) && x == x {
-		return
-	}
 	r := WorstRow{NLL: x, Unit: e.unit, Row: base + int64(i)}
 	if c.ID != nil {
 		r.ID = ValueAt(c.ID, i)

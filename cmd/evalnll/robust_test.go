@@ -199,10 +199,21 @@ func TestInterop(t *testing.T) {
 			}
 		})
 	}
+	// ARROW-GH-43605.parquet is in bad_data because it crashed arrow-go's
+	// reader, but its data is valid: a dictionary index page with RLE bit
+	// width 0 over a one-entry dictionary (21186 zeros). Arrow's fix reads
+	// it; so does evalnll, and inspect rightly exits 0 on it.
+	readable := map[string]bool{"ARROW-GH-43605.parquet": true}
 	for _, p := range bad {
 		for _, args := range [][]string{{"inspect", p}, {"eval", "--label", "y", "--prob", "p", p}} {
 			t.Run(args[0]+"/"+filepath.Base(p), func(t *testing.T) {
 				code, se, took, rss := runBin(args...)
+				if readable[filepath.Base(p)] && args[0] == "inspect" {
+					if code != 0 {
+						t.Errorf("inspect exit %d on a readable file: %s", code, se)
+					}
+					return
+				}
 				if code != 2 {
 					t.Errorf("exit %d, want 2: %s", code, se)
 				}

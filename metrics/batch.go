@@ -1,0 +1,442 @@
+package metrics
+
+import (
+	"github.com/evalnll/evalnll/column"
+)
+
+// The batch path of Evaluator.Add: kernels fill per-row terms for a whole
+// batch (columns in, columns out), invalid rows are found from a reason
+// column, and the valid rows are accumulated per slice in column loops that
+// feed exact.Sum.AddSlice. The per-row functions of kinds.go remain the
+// reference: they evaluate the kinds without a columnar kernel, and explain
+// an invalid row in full when one stops the run.
+
+// terms are the per-row figures of one batch; the slices are reused.
+type terms struct {
+	n      int
+	reason []Reason
+	w      []float64 // weights (all 1 when unweighted)
+	x      []float64 // NLL in nats
+	tok    []float64 // token counts
+	clip   []int32   // clipped values
+	class  []int32   // true class (multiclass)
+	// Predictions: one per row, or, for multilabel, pOff[i]..pOff[i+1].
+	pOff         []int32
+	conf, brier  []float64
+	out, correct []bool
+	sliceOf      []int32 // index into Evaluator.accs per row
+	order        []int32 // rows grouped by slice
+	gather       []float64
+	binOf        []int32
+	binCnt       []int32
+	binBuf       []float64
+	binOut       []int64
+	keyOfCode    []int32
+	predIdx      []int32
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+func (t *terms) reset(n int, preds int) {
+	t.n = n
+	t.reason = grow(t.reason, n)
+	clear(t.reason)
+	t.w = grow(t.w, n)
+	t.x = grow(t.x, n)
+	t.tok = grow(t.tok, n)
+	t.clip = grow(t.clip, n)
+	clear(t.clip)
+	t.class = grow(t.class, n)
+	t.conf = grow(t.conf, preds)
+	t.brier = grow(t.brier, preds)
+	t.out = grow(t.out, preds)
+	t.correct = grow(t.correct, preds)
+}
+
+// weights fills t.w and marks invalid weights (after any reason the row
+// already has: label, prediction and scale are checked first).
+func (e *Evaluator) weights(c *Cols, t *terms) {
+	w := t.w
+	if c.Weight == nil {
+		for i := range w {
+			w[i] = 1
+		}
+		return
+	}
+	for i := range w {
+		v, r := scalar(c.Weight, i)
+		if r == ReasonNone && v < 0 {
+			r = ReasonNegativeWeight
+		}
+		w[i] = v
+		if r != ReasonNone && t.reason[i] == ReasonNone {
+			t.reason[i] = r
+		}
+	}
+}
+
+// binaryKernel evaluates a binary batch with a float prediction column.
+func binaryKernel[T Float](e *Evaluator, c *Cols, p []T, t *terms) {
+	lab := c.Label
+	logit := e.cfg.Pred == PredLogit
+	lo, hi := e.lo, e.hi
+	countClip := e.cfg.Eps > 0
+	for i := 0; i < t.n; i++ {
+		// The label.
+		var y bool
+		if lab.Valid != nil && !lab.Valid[i] {
+			t.reason[i] = ReasonNull
+			continue
+		}
+		switch lab.Type {
+		case column.Bool:
+			y = lab.Bools[i]
+		case column.Int, column.Uint64:
+			v := lab.Ints[i]
+			if v != 0 && v != 1 {
+				t.reason[i] = ReasonBadLabel
+				continue
+			}
+			y = v == 1
+		default:
+			v, r := scalar(lab, i)
+			if r == ReasonNone && v != 0 && v != 1 {
+				r = ReasonBadLabel
+			}
+			if r != ReasonNone {
+				t.reason[i] = r
+				continue
+			}
+			y = v == 1
+		}
+		// The prediction.
+		if c.Pred.Valid != nil && !c.Pred.Valid[i] {
+			t.reason[i] = ReasonNull
+			continue
+		}
+		v := float64(p[i])
+		if r := finite(v); r != ReasonNone {
+			t.reason[i] = r
+			continue
+		}
+		var q, x float64
+		if logit {
+			q = Sigmoid(v)
+			x = BinaryLogitNLL(v, y)
+		} else {
+			if v < 0 || v > 1 {
+				t.reason[i] = ReasonOutOfRange
+				continue
+			}
+			q = v
+			pc := v
+			if pc < lo {
+				pc = lo
+				if countClip {
+					t.clip[i] = 1
+				}
+			} else if pc > hi {
+				pc = hi
+				if countClip {
+					t.clip[i] = 1
+				}
+			}
+			x = BinaryProbNLL(pc, y)
+		}
+		d := q
+		if y {
+			d = 1 - q
+		}
+		t.x[i] = x
+		t.conf[i] = q
+		t.brier[i] = d * d
+		t.out[i] = y
+		t.correct[i] = (q >= 0.5) == y
+	}
+}
+
+// rowKernel evaluates each row with the per-row reference functions.
+func (e *Evaluator) rowKernel(c *Cols, t *terms) {
+	multi := e.cfg.Kind == Multilabel
+	if multi {
+		t.pOff = grow(t.pOff, t.n+1)
+		t.pOff[0] = 0
+		t.conf, t.brier, t.out, t.correct = t.conf[:0], t.brier[:0], t.out[:0], t.correct[:0]
+	}
+	for i := 0; i < t.n; i++ {
+		re, ok := e.row(c, i, 1)
+		if !ok {
+			t.reason[i] = re.Reason
+		} else {
+			t.x[i], t.tok[i], t.clip[i], t.class[i] = e.curX, e.curTok, int32(e.curClip), int32(e.curClass)
+			if multi {
+				for _, p := range e.cur {
+					t.conf = append(t.conf, p.conf)
+					t.brier = append(t.brier, p.brier)
+					t.out = append(t.out, p.out)
+					t.correct = append(t.correct, p.correct)
+				}
+			} else if len(e.cur) == 1 {
+				p := e.cur[0]
+				t.conf[i], t.brier[i], t.out[i], t.correct[i] = p.conf, p.brier, p.out, p.correct
+			}
+		}
+		if multi {
+			t.pOff[i+1] = int32(len(t.conf))
+		}
+	}
+}
+
+// explain re-evaluates invalid row i with the per-row functions for a full
+// RowError.
+func (e *Evaluator) explain(c *Cols, i int, t *terms) RowError {
+	if re, ok := e.row(c, i, 1); !ok {
+		return re
+	}
+	v, r := scalar(c.Weight, i)
+	if r == ReasonNone {
+		r = ReasonNegativeWeight
+	}
+	return RowError{Role: RoleWeight, Reason: r, Value: v, HasValue: r != ReasonNull, Elem: -1}
+}
+
+// sliceIDs assigns each row an index into e.accs, the accumulators of the
+// slices this batch touches.
+func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
+	t.sliceOf = grow(t.sliceOf, t.n)
+	e.accs = e.accs[:0]
+	if e.cfg.ByCols == 0 {
+		if e.one == nil {
+			e.one = newAcc(e.cfg)
+			e.st.slices[""] = e.one
+		}
+		e.accs = append(e.accs, e.one)
+		clear(t.sliceOf)
+		return
+	}
+	local := e.localIdx
+	clear(local)
+	idOf := func(i int) int32 {
+		a := e.acc(c, i)
+		id, ok := local[a]
+		if !ok {
+			id = int32(len(e.accs))
+			local[a] = id
+			e.accs = append(e.accs, a)
+		}
+		return id
+	}
+	// One dictionary-encoded column: look each code up once.
+	if b := c.By[0]; e.cfg.ByCols == 1 && b.Dict != nil && b.Strs == nil {
+		t.keyOfCode = grow(t.keyOfCode, len(b.Dict))
+		for k := range t.keyOfCode {
+			t.keyOfCode[k] = -1
+		}
+		nullID := int32(-1)
+		for i := 0; i < t.n; i++ {
+			if b.IsNull(i) {
+				if nullID < 0 {
+					nullID = idOf(i)
+				}
+				t.sliceOf[i] = nullID
+				continue
+			}
+			code := b.Codes[i]
+			id := t.keyOfCode[code]
+			if id < 0 {
+				id = idOf(i)
+				t.keyOfCode[code] = id
+			}
+			t.sliceOf[i] = id
+		}
+		return
+	}
+	for i := 0; i < t.n; i++ {
+		t.sliceOf[i] = idOf(i)
+	}
+}
+
+// groupRows lists the valid rows of each slice together: t.order holds
+// them, slice s in starts[s]..starts[s+1].
+func (e *Evaluator) groupRows(t *terms) []int32 {
+	ns := len(e.accs)
+	starts := make([]int32, ns+1)
+	valid := 0
+	for i := 0; i < t.n; i++ {
+		if t.reason[i] == ReasonNone {
+			starts[t.sliceOf[i]+1]++
+			valid++
+		}
+	}
+	for s := 1; s <= ns; s++ {
+		starts[s] += starts[s-1]
+	}
+	t.order = grow(t.order, valid)
+	pos := append([]int32(nil), starts[:ns]...)
+	for i := 0; i < t.n; i++ {
+		if t.reason[i] == ReasonNone {
+			s := t.sliceOf[i]
+			t.order[pos[s]] = int32(i)
+			pos[s]++
+		}
+	}
+	return starts
+}
+
+// accumulate adds the valid rows idx of the batch to a.
+func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
+	cfg := e.cfg
+	a.Rows += int64(len(idx))
+	g := grow(t.gather, len(idx))
+	t.gather = g
+	var clipped int64
+	for _, i := range idx {
+		clipped += int64(t.clip[i])
+	}
+	a.Clipped += clipped
+	if cfg.Weighted {
+		for k, i := range idx {
+			w, x := t.w[i], t.x[i]
+			u := w * x
+			g[k] = u
+			a.W.Add(w)
+			a.SqA.AddProduct(u, u)
+			a.SqB.AddProduct(w, u)
+			a.SqC.AddProduct(w, w)
+			if cfg.Tokens {
+				a.Tokens.Add(w * t.tok[i])
+			}
+		}
+		a.NLL.AddSlice(g)
+	} else {
+		for k, i := range idx {
+			g[k] = t.x[i]
+		}
+		a.NLL.AddSlice(g)
+		for _, x := range g {
+			a.SqA.AddProduct(x, x)
+		}
+		if cfg.Tokens {
+			for k, i := range idx {
+				g[k] = t.tok[i]
+			}
+			a.Tokens.AddSlice(g)
+		}
+	}
+	if !cfg.Kind.HasCalibration() {
+		return
+	}
+	// The predictions of these rows.
+	pi := t.predIdx[:0]
+	if t.pOff != nil && cfg.Kind == Multilabel {
+		for _, i := range idx {
+			for j := t.pOff[i]; j < t.pOff[i+1]; j++ {
+				pi = append(pi, j)
+			}
+		}
+	} else {
+		pi = append(pi, idx...)
+	}
+	t.predIdx = pi
+	a.Preds += int64(len(pi))
+	if cfg.Binning == Quantile {
+		for k, j := range pi {
+			a.Points = append(a.Points, Point{Conf: t.conf[j], W: t.w[e.rowOfPred(t, idx, k, j)], Out: t.out[j]})
+		}
+	}
+	g = grow(t.gather, len(pi))
+	t.gather = g
+	if cfg.Weighted {
+		for k, j := range pi {
+			w := t.w[e.rowOfPred(t, idx, k, j)]
+			a.PredW.Add(w)
+			if t.correct[j] {
+				a.Correct.Add(w)
+			}
+			g[k] = w * t.brier[j]
+		}
+		a.Brier.AddSlice(g)
+		if cfg.Binning == Uniform {
+			for k, j := range pi {
+				w := t.w[e.rowOfPred(t, idx, k, j)]
+				b := &a.Bins[UniformBin(t.conf[j], len(a.Bins))]
+				b.Count++
+				b.W.Add(w)
+				b.Conf.Add(w * t.conf[j])
+				if t.out[j] {
+					b.Out.Add(w)
+				}
+			}
+		}
+		return
+	}
+	var correct int64
+	for k, j := range pi {
+		if t.correct[j] {
+			correct++
+		}
+		g[k] = t.brier[j]
+	}
+	a.CorrectN += correct
+	a.Brier.AddSlice(g)
+	if cfg.Binning != Uniform {
+		return
+	}
+	// Counting sort of the confidences by bin, then one AddSlice per bin.
+	nb := len(a.Bins)
+	t.binOf = grow(t.binOf, len(pi))
+	t.binCnt = grow(t.binCnt, nb+1)
+	clear(t.binCnt)
+	t.binOut = grow(t.binOut, nb)
+	clear(t.binOut)
+	for k, j := range pi {
+		b := int32(UniformBin(t.conf[j], nb))
+		t.binOf[k] = b
+		t.binCnt[b+1]++
+		if t.out[j] {
+			t.binOut[b]++
+		}
+	}
+	for b := 1; b <= nb; b++ {
+		t.binCnt[b] += t.binCnt[b-1]
+	}
+	t.binBuf = grow(t.binBuf, len(pi))
+	for k, j := range pi {
+		b := t.binOf[k]
+		t.binBuf[t.binCnt[b]] = t.conf[j]
+		t.binCnt[b]++
+	}
+	lo := int32(0)
+	for b := 0; b < nb; b++ {
+		hi := t.binCnt[b]
+		bin := &a.Bins[b]
+		bin.Count += int64(hi - lo)
+		bin.OutN += t.binOut[b]
+		bin.Conf.AddSlice(t.binBuf[lo:hi])
+		lo = hi
+	}
+}
+
+// rowOfPred is the row of prediction j (the k-th of this slice's).
+func (e *Evaluator) rowOfPred(t *terms, idx []int32, k int, j int32) int32 {
+	if e.cfg.Kind != Multilabel {
+		return j
+	}
+	// Multilabel: find the row whose pair range holds j (rows are in idx
+	// order, pairs listed row by row).
+	lo, hi := 0, len(idx)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if t.pOff[idx[m]+1] <= j {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return idx[lo]
+}
