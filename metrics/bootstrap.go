@@ -2,10 +2,9 @@ package metrics
 
 import (
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"sort"
-
-	"github.com/evalnll/evalnll/exact"
 )
 
 // Bootstrap intervals without a second pass: every row falls into one of
@@ -27,34 +26,92 @@ func DefaultBootstrap() BootstrapConfig {
 	return BootstrapConfig{Replicates: 1000, Buckets: 256, Seed: 20240601}
 }
 
-// bucketAcc holds one bucket's exact partial sums.
+// fx is a fixed-point sum with 2^-40 resolution in 128 bits: each term is
+// truncated to the grid (a property of the row alone), and integer addition
+// is exact and associative, so a bucket's sum does not depend on the order
+// of its rows. Bootstrap sums need determinism, not the last bit: the point
+// estimates use exact.Sum. A non-finite or huge term (|x| >= 2^86) makes
+// the sum NaN. At 16 bytes a sum, the buckets fit in cache.
+type fx struct {
+	hi  int64
+	lo  uint64
+	bad bool
+}
+
+func (f *fx) add(x float64) {
+	v := x * 0x1p40 // exact unless it overflows (rejected below)
+	a := math.Abs(v)
+	if !(a < 0x1p126) { // also NaN
+		f.bad = true
+		return
+	}
+	var h, l uint64
+	if a < 0x1p64 {
+		l = uint64(a)
+	} else {
+		hf := math.Floor(a * 0x1p-64)
+		h, l = uint64(hf), uint64(a-hf*0x1p64)
+	}
+	if v < 0 { // two's complement negation in 128 bits
+		var c uint64
+		l, c = bits.Add64(^l, 1, 0)
+		h = ^h + c
+	}
+	var c uint64
+	f.lo, c = bits.Add64(f.lo, l, 0)
+	f.hi += int64(h) + int64(c)
+}
+
+func (f *fx) merge(o *fx) {
+	var c uint64
+	f.lo, c = bits.Add64(f.lo, o.lo, 0)
+	f.hi += o.hi + int64(c)
+	f.bad = f.bad || o.bad
+}
+
+func (f *fx) float() float64 {
+	if f.bad {
+		return math.NaN()
+	}
+	return (float64(f.hi)*0x1p64 + float64(f.lo)) * 0x1p-40
+}
+
+// bucketAcc holds one bucket's partial sums.
 type bucketAcc struct {
 	Rows                  int64
-	W, NLL, Tokens        exact.Sum
-	PredW, Correct, Brier exact.Sum
+	W, NLL, Tokens        fx
+	PredW, Correct, Brier fx
 	// Gap[b] is sum w·outcome - sum w·confidence over the bucket's
 	// predictions in calibration bin b.
-	Gap []exact.Sum
+	Gap []fx
+	// Unweighted runs count rows, predictions, correct ones and outcomes
+	// of 1 per bin instead (W, PredW, Correct stay empty).
+	PredN, CorrectN int64
+	OutN            []int64
 }
 
 func (b *bucketAcc) merge(o *bucketAcc) {
 	b.Rows += o.Rows
-	b.W.Merge(&o.W)
-	b.NLL.Merge(&o.NLL)
-	b.Tokens.Merge(&o.Tokens)
-	b.PredW.Merge(&o.PredW)
-	b.Correct.Merge(&o.Correct)
-	b.Brier.Merge(&o.Brier)
+	b.W.merge(&o.W)
+	b.NLL.merge(&o.NLL)
+	b.Tokens.merge(&o.Tokens)
+	b.PredW.merge(&o.PredW)
+	b.Correct.merge(&o.Correct)
+	b.Brier.merge(&o.Brier)
 	for i := range o.Gap {
-		b.Gap[i].Merge(&o.Gap[i])
+		b.Gap[i].merge(&o.Gap[i])
+		b.OutN[i] += o.OutN[i]
 	}
+	b.PredN += o.PredN
+	b.CorrectN += o.CorrectN
 }
 
 func newBuckets(cfg *Config) []bucketAcc {
 	bs := make([]bucketAcc, cfg.Bootstrap.Buckets)
 	if cfg.Kind.HasCalibration() && cfg.Binning == Uniform {
 		for i := range bs {
-			bs[i].Gap = make([]exact.Sum, cfg.Bins)
+			bs[i].Gap = make([]fx, cfg.Bins)
+			bs[i].OutN = make([]int64, cfg.Bins)
 		}
 	}
 	return bs
@@ -89,17 +146,17 @@ func (e *Evaluator) bucketOf(c *Cols, i int, t *terms) int {
 		e.idkey = appendKey(e.idkey[:0], c.ID, i)
 		h = hashBytes(e.cfg.Bootstrap.Seed, e.idkey)
 	} else {
-		h = mix64(e.cfg.Bootstrap.Seed ^ math.Float64bits(t.x[i]))
-		h = mix64(h ^ math.Float64bits(t.w[i]))
+		h = e.cfg.Bootstrap.Seed ^ math.Float64bits(t.x[i]) ^ bits.RotateLeft64(math.Float64bits(t.w[i]), 21)
 		if e.cfg.Kind.HasCalibration() {
 			j := i
-			if t.pOff != nil && e.cfg.Kind == Multilabel {
+			if e.cfg.Kind == Multilabel {
 				j = int(t.pOff[i])
 			}
-			if j < len(t.conf) && (t.pOff == nil || t.pOff[i] < t.pOff[i+1]) {
-				h = mix64(h ^ math.Float64bits(t.conf[j]))
+			if e.cfg.Kind != Multilabel || t.pOff[i] < t.pOff[i+1] {
+				h ^= bits.RotateLeft64(math.Float64bits(t.conf[j]), 42)
 			}
 		}
+		h = mix64(h)
 	}
 	return int(h & uint64(len(e.st.boot)-1))
 }
@@ -107,12 +164,16 @@ func (e *Evaluator) bucketOf(c *Cols, i int, t *terms) int {
 // addBoot adds valid row i to its bucket.
 func (e *Evaluator) addBoot(c *Cols, i int, t *terms) {
 	b := &e.st.boot[e.bucketOf(c, i, t)]
-	w := t.w[i]
 	b.Rows++
-	b.W.Add(w)
-	b.NLL.Add(w * t.x[i])
+	if !e.cfg.Weighted {
+		e.addBootUnweighted(b, i, t)
+		return
+	}
+	w := t.w[i]
+	b.W.add(w)
+	b.NLL.add(w * t.x[i])
 	if e.cfg.Tokens {
-		b.Tokens.Add(w * t.tok[i])
+		b.Tokens.add(w * t.tok[i])
 	}
 	if !e.cfg.Kind.HasCalibration() {
 		return
@@ -122,17 +183,45 @@ func (e *Evaluator) addBoot(c *Cols, i int, t *terms) {
 		lo, hi = int(t.pOff[i]), int(t.pOff[i+1])
 	}
 	for j := lo; j < hi; j++ {
-		b.PredW.Add(w)
+		b.PredW.add(w)
 		if t.correct[j] {
-			b.Correct.Add(w)
+			b.Correct.add(w)
 		}
-		b.Brier.Add(w * t.brier[j])
+		b.Brier.add(w * t.brier[j])
 		if b.Gap != nil {
 			g := &b.Gap[UniformBin(t.conf[j], len(b.Gap))]
 			if t.out[j] {
-				g.Add(w)
+				g.add(w)
 			}
-			g.Add(-w * t.conf[j])
+			g.add(-w * t.conf[j])
+		}
+	}
+}
+
+func (e *Evaluator) addBootUnweighted(b *bucketAcc, i int, t *terms) {
+	b.NLL.add(t.x[i])
+	if e.cfg.Tokens {
+		b.Tokens.add(t.tok[i])
+	}
+	if !e.cfg.Kind.HasCalibration() {
+		return
+	}
+	lo, hi := i, i+1
+	if e.cfg.Kind == Multilabel {
+		lo, hi = int(t.pOff[i]), int(t.pOff[i+1])
+	}
+	for j := lo; j < hi; j++ {
+		b.PredN++
+		if t.correct[j] {
+			b.CorrectN++
+		}
+		b.Brier.add(t.brier[j])
+		if b.Gap != nil {
+			k := UniformBin(t.conf[j], len(b.Gap))
+			if t.out[j] {
+				b.OutN[k]++
+			}
+			b.Gap[k].add(-t.conf[j])
 		}
 	}
 }
@@ -184,7 +273,7 @@ func (s *State) bootstrap() *BootstrapResult {
 		return nil
 	}
 	K := len(s.boot)
-	f := func(x *exact.Sum) float64 { return x.Float64() }
+	f := func(x *fx) float64 { return x.float() }
 	w, nll, tok := make([]float64, K), make([]float64, K), make([]float64, K)
 	pw, cor, br := make([]float64, K), make([]float64, K), make([]float64, K)
 	var gap [][]float64
@@ -194,10 +283,13 @@ func (s *State) bootstrap() *BootstrapResult {
 		res.BucketRows[k] = b.Rows
 		w[k], nll[k], tok[k] = f(&b.W), f(&b.NLL), f(&b.Tokens)
 		pw[k], cor[k], br[k] = f(&b.PredW), f(&b.Correct), f(&b.Brier)
+		if !cfg.Weighted {
+			w[k], pw[k], cor[k] = float64(b.Rows), float64(b.PredN), float64(b.CorrectN)
+		}
 		if b.Gap != nil {
 			g := make([]float64, len(b.Gap))
 			for j := range b.Gap {
-				g[j] = f(&b.Gap[j])
+				g[j] = f(&b.Gap[j]) + float64(b.OutN[j])
 			}
 			gap = append(gap, g)
 		}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -53,6 +54,7 @@ type evalFlags struct {
 	quiet                                                              bool
 	bootstrap                                                          int
 	bootSeed                                                           uint64
+	cpuProfile                                                         string
 	maxSlices                                                          int
 }
 
@@ -89,6 +91,7 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.Var(&f.maxInc, "max-increase", "fail when `METRIC=DELTA` rose by more than DELTA (absolute, or N% relative) over the baseline; repeatable")
 	fs.Var(&f.maxDec, "max-decrease", "fail when `METRIC=DELTA` fell by more than DELTA over the baseline (for accuracy); repeatable")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
 	fs.IntVar(&f.bootstrap, "bootstrap", metrics.DefaultBootstrap().Replicates, "`R` bootstrap replicates for 95% intervals (0: none)")
 	fs.Uint64Var(&f.bootSeed, "bootstrap-seed", metrics.DefaultBootstrap().Seed, "bootstrap `SEED`, recorded in the report")
 	return fs
@@ -150,6 +153,17 @@ func cmdEval(e *env, args []string) (int, error) {
 		}
 	}
 
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return 0, usagef("--cpuprofile: %v", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return 0, usagef("--cpuprofile: %v", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	files, names, cleanup, err := openInputs(e, inputs, reader.Options{MaxBatchBytes: f.maxBatchBytes})
 	defer cleanup()
 	if err != nil {
