@@ -203,15 +203,8 @@ func (e *Evaluator) multiclassRow(c *Cols, i int) (RowError, bool) {
 	if !ok {
 		return re, false
 	}
-	for j := lo; j < hi; j++ {
-		v, r := elem(c.Pred, j)
-		if e.cfg.Pred == PredProb {
-			if re, ok := checkProb(v, r, RolePred, int(j-lo)); !ok {
-				return re, false
-			}
-		} else if r != ReasonNone {
-			return RowError{Role: RolePred, Reason: r, Value: v, HasValue: r != ReasonNull, Elem: int(j - lo)}, false
-		}
+	if re, ok := e.checkList(c.Pred, lo, hi); !ok {
+		return re, false
 	}
 	var nll, conf, brier float64
 	var argmax int
@@ -359,4 +352,58 @@ func (e *Evaluator) gaussianRow(c *Cols, i int) (RowError, bool) {
 		e.curX = GaussianNLL(y, m, s)
 	}
 	return RowError{}, true
+}
+
+// checkList validates the elements [lo, hi) of a prediction list: not null,
+// finite, and in [0, 1] for probabilities. Float columns without null
+// elements take a typed loop.
+func (e *Evaluator) checkList(c *column.Column, lo, hi int64) (RowError, bool) {
+	prob := e.cfg.Pred == PredProb
+	start := lo
+	if c.ElemValid == nil {
+		var j int
+		switch c.Type {
+		case column.Float64:
+			j = firstBad(c.F64[lo:hi], prob)
+		case column.Float32:
+			j = firstBad(c.F32[lo:hi], prob)
+		default:
+			j = 0
+		}
+		if j < 0 {
+			return RowError{}, true
+		}
+		lo += int64(j) // explain the first bad element below
+	}
+	for j := lo; j < hi; j++ {
+		v, r := elem(c, j)
+		if prob {
+			if re, ok := checkProb(v, r, RolePred, int(j-start)); !ok {
+				return re, false
+			}
+		} else if r != ReasonNone {
+			return RowError{Role: RolePred, Reason: r, Value: v, HasValue: r != ReasonNull, Elem: int(j - start)}, false
+		}
+	}
+	return RowError{}, true
+}
+
+// firstBad is the index of the first value that is NaN, infinite or, for
+// probabilities, outside [0, 1]; -1 when all are good.
+func firstBad[T Float](vs []T, prob bool) int {
+	if prob {
+		for j, v := range vs {
+			if !(v >= 0 && v <= 1) {
+				return j
+			}
+		}
+		return -1
+	}
+	for j, v := range vs {
+		// v - v is 0 for finite v, NaN for ±Inf and NaN.
+		if v-v != 0 {
+			return j
+		}
+	}
+	return -1
 }

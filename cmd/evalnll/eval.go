@@ -175,6 +175,11 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	job := mp.job(files, names, cfg)
 	job.Options = pipeline.Options{Workers: f.workers}
+	if mp.listPred {
+		// A batch of list rows holds rows × list length values: keep it
+		// to a few million (16 MiB of float32 at 1000 classes).
+		job.Options.BatchRows = 4096
+	}
 	prog := newProgress(e, f.quiet, files)
 	job.Progress = prog.add
 	res, err := pipeline.Run(e.ctx, job)

@@ -16,6 +16,8 @@ type mapping struct {
 	label, pred, scale, weight, id string
 	by                             []string
 	report                         report.Mapping
+	// listPred is set when the prediction column holds a list per row.
+	listPred bool
 }
 
 // Conventional names `--kind auto` looks for, in order of preference.
@@ -278,6 +280,7 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			return nil, fmt.Errorf("%s: --kind gaussian needs one number per row in %q and %q", names[0], m.label, m.pred)
 		}
 	}
+	m.listPred = predField.List
 	cfg.Weighted = m.weight != ""
 	cfg.ByCols = len(m.by)
 	cfg.HasID = m.id != ""
