@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/report"
 )
 
@@ -47,28 +46,9 @@ func cmdCompare(e *env, args []string) (int, error) {
 	if len(pos) != 2 {
 		return 0, usagef("compare: want BASE.json NEW.json, got %d arguments", len(pos))
 	}
-	var ths []gate.Threshold
-	for _, x := range failIf {
-		t, err := gate.ParseThreshold(x)
-		if err != nil {
-			return 0, usagef("--fail-if: %v", err)
-		}
-		ths = append(ths, t)
-	}
-	var lims []gate.Limit
-	for _, x := range maxInc {
-		l, err := gate.ParseLimit(x, true)
-		if err != nil {
-			return 0, usagef("--max-increase: %v", err)
-		}
-		lims = append(lims, l)
-	}
-	for _, x := range maxDec {
-		l, err := gate.ParseLimit(x, false)
-		if err != nil {
-			return 0, usagef("--max-decrease: %v", err)
-		}
-		lims = append(lims, l)
+	ths, lims, err := parseGates(failIf, maxInc, maxDec)
+	if err != nil {
+		return 0, err
 	}
 	var docs [2]report.Doc
 	for i, p := range pos {

@@ -338,28 +338,9 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	if n > 1 {
 		return nil, nil, nil, usagef("--prob, --logit, --logprob and --mean: give one prediction column")
 	}
-	var ths []gate.Threshold
-	for _, x := range f.failIf {
-		t, err := gate.ParseThreshold(x)
-		if err != nil {
-			return nil, nil, nil, usagef("--fail-if: %v", err)
-		}
-		ths = append(ths, t)
-	}
-	var lims []gate.Limit
-	for _, x := range f.maxInc {
-		l, err := gate.ParseLimit(x, true)
-		if err != nil {
-			return nil, nil, nil, usagef("--max-increase: %v", err)
-		}
-		lims = append(lims, l)
-	}
-	for _, x := range f.maxDec {
-		l, err := gate.ParseLimit(x, false)
-		if err != nil {
-			return nil, nil, nil, usagef("--max-decrease: %v", err)
-		}
-		lims = append(lims, l)
+	ths, lims, err := parseGates(f.failIf, f.maxInc, f.maxDec)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if len(lims) > 0 && f.baseline == "" {
 		return nil, nil, nil, usagef("--max-increase/--max-decrease need --baseline")

@@ -95,3 +95,31 @@ func judgeLimit(g *report.Gate, l gate.Limit, baseDoc, curDoc report.Doc, b, v f
 			l.Name(), l.Metric, report.Fmt(b), report.Fmt(v), report.Fmt(change), unit, report.Fmt(l.Delta), why)
 	}
 }
+
+// parseGates parses the gate flags shared by eval and compare.
+func parseGates(failIf, maxInc, maxDec []string) ([]gate.Threshold, []gate.Limit, error) {
+	var ths []gate.Threshold
+	for _, x := range failIf {
+		t, err := gate.ParseThreshold(x)
+		if err != nil {
+			return nil, nil, usagef("--fail-if: %v", err)
+		}
+		ths = append(ths, t)
+	}
+	var lims []gate.Limit
+	for _, x := range maxInc {
+		l, err := gate.ParseLimit(x, true)
+		if err != nil {
+			return nil, nil, usagef("--max-increase: %v", err)
+		}
+		lims = append(lims, l)
+	}
+	for _, x := range maxDec {
+		l, err := gate.ParseLimit(x, false)
+		if err != nil {
+			return nil, nil, usagef("--max-decrease: %v", err)
+		}
+		lims = append(lims, l)
+	}
+	return ths, lims, nil
+}
