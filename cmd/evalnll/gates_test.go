@@ -238,3 +238,28 @@ func TestCompareCommand(t *testing.T) {
 		t.Errorf("self-compare exit %d", code)
 	}
 }
+
+// TestSliceGateAndUnknownMetric: a gate may name a slice's figure; an
+// unknown metric is a usage error that lists the valid names.
+func TestSliceGateAndUnknownMetric(t *testing.T) {
+	in := filepath.Join("..", "..", "testdata", "golden", "slices_by_model", "preds.parquet")
+	code, d, se := evalJSON(t, "--label", "y", "--prob", "p", "--by", "model", "--fail-if", "slice[model=a].nll > 0", in)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, se)
+	}
+	g := d["gates"].([]any)[0].(map[string]any)
+	var sliceNLL float64
+	for _, s := range d["slices"].([]any) {
+		sm := s.(map[string]any)
+		if sm["by"].(map[string]any)["model"] == "a" {
+			sliceNLL = sm["nll"].(float64)
+		}
+	}
+	if g["value"].(float64) != sliceNLL || g["failed"] != true {
+		t.Fatalf("slice gate %v, slice nll %v", g, sliceNLL)
+	}
+	code, _, se = evalJSON(t, "--label", "y", "--prob", "p", "--fail-if", "nnl > 1", in)
+	if code != 2 || !strings.Contains(se, "unknown metric") || !strings.Contains(se, "nll") {
+		t.Fatalf("unknown metric: exit %d, %q", code, se)
+	}
+}
