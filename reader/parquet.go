@@ -666,6 +666,7 @@ func (f *pqFile) checkChunk(rg, leaf int, strict bool) error {
 		repeated:      l.repeated,
 		required:      l.required,
 		plainBits:     l.plainBits,
+		compressed:    cm.Codec != format.Uncompressed,
 	})
 	if err != nil {
 		err = fmt.Errorf("column chunk %s: %w", l.path, err)

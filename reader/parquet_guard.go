@@ -326,6 +326,7 @@ type chunkLimits struct {
 	repeated      bool  // the column has repetition levels
 	required      bool  // the column has no levels at all
 	plainBits     int64 // bits per PLAIN-encoded value of a fixed-width type, else 0
+	compressed    bool  // the chunk's codec compresses
 }
 
 // checkChunkPages walks the page headers of the column chunk at
@@ -398,6 +399,11 @@ func checkChunkPages(r io.ReaderAt, start, length int64, lim chunkLimits) error 
 					return fmt.Errorf("page %d: invalid row count %d", page, h.numRows)
 				case h.defLen < 0 || h.repLen < 0 || int64(h.defLen)+int64(h.repLen) > int64(h.compressed):
 					return fmt.Errorf("page %d: level lengths %d+%d exceed the page size %d", page, h.repLen, h.defLen, h.compressed)
+				case lim.compressed && h.defLen+h.repLen == h.compressed:
+					// Valid (all nulls, or no values), but parquet-go
+					// hands the empty data section to the decompressor,
+					// which rejects it.
+					return fmt.Errorf("page %d: %w: a compressed data page v2 with an empty data section, which parquet-go cannot decode", page, ErrUnsupported)
 				}
 			}
 			// parquet-go slices fixed-width values up to the claimed count

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/evalnll/evalnll/column"
 )
@@ -147,6 +148,15 @@ func (s *pqScanner) openRowGroup(rg int) error {
 	}
 	if err := s.f.checkRowGroup(rg, read); err != nil {
 		return err
+	}
+	md := s.f.pf.Metadata().RowGroups[rg].Columns
+	for _, c := range s.curs {
+		if leaf := c.col.leaf; leaf < len(md) {
+			switch codec := md[leaf].MetaData.Codec; codec {
+			case format.Lz4, format.LZO:
+				return fmt.Errorf("column %q: %w: compression codec %s (deprecated; rewrite the file with LZ4_RAW, ZSTD or SNAPPY)", c.name, ErrUnsupported, codec)
+			}
+		}
 	}
 	for _, c := range s.curs {
 		c.reset(chunks[c.col.leaf].Pages())

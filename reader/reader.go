@@ -56,6 +56,10 @@ func (f Format) String() string {
 // read: empty, truncated, corrupt or of another format.
 var ErrFormat = errors.New("not a readable Parquet or Arrow IPC table")
 
+// ErrUnsupported is wrapped by errors for valid data that evalnll cannot
+// decode (a deprecated compression codec, an empty compressed v2 page).
+var ErrUnsupported = errors.New("not supported by the Parquet decoder")
+
 // Field describes one top-level column of a file.
 type Field struct {
 	Name string

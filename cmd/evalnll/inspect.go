@@ -87,13 +87,24 @@ func verify(f reader.File) (int64, error) {
 
 func inspectFile(e *env, f reader.File, name string) error {
 	n, err := verify(f)
-	if err != nil {
+	note := ""
+	switch {
+	case errors.Is(err, reader.ErrUnsupported):
+		// A valid file evalnll cannot decode: describe it, and say so.
+		note = oneLine(err.Error())
+		n = f.Rows()
+	case err != nil:
 		return err
 	}
-	if m := f.Rows(); m >= 0 && m != n {
+	if m := f.Rows(); note == "" && m >= 0 && m != n {
 		return fmt.Errorf("%s: the metadata says %d rows but %d could be read", name, m, n)
 	}
 	rows := fmt.Sprint(n)
+	defer func() {
+		if note != "" {
+			fmt.Fprintf(e.stdout, "  note: eval cannot read this file: %s\n", note)
+		}
+	}()
 	fmt.Fprintf(e.stdout, "%s\n  format  %s\n  rows    %s\n", name, f.Format(), rows)
 	for _, kv := range f.Metadata() {
 		if kv[0] == "format" || kv[0] == "rows" {
