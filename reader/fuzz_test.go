@@ -93,7 +93,7 @@ func fuzzOpenScan(t *testing.T, data []byte, name string) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := Open(path, Options{MaxBatchBytes: 64 << 20})
+	f, err := Open(path, Options{MaxBatchBytes: 4 << 20})
 	if err != nil {
 		return
 	}
