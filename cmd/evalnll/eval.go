@@ -173,6 +173,9 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := checkGateMetrics(cfg, gates, limits); err != nil {
+		return 0, err
+	}
 	job := mp.job(files, names, cfg)
 	job.Options = pipeline.Options{Workers: f.workers}
 	if mp.listPred {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/evalnll/evalnll/metrics"
 
@@ -122,4 +123,56 @@ func parseGates(failIf, maxInc, maxDec []string) ([]gate.Threshold, []gate.Limit
 		lims = append(lims, l)
 	}
 	return ths, lims, nil
+}
+
+// knownMetrics lists the figures a report of this configuration has, so
+// that a gate naming another is refused before the inputs are read.
+func knownMetrics(cfg *metrics.Config) []string {
+	ms := []string{"rows", "weight", "nll", "nll_sum", "nll_stderr", "perplexity"}
+	if cfg.Tokens {
+		ms = append(ms, "tokens", "nll_per_token")
+	}
+	if cfg.Kind.HasCalibration() {
+		ms = append(ms, "accuracy", "brier", "ece", "mce")
+	}
+	if cfg.Pred == metrics.PredProb {
+		ms = append(ms, "clipped")
+	}
+	return ms
+}
+
+// checkGateMetrics refuses gates on figures the report will not have.
+func checkGateMetrics(cfg *metrics.Config, ths []gate.Threshold, lims []gate.Limit) error {
+	known := knownMetrics(cfg)
+	valid := append([]string(nil), known...)
+	if cfg.ByCols > 0 {
+		valid = append(valid, "slice[COL=VALUE].METRIC")
+	}
+	check := func(flag, expr, metric string) error {
+		m := metric
+		if strings.HasPrefix(m, "slice[") {
+			i := strings.Index(m, "].")
+			if cfg.ByCols == 0 || i < 0 {
+				return usagef("%s %q: %v", flag, expr, gate.UnknownMetric(metric, valid))
+			}
+			m = m[i+2:]
+		}
+		for _, k := range known {
+			if k == m {
+				return nil
+			}
+		}
+		return usagef("%s %q: %v", flag, expr, gate.UnknownMetric(metric, valid))
+	}
+	for _, t := range ths {
+		if err := check("--fail-if", t.Expr, t.Metric); err != nil {
+			return err
+		}
+	}
+	for _, l := range lims {
+		if err := check("--max-increase/--max-decrease", l.Expr, l.Metric); err != nil {
+			return err
+		}
+	}
+	return nil
 }
