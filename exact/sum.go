@@ -117,6 +117,69 @@ func (s *Sum) AddSlice(xs []float64) {
 	}
 }
 
+// AddSquares adds x*x exactly for every x of xs (AddProduct(x, x) each):
+// the sum of squares of a column.
+func (s *Sum) AddSquares(xs []float64) {
+	for len(xs) > 0 {
+		if s.adds >= addsBeforeCarry-1 {
+			s.carry()
+		}
+		n := min(len(xs), (addsBeforeCarry-int(s.adds))/2)
+		for _, x := range xs[:n] {
+			h := x * x
+			l := math.FMA(x, x, -h)
+			hb, lb := math.Float64bits(h), math.Float64bits(l)
+			if hb>>52&0x7ff-1 < 0x7fe && lb>>52&0x7ff-1 < 0x7fe {
+				s.addNormal(hb)
+				s.addNormal(lb)
+				continue
+			}
+			s.addProductRare(h, l)
+		}
+		s.adds += int32(2 * n)
+		xs = xs[n:]
+	}
+}
+
+// AddProducts adds a[i]*b[i] exactly for every i (AddProduct each); a and
+// b must have the same length.
+func (s *Sum) AddProducts(a, b []float64) {
+	if len(a) != len(b) {
+		panic("exact: AddProducts of slices of different lengths")
+	}
+	for len(a) > 0 {
+		if s.adds >= addsBeforeCarry-1 {
+			s.carry()
+		}
+		n := min(len(a), (addsBeforeCarry-int(s.adds))/2)
+		bb := b[:n]
+		for i, x := range a[:n] {
+			y := bb[i]
+			h := x * y
+			l := math.FMA(x, y, -h)
+			hb, lb := math.Float64bits(h), math.Float64bits(l)
+			if hb>>52&0x7ff-1 < 0x7fe && lb>>52&0x7ff-1 < 0x7fe {
+				s.addNormal(hb)
+				s.addNormal(lb)
+				continue
+			}
+			s.addProductRare(h, l)
+		}
+		s.adds += int32(2 * n)
+		a, b = a[n:], b[n:]
+	}
+}
+
+// addProductRare adds a product h and its error term l when either is
+// zero, subnormal or not finite, as AddProduct does (l is dropped when the
+// product is not finite), counting nothing.
+func (s *Sum) addProductRare(h, l float64) {
+	s.addAny(h)
+	if l != 0 && !math.IsNaN(l) && !math.IsInf(l, 0) {
+		s.addAny(l)
+	}
+}
+
 // AddProduct adds a*b exactly (the rounded product and its rounding error,
 // found with a fused multiply-add), unless the product underflows.
 func (s *Sum) AddProduct(a, b float64) {

@@ -188,3 +188,139 @@ func BenchmarkSumAdd(b *testing.B) {
 		b.Fatal("negative")
 	}
 }
+
+// TestAddSliceMatchesAdd: AddSlice gives the same state as Add term by
+// term, whatever the split into slices and the adds already counted
+// (blocks cross the carry point), with zeros, subnormals and specials.
+func TestAddSliceMatchesAdd(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for trial := 0; trial < 50; trial++ {
+		n := r.IntN(6000)
+		xs := make([]float64, n)
+		for i := range xs {
+			switch r.IntN(20) {
+			case 0:
+				xs[i] = 0
+			case 1:
+				xs[i] = math.Copysign(0, -1)
+			case 2:
+				xs[i] = math.Float64frombits(r.Uint64N(1<<52)) * sign(r)
+			case 3:
+				if trial%5 == 0 {
+					xs[i] = []float64{math.Inf(1), math.Inf(-1), math.NaN()}[r.IntN(3)]
+				}
+			default:
+				xs[i] = wild(r)
+			}
+		}
+		var a, b Sum
+		pre := r.IntN(1100)
+		for i := 0; i < pre; i++ {
+			x := wild(r)
+			a.Add(x)
+			b.Add(x)
+		}
+		for _, x := range xs {
+			a.Add(x)
+		}
+		for rest := xs; len(rest) > 0; {
+			k := r.IntN(len(rest) + 1)
+			b.AddSlice(rest[:k])
+			rest = rest[k:]
+		}
+		fa, fb := a.Float64(), b.Float64()
+		if !(fa == fb || fa != fa && fb != fb) {
+			t.Fatalf("trial %d: Add gives %v, AddSlice %v", trial, fa, fb)
+		}
+		if a.IsFinite() && a.Big().Cmp(b.Big()) != 0 {
+			t.Fatalf("trial %d: exact totals differ", trial)
+		}
+	}
+}
+
+// TestAddProductManyExact crosses the carry point many times, with
+// products that are exact (zero error term), tiny and huge.
+func TestAddProductManyExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	var s Sum
+	ref := new(big.Float).SetPrec(Prec)
+	for i := 0; i < 20000; i++ {
+		var a, b float64
+		switch r.IntN(4) {
+		case 0:
+			a, b = float64(r.IntN(1000)), float64(r.IntN(1000)) // exact product
+		case 1:
+			a, b = r.NormFloat64()*1e-150, r.NormFloat64()*1e-150 // error term underflows
+		default:
+			a, b = wild(r), r.NormFloat64()
+		}
+		h := a * b
+		if math.IsInf(h, 0) || math.IsNaN(h) {
+			continue
+		}
+		s.AddProduct(a, b)
+		// The exact product when its error term does not underflow; else
+		// AddProduct adds h and the error term as the FMA rounds it.
+		l := math.FMA(a, b, -h)
+		want := new(big.Float).SetPrec(Prec).Mul(new(big.Float).SetFloat64(a), new(big.Float).SetFloat64(b))
+		if math.Abs(h) < 0x1p-960 {
+			want.SetFloat64(h).Add(want, new(big.Float).SetFloat64(l))
+		}
+		ref.Add(ref, want)
+	}
+	if s.Big().Cmp(ref) != 0 {
+		t.Fatal("AddProduct over many carries is not exact")
+	}
+}
+
+// TestAddSquaresAndProducts: the slice forms give the state of AddProduct
+// term by term, across carries and with rare values.
+func TestAddSquaresAndProducts(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for trial := 0; trial < 30; trial++ {
+		n := r.IntN(3000)
+		a, b := make([]float64, n), make([]float64, n)
+		for i := range a {
+			a[i], b[i] = wild(r), r.NormFloat64()
+			switch r.IntN(30) {
+			case 0:
+				a[i] = 0
+			case 1:
+				a[i] = 1e-160 * r.Float64() // square underflows
+			case 2:
+				a[i] = 1e200 // square overflows
+			case 3:
+				if trial%3 == 0 {
+					a[i] = math.NaN()
+				}
+			}
+		}
+		var sq1, sq2, p1, p2 Sum
+		for i := 0; i < r.IntN(1100); i++ { // start part-way to a carry
+			x := wild(r)
+			sq1.Add(x)
+			sq2.Add(x)
+			p1.Add(x)
+			p2.Add(x)
+		}
+		for i := range a {
+			sq1.AddProduct(a[i], a[i])
+			p1.AddProduct(a[i], b[i])
+		}
+		for lo := 0; lo < n; {
+			hi := lo + r.IntN(n-lo+1)
+			sq2.AddSquares(a[lo:hi])
+			p2.AddProducts(a[lo:hi], b[lo:hi])
+			lo = hi
+		}
+		for _, c := range [][2]*Sum{{&sq1, &sq2}, {&p1, &p2}} {
+			x, y := c[0].Float64(), c[1].Float64()
+			if !(x == y || x != x && y != y) {
+				t.Fatalf("trial %d: %v vs %v", trial, x, y)
+			}
+			if c[0].IsFinite() && c[0].Big().Cmp(c[1].Big()) != 0 {
+				t.Fatalf("trial %d: exact totals differ", trial)
+			}
+		}
+	}
+}
