@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 var (
@@ -241,6 +243,45 @@ func TestInterop(t *testing.T) {
 					t.Errorf("peak RSS %d MiB", rss>>20)
 				}
 			})
+		}
+	}
+}
+
+// TestFirstErrorInInputOrder: with invalid rows in several files and row
+// groups, the error names the first in input order whatever --workers.
+func TestFirstErrorInInputOrder(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name string, badAt ...int) {
+		rows := make([]predRow, 3000)
+		for i := range rows {
+			rows[i] = predRow{int64(i), int64(i % 2), 0.25}
+		}
+		for _, b := range badAt {
+			rows[b].P = 1.5
+		}
+		// Row groups of 500 rows: the bad rows sit in different units.
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := parquet.NewGenericWriter[predRow](f, parquet.MaxRowsPerRowGroup(500))
+		if _, err := w.Write(rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	mk("a.parquet")
+	mk("b.parquet", 2999, 10)
+	mk("c.parquet", 0)
+	for _, w := range []string{"1", "2", "4", "8"} {
+		var so, se bytes.Buffer
+		code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"eval", "--workers", w, "--label", "y", "--prob", "p", dir})
+		want := filepath.Join(dir, "b.parquet") + ":11: "
+		if code != 2 || !strings.Contains(se.String(), want) {
+			t.Fatalf("--workers %s: exit %d, stderr %q; want it to name %s", w, code, se.String(), want)
 		}
 	}
 }

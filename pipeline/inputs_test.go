@@ -1,0 +1,69 @@
+package pipeline
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+func touch(t *testing.T, p string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExpand(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"b.parquet", "a.arrow", "sub/c.ipc", "sub/d.feather", "sub/e.arrows", "notes.txt", ".hidden/x.parquet", "sub/.y.parquet", "F.PARQUET"} {
+		touch(t, filepath.Join(dir, p))
+	}
+	j := func(ps ...string) []string {
+		for i, p := range ps {
+			if p != "-" {
+				ps[i] = filepath.Join(dir, p)
+			}
+		}
+		return ps
+	}
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"directory walk, sorted, hidden skipped", []string{dir}, j("F.PARQUET", "a.arrow", "b.parquet", "sub/c.ipc", "sub/d.feather", "sub/e.arrows")},
+		{"glob", []string{filepath.Join(dir, "*.parquet")}, j("b.parquet")},
+		{"duplicates read once", []string{filepath.Join(dir, "b.parquet"), dir + "/./b.parquet"}, j("b.parquet")},
+		{"stdin first", []string{filepath.Join(dir, "b.parquet"), "-"}, j("-", "b.parquet")},
+		{"a named file of any extension", []string{filepath.Join(dir, "notes.txt")}, j("notes.txt")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Expand(c.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %v\nwant %v", got, c.want)
+			}
+		})
+	}
+	for _, bad := range [][]string{{filepath.Join(dir, "missing.parquet")}, {filepath.Join(dir, "*.nothing")}} {
+		if _, err := Expand(bad); err == nil {
+			t.Errorf("Expand(%v) succeeded", bad)
+		}
+	}
+	// A hidden folder named on the command line is walked.
+	if got, err := Expand([]string{filepath.Join(dir, ".hidden")}); err != nil || len(got) != 1 {
+		t.Errorf("named hidden folder: %v %v", got, err)
+	}
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0o755)
+	if _, err := Expand([]string{empty}); err == nil {
+		t.Error("an empty directory should be an error")
+	}
+}
