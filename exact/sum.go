@@ -40,18 +40,36 @@ type Sum struct {
 }
 
 // Add adds x to the sum exactly.
-//
-// The common case (x normal and finite, no carry due) has no data-dependent
-// branch; zeros, subnormals and non-finite terms, and the carry every
-// addsBeforeCarry terms, take the out-of-line addSlow.
 func (s *Sum) Add(x float64) {
 	bits := math.Float64bits(x)
-	if bits>>52&0x7ff-1 >= 0x7fe || s.adds >= addsBeforeCarry {
-		s.addSlow(x)
+	e := int(bits>>52) & 0x7ff
+	if e == 0x7ff {
+		s.addSpecial(x)
 		return
 	}
-	s.addNormal(bits)
+	m := bits & (1<<52 - 1)
+	if e != 0 {
+		m |= 1 << 52
+	} else {
+		e = 1
+	}
+	if m == 0 {
+		return
+	}
+	p := e - 1 // the value is m * 2^(p-1074)
+	i := p >> 5
+	sh := uint(p & 31)
+	lo := int64((m << sh) & mask32)
+	hi := int64(m >> (chunkBits - sh))
+	if bits>>63 != 0 {
+		lo, hi = -lo, -hi
+	}
+	s.chunk[i] += lo
+	s.chunk[i+1] += hi
 	s.adds++
+	if s.adds >= addsBeforeCarry {
+		s.carry()
+	}
 }
 
 // addNormal adds the normal finite float64 with these bits, without
@@ -64,17 +82,6 @@ func (s *Sum) addNormal(bits uint64) {
 	i := p >> 5 & 63
 	s.chunk[i] += (int64(m<<(p&31)&mask32) ^ neg) - neg
 	s.chunk[i+1] += (int64(m>>(chunkBits-p&31)) ^ neg) - neg
-}
-
-// addSlow carries when due, then adds any x.
-//
-//go:noinline
-func (s *Sum) addSlow(x float64) {
-	if s.adds >= addsBeforeCarry {
-		s.carry()
-	}
-	s.addAny(x)
-	s.adds++
 }
 
 // addAny adds any x without counting it in s.adds.
@@ -224,8 +231,6 @@ func (s *Sum) addSpecial(x float64) {
 
 // carry moves every chunk's bits above 32 into the next chunk, leaving each
 // chunk but the last in [0, 2^32).
-//
-//go:noinline
 func (s *Sum) carry() {
 	var c int64
 	for i := 0; i < nChunks-1; i++ {

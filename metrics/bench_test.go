@@ -710,3 +710,73 @@ func BenchmarkValidateFirstBad(b *testing.B) {
 		b.Fatal(bad)
 	}
 }
+
+// TestUniformBinMatchesFloor: UniformBin equals min(n-1, max(0,
+// floor(c*n))) over random, edge and out-of-range confidences.
+func TestUniformBinMatchesFloor(t *testing.T) {
+	ref := func(c float64, n int) int {
+		if math.IsInf(c, 1) {
+			return n - 1 // (math.Floor's version gave 0 here, through an overflowing conversion)
+		}
+		b := int(math.Floor(c * float64(n)))
+		if b >= n {
+			b = n - 1
+		}
+		if b < 0 {
+			b = 0
+		}
+		return b
+	}
+	r := rand.New(rand.NewPCG(31, 32))
+	cs := []float64{0, math.Copysign(0, -1), 1, -1, 2, math.NaN(), math.Inf(1), math.Inf(-1), 5e-324, math.Nextafter(1, 0), -5e-324}
+	for i := 0; i < 200000; i++ {
+		cs = append(cs, r.Float64())
+	}
+	for k := 0; k <= 100; k++ {
+		for _, n := range []int{1, 10, 15, 100} {
+			c := float64(k) / float64(n)
+			cs = append(cs, c, math.Nextafter(c, 0), math.Nextafter(c, 2))
+		}
+	}
+	for _, n := range []int{1, 2, 10, 15, 100, 1000} {
+		for _, c := range cs {
+			if got, want := UniformBin(c, n), ref(c, n); got != want {
+				t.Fatalf("UniformBin(%v, %d) = %d, want %d", c, n, got, want)
+			}
+		}
+	}
+}
+
+func uniformBinFloor(c float64, n int) int {
+	b := int(math.Floor(c * float64(n)))
+	if b >= n {
+		b = n - 1
+	}
+	if b < 0 {
+		b = 0
+	}
+	return b
+}
+
+// BenchmarkUniformBinFloor is the previous UniformBin (math.Floor).
+func BenchmarkUniformBinFloor(b *testing.B) {
+	xs := benchProbInputs()
+	s := 0
+	clk := startCPU(b)
+	for i := 0; i < b.N; i++ {
+		s += uniformBinFloor(xs[i&4095], 15)
+	}
+	clk.stop(1, "op")
+	sinkF = float64(s)
+}
+
+func BenchmarkUniformBin(b *testing.B) {
+	xs := benchProbInputs()
+	s := 0
+	clk := startCPU(b)
+	for i := 0; i < b.N; i++ {
+		s += UniformBin(xs[i&4095], 15)
+	}
+	clk.stop(1, "op")
+	sinkF = float64(s)
+}

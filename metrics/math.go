@@ -24,8 +24,8 @@ func Sigmoid(x float64) float64 {
 }
 
 // BinaryProbNLL is -(y ln p + (1-y) ln(1-p)) for y in {0,1}, p already
-// clipped. ln(1-p) is computed as log1p(-p), which keeps its relative
-// precision when p is small.
+// clipped. ln(1-p) is the log of 1-p split exactly into hi + lo (as Log1mp),
+// which keeps its relative precision when p is small.
 func BinaryProbNLL(p float64, y bool) float64 {
 	// -log(q) with q = p (y = 1) or q = 1 - p = hi + lo exactly (y = 0),
 	// selected without a branch: labels are unpredictable.
@@ -132,16 +132,18 @@ func GaussianNLLVar(y, m, v float64) float64 {
 // halfLog2Pi is 0.5 ln(2 pi) rounded to nearest.
 const halfLog2Pi = 0.91893853320467274178032973640561763986139747363778
 
-// UniformBin is min(n-1, floor(c*n)) computed in float64, for c in [0, 1].
+// UniformBin is min(n-1, floor(c*n)) computed in float64, for c in [0, 1]
+// (0 for a negative or NaN c*n, n-1 for +Inf). For c*n in [0, n) floor is
+// the truncation of the conversion to int: no rounding instruction needed.
 func UniformBin(c float64, n int) int {
-	b := int(math.Floor(c * float64(n)))
-	if b >= n {
-		b = n - 1
+	x := c * float64(n)
+	if !(x >= 0) {
+		return 0
 	}
-	if b < 0 {
-		b = 0
+	if x >= float64(n) {
+		return n - 1
 	}
-	return b
+	return int(x)
 }
 
 // minNormal is the smallest positive normal float64.
@@ -152,9 +154,12 @@ const minNormal = 2.2250738585072014e-308
 // Log, Log1mp and Exp replace math.Log, math.Log1p and math.Exp on the hot
 // paths. They are table-driven (after the method of glibc's log and exp,
 // Szabolcs Nagy 2018) with no division, and accurate to within 1 ulp
-// (measured: below 0.52 ulp for Exp and 0.6 ulp for Log over millions of
-// inputs, see TestFastLogAccuracy and TestFastExpAccuracy; 1 ulp is at most
-// 2.3e-16 relative, well inside the 1e-15 the kernels are held to).
+// (measured over 200,000 random inputs per range: at most 0.52 ulp for Exp,
+// 0.68 ulp for Log and Log1mp, 1.4 ulp for Softplus; see TestFastLogAccuracy
+// and the other accuracy tests in bench_test.go). 1 ulp is at most 2.3e-16
+// relative, well inside the 1e-15 the kernels are held to. They are pure
+// functions of their input, so results stay identical whatever the worker
+// count; they may differ from the math package's in the last bit.
 //
 // Error analysis, Log: x = 2^k z with z in [0.6875, 1.375), z in one of 128
 // subintervals with centre c, tabulated as invc = 1/c rounded and

@@ -55,7 +55,7 @@ if [ ! -d node_modules/@duckdb ]; then
   # versions (checked below).
   npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 fi
-node -e 'for (const p of ["@duckdb/node-api","nodejs-polars","apache-arrow"]) console.error(p, require(p + "/package.json").version)'
+node -e 'for (const p of ["@duckdb/node-api","nodejs-polars","apache-arrow"]) console.error(p, JSON.parse(require("fs").readFileSync("node_modules/" + p + "/package.json", "utf8")).version)'
 [ -x /usr/bin/time ] || { log "installing GNU time"; apt-get install -y time; }
 
 # --- 2. data -----------------------------------------------------------------------
