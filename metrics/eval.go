@@ -197,20 +197,6 @@ func (e *Evaluator) acc(c *Cols, i int) *Acc {
 	return a
 }
 
-// invalid handles an invalid row: counted in skip mode, else recorded as the
-// unit's error. It reports whether to stop.
-func (e *Evaluator) invalid(c *Cols, i int, base int64, re RowError) bool {
-	if e.cfg.Skip {
-		e.acc(c, i).Skipped[re.Reason]++
-		return false
-	}
-	re.Unit = e.unit
-	re.Row = base + int64(i)
-	e.st.Errs = append(e.st.Errs, re)
-	e.stop = true
-	return true
-}
-
 // Add evaluates the rows of one batch, whose first row is row base of the
 // current unit. It returns false when an invalid row stopped the unit (error
 // mode); the error is in State().Errs.

@@ -210,7 +210,7 @@ func (e *Evaluator) multiclassRow(c *Cols, i int) (RowError, bool) {
 	var argmax int
 	switch c.Pred.Type {
 	case column.Float64:
-		nll, argmax, conf, brier = e.mcRow64(c.Pred.F64[lo:hi], y)
+		nll, argmax, conf, brier = mcRow(e, c.Pred.F64[lo:hi], y)
 	case column.Float32:
 		nll, argmax, conf, brier = mcRow(e, c.Pred.F32[lo:hi], y)
 	default:
@@ -223,10 +223,6 @@ func (e *Evaluator) multiclassRow(c *Cols, i int) (RowError, bool) {
 	e.curClass = y
 	e.cur = append(e.cur, pred{conf: conf, brier: brier, out: argmax == y, correct: argmax == y})
 	return RowError{}, true
-}
-
-func (e *Evaluator) mcRow64(p []float64, y int) (float64, int, float64, float64) {
-	return mcRow(e, p, y)
 }
 
 // mcRow evaluates one multiclass row. For probabilities a failed sum check
