@@ -318,9 +318,7 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 			g[k] = t.x[i]
 		}
 		a.NLL.AddSlice(g)
-		for _, x := range g {
-			a.SqA.AddProduct(x, x)
-		}
+		a.SqA.AddSquares(g)
 		if cfg.Tokens {
 			for k, i := range idx {
 				g[k] = t.tok[i]

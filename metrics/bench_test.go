@@ -197,6 +197,16 @@ func BenchmarkEvalBinaryProb(b *testing.B) {
 	runEval(b, DefaultConfig(), c, 0)
 }
 
+// BenchmarkEvalBinaryProbBoot is BenchmarkEvalBinaryProb with the default
+// bootstrap, as `evalnll eval` runs it.
+func BenchmarkEvalBinaryProbBoot(b *testing.B) {
+	c, _ := benchBinary(benchRows, false)
+	c.By = nil
+	cfg := DefaultConfig()
+	cfg.Bootstrap = DefaultBootstrap()
+	runEval(b, cfg, c, 0)
+}
+
 func BenchmarkEvalBinaryProbF32(b *testing.B) {
 	c, _ := benchBinary(benchRows, true)
 	c.By = nil

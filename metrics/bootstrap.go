@@ -31,15 +31,50 @@ func DefaultBootstrap() BootstrapConfig {
 // is exact and associative, so a bucket's sum does not depend on the order
 // of its rows. Bootstrap sums need determinism, not the last bit: the point
 // estimates use exact.Sum. A non-finite or huge term (|x| >= 2^86) makes
-// the sum NaN. At 16 bytes a sum, the buckets fit in cache.
+// the sum NaN.
+//
+// Terms below 2^12 in magnitude (every probability, Brier score and
+// clipped NLL) go into pend, a plain int64, for up to fxPend terms: each is
+// below 2^52 on the grid, so pend cannot overflow, and it is folded into
+// the 128-bit sum before it could. The result is the same integer sum.
 type fx struct {
-	hi  int64
-	lo  uint64
-	bad bool
+	hi   int64
+	lo   uint64
+	pend int64
+	n    int32
+	bad  bool
 }
 
+const fxPend = 2047 // 2047 terms below 2^52 sum below 2^63
+
 func (f *fx) add(x float64) {
-	v := x * 0x1p40 // exact unless it overflows (rejected below)
+	v := x * 0x1p40 // exact unless it overflows (rejected in addWide)
+	if math.Abs(v) < 0x1p52 && f.n < fxPend {
+		f.pend += int64(v) // truncates toward zero, as addWide does
+		f.n++
+		return
+	}
+	f.addWide(v)
+}
+
+// flush folds pend into the 128-bit sum.
+func (f *fx) flush() {
+	p := f.pend
+	var c uint64
+	f.lo, c = bits.Add64(f.lo, uint64(p), 0)
+	f.hi += p>>63 + int64(c) // sign extension of p, plus the carry
+	f.pend, f.n = 0, 0
+}
+
+// addInt adds v units of the grid (v = sum of truncated terms).
+func (f *fx) addInt(v int64) {
+	var c uint64
+	f.lo, c = bits.Add64(f.lo, uint64(v), 0)
+	f.hi += v>>63 + int64(c)
+}
+
+func (f *fx) addWide(v float64) {
+	f.flush()
 	a := math.Abs(v)
 	if !(a < 0x1p126) { // also NaN
 		f.bad = true
@@ -63,17 +98,22 @@ func (f *fx) add(x float64) {
 }
 
 func (f *fx) merge(o *fx) {
+	f.flush()
+	oc := *o
+	oc.flush()
 	var c uint64
-	f.lo, c = bits.Add64(f.lo, o.lo, 0)
-	f.hi += o.hi + int64(c)
-	f.bad = f.bad || o.bad
+	f.lo, c = bits.Add64(f.lo, oc.lo, 0)
+	f.hi += oc.hi + int64(c)
+	f.bad = f.bad || oc.bad
 }
 
 func (f *fx) float() float64 {
 	if f.bad {
 		return math.NaN()
 	}
-	return (float64(f.hi)*0x1p64 + float64(f.lo)) * 0x1p-40
+	g := *f
+	g.flush()
+	return (float64(g.hi)*0x1p64 + float64(g.lo)) * 0x1p-40
 }
 
 // bucketAcc holds one bucket's partial sums.
@@ -222,6 +262,152 @@ func (e *Evaluator) addBootUnweighted(b *bucketAcc, i int, t *terms) {
 				b.OutN[k]++
 			}
 			b.Gap[k].add(-t.conf[j])
+		}
+	}
+}
+
+// bootFast reports whether addBootFast handles the batch: unweighted rows
+// with at most one prediction each.
+func (e *Evaluator) bootFast() bool {
+	return !e.cfg.Weighted && e.cfg.Kind != Multilabel
+}
+
+// bootPend holds integer partial sums of the bootstrap buckets, flat and
+// small enough to stay in cache, for the rows since the last flush: the
+// same grid and truncation as fx, so folding them into the buckets' fx sums
+// gives exactly the sums that adding every term to fx would. A term is
+// taken here when it is below pendMax in magnitude (below 2^46 on the
+// grid); the buckets are flushed every pendRows rows, so no int64 sum can
+// reach 2^62. Larger terms (long token sequences, extreme logits) go to fx
+// directly.
+type bootPend struct {
+	rows    int
+	n       []int64 // rows per bucket
+	correct []int64
+	nll     []int64
+	tok     []int64
+	brier   []int64
+	gap     []int64 // [bucket*bins+bin]: -sum confidence, on the grid
+	out     []int64 // [bucket*bins+bin]: outcomes of 1
+}
+
+const (
+	pendMax  = 64 // 2^6: 2^46 on the 2^-40 grid
+	pendRows = 1 << 16
+)
+
+func newBootPend(buckets, bins int) *bootPend {
+	return &bootPend{
+		n: make([]int64, buckets), correct: make([]int64, buckets),
+		nll: make([]int64, buckets), tok: make([]int64, buckets), brier: make([]int64, buckets),
+		gap: make([]int64, buckets*bins), out: make([]int64, buckets*bins),
+	}
+}
+
+// flushBoot folds the pending sums into the buckets.
+func (e *Evaluator) flushBoot() {
+	p := e.bpend
+	if p == nil || p.rows == 0 {
+		return
+	}
+	for b := range e.st.boot {
+		if p.n[b] == 0 {
+			continue
+		}
+		acc := &e.st.boot[b]
+		acc.Rows += p.n[b]
+		acc.NLL.addInt(p.nll[b])
+		acc.Tokens.addInt(p.tok[b])
+		if e.cfg.Kind.HasCalibration() {
+			acc.PredN += p.n[b]
+			acc.CorrectN += p.correct[b]
+			acc.Brier.addInt(p.brier[b])
+			nb := len(acc.Gap)
+			for k := range acc.Gap {
+				acc.Gap[k].addInt(p.gap[b*nb+k])
+				acc.OutN[k] += p.out[b*nb+k]
+			}
+		}
+	}
+	clear(p.n)
+	clear(p.correct)
+	clear(p.nll)
+	clear(p.tok)
+	clear(p.brier)
+	clear(p.gap)
+	clear(p.out)
+	p.rows = 0
+}
+
+// addBootFast is addBoot for a whole batch of unweighted rows: each valid
+// row's bucket (bucketOf), then its terms added to the flat pending sums.
+func (e *Evaluator) addBootFast(c *Cols, t *terms) {
+	if e.bpend == nil {
+		bins := 0
+		if len(e.st.boot) > 0 {
+			bins = len(e.st.boot[0].Gap)
+		}
+		e.bpend = newBootPend(len(e.st.boot), bins)
+	}
+	p := e.bpend
+	mask := uint64(len(e.st.boot) - 1)
+	seed := e.cfg.Bootstrap.Seed
+	cal := e.cfg.Kind.HasCalibration()
+	bins := 0
+	if cal && len(e.st.boot) > 0 {
+		bins = len(e.st.boot[0].Gap)
+	}
+	tokens := e.cfg.Tokens
+	for lo := 0; lo < t.n; lo += pendRows {
+		hi := min(t.n, lo+pendRows)
+		if p.rows+(hi-lo) > pendRows {
+			e.flushBoot()
+		}
+		p.rows += hi - lo
+		for i := lo; i < hi; i++ {
+			if t.reason[i] != ReasonNone {
+				continue
+			}
+			x := t.x[i]
+			var b int
+			if c.ID != nil {
+				b = e.bucketOf(c, i, t)
+			} else {
+				h := seed ^ math.Float64bits(x) ^ bits.RotateLeft64(math.Float64bits(t.w[i]), 21)
+				if cal {
+					h ^= bits.RotateLeft64(math.Float64bits(t.conf[i]), 42)
+				}
+				b = int(mix64(h) & mask)
+			}
+			p.n[b]++
+			if math.Abs(x) < pendMax {
+				p.nll[b] += int64(x * 0x1p40)
+			} else {
+				e.st.boot[b].NLL.add(x)
+			}
+			if tokens {
+				if tk := t.tok[i]; tk < pendMax {
+					p.tok[b] += int64(tk * 0x1p40)
+				} else {
+					e.st.boot[b].Tokens.add(tk)
+				}
+			}
+			if !cal {
+				continue
+			}
+			if t.correct[i] {
+				p.correct[b]++
+			}
+			// Brier scores are at most 2 and confidences at most 1.
+			p.brier[b] += int64(t.brier[i] * 0x1p40)
+			if bins > 0 {
+				cf := t.conf[i]
+				k := b*bins + UniformBin(cf, bins)
+				p.gap[k] -= int64(cf * 0x1p40)
+				if t.out[i] {
+					p.out[k]++
+				}
+			}
 		}
 	}
 }

@@ -148,6 +148,7 @@ type Evaluator struct {
 	t        terms
 	accs     []*Acc
 	localIdx map[*Acc]int32
+	bpend    *bootPend
 }
 
 // NewEvaluator returns an evaluator with an empty State. classes is the
@@ -165,7 +166,10 @@ func NewEvaluator(cfg *Config, classes int) *Evaluator {
 }
 
 // State returns the accumulated state; the Evaluator must not be used after.
-func (e *Evaluator) State() *State { return e.st }
+func (e *Evaluator) State() *State {
+	e.flushBoot()
+	return e.st
+}
 
 // BeginUnit starts unit u (a row group or record batch, numbered in input
 // order across files); row numbers passed to Add count from 0 within it.
@@ -251,6 +255,10 @@ func (e *Evaluator) extras(c *Cols, base int64, t *terms) {
 	mc := e.cfg.Kind == Multiclass
 	boot := e.st.boot != nil
 	worst := e.cfg.Worst > 0
+	if boot && e.bootFast() {
+		e.addBootFast(c, t)
+		boot = false
+	}
 	if !mc && !boot && !worst {
 		return
 	}

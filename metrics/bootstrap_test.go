@@ -1,0 +1,89 @@
+package metrics
+
+import (
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+)
+
+// fxRef is the sum fx must hold: every term times 2^40, truncated toward
+// zero, summed as integers.
+func fxRef(xs []float64) *big.Int {
+	z := new(big.Int)
+	for _, x := range xs {
+		t, _ := new(big.Float).SetMantExp(big.NewFloat(x), 40).Int(nil)
+		z.Add(z, t)
+	}
+	return z
+}
+
+func fxInt(f *fx) *big.Int {
+	g := *f
+	g.flush()
+	z := new(big.Int).SetInt64(g.hi)
+	z.Lsh(z, 64)
+	return z.Add(z, new(big.Int).SetUint64(g.lo))
+}
+
+func TestFxExactIntegerSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	gens := map[string]func() float64{
+		"small":    func() float64 { return r.Float64() },
+		"negative": func() float64 { return -r.Float64() * 4000 },
+		"edge":     func() float64 { return math.Nextafter(4096, 0) * float64(1-2*r.IntN(2)) },
+		"wide":     func() float64 { return (r.Float64() - 0.5) * math.Ldexp(1, r.IntN(80)) },
+		"tiny":     func() float64 { return r.Float64() * 1e-13 },
+	}
+	for name, g := range gens {
+		for _, n := range []int{0, 1, fxPend - 1, fxPend, fxPend + 1, 3*fxPend + 5, 20000} {
+			xs := make([]float64, n)
+			for i := range xs {
+				xs[i] = g()
+			}
+			var f fx
+			for _, x := range xs {
+				f.add(x)
+			}
+			if got, want := fxInt(&f), fxRef(xs); got.Cmp(want) != 0 {
+				t.Fatalf("%s n=%d: sum %v, want %v", name, n, got, want)
+			}
+			// Split anywhere and merged: the same integer.
+			if n > 2 {
+				var a, b fx
+				k := r.IntN(n)
+				for _, x := range xs[:k] {
+					a.add(x)
+				}
+				for _, x := range xs[k:] {
+					b.add(x)
+				}
+				a.merge(&b)
+				if got, want := fxInt(&a), fxRef(xs); got.Cmp(want) != 0 {
+					t.Fatalf("%s n=%d split at %d: %v, want %v", name, n, k, got, want)
+				}
+				if a.float() != f.float() {
+					t.Fatalf("%s n=%d: float %v after merge, %v in one", name, n, a.float(), f.float())
+				}
+			}
+		}
+	}
+}
+
+func TestFxNonFinite(t *testing.T) {
+	for _, x := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), 0x1p90} {
+		var f fx
+		f.add(1)
+		f.add(x)
+		if !math.IsNaN(f.float()) {
+			t.Errorf("after %v: %v, want NaN", x, f.float())
+		}
+	}
+	var f fx
+	for range 5000 {
+		f.add(-0.5)
+	}
+	if got := f.float(); got != -2500 {
+		t.Errorf("5000 × -0.5 = %v", got)
+	}
+}
