@@ -149,6 +149,7 @@ type Evaluator struct {
 	accs     []*Acc
 	localIdx map[*Acc]int32
 	bpend    *bootPend
+	firstLen map[int]int // unit -> length of its first non-null prediction list
 }
 
 // NewEvaluator returns an evaluator with an empty State. classes is the
@@ -181,6 +182,35 @@ func (e *Evaluator) BeginUnit(u int) {
 // Classes is the class count in use (0 if none was seen yet).
 func (e *Evaluator) Classes() int { return e.k }
 
+// noteFirstList records the length of the first non-null list of the
+// prediction column in the current unit, and adopts it as the class count
+// when none is known yet: an evaluator's class count is the length of the
+// first non-null list it saw.
+func (e *Evaluator) noteFirstList(p *column.Column) {
+	if _, ok := e.firstLen[e.unit]; ok {
+		return
+	}
+	for i := 0; i < p.Len; i++ {
+		if !p.IsNull(i) {
+			n := int(p.Offsets[i+1] - p.Offsets[i])
+			if e.firstLen == nil {
+				e.firstLen = map[int]int{}
+			}
+			e.firstLen[e.unit] = n
+			if e.k == 0 {
+				e.k = n
+			}
+			return
+		}
+	}
+}
+
+// FirstListLens maps each unit this evaluator saw a non-null prediction
+// list in to the length of its first one. A run whose class count was not
+// known checks with it that every evaluator adopted the length of the first
+// list in input order (see pipeline.Run).
+func (e *Evaluator) FirstListLens() map[int]int { return e.firstLen }
+
 func (e *Evaluator) acc(c *Cols, i int) *Acc {
 	if e.cfg.ByCols == 0 {
 		if e.one == nil {
@@ -211,6 +241,9 @@ func (e *Evaluator) Add(c *Cols, base int64) bool {
 	e.st.UnitRows[e.unit] += int64(c.Rows)
 	if len(e.st.slices) > e.cfg.MaxSlices && e.cfg.MaxSlices > 0 {
 		return false
+	}
+	if c.Pred != nil && c.Pred.List && (e.cfg.Kind == Multiclass || e.cfg.Kind == Multilabel) {
+		e.noteFirstList(c.Pred)
 	}
 	t := &e.t
 	t.reset(c.Rows, c.Rows)

@@ -137,14 +137,14 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		}
 	}
 
+	// An unknown class count is the length of the first non-null list in
+	// input order. Rather than read ahead for it, every evaluator adopts
+	// the first list it sees; when afterwards they do not all agree with
+	// the first list in input order (list lengths that differ: invalid
+	// rows), the run is made again with that count fixed, so the result is
+	// always the one a known count would give.
 	classes := job.Config.Classes
-	if classes == 0 && job.PredColumn != "" {
-		k, err := probeClasses(job, units, opt)
-		if err != nil {
-			return nil, err
-		}
-		classes = k
-	}
+	lazyClasses := classes == 0 && job.PredColumn != ""
 
 	// firstFail is the ordinal of the earliest unit known to fail; units
 	// after it need not run.
@@ -203,6 +203,17 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		return nil, err
 	}
 
+	if lazyClasses {
+		k, agree := agreedClasses(evs)
+		if !agree {
+			fixed := *job
+			cfg := *job.Config
+			cfg.Classes = k
+			fixed.Config = &cfg
+			return Run(ctx, &fixed)
+		}
+		classes = k
+	}
 	st := evs[0].State()
 	for _, ev := range evs[1:] {
 		st.Merge(ev.State())
@@ -275,26 +286,22 @@ func runUnit(ctx context.Context, job *Job, ev *metrics.Evaluator, u unit, opt O
 	return failure{}, true
 }
 
-// probeClasses finds the class count: the length of the first non-null
-// list of the prediction column, in input order.
-func probeClasses(job *Job, units []unit, opt Options) (int, error) {
-	for _, u := range units {
-		s := job.Files[u.file].Scan(u.index, []string{job.PredColumn}, 1024)
-		for s.Next() {
-			c := s.Batch().Cols[0]
-			for i := 0; i < c.Len; i++ {
-				if !c.IsNull(i) {
-					k := int(c.Offsets[i+1] - c.Offsets[i])
-					s.Close()
-					return k, nil
-				}
+// agreedClasses returns the length of the first non-null prediction list
+// in input order, and whether every evaluator that adopted a class count
+// adopted that one.
+func agreedClasses(evs []*metrics.Evaluator) (k int, agree bool) {
+	first := -1
+	for _, ev := range evs {
+		for u, n := range ev.FirstListLens() {
+			if first < 0 || u < first {
+				first, k = u, n
 			}
 		}
-		err := s.Err()
-		s.Close()
-		if err != nil {
-			return 0, err
+	}
+	for _, ev := range evs {
+		if c := ev.Classes(); c != 0 && c != k {
+			return k, false
 		}
 	}
-	return 0, nil
+	return k, true
 }

@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -280,6 +281,95 @@ func TestFirstErrorInInputOrder(t *testing.T) {
 		var so, se bytes.Buffer
 		code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"eval", "--workers", w, "--label", "y", "--prob", "p", dir})
 		want := filepath.Join(dir, "b.parquet") + ":11: "
+		if code != 2 || !strings.Contains(se.String(), want) {
+			t.Fatalf("--workers %s: exit %d, stderr %q; want it to name %s", w, code, se.String(), want)
+		}
+	}
+}
+
+type mcRow struct {
+	Y int64     `parquet:"y"`
+	P []float64 `parquet:"p,list"`
+}
+
+// TestClassCountFromFirstList: without a fixed-size list, the class count is
+// the length of the first non-null list in input order, whatever worker
+// evaluated which row group first. Here a.parquet starts with 3-class rows
+// and every later row group holds 4-class rows, so a worker that starts on a
+// later row group adopts 4 and the run is made again with 3: the report is
+// the same for every --workers, with the 4-class rows invalid.
+func TestClassCountFromFirstList(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name string, rows []mcRow) {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := parquet.NewGenericWriter[mcRow](f, parquet.MaxRowsPerRowGroup(50))
+		if _, err := w.Write(rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	row := func(i, k int) mcRow {
+		p := make([]float64, k)
+		for j := range p {
+			p[j] = 1 / float64(k)
+		}
+		p[0] += 0.5 / float64(k)
+		p[1] -= 0.5 / float64(k)
+		return mcRow{Y: int64(i % k), P: p}
+	}
+	var a, b []mcRow
+	for i := range 500 {
+		k := 4
+		if i < 30 {
+			k = 3
+		}
+		a = append(a, row(i, k))
+		b = append(b, row(i, 4))
+	}
+	mk("a.parquet", a)
+	mk("b.parquet", b)
+	var first []byte
+	for _, w := range []string{"1", "2", "4", "2", "8", "2"} {
+		out := filepath.Join(dir, "r"+w+".json")
+		var so, se bytes.Buffer
+		code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"eval", "--workers", w, "--on-invalid", "skip", "--label", "y", "--prob", "p", "--json", out, filepath.Join(dir, "a.parquet"), filepath.Join(dir, "b.parquet")})
+		if code != 0 {
+			t.Fatalf("--workers %s: exit %d: %s", w, code, se.String())
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Classes int `json:"classes"`
+			Overall struct {
+				Rows    int64            `json:"rows"`
+				Skipped map[string]int64 `json:"skipped"`
+			} `json:"overall"`
+		}
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.Overall.Rows != 30 || doc.Overall.Skipped["length"] != 970 {
+			t.Fatalf("--workers %s: rows %d, skipped %v; want 30 rows and 970 of length", w, doc.Overall.Rows, doc.Overall.Skipped)
+		}
+		if first == nil {
+			first = data
+		} else if !bytes.Equal(first, data) {
+			t.Fatalf("--workers %s: report differs from --workers 1", w)
+		}
+	}
+	// In error mode the first 4-class row is the error.
+	for _, w := range []string{"1", "2", "4"} {
+		var so, se bytes.Buffer
+		code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"eval", "--workers", w, "--label", "y", "--prob", "p", filepath.Join(dir, "a.parquet"), filepath.Join(dir, "b.parquet")})
+		want := filepath.Join(dir, "a.parquet") + ":31: "
 		if code != 2 || !strings.Contains(se.String(), want) {
 			t.Fatalf("--workers %s: exit %d, stderr %q; want it to name %s", w, code, se.String(), want)
 		}
