@@ -89,3 +89,38 @@ type Batch struct {
 	Rows int
 	Cols []*Column
 }
+
+// Slice returns rows [lo, hi) of c as a column that shares c's memory. The
+// values of a list column are not cut: the offsets still index them.
+func (c *Column) Slice(lo, hi int) *Column {
+	s := *c
+	s.Len = hi - lo
+	cut := func(v []bool) []bool {
+		if v == nil {
+			return nil
+		}
+		return v[lo:hi]
+	}
+	s.Valid = cut(c.Valid)
+	if c.List {
+		s.Offsets = c.Offsets[lo : hi+1]
+		return &s
+	}
+	s.Bools = cut(c.Bools)
+	if c.Ints != nil {
+		s.Ints = c.Ints[lo:hi]
+	}
+	if c.F32 != nil {
+		s.F32 = c.F32[lo:hi]
+	}
+	if c.F64 != nil {
+		s.F64 = c.F64[lo:hi]
+	}
+	if c.Strs != nil {
+		s.Strs = c.Strs[lo:hi]
+	}
+	if c.Codes != nil {
+		s.Codes = c.Codes[lo:hi]
+	}
+	return &s
+}

@@ -30,6 +30,24 @@ type Cols struct {
 	By                             []*column.Column
 }
 
+// Slice returns rows [lo, hi) of c, sharing its memory.
+func (c *Cols) Slice(lo, hi int) Cols {
+	cut := func(k *column.Column) *column.Column {
+		if k == nil {
+			return nil
+		}
+		return k.Slice(lo, hi)
+	}
+	s := Cols{Rows: hi - lo, Label: cut(c.Label), Pred: cut(c.Pred), Scale: cut(c.Scale), Weight: cut(c.Weight), ID: cut(c.ID)}
+	if c.By != nil {
+		s.By = make([]*column.Column, len(c.By))
+		for k, b := range c.By {
+			s.By[k] = cut(b)
+		}
+	}
+	return s
+}
+
 // RowError is an invalid row: where it is and why. Row counts from 0 within
 // the unit the Evaluator was told of with BeginUnit.
 type RowError struct {
@@ -149,7 +167,7 @@ type Evaluator struct {
 	accs     []*Acc
 	localIdx map[*Acc]int32
 	bpend    *bootPend
-	firstLen map[int]int // unit -> length of its first non-null prediction list
+	firstLen map[int]FirstList // per unit: its first non-null prediction list
 }
 
 // NewEvaluator returns an evaluator with an empty State. classes is the
@@ -183,10 +201,10 @@ func (e *Evaluator) BeginUnit(u int) {
 func (e *Evaluator) Classes() int { return e.k }
 
 // noteFirstList records the length of the first non-null list of the
-// prediction column in the current unit, and adopts it as the class count
-// when none is known yet: an evaluator's class count is the length of the
-// first non-null list it saw.
-func (e *Evaluator) noteFirstList(p *column.Column) {
+// prediction column that this evaluator saw in the current unit, and adopts
+// it as the class count when none is known yet: an evaluator's class count
+// is the length of the first non-null list it saw.
+func (e *Evaluator) noteFirstList(p *column.Column, base int64) {
 	if _, ok := e.firstLen[e.unit]; ok {
 		return
 	}
@@ -194,9 +212,9 @@ func (e *Evaluator) noteFirstList(p *column.Column) {
 		if !p.IsNull(i) {
 			n := int(p.Offsets[i+1] - p.Offsets[i])
 			if e.firstLen == nil {
-				e.firstLen = map[int]int{}
+				e.firstLen = map[int]FirstList{}
 			}
-			e.firstLen[e.unit] = n
+			e.firstLen[e.unit] = FirstList{Row: base + int64(i), Len: n}
 			if e.k == 0 {
 				e.k = n
 			}
@@ -205,11 +223,18 @@ func (e *Evaluator) noteFirstList(p *column.Column) {
 	}
 }
 
-// FirstListLens maps each unit this evaluator saw a non-null prediction
-// list in to the length of its first one. A run whose class count was not
-// known checks with it that every evaluator adopted the length of the first
-// list in input order (see pipeline.Run).
-func (e *Evaluator) FirstListLens() map[int]int { return e.firstLen }
+// FirstList is where the first non-null prediction list an evaluator saw in
+// a unit is, and its length.
+type FirstList struct {
+	Row int64
+	Len int
+}
+
+// FirstListLens maps each unit in which this evaluator saw a non-null
+// prediction list to the first one. A run whose class count was not known
+// checks with it that every evaluator adopted the length of the first list
+// in input order (see pipeline.Run).
+func (e *Evaluator) FirstListLens() map[int]FirstList { return e.firstLen }
 
 func (e *Evaluator) acc(c *Cols, i int) *Acc {
 	if e.cfg.ByCols == 0 {
@@ -243,7 +268,7 @@ func (e *Evaluator) Add(c *Cols, base int64) bool {
 		return false
 	}
 	if c.Pred != nil && c.Pred.List && (e.cfg.Kind == Multiclass || e.cfg.Kind == Multilabel) {
-		e.noteFirstList(c.Pred)
+		e.noteFirstList(c.Pred, base)
 	}
 	t := &e.t
 	t.reset(c.Rows, c.Rows)

@@ -180,10 +180,21 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		}
 		return nil
 	})
-	evs := make([]*metrics.Evaluator, opt.Workers)
-	for w := range evs {
-		ev := metrics.NewEvaluator(job.Config, classes)
-		evs[w] = ev
+	// With fewer units than workers (one large row group, a few record
+	// batches), the workers of a unit share its batches: each batch's rows
+	// are cut into parts, one per worker. Partial states merge exactly, so
+	// the cut does not show in any figure.
+	readers, split := opt.Workers, 1
+	if n := len(units); n > 0 && n < opt.Workers {
+		readers, split = n, opt.Workers/n
+	}
+	var evs []*metrics.Evaluator
+	for range readers {
+		ev := make([]*metrics.Evaluator, split)
+		for k := range ev {
+			ev[k] = metrics.NewEvaluator(job.Config, classes)
+		}
+		evs = append(evs, ev...)
 		g.Go(func() (err error) {
 			for u := range work {
 				if gctx.Err() != nil {
@@ -244,30 +255,76 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	return res, nil
 }
 
-// runUnit evaluates one unit; on failure it returns where and why.
-func runUnit(ctx context.Context, job *Job, ev *metrics.Evaluator, u unit, opt Options, firstFail *atomic.Int64) (f failure, ok bool) {
+// minPartRows is the fewest rows a batch part is cut to.
+const minPartRows = 256
+
+// runUnit evaluates one unit with evs (one, or several that share each
+// batch); on failure it returns where and why.
+func runUnit(ctx context.Context, job *Job, evs []*metrics.Evaluator, u unit, opt Options, firstFail *atomic.Int64) (f failure, ok bool) {
 	name := job.Names[u.file]
 	var base int64
 	defer func() {
 		if p := recover(); p != nil {
-			f = failure{unit: u.ordinal, row: base, err: &InputError{File: name, Msg: fmt.Sprintf("internal error: %v", p), Err: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}}
+			f = panicFailure(name, u, base, p)
 			ok = false
 		}
 	}()
-	ev.BeginUnit(u.ordinal)
+	nerr := make([]int, len(evs))
+	for k, ev := range evs {
+		ev.BeginUnit(u.ordinal)
+		nerr[k] = len(ev.State().Errs)
+	}
 	s := job.Files[u.file].Scan(u.index, job.Columns, opt.BatchRows)
 	defer s.Close()
-	nerr := len(ev.State().Errs)
+	oks := make([]bool, len(evs))
+	panics := make([]any, len(evs))
 	for s.Next() {
 		b := s.Batch()
 		cols := job.Bind(b)
-		if !ev.Add(&cols, base) {
-			errs := ev.State().Errs
-			if len(errs) > nerr {
-				re := errs[len(errs)-1]
-				return failure{unit: u.ordinal, row: re.Row, re: &re}, false
+		parts := min(len(evs), b.Rows/minPartRows)
+		if parts <= 1 {
+			parts = 1
+			oks[0] = evs[0].Add(&cols, base)
+		} else {
+			var wg sync.WaitGroup
+			for k := 1; k < parts; k++ {
+				wg.Go(func() {
+					defer func() {
+						if p := recover(); p != nil {
+							panics[k], oks[k] = p, false
+						}
+					}()
+					lo, hi := b.Rows*k/parts, b.Rows*(k+1)/parts
+					part := cols.Slice(lo, hi)
+					oks[k] = evs[k].Add(&part, base+int64(lo))
+				})
 			}
-			return failure{unit: u.ordinal, row: base, err: &InputError{File: name, Msg: fmt.Sprintf("more than %d distinct --by combinations", job.Config.MaxSlices)}}, false
+			part := cols.Slice(0, b.Rows/parts)
+			oks[0] = evs[0].Add(&part, base)
+			wg.Wait()
+		}
+		var first failure
+		failed := false
+		for k := range parts {
+			if oks[k] {
+				continue
+			}
+			var fk failure
+			switch errs := evs[k].State().Errs; {
+			case panics[k] != nil:
+				fk = panicFailure(name, u, base, panics[k])
+			case len(errs) > nerr[k]:
+				re := errs[len(errs)-1]
+				fk = failure{unit: u.ordinal, row: re.Row, re: &re}
+			default:
+				fk = failure{unit: u.ordinal, row: base, err: &InputError{File: name, Msg: fmt.Sprintf("more than %d distinct --by combinations", job.Config.MaxSlices)}}
+			}
+			if !failed || fk.before(first) {
+				first, failed = fk, true
+			}
+		}
+		if failed {
+			return first, false
 		}
 		base += int64(b.Rows)
 		if job.Progress != nil {
@@ -286,15 +343,19 @@ func runUnit(ctx context.Context, job *Job, ev *metrics.Evaluator, u unit, opt O
 	return failure{}, true
 }
 
+func panicFailure(name string, u unit, row int64, p any) failure {
+	return failure{unit: u.ordinal, row: row, err: &InputError{File: name, Msg: fmt.Sprintf("internal error: %v", p), Err: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}}
+}
+
 // agreedClasses returns the length of the first non-null prediction list
 // in input order, and whether every evaluator that adopted a class count
 // adopted that one.
 func agreedClasses(evs []*metrics.Evaluator) (k int, agree bool) {
-	first := -1
+	first, row := -1, int64(0)
 	for _, ev := range evs {
-		for u, n := range ev.FirstListLens() {
-			if first < 0 || u < first {
-				first, k = u, n
+		for u, f := range ev.FirstListLens() {
+			if first < 0 || u < first || u == first && f.Row < row {
+				first, row, k = u, f.Row, f.Len
 			}
 		}
 	}
