@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -371,6 +372,47 @@ func TestClassCountFromFirstList(t *testing.T) {
 		code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"eval", "--workers", w, "--label", "y", "--prob", "p", filepath.Join(dir, "a.parquet"), filepath.Join(dir, "b.parquet")})
 		want := filepath.Join(dir, "a.parquet") + ":31: "
 		if code != 2 || !strings.Contains(se.String(), want) {
+			t.Fatalf("--workers %s: exit %d, stderr %q; want it to name %s", w, code, se.String(), want)
+		}
+	}
+}
+
+// TestOneUnitSharedByWorkers: a file of one row group is cut into row ranges
+// for the workers; the report does not change with --workers, and the first
+// invalid row is still the earliest, whichever part holds it.
+func TestOneUnitSharedByWorkers(t *testing.T) {
+	dir := t.TempDir()
+	rows := make([]predRow, 5000)
+	for i := range rows {
+		rows[i] = predRow{int64(i), int64(i % 3 % 2), sigmoid(float64(i%17) - 8)}
+	}
+	good := filepath.Join(dir, "good.parquet")
+	writePreds(t, good, rows)
+	var first []byte
+	for _, w := range []string{"1", "2", "3", "4"} {
+		out := filepath.Join(dir, "r"+w+".json")
+		var so, se bytes.Buffer
+		if code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"eval", "--workers", w, "--label", "y", "--prob", "p", "--json", out, good}); code != 0 {
+			t.Fatalf("--workers %s: exit %d: %s", w, code, se.String())
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = data
+		} else if !bytes.Equal(first, data) {
+			t.Fatalf("--workers %s: report differs from --workers 1", w)
+		}
+	}
+	rows[4000].P = math.NaN() // in the last part
+	rows[1200].P = 2          // in the first part
+	bad := filepath.Join(dir, "bad.parquet")
+	writePreds(t, bad, rows)
+	for _, w := range []string{"1", "2", "4"} {
+		var so, se bytes.Buffer
+		code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"eval", "--workers", w, "--label", "y", "--prob", "p", bad})
+		if want := bad + ":1201: "; code != 2 || !strings.Contains(se.String(), want) {
 			t.Fatalf("--workers %s: exit %d, stderr %q; want it to name %s", w, code, se.String(), want)
 		}
 	}
