@@ -385,14 +385,61 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 	if cfg.Binning != Uniform {
 		return
 	}
-	// Counting sort of the confidences by bin, then one AddSlice per bin.
+	e.addBins(a, t, pi, false)
+}
+
+// accumulateAll is accumulate for unweighted rows that are all valid and
+// all of one slice, with at most one prediction each: the term columns are
+// added as they are, with no gathering.
+func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
+	n := t.n
+	a.Rows += int64(n)
+	var clipped int64
+	for _, c := range t.clip[:n] {
+		clipped += int64(c)
+	}
+	a.Clipped += clipped
+	a.NLL.AddSlice(t.x[:n])
+	a.SqA.AddSquares(t.x[:n])
+	if e.cfg.Tokens {
+		a.Tokens.AddSlice(t.tok[:n])
+	}
+	if !e.cfg.Kind.HasCalibration() {
+		return
+	}
+	a.Preds += int64(n)
+	var correct int64
+	for _, c := range t.correct[:n] {
+		if c {
+			correct++
+		}
+	}
+	a.CorrectN += correct
+	a.Brier.AddSlice(t.brier[:n])
+	if e.cfg.Binning == Uniform {
+		e.addBins(a, t, nil, true)
+	}
+}
+
+// addBins adds unweighted predictions pi (all: predictions 0..t.n-1
+// instead) to the uniform calibration bins: a counting sort of the
+// confidences by bin, then one AddSlice per bin.
+func (e *Evaluator) addBins(a *Acc, t *terms, pi []int32, all bool) {
+	np := len(pi)
+	if all {
+		np, pi = t.n, nil
+	}
 	nb := len(a.Bins)
-	t.binOf = grow(t.binOf, len(pi))
+	t.binOf = grow(t.binOf, np)
 	t.binCnt = grow(t.binCnt, nb+1)
 	clear(t.binCnt)
 	t.binOut = grow(t.binOut, nb)
 	clear(t.binOut)
-	for k, j := range pi {
+	for k := range np {
+		j := k
+		if pi != nil {
+			j = int(pi[k])
+		}
 		b := int32(UniformBin(t.conf[j], nb))
 		t.binOf[k] = b
 		t.binCnt[b+1]++
@@ -403,8 +450,12 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 	for b := 1; b <= nb; b++ {
 		t.binCnt[b] += t.binCnt[b-1]
 	}
-	t.binBuf = grow(t.binBuf, len(pi))
-	for k, j := range pi {
+	t.binBuf = grow(t.binBuf, np)
+	for k := range np {
+		j := k
+		if pi != nil {
+			j = int(pi[k])
+		}
 		b := t.binOf[k]
 		t.binBuf[t.binCnt[b]] = t.conf[j]
 		t.binCnt[b]++

@@ -283,11 +283,13 @@ func (e *Evaluator) Add(c *Cols, base int64) bool {
 	}
 	e.weights(c, t)
 	e.sliceIDs(c, t)
+	invalid := 0
 	for i := 0; i < t.n; i++ {
 		r := t.reason[i]
 		if r == ReasonNone {
 			continue
 		}
+		invalid++
 		if e.cfg.Skip {
 			e.accs[t.sliceOf[i]].Skipped[r]++
 			continue
@@ -299,9 +301,13 @@ func (e *Evaluator) Add(c *Cols, base int64) bool {
 		e.stop = true
 		return false
 	}
-	starts := e.groupRows(t)
-	for s := range e.accs {
-		e.accumulate(e.accs[s], t.order[starts[s]:starts[s+1]], t)
+	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel && e.cfg.Binning != Quantile {
+		e.accumulateAll(e.accs[0], t)
+	} else {
+		starts := e.groupRows(t)
+		for s := range e.accs {
+			e.accumulate(e.accs[s], t.order[starts[s]:starts[s+1]], t)
+		}
 	}
 	e.extras(c, base, t)
 	return true

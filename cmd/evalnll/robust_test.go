@@ -363,7 +363,7 @@ func TestClassCountFromFirstList(t *testing.T) {
 		if first == nil {
 			first = data
 		} else if !bytes.Equal(first, data) {
-			t.Fatalf("--workers %s: report differs from --workers 1", w)
+			t.Fatalf("--workers %s: report differs from --workers 1:\n%s\n%s", w, first, data)
 		}
 	}
 	// In error mode the first 4-class row is the error.
@@ -402,7 +402,7 @@ func TestOneUnitSharedByWorkers(t *testing.T) {
 		if first == nil {
 			first = data
 		} else if !bytes.Equal(first, data) {
-			t.Fatalf("--workers %s: report differs from --workers 1", w)
+			t.Fatalf("--workers %s: report differs from --workers 1:\n%s\n%s", w, first, data)
 		}
 	}
 	rows[4000].P = math.NaN() // in the last part
