@@ -134,6 +134,8 @@ type pqFile struct {
 	checked map[chunkKey]error // results of checkChunkPages
 	leaves  []pqLeaf
 	closed  bool
+	bufs    [][]byte // page buffers for reuse (parquet_raw.go)
+	noRaw   bool     // read every chunk with parquet-go (tests)
 }
 
 func openParquet(path, name string, osf *os.File, size int64, opt Options) (File, error) {
@@ -600,6 +602,7 @@ func (f *pqFile) Close() error {
 		return nil
 	}
 	f.closed = true
+	f.bufs = nil
 	if f.path == "-" {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/evalnll/evalnll/column"
 )
@@ -93,6 +94,7 @@ func (v *validity) slice() []bool {
 
 // begin starts a batch.
 func (c *pqCursor) begin() {
+	c.dropAlias()
 	c.valid.reset()
 	c.rowValid.reset()
 	c.strMode, c.strDict = strNone, nil
@@ -264,11 +266,11 @@ func (c *pqCursor) appendRun(def []byte, entryDef byte, entries int) {
 	case column.Bool:
 		c.bBool = appendEntries(c.bBool, c.vBool, def, entryDef, maxDef, entries)
 	case column.Int, column.Uint64:
-		c.bInt = appendEntries(c.bInt, c.vInt, def, entryDef, maxDef, entries)
+		c.bInt = appendVals(c, c.bInt, c.vInt, &c.ownInt, def, entryDef, maxDef, entries)
 	case column.Float32:
-		c.bF32 = appendEntries(c.bF32, c.vF32, def, entryDef, maxDef, entries)
+		c.bF32 = appendVals(c, c.bF32, c.vF32, &c.ownF32, def, entryDef, maxDef, entries)
 	case column.Float64:
-		c.bF64 = appendEntries(c.bF64, c.vF64, def, entryDef, maxDef, entries)
+		c.bF64 = appendVals(c, c.bF64, c.vF64, &c.ownF64, def, entryDef, maxDef, entries)
 	case column.String:
 		c.appendStrRun(def, entryDef, entries)
 	}
@@ -298,6 +300,63 @@ func (c *pqCursor) appendStrRun(def []byte, entryDef byte, entries int) {
 
 func sameStrings(a, b []string) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// appendVals appends a run as appendEntries does. A run of values without
+// nulls that a rawChunk holds in its page buffer is not copied: the batch
+// column points into the page buffer, for as long as the runs are
+// contiguous there (c.aliased). The buffer the batch owns is kept in own.
+func appendVals[T any](c *pqCursor, dst, dense []T, own *[]T, def []byte, entryDef, maxDef byte, entries int) []T {
+	if c.aliasable && (def == nil || entries == len(dense)) {
+		switch {
+		case len(dense) == 0:
+			return dst
+		case len(dst) == 0:
+			if !c.aliased {
+				*own = dst
+			}
+			c.aliased = true
+			return dense
+		case c.aliased:
+			var zero T
+			next := unsafe.Add(unsafe.Pointer(unsafe.SliceData(dst)), uintptr(len(dst))*unsafe.Sizeof(zero))
+			if unsafe.Pointer(unsafe.SliceData(dense)) == next {
+				return unsafe.Slice(unsafe.SliceData(dst), len(dst)+len(dense))
+			}
+		}
+	}
+	if c.aliased {
+		dst = append((*own)[:0], dst...)
+		c.aliased = false
+	}
+	return appendEntries(dst, dense, def, entryDef, maxDef, entries)
+}
+
+// unalias copies a batch column that points into the page buffer into the
+// batch's own buffer, before the page buffer is overwritten.
+func (c *pqCursor) unalias() {
+	if !c.aliased {
+		return
+	}
+	c.aliased = false
+	switch c.col.field.Type {
+	case column.Int, column.Uint64:
+		c.bInt = append(c.ownInt[:0], c.bInt...)
+	case column.Float32:
+		c.bF32 = append(c.ownF32[:0], c.bF32...)
+	case column.Float64:
+		c.bF64 = append(c.ownF64[:0], c.bF64...)
+	}
+}
+
+// dropAlias forgets a batch column that points into the page buffer, once
+// the batch is no longer borrowed.
+func (c *pqCursor) dropAlias() {
+	if !c.aliased {
+		return
+	}
+	c.aliased = false
+	c.bInt, c.bF32, c.bF64 = c.ownInt[:0], c.ownF32[:0], c.ownF64[:0]
 }
 
 // appendEntries appends one value per entry of def (levels >= entryDef):
@@ -377,6 +436,7 @@ func (c *pqCursor) end(n int) {
 // finish checks, after the last row of the row group, that the column chunk
 // holds no more values.
 func (c *pqCursor) finish() error {
+	c.dropAlias() // the last batch is no longer borrowed
 	if c.lvl < c.nlvl {
 		return errors.New("column chunk holds more values than the row group has rows")
 	}

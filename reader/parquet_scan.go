@@ -159,7 +159,11 @@ func (s *pqScanner) openRowGroup(rg int) error {
 		}
 	}
 	for _, c := range s.curs {
-		c.reset(chunks[c.col.leaf].Pages())
+		if rc := s.f.rawChunkFor(rg, c.col); rc != nil {
+			c.resetRaw(rc)
+		} else {
+			c.reset(chunks[c.col.leaf].Pages())
+		}
 	}
 	s.opened = true
 	return nil
@@ -193,6 +197,7 @@ type pqCursor struct {
 	name string
 
 	pages      parquet.Pages
+	raw        *rawChunk // instead of pages, for the chunks it can read
 	page       parquet.Page
 	pendingErr error // an error ReadPage returned along with a page
 
@@ -256,11 +261,32 @@ type pqCursor struct {
 	bStr     []string
 	bCodes   []int32
 	bOff     []int64
+
+	// Set while bInt, bF32 or bF64 points into the page buffer of raw
+	// (see appendVals); own* are then the batch's own buffers.
+	aliasable, aliased bool
+	ownInt             []int64
+	ownF32             []float32
+	ownF64             []float64
 }
 
 func (c *pqCursor) reset(pages parquet.Pages) {
 	c.close()
+	c.aliasable = false
 	c.pages = pages
+	c.pendingErr = nil
+	c.cachedDict = nil
+	c.dBool, c.dInt, c.dF32, c.dF64, c.dStr = nil, nil, nil, nil, nil
+}
+
+// resetRaw starts reading a column chunk with rc.
+func (c *pqCursor) resetRaw(rc *rawChunk) {
+	c.close()
+	c.raw = rc
+	switch rc.col.conv {
+	case convInt64, convFloat, convDouble:
+		c.aliasable = true
+	}
 	c.pendingErr = nil
 	c.cachedDict = nil
 	c.dBool, c.dInt, c.dF32, c.dF64, c.dStr = nil, nil, nil, nil, nil
@@ -268,6 +294,10 @@ func (c *pqCursor) reset(pages parquet.Pages) {
 
 func (c *pqCursor) close() {
 	c.releasePage()
+	if c.raw != nil {
+		c.raw.release()
+		c.raw = nil
+	}
 	if c.pages != nil {
 		c.pages.Close()
 		c.pages = nil
@@ -288,6 +318,9 @@ func (c *pqCursor) releasePage() {
 // nextPage makes the next page with at least one level current. It returns
 // io.EOF at the end of the column chunk.
 func (c *pqCursor) nextPage() error {
+	if c.raw != nil {
+		return c.nextRawWindow()
+	}
 	c.releasePage()
 	for {
 		if c.pendingErr != nil {

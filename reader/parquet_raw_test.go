@@ -1,0 +1,306 @@
+package reader
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/snappy"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/rle"
+)
+
+// floatBits makes NaNs comparable.
+func floatBits(cols []*colData) {
+	for _, c := range cols {
+		for i, v := range c.f {
+			c.f[i] = math.Float64frombits(math.Float64bits(v))
+			if v != v {
+				c.f[i] = math.Inf(1) // any NaN: the same
+			}
+		}
+	}
+}
+
+// compareRawPath reads every readable column of a Parquet file with the raw
+// page reader and with parquet-go alone, and checks that both give the same
+// batches, or both fail. It returns how many chunks the raw reader read.
+func compareRawPath(t *testing.T, path string) int {
+	t.Helper()
+	open := func(noRaw bool) *pqFile {
+		f, err := Open(path, DefaultOptions())
+		if err != nil {
+			return nil
+		}
+		pf := f.(*pqFile)
+		pf.noRaw = noRaw
+		return pf
+	}
+	fr, fg := open(false), open(true)
+	if fr == nil || fg == nil {
+		return 0
+	}
+	defer fr.Close()
+	defer fg.Close()
+	used := 0
+	for _, name := range supported(fr) {
+		c, _ := fr.lookup(name)
+		for rg := range fr.units {
+			if fr.rawChunkFor(rg, c) != nil {
+				used++
+			}
+		}
+		for _, maxRows := range []int{1, 3, 1000, 65536} {
+			for _, u := range []int{-1, 0} {
+				a, _, errA := scanAll(t, fr, u, []string{name}, maxRows)
+				b, _, errB := scanAll(t, fg, u, []string{name}, maxRows)
+				if (errA == nil) != (errB == nil) {
+					t.Errorf("%s: column %q (unit %d, %d rows): raw reader error %v, parquet-go error %v", path, name, u, maxRows, errA, errB)
+					continue
+				}
+				if errA != nil {
+					continue
+				}
+				floatBits(a)
+				floatBits(b)
+				if !reflect.DeepEqual(a, b) {
+					t.Errorf("%s: column %q (unit %d, %d rows): raw reader and parquet-go disagree", path, name, u, maxRows)
+				}
+			}
+		}
+	}
+	return used
+}
+
+// TestRawPagesCorpus: the raw page reader reads the Parquet files of
+// testdata as parquet-go does.
+func TestRawPagesCorpus(t *testing.T) {
+	var files []string
+	filepath.Walk(filepath.Join("..", "testdata"), func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && strings.HasSuffix(p, ".parquet") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) == 0 {
+		t.Skip("no Parquet files under testdata")
+	}
+	used := 0
+	for _, p := range files {
+		used += compareRawPath(t, p)
+	}
+	if used == 0 {
+		t.Error("the raw page reader read no column chunk of testdata")
+	}
+	t.Logf("%d files, %d column chunks read by the raw page reader", len(files), used)
+}
+
+// TestRawPagesWritten: v1 pages with nulls, null and empty lists, null
+// elements, several pages per chunk, uncompressed and snappy.
+func TestRawPagesWritten(t *testing.T) {
+	type row struct {
+		ID  int64      `parquet:"id"`
+		I32 int32      `parquet:"i32"`
+		U32 uint32     `parquet:"u32"`
+		P   *float64   `parquet:"p,optional"`
+		F   *float32   `parquet:"f,optional"`
+		L   []float32  `parquet:"l,list"`
+		LO  []*float64 `parquet:"lo,list,optional"`
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	rows := make([]row, 20000)
+	for i := range rows {
+		r := &rows[i]
+		r.ID, r.I32, r.U32 = rng.Int64(), rng.Int32()-1<<30, rng.Uint32()
+		if rng.IntN(5) > 0 {
+			v := rng.Float64()
+			r.P = &v
+			f := float32(v)
+			r.F = &f
+		}
+		n := rng.IntN(40)
+		if rng.IntN(10) == 0 {
+			n = 0
+		}
+		for range n {
+			r.L = append(r.L, float32(rng.NormFloat64()))
+		}
+		if rng.IntN(8) > 0 {
+			r.LO = make([]*float64, rng.IntN(30))
+			for j := range r.LO {
+				if rng.IntN(6) > 0 {
+					v := rng.NormFloat64()
+					r.LO[j] = &v
+				}
+			}
+		}
+	}
+	dir := t.TempDir()
+	for _, codec := range []string{"none", "snappy"} {
+		for _, page := range []int{1 << 10, 64 << 10, 8 << 20} {
+			path := filepath.Join(dir, fmt.Sprintf("%s-%d.parquet", codec, page))
+			out, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := []parquet.WriterOption{parquet.DataPageVersion(1), parquet.PageBufferSize(page), parquet.MaxRowsPerRowGroup(7000)}
+			if codec == "snappy" {
+				opts = append(opts, parquet.Compression(&parquet.Snappy))
+			} else {
+				opts = append(opts, parquet.Compression(&parquet.Uncompressed))
+			}
+			w := parquet.NewGenericWriter[row](out, opts...)
+			if _, err := w.Write(rows); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			out.Close()
+			if used := compareRawPath(t, path); used == 0 {
+				t.Errorf("%s: the raw page reader read no column chunk", path)
+			}
+		}
+	}
+}
+
+// TestSnappyStream decodes snappy blocks of all kinds as klauspost does,
+// and fails cleanly on corrupt ones.
+func TestSnappyStream(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for it := range 300 {
+		n := rng.IntN(1 << (8 + it%14))
+		src := make([]byte, n)
+		switch it % 4 {
+		case 0:
+			for i := range src {
+				src[i] = byte(rng.IntN(256))
+			}
+		case 1:
+			for i := range src {
+				src[i] = byte(rng.IntN(3))
+			}
+		case 2:
+			for i := range src {
+				if i > 8 && rng.IntN(4) > 0 {
+					src[i] = src[i-1-rng.IntN(8)]
+				} else {
+					src[i] = byte(rng.IntN(256))
+				}
+			}
+		case 3:
+			for i := range src {
+				src[i] = byte(i / 1000)
+			}
+		}
+		enc := snappy.Encode(nil, src)
+		for _, win := range []int{0, 7} {
+			s := pageStream{r: bytes.NewReader(enc), end: int64(len(enc)), dst: make([]byte, n)}
+			if win > 0 {
+				s.in = make([]byte, 64)
+			}
+			err := s.startSnappy()
+			if err == nil {
+				err = s.until(rng.IntN(n + 1))
+			}
+			if err == nil {
+				err = s.until(n)
+			}
+			if err == nil {
+				err = s.done()
+			}
+			if err != nil || !bytes.Equal(s.dst, src) {
+				t.Fatalf("case %d (%d bytes): err %v, equal %v", it, n, err, bytes.Equal(s.dst, src))
+			}
+		}
+		// Corrupt: flip bytes; it must not panic, and an error or the
+		// output of klauspost.
+		for range 5 {
+			bad := bytes.Clone(enc)
+			if len(bad) == 0 {
+				break
+			}
+			bad[rng.IntN(len(bad))] ^= byte(1 + rng.IntN(255))
+			want, werr := snappy.Decode(nil, bad)
+			s := pageStream{r: bytes.NewReader(bad), end: int64(len(bad)), dst: make([]byte, n)}
+			err := s.startSnappy()
+			if err == nil {
+				err = s.until(n)
+			}
+			if err == nil {
+				err = s.done()
+			}
+			if err == nil && (werr != nil || !bytes.Equal(want, s.dst)) {
+				t.Fatalf("case %d: corrupt block decoded to other bytes than klauspost's (its error: %v)", it, werr)
+			}
+		}
+	}
+}
+
+// TestRLELevels decodes levels written by parquet-go, by windows, and
+// counts them without expanding runs.
+func TestRLELevels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	for it := range 200 {
+		max := byte(1 + it%4)
+		n := rng.IntN(5000)
+		lv := make([]byte, n)
+		for i := 0; i < n; {
+			k := min(n-i, 1+rng.IntN(40))
+			v := byte(rng.IntN(int(max) + 1))
+			for j := range k {
+				if it%3 == 0 {
+					v = byte(rng.IntN(int(max) + 1))
+				}
+				lv[i+j] = v
+			}
+			i += k
+		}
+		width := uint(0)
+		for 1<<width <= int(max) {
+			width++
+		}
+		enc, err := (&rle.Encoding{BitWidth: int(width)}).EncodeLevels(nil, lv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := rleLevels{b: enc, width: width}
+		c := d
+		cnt, err := c.scan(n, max)
+		want := bytes.Count(lv, []byte{max})
+		if err != nil || cnt != want {
+			t.Fatalf("case %d: scan %d, %v; want %d", it, cnt, err, want)
+		}
+		got := make([]byte, 0, n)
+		for len(got) < n {
+			k := min(n-len(got), 1+rng.IntN(300))
+			w := make([]byte, k)
+			if err := d.read(w); err != nil {
+				t.Fatalf("case %d: %v", it, err)
+			}
+			got = append(got, w...)
+		}
+		if !bytes.Equal(got, lv) {
+			t.Fatalf("case %d: levels differ", it)
+		}
+		if max > 1 {
+			c := rleLevels{b: enc, width: width}
+			if _, err := c.scan(n, max-1); bytes.Contains(lv, []byte{max}) != (err == errLevelAbove) {
+				t.Fatalf("case %d: level above the maximum: %v", it, err)
+			}
+		}
+		// Cut short: an error, not a panic.
+		if len(enc) > 1 {
+			c := rleLevels{b: enc[:rng.IntN(len(enc))], width: width}
+			c.scan(n, max)
+			c = rleLevels{b: enc[:rng.IntN(len(enc))], width: width}
+			c.read(make([]byte, n))
+		}
+	}
+}
