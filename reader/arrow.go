@@ -148,8 +148,15 @@ type arrowFile struct {
 	rows       int64
 	meta       [][2]string
 
+	// data maps the file (see mapFile) when it can be: record batch
+	// bodies are then used in place, not read into memory. blocks are the
+	// record batches' places in it.
+	data   []byte
+	blocks []arrowBlock
+
 	mu     sync.Mutex
 	free   []*ipc.FileReader // readers not in use by a scanner
+	users  int               // readers in use by scanners
 	closed bool
 }
 
@@ -158,9 +165,20 @@ func openArrowFile(path, name string, osf *os.File, size int64, opt Options, all
 	if err != nil {
 		return nil, newError(name, true, "", err)
 	}
-	f := &arrowFile{path: path, name: name, osf: osf, size: size, opt: opt, alloc: alloc}
+	f := &arrowFile{path: path, name: name, osf: osf, size: size, opt: opt, alloc: alloc, blocks: ft.batches}
+	if !opt.noMmap {
+		f.data = mapFile(osf, size)
+	}
 	r, err := f.newReader()
+	if err != nil && f.data != nil {
+		// arrow-go's mapped reader cannot read every file that its reader
+		// can (it panics on dictionary-encoded fields): read this one.
+		unmapFile(f.data)
+		f.data = nil
+		r, err = f.newReader()
+	}
 	if err != nil {
+		unmapFile(f.data)
 		return nil, newError(name, true, "", fmt.Errorf("corrupt Arrow IPC file: %w", err))
 	}
 	if r.NumRecords() != len(ft.batches) {
@@ -198,33 +216,51 @@ func (f *arrowFile) newReader() (r *ipc.FileReader, err error) {
 			r, err = nil, panicError(p)
 		}
 	}()
-	return ipc.NewFileReader(io.NewSectionReader(f.osf, 0, f.size),
+	opts := []ipc.Option{
 		ipc.WithAllocator(newLimitAlloc(f.alloc, allocLimit(f.opt))),
 		ipc.WithBodySizeLimit(min(f.opt.MaxBatchBytes, f.size)),
 		ipc.WithMetadataSizeLimit(min(maxArrowMetadata, f.size)),
-	)
+	}
+	if f.data != nil {
+		return ipc.NewMappedFileReader(f.data, opts...)
+	}
+	return ipc.NewFileReader(io.NewSectionReader(f.osf, 0, f.size), opts...)
 }
 
-func (f *arrowFile) acquire() (*ipc.FileReader, error) {
+// acquire returns a reader for a scanner, and the file's mapping (nil
+// when it is read), valid until the reader is released.
+func (f *arrowFile) acquire() (*ipc.FileReader, []byte, error) {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
-		return nil, errors.New("file is closed")
+		return nil, nil, errors.New("file is closed")
 	}
+	f.users++
+	data := f.data
 	if n := len(f.free); n > 0 {
 		r := f.free[n-1]
 		f.free = f.free[:n-1]
 		f.mu.Unlock()
-		return r, nil
+		return r, data, nil
 	}
 	f.mu.Unlock()
-	return f.newReader()
+	r, err := f.newReader()
+	if err != nil {
+		f.release(nil, true)
+		return nil, nil, err
+	}
+	return r, data, nil
 }
 
 // release returns a reader to the pool; broken readers are closed.
 func (f *arrowFile) release(r *ipc.FileReader, broken bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.users--
+	if f.closed && f.users == 0 {
+		unmapFile(f.data)
+		f.data = nil
+	}
 	if f.closed || broken || len(f.free) >= 8 {
 		closeFileReader(r)
 		return
@@ -233,6 +269,9 @@ func (f *arrowFile) release(r *ipc.FileReader, broken bool) {
 }
 
 func closeFileReader(r *ipc.FileReader) {
+	if r == nil {
+		return
+	}
 	defer func() { _ = recover() }()
 	r.Close()
 }
@@ -255,6 +294,11 @@ func (f *arrowFile) Close() error {
 		closeFileReader(r)
 	}
 	f.free = nil
+	if f.users == 0 {
+		// Else the last scanner to finish unmaps it (release).
+		unmapFile(f.data)
+		f.data = nil
+	}
 	if f.path == "-" {
 		return nil
 	}

@@ -3,6 +3,7 @@ package reader
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,13 +17,17 @@ import (
 // yields them in slices of at most maxRows rows, without copying the value
 // buffers where the types allow.
 type arrowScanner struct {
-	name    string
-	file    *arrowFile   // or
-	stream  *arrowStream // (nil when the scan failed to start)
-	units   []int        // record batches of a file to read
-	ui      int
-	reader  *ipc.FileReader
-	broken  bool // the reader failed: do not reuse it
+	name   string
+	file   *arrowFile   // or
+	stream *arrowStream // (nil when the scan failed to start)
+	units  []int        // record batches of a file to read
+	ui     int
+	reader *ipc.FileReader
+	broken bool // the reader failed: do not reuse it
+	// mapping is the file's memory map while the scanner holds a reader,
+	// or nil; yielded lists the parts of it the last batch pointed to.
+	mapping []byte
+	yielded [][]byte
 	maxRows int
 	colIdx  []int
 	cols    []*arrowCol
@@ -83,20 +88,97 @@ func (s *arrowScanner) fail(err error) {
 func (s *arrowScanner) releaseRecord() {
 	if s.rec != nil && s.owned {
 		s.rec.Release()
+		if s.mapping != nil && s.recNum >= 0 && s.recNum < len(s.file.blocks) {
+			// Done with the record batch: its pages leave the resident set.
+			blk := s.file.blocks[s.recNum]
+			end := blk.offset + int64(blk.metaLen) + blk.bodyLen
+			if blk.offset >= 0 && end <= int64(len(s.mapping)) && end >= blk.offset {
+				dropPages(s.mapping, s.mapping[blk.offset:end])
+			}
+		}
 	}
 	s.rec = nil
+	s.yielded = s.yielded[:0]
+}
+
+// touchYielded reads a byte of each memory page of the mapping that the
+// batch points to, so that a file truncated since it was mapped fails
+// here, inside Next, rather than in the caller; and notes those parts of
+// the mapping for dropYielded.
+//
+// A file truncated after this, while the caller reads the batch, still
+// faults in the caller (SIGBUS). Copying every value out of the mapping
+// would prevent it at the cost of the copy this mapping avoids; like other
+// memory-mapping readers, evalnll does not guard against input files
+// being truncated while it reads them.
+func (s *arrowScanner) touchYielded() {
+	s.yielded = s.yielded[:0]
+	for _, c := range s.batch.Cols {
+		s.touch(bytesOf(c.F32))
+		s.touch(bytesOf(c.F64))
+		s.touch(bytesOf(c.Ints))
+		s.touch(bytesOf(c.Codes))
+		s.touch(bytesOf(c.Offsets))
+	}
+}
+
+var touchSink byte
+
+func (s *arrowScanner) touch(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(s.mapping)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if p < base || p+uintptr(len(b)) > base+uintptr(len(s.mapping)) {
+		return
+	}
+	var x byte
+	for i := 0; i < len(b); i += 4096 {
+		x ^= b[i]
+	}
+	touchSink ^= x ^ b[len(b)-1]
+	s.yielded = append(s.yielded, b)
+}
+
+// dropYielded lets the pages of the mapping that the last batch pointed to
+// leave the resident set, so that a record batch of hundreds of megabytes
+// is not resident whole by the time its last rows are read.
+func (s *arrowScanner) dropYielded() {
+	for _, b := range s.yielded {
+		dropPages(s.mapping, b)
+	}
+	s.yielded = s.yielded[:0]
+}
+
+func bytesOf[T any](v []T) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	var zero T
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), uintptr(len(v))*unsafe.Sizeof(zero))
 }
 
 func (s *arrowScanner) Next() (ok bool) {
 	if s.err != nil || s.closed || (s.file == nil && s.stream == nil) {
 		return false
 	}
+	if s.file != nil {
+		// A fault reading the file's mapping (the file was truncated since
+		// it was mapped) becomes an error.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			s.fail(panicError(r))
+			if f, ok := r.(interface{ Addr() uintptr }); ok && s.mapping != nil {
+				s.fail(fmt.Errorf("the file changed while it was read (truncated?): memory fault at %#x", f.Addr()))
+			} else {
+				s.fail(panicError(r))
+			}
 			ok = false
 		}
 	}()
+	s.dropYielded()
 	for {
 		if s.rec != nil && s.pos < s.rec.NumRows() {
 			n := min(int64(s.maxRows), s.rec.NumRows()-s.pos)
@@ -105,6 +187,9 @@ func (s *arrowScanner) Next() (ok bool) {
 					s.fail(fmt.Errorf("column %q: %w", c.field.Name, err))
 					return false
 				}
+			}
+			if s.mapping != nil {
+				s.touchYielded()
 			}
 			s.pos += n
 			s.batch.Rows = int(n)
@@ -125,12 +210,12 @@ func (s *arrowScanner) load() bool {
 			return false
 		}
 		if s.reader == nil {
-			r, err := s.file.acquire()
+			r, data, err := s.file.acquire()
 			if err != nil {
 				s.fail(err)
 				return false
 			}
-			s.reader = r
+			s.reader, s.mapping = r, data
 		}
 		s.recNum = s.units[s.ui]
 		s.ui++
@@ -187,6 +272,7 @@ func (s *arrowScanner) Close() {
 	defer func() { _ = recover() }()
 	s.releaseRecord()
 	if s.reader != nil {
+		s.mapping = nil
 		s.file.release(s.reader, s.broken)
 		s.reader = nil
 	}

@@ -88,6 +88,9 @@ type Options struct {
 	// MaxBatchBytes is the largest Arrow IPC record batch body, and the
 	// largest Parquet page, accepted.
 	MaxBatchBytes int64
+
+	// noMmap reads Arrow IPC files instead of mapping them (tests).
+	noMmap bool
 }
 
 // DefaultOptions reads 100k rows × 1000 float32 logits in one record batch.
