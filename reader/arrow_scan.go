@@ -3,6 +3,7 @@ package reader
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"unsafe"
 
@@ -27,7 +28,7 @@ type arrowScanner struct {
 	// mapping is the file's memory map while the scanner holds a reader,
 	// or nil; yielded lists the parts of it the last batch pointed to.
 	mapping []byte
-	yielded [][]byte
+	yielded []span // per batch column slice, see touchYielded
 	maxRows int
 	colIdx  []int
 	cols    []*arrowCol
@@ -98,7 +99,7 @@ func (s *arrowScanner) releaseRecord() {
 		}
 	}
 	s.rec = nil
-	s.yielded = s.yielded[:0]
+	clear(s.yielded) // dropped with the record batch
 }
 
 // touchYielded reads a byte of each memory page of the mapping that the
@@ -112,19 +113,30 @@ func (s *arrowScanner) releaseRecord() {
 // memory-mapping readers, evalnll does not guard against input files
 // being truncated while it reads them.
 func (s *arrowScanner) touchYielded() {
-	s.yielded = s.yielded[:0]
-	for _, c := range s.batch.Cols {
-		s.touch(bytesOf(c.F32))
-		s.touch(bytesOf(c.F64))
-		s.touch(bytesOf(c.Ints))
-		s.touch(bytesOf(c.Codes))
-		s.touch(bytesOf(c.Offsets))
+	if want := 5 * len(s.batch.Cols); len(s.yielded) < want {
+		s.yielded = make([]span, want)
+	}
+	for k, c := range s.batch.Cols {
+		y := s.yielded[5*k:]
+		s.touch(&y[0], bytesOf(c.F32))
+		s.touch(&y[1], bytesOf(c.F64))
+		s.touch(&y[2], bytesOf(c.Ints))
+		s.touch(&y[3], bytesOf(c.Codes))
+		s.touch(&y[4], bytesOf(c.Offsets))
 	}
 }
 
+// span is a part [lo, hi) of the mapping that batches pointed to and that
+// is not yet dropped.
+type span struct{ lo, hi int }
+
+// dropMin is the least that dropYielded drops at once: each call is a
+// system call and a TLB shootdown, too costly for every small batch.
+const dropMin = 8 << 20
+
 var touchSink byte
 
-func (s *arrowScanner) touch(b []byte) {
+func (s *arrowScanner) touch(sp *span, b []byte) {
 	if len(b) == 0 {
 		return
 	}
@@ -138,17 +150,38 @@ func (s *arrowScanner) touch(b []byte) {
 		x ^= b[i]
 	}
 	touchSink ^= x ^ b[len(b)-1]
-	s.yielded = append(s.yielded, b)
+	lo := int(p - base)
+	hi := lo + len(b)
+	if sp.hi > sp.lo && (lo < sp.lo || lo > sp.hi+4096) {
+		// Not where the last batch ended: drop what that left.
+		s.drop(sp, 0)
+	}
+	if sp.hi <= sp.lo {
+		sp.lo = lo
+	}
+	sp.hi = max(sp.hi, hi)
 }
 
-// dropYielded lets the pages of the mapping that the last batch pointed to
-// leave the resident set, so that a record batch of hundreds of megabytes
-// is not resident whole by the time its last rows are read.
-func (s *arrowScanner) dropYielded() {
-	for _, b := range s.yielded {
-		dropPages(s.mapping, b)
+// drop drops the span once it holds at least least bytes, keeping its
+// last memory page, which the next batch may share.
+func (s *arrowScanner) drop(sp *span, least int) {
+	if sp.hi-sp.lo < max(least, 1) {
+		return
 	}
-	s.yielded = s.yielded[:0]
+	dropPages(s.mapping, s.mapping[sp.lo:sp.hi])
+	sp.lo = sp.hi &^ (os.Getpagesize() - 1)
+	if least == 0 {
+		*sp = span{}
+	}
+}
+
+// dropYielded lets the pages of the mapping that the last batches pointed
+// to leave the resident set, so that a record batch of hundreds of
+// megabytes is not resident whole by the time its last rows are read.
+func (s *arrowScanner) dropYielded() {
+	for i := range s.yielded {
+		s.drop(&s.yielded[i], dropMin)
+	}
 }
 
 func bytesOf[T any](v []T) []byte {
