@@ -228,7 +228,7 @@ func (rc *rawChunk) load(p rawPage) error {
 		}
 		rc.buf = rc.f.pageBuf(size + 8)
 	}
-	s := pageStream{r: rc.f.ra, pos: p.pos, end: p.pos + int64(p.compressed), in: rc.in, dst: rc.buf[:size]}
+	s := pageStream{r: rc.f.ra, pos: p.pos, end: p.pos + int64(p.compressed), in: rc.in, dst: rc.buf[:size], wantCRC: p.crc != 0}
 	if rc.snappy {
 		if err := s.startSnappy(); err != nil {
 			return err
@@ -533,7 +533,8 @@ type pageStream struct {
 	d        int
 	lit      int // literal bytes still to copy
 	snappy   bool
-	crc      uint32 // CRC-32 of the input read so far
+	crc      uint32 // CRC-32 of the input read so far, when wantCRC
+	wantCRC  bool
 }
 
 var errSnappy = errors.New("corrupt snappy page")
@@ -557,7 +558,9 @@ func (s *pageStream) refill(want int) error {
 		}
 		return err
 	}
-	s.crc = crc32.Update(s.crc, crc32.IEEETable, s.in[n:n+m])
+	if s.wantCRC {
+		s.crc = crc32.Update(s.crc, crc32.IEEETable, s.in[n:n+m])
+	}
 	s.pos += k
 	s.bn += m
 	return nil
@@ -597,7 +600,9 @@ func (s *pageStream) copyLit(k int) error {
 			}
 			return err
 		}
-		s.crc = crc32.Update(s.crc, crc32.IEEETable, s.dst[s.d:s.d+k])
+		if s.wantCRC {
+			s.crc = crc32.Update(s.crc, crc32.IEEETable, s.dst[s.d:s.d+k])
+		}
 		s.pos += int64(k)
 		s.d += k
 		s.lit -= k
