@@ -158,7 +158,7 @@ type arrowFooter struct {
 
 // readArrowFooter reads the footer of an Arrow IPC file and the metadata of
 // each record batch, checking every block against the file size.
-func readArrowFooter(r io.ReaderAt, size int64, maxMeta int64) (*arrowFooter, error) {
+func readArrowFooter(r io.ReaderAt, size int64, maxMeta, maxBatch int64) (*arrowFooter, error) {
 	var tail [10]byte
 	if _, err := r.ReadAt(tail[:], size-10); err != nil {
 		return nil, fmt.Errorf("reading footer: %w", err)
@@ -218,6 +218,17 @@ func readArrowFooter(r io.ReaderAt, size int64, maxMeta int64) (*arrowFooter, er
 	}
 	var budget lengthBudget
 	var meta []byte
+	// claimOf reads the uncompressed size of a compressed buffer at offset
+	// off of the body of blk.
+	claimOf := func(blk arrowBlock) func(off int64) (int64, error) {
+		return func(off int64) (int64, error) {
+			var w [8]byte
+			if _, err := r.ReadAt(w[:], blk.offset+int64(blk.metaLen)+off); err != nil {
+				return 0, fmt.Errorf("reading a compressed buffer: %w", err)
+			}
+			return int64(binary.LittleEndian.Uint64(w[:])), nil
+		}
+	}
 	readMeta := func(blk arrowBlock) ([]byte, error) {
 		if int64(blk.metaLen) > maxMeta {
 			return nil, fmt.Errorf("metadata of %d bytes exceeds the limit", blk.metaLen)
@@ -234,7 +245,7 @@ func readArrowFooter(r io.ReaderAt, size int64, maxMeta int64) (*arrowFooter, er
 	for i, blk := range ft.dicts {
 		meta, err := readMeta(blk)
 		if err == nil {
-			_, err = parseBlockMeta(meta, blk.bodyLen, fbHeaderDictionaryBatch, &budget, size)
+			_, err = parseBlockMeta(meta, blk.bodyLen, fbHeaderDictionaryBatch, &budget, size, claimOf(blk), maxBatch)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("dictionary %d: %w", i, err)
@@ -245,7 +256,7 @@ func readArrowFooter(r io.ReaderAt, size int64, maxMeta int64) (*arrowFooter, er
 		meta, err := readMeta(blk)
 		var rb recordBatchMeta
 		if err == nil {
-			rb, err = parseBlockMeta(meta, blk.bodyLen, fbHeaderRecordBatch, &budget, size)
+			rb, err = parseBlockMeta(meta, blk.bodyLen, fbHeaderRecordBatch, &budget, size, claimOf(blk), maxBatch)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("record batch %d: %w", i, err)
@@ -270,8 +281,9 @@ type recordBatchMeta struct {
 
 // parseBlockMeta parses and checks the encapsulated message (continuation
 // token and length, or just the length) of a file block of type want, whose
-// body has bodyLen bytes.
-func parseBlockMeta(b []byte, bodyLen int64, want uint8, budget *lengthBudget, fileSize int64) (recordBatchMeta, error) {
+// body has bodyLen bytes; claim reads the uncompressed sizes of compressed
+// buffers for checkCompressed.
+func parseBlockMeta(b []byte, bodyLen int64, want uint8, budget *lengthBudget, fileSize int64, claim func(off int64) (int64, error), maxBatch int64) (recordBatchMeta, error) {
 	var rb recordBatchMeta
 	if len(b) < 8 {
 		return rb, errors.New("message metadata cut short")
@@ -294,6 +306,11 @@ func parseBlockMeta(b []byte, bodyLen int64, want uint8, budget *lengthBudget, f
 	}
 	if msgBody > bodyLen {
 		return rb, fmt.Errorf("message body of %d bytes in a block of %d", msgBody, bodyLen)
+	}
+	if t, ok := batchTable(fb); ok {
+		if err := checkCompressed(t, msgBody, claim, maxBatch); err != nil {
+			return rb, err
+		}
 	}
 	if want != fbHeaderRecordBatch {
 		return rb, nil
