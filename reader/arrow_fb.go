@@ -140,6 +140,56 @@ const (
 	fbBlockSize = 24 // struct Block { offset: long; metaDataLength: int; bodyLength: long }
 )
 
+// Field indexes of the Schema and Field tables.
+const (
+	fbFooterSchema      = 1
+	fbSchemaFields      = 1
+	fbSchemaMetadata    = 2
+	fbFieldChildren     = 5
+	fbFieldMetadata     = 6
+	fbSchemaMaxDepth    = 64
+	fbSchemaMaxFields   = 1 << 16
+	fbOffsetElementSize = 4
+)
+
+// checkSchemaFB checks the vectors of a Schema table that arrow-go sizes
+// its slices by (fields, children, custom metadata) before it decodes them:
+// arrow-go trusts their lengths (a corrupt length made it allocate tens of
+// GiB, found by FuzzArrowIPC). Fields visited are counted, so that tables
+// shared between vectors cannot multiply.
+func checkSchemaFB(schema fbTable) error {
+	visited := 0
+	var fields func(t fbTable, vec, meta, depth int) error
+	fields = func(t fbTable, vec, meta, depth int) error {
+		if depth > fbSchemaMaxDepth {
+			return errors.New("corrupt Arrow schema (nested too deeply)")
+		}
+		for _, i := range []int{vec, meta} {
+			if _, present := t.field(i, 4); present {
+				if _, _, ok := t.vector(i, fbOffsetElementSize); !ok {
+					return errors.New("corrupt Arrow schema (vector outside the metadata)")
+				}
+			}
+		}
+		p, n, _ := t.vector(vec, fbOffsetElementSize)
+		for k := range n {
+			if visited++; visited > fbSchemaMaxFields {
+				return fmt.Errorf("Arrow schema with more than %d fields", fbSchemaMaxFields)
+			}
+			e := p + k*fbOffsetElementSize
+			f, ok := fbTableAt(t.buf, e+int(binary.LittleEndian.Uint32(t.buf[e:])))
+			if !ok {
+				return errors.New("corrupt Arrow schema (field)")
+			}
+			if err := fields(f, fbFieldChildren, fbFieldMetadata, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fields(schema, fbSchemaFields, fbSchemaMetadata, 0)
+}
+
 // arrowBlock is a record batch or dictionary of an Arrow IPC file.
 type arrowBlock struct {
 	offset  int64
@@ -175,6 +225,13 @@ func readArrowFooter(r io.ReaderAt, size int64, maxMeta, maxBatch int64) (*arrow
 	root, ok := fbRoot(buf)
 	if !ok {
 		return nil, errors.New("corrupt Arrow IPC file footer")
+	}
+	schema, ok := root.table(fbFooterSchema)
+	if !ok {
+		return nil, errors.New("corrupt Arrow IPC file footer (no schema)")
+	}
+	if err := checkSchemaFB(schema); err != nil {
+		return nil, err
 	}
 	ft := &arrowFooter{version: root.i16(fbFooterVersion, 0)}
 	dataEnd := footerEnd - n

@@ -154,6 +154,12 @@ func checkMessageMeta(meta []byte, budget *lengthBudget, inputBytes int64) (typ 
 		return typ, 0, fmt.Errorf("message claims a body of %d bytes", bodyLen)
 	}
 	switch typ {
+	case fbHeaderSchema:
+		h, ok := msg.table(fbMessageHeader)
+		if !ok {
+			return typ, 0, errors.New("corrupt schema message")
+		}
+		err = checkSchemaFB(h)
 	case fbHeaderRecordBatch:
 		h, ok := msg.table(fbMessageHeader)
 		if !ok {
