@@ -161,7 +161,7 @@ type arrowFile struct {
 }
 
 func openArrowFile(path, name string, osf *os.File, size int64, opt Options, alloc memory.Allocator) (File, error) {
-	ft, err := readArrowFooter(osf, size, min(maxArrowMetadata, size))
+	ft, err := readArrowFooter(osf, size, min(maxArrowMetadata, size), opt.MaxBatchBytes)
 	if err != nil {
 		return nil, newError(name, true, "", err)
 	}

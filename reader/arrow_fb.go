@@ -140,6 +140,56 @@ const (
 	fbBlockSize = 24 // struct Block { offset: long; metaDataLength: int; bodyLength: long }
 )
 
+// Field indexes of the Schema and Field tables.
+const (
+	fbFooterSchema      = 1
+	fbSchemaFields      = 1
+	fbSchemaMetadata    = 2
+	fbFieldChildren     = 5
+	fbFieldMetadata     = 6
+	fbSchemaMaxDepth    = 64
+	fbSchemaMaxFields   = 1 << 16
+	fbOffsetElementSize = 4
+)
+
+// checkSchemaFB checks the vectors of a Schema table that arrow-go sizes
+// its slices by (fields, children, custom metadata) before it decodes them:
+// arrow-go trusts their lengths (a corrupt length made it allocate tens of
+// GiB, found by FuzzArrowIPC). Fields visited are counted, so that tables
+// shared between vectors cannot multiply.
+func checkSchemaFB(schema fbTable) error {
+	visited := 0
+	var fields func(t fbTable, vec, meta, depth int) error
+	fields = func(t fbTable, vec, meta, depth int) error {
+		if depth > fbSchemaMaxDepth {
+			return errors.New("corrupt Arrow schema (nested too deeply)")
+		}
+		for _, i := range []int{vec, meta} {
+			if _, present := t.field(i, 4); present {
+				if _, _, ok := t.vector(i, fbOffsetElementSize); !ok {
+					return errors.New("corrupt Arrow schema (vector outside the metadata)")
+				}
+			}
+		}
+		p, n, _ := t.vector(vec, fbOffsetElementSize)
+		for k := range n {
+			if visited++; visited > fbSchemaMaxFields {
+				return fmt.Errorf("Arrow schema with more than %d fields", fbSchemaMaxFields)
+			}
+			e := p + k*fbOffsetElementSize
+			f, ok := fbTableAt(t.buf, e+int(binary.LittleEndian.Uint32(t.buf[e:])))
+			if !ok {
+				return errors.New("corrupt Arrow schema (field)")
+			}
+			if err := fields(f, fbFieldChildren, fbFieldMetadata, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fields(schema, fbSchemaFields, fbSchemaMetadata, 0)
+}
+
 // arrowBlock is a record batch or dictionary of an Arrow IPC file.
 type arrowBlock struct {
 	offset  int64
@@ -158,7 +208,7 @@ type arrowFooter struct {
 
 // readArrowFooter reads the footer of an Arrow IPC file and the metadata of
 // each record batch, checking every block against the file size.
-func readArrowFooter(r io.ReaderAt, size int64, maxMeta int64) (*arrowFooter, error) {
+func readArrowFooter(r io.ReaderAt, size int64, maxMeta, maxBatch int64) (*arrowFooter, error) {
 	var tail [10]byte
 	if _, err := r.ReadAt(tail[:], size-10); err != nil {
 		return nil, fmt.Errorf("reading footer: %w", err)
@@ -175,6 +225,13 @@ func readArrowFooter(r io.ReaderAt, size int64, maxMeta int64) (*arrowFooter, er
 	root, ok := fbRoot(buf)
 	if !ok {
 		return nil, errors.New("corrupt Arrow IPC file footer")
+	}
+	schema, ok := root.table(fbFooterSchema)
+	if !ok {
+		return nil, errors.New("corrupt Arrow IPC file footer (no schema)")
+	}
+	if err := checkSchemaFB(schema); err != nil {
+		return nil, err
 	}
 	ft := &arrowFooter{version: root.i16(fbFooterVersion, 0)}
 	dataEnd := footerEnd - n
@@ -218,6 +275,17 @@ func readArrowFooter(r io.ReaderAt, size int64, maxMeta int64) (*arrowFooter, er
 	}
 	var budget lengthBudget
 	var meta []byte
+	// claimOf reads the uncompressed size of a compressed buffer at offset
+	// off of the body of blk.
+	claimOf := func(blk arrowBlock) func(off int64) (int64, error) {
+		return func(off int64) (int64, error) {
+			var w [8]byte
+			if _, err := r.ReadAt(w[:], blk.offset+int64(blk.metaLen)+off); err != nil {
+				return 0, fmt.Errorf("reading a compressed buffer: %w", err)
+			}
+			return int64(binary.LittleEndian.Uint64(w[:])), nil
+		}
+	}
 	readMeta := func(blk arrowBlock) ([]byte, error) {
 		if int64(blk.metaLen) > maxMeta {
 			return nil, fmt.Errorf("metadata of %d bytes exceeds the limit", blk.metaLen)
@@ -234,7 +302,7 @@ func readArrowFooter(r io.ReaderAt, size int64, maxMeta int64) (*arrowFooter, er
 	for i, blk := range ft.dicts {
 		meta, err := readMeta(blk)
 		if err == nil {
-			_, err = parseBlockMeta(meta, blk.bodyLen, fbHeaderDictionaryBatch, &budget, size)
+			_, err = parseBlockMeta(meta, blk.bodyLen, fbHeaderDictionaryBatch, &budget, size, claimOf(blk), maxBatch)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("dictionary %d: %w", i, err)
@@ -245,7 +313,7 @@ func readArrowFooter(r io.ReaderAt, size int64, maxMeta int64) (*arrowFooter, er
 		meta, err := readMeta(blk)
 		var rb recordBatchMeta
 		if err == nil {
-			rb, err = parseBlockMeta(meta, blk.bodyLen, fbHeaderRecordBatch, &budget, size)
+			rb, err = parseBlockMeta(meta, blk.bodyLen, fbHeaderRecordBatch, &budget, size, claimOf(blk), maxBatch)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("record batch %d: %w", i, err)
@@ -270,8 +338,9 @@ type recordBatchMeta struct {
 
 // parseBlockMeta parses and checks the encapsulated message (continuation
 // token and length, or just the length) of a file block of type want, whose
-// body has bodyLen bytes.
-func parseBlockMeta(b []byte, bodyLen int64, want uint8, budget *lengthBudget, fileSize int64) (recordBatchMeta, error) {
+// body has bodyLen bytes; claim reads the uncompressed sizes of compressed
+// buffers for checkCompressed.
+func parseBlockMeta(b []byte, bodyLen int64, want uint8, budget *lengthBudget, fileSize int64, claim func(off int64) (int64, error), maxBatch int64) (recordBatchMeta, error) {
 	var rb recordBatchMeta
 	if len(b) < 8 {
 		return rb, errors.New("message metadata cut short")
@@ -294,6 +363,11 @@ func parseBlockMeta(b []byte, bodyLen int64, want uint8, budget *lengthBudget, f
 	}
 	if msgBody > bodyLen {
 		return rb, fmt.Errorf("message body of %d bytes in a block of %d", msgBody, bodyLen)
+	}
+	if t, ok := batchTable(fb); ok {
+		if err := checkCompressed(t, msgBody, claim, maxBatch); err != nil {
+			return rb, err
+		}
 	}
 	if want != fbHeaderRecordBatch {
 		return rb, nil

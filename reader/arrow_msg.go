@@ -86,13 +86,15 @@ func checkBatchMeta(rb fbTable, bodyLen int64, budget *lengthBudget, inputBytes 
 }
 
 // checkCompressed checks the uncompressed sizes that the compressed
-// buffers of a batch claim (the first 8 bytes of each) against limit.
-func checkCompressed(rb fbTable, body []byte, limit int64) error {
+// buffers of a batch claim (the first 8 bytes of each, read by claim from
+// the body's offset off) against the limits of inflate.go: in all, at most
+// inflateLimit(maxBatch, bodyLen).
+func checkCompressed(rb fbTable, bodyLen int64, claim func(off int64) (int64, error), maxBatch int64) error {
 	if _, ok := rb.table(fbRecordBatchCompression); !ok {
 		return nil
 	}
 	p, n, _ := rb.vector(fbRecordBatchBuffers, fbBufferSize)
-	var total int64
+	var total, comp int64
 	for i := range n {
 		b := rb.buf[p+i*fbBufferSize:]
 		off := int64(binary.LittleEndian.Uint64(b))
@@ -100,19 +102,23 @@ func checkCompressed(rb fbTable, body []byte, limit int64) error {
 		if l == 0 {
 			continue
 		}
-		if l < 8 || off+8 > int64(len(body)) {
+		if l < 8 || off < 0 || off > bodyLen-8 {
 			return fmt.Errorf("compressed buffer %d of %d bytes", i, l)
 		}
-		u := int64(binary.LittleEndian.Uint64(body[off:]))
+		u, err := claim(off)
+		if err != nil {
+			return err
+		}
 		if u == -1 {
 			continue
 		}
-		if u < 0 || u > limit-total {
-			return fmt.Errorf("compressed buffers claim more than the limit of %d bytes uncompressed (buffer %d: %d bytes)", limit, i, u)
+		if u < 0 || u > maxBatch-total {
+			return fmt.Errorf("compressed buffers claim more than the limit of %d bytes uncompressed in all (buffer %d adds %d to %d); a larger --max-batch-bytes raises it", maxBatch, i, u, total)
 		}
 		total += u
+		comp += l - 8
 	}
-	return nil
+	return checkInflate("record batch", total, comp, maxBatch)
 }
 
 // batchTable returns the RecordBatch table of a record batch or dictionary
@@ -148,6 +154,12 @@ func checkMessageMeta(meta []byte, budget *lengthBudget, inputBytes int64) (typ 
 		return typ, 0, fmt.Errorf("message claims a body of %d bytes", bodyLen)
 	}
 	switch typ {
+	case fbHeaderSchema:
+		h, ok := msg.table(fbMessageHeader)
+		if !ok {
+			return typ, 0, errors.New("corrupt schema message")
+		}
+		err = checkSchemaFB(h)
 	case fbHeaderRecordBatch:
 		h, ok := msg.table(fbMessageHeader)
 		if !ok {
@@ -286,7 +298,9 @@ func (r *checkedMessageReader) Message() (*ipc.Message, error) {
 		return nil, err
 	}
 	if rb, ok := batchTable(meta); ok {
-		if err := checkCompressed(rb, body.Bytes(), r.maxBody); err != nil {
+		b := body.Bytes()
+		claim := func(off int64) (int64, error) { return int64(binary.LittleEndian.Uint64(b[off:])), nil }
+		if err := checkCompressed(rb, bodyLen, claim, r.maxBody); err != nil {
 			return nil, err
 		}
 	}

@@ -615,6 +615,9 @@ type pqLeaf struct {
 	repeated  bool  // has repetition levels
 	required  bool  // has no levels at all
 	plainBits int64 // size of a PLAIN value of a fixed-width type, else 0
+	// codec is the codec parquet-go decompresses every chunk of the column
+	// with: that of its first chunk.
+	codec format.CompressionCodec
 }
 
 func leafInfo(c *parquet.Column) pqLeaf {
@@ -622,6 +625,9 @@ func leafInfo(c *parquet.Column) pqLeaf {
 		path:     strings.Join(c.Path(), "."),
 		repeated: c.MaxRepetitionLevel() > 0,
 		required: c.MaxDefinitionLevel() == 0,
+	}
+	if cc := c.Compression(); cc != nil {
+		l.codec = cc.CompressionCodec()
 	}
 	switch c.Type().Kind() {
 	case parquet.Boolean:
@@ -656,9 +662,17 @@ func (f *pqFile) checkChunk(rg, leaf int, strict bool) error {
 		start = cm.DictionaryPageOffset
 	}
 	l := f.leaves[leaf]
-	maxBytes, maxValues := int64(math.MaxInt32), int64(math.MaxInt32)
+	maxBytes, maxValues, inflate := int64(math.MaxInt32), int64(math.MaxInt32), int64(0)
 	if strict {
-		maxBytes, maxValues = f.opt.MaxBatchBytes, max(f.opt.MaxBatchBytes/32, 1<<16)
+		maxBytes, maxValues, inflate = f.opt.MaxBatchBytes, max(f.opt.MaxBatchBytes/32, 1<<16), f.opt.MaxBatchBytes
+		if cm.Codec != l.codec && cm.Codec != format.Lz4 && cm.Codec != format.LZO {
+			// parquet-go would decompress it with the other codec.
+			err = fmt.Errorf("column chunk %s: %w: compression codec %s where the column's first chunk has %s", l.path, ErrUnsupported, cm.Codec, l.codec)
+			f.mu.Lock()
+			f.checked[key] = err
+			f.mu.Unlock()
+			return err
+		}
 	}
 	err = checkChunkPages(f.ra, start, cm.TotalCompressedSize, chunkLimits{
 		fileSize:      f.size,
@@ -670,6 +684,8 @@ func (f *pqFile) checkChunk(rg, leaf int, strict bool) error {
 		required:      l.required,
 		plainBits:     l.plainBits,
 		compressed:    cm.Codec != format.Uncompressed,
+		codec:         l.codec,
+		inflate:       inflate,
 	})
 	if err != nil {
 		err = fmt.Errorf("column chunk %s: %w", l.path, err)

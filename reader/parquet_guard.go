@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // Thrift compact protocol type ids.
@@ -251,6 +253,7 @@ type pageHeader struct {
 	numNulls, numRows        int32
 	defLen, repLen           int32
 	encoding                 int32
+	v2Plain                  bool // a v2 data page with is_compressed false
 }
 
 // encPlain is the PLAIN encoding.
@@ -303,6 +306,9 @@ func parsePageHeader(b []byte) (h pageHeader, n int, err error) {
 					h.defLen, err = w.i32(st)
 				case id == 8 && sid == 6:
 					h.repLen, err = w.i32(st)
+				case id == 8 && sid == 7:
+					h.v2Plain = st == tFalse
+					return true, nil
 				default:
 					return false, nil
 				}
@@ -327,6 +333,11 @@ type chunkLimits struct {
 	required      bool  // the column has no levels at all
 	plainBits     int64 // bits per PLAIN-encoded value of a fixed-width type, else 0
 	compressed    bool  // the chunk's codec compresses
+	// codec is the codec the decoder applies to the chunk's pages; when
+	// inflate is set, compressed pages are held to inflateLimit(inflate, ...)
+	// and checked with checkPageData (see inflate.go).
+	codec   format.CompressionCodec
+	inflate int64
 }
 
 // checkChunkPages walks the page headers of the column chunk at
@@ -439,6 +450,11 @@ func checkChunkPages(r io.ReaderAt, start, length int64, lim chunkLimits) error 
 		default:
 			return fmt.Errorf("page %d: unknown page type %d", page, h.typ)
 		}
+		if lim.inflate > 0 && lim.codec != format.Uncompressed && h.typ != pageIndex && !h.v2Plain {
+			if err := checkPageInflate(r, pos, h, lim, &buf); err != nil {
+				return fmt.Errorf("page %d: %w", page, err)
+			}
+		}
 		pos += int64(h.compressed)
 	}
 	if values != lim.chunkValues {
@@ -448,6 +464,38 @@ func checkChunkPages(r io.ReaderAt, start, length int64, lim chunkLimits) error 
 		return fmt.Errorf("pages hold %d values in a row group of %d rows", values, lim.rowGroupRows)
 	}
 	return nil
+}
+
+// checkPageInflate holds the compressed data of the page at pos, with
+// header h, to its claimed size (see inflate.go). buf is reused.
+func checkPageInflate(r io.ReaderAt, pos int64, h pageHeader, lim chunkLimits, buf *[]byte) error {
+	// The levels of a v2 page are not compressed.
+	var levels int64
+	if h.typ == pageDataV2 {
+		levels = int64(h.defLen) + int64(h.repLen)
+	}
+	comp, claimed := int64(h.compressed)-levels, int64(h.uncompressed)-levels
+	if claimed < 0 {
+		return fmt.Errorf("level lengths %d+%d exceed the uncompressed page size %d", h.repLen, h.defLen, h.uncompressed)
+	}
+	if err := checkInflate("page", claimed, comp, lim.inflate); err != nil {
+		return err
+	}
+	n := comp
+	if lim.codec == format.Snappy {
+		n = min(n, 10) // its length header
+	}
+	if int64(cap(*buf)) < n {
+		*buf = make([]byte, n)
+	}
+	b := (*buf)[:n]
+	if k, err := r.ReadAt(b, pos+levels); int64(k) != n {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("reading page data: %w", err)
+	}
+	return checkPageData(lim.codec, b, claimed)
 }
 
 // readFooter reads and checks the footer of a Parquet file of the given size
