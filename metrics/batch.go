@@ -410,9 +410,7 @@ func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 	a.Preds += int64(n)
 	var correct int64
 	for _, c := range t.correct[:n] {
-		if c {
-			correct++
-		}
+		correct += b2i(c)
 	}
 	a.CorrectN += correct
 	a.Brier.AddSlice(t.brier[:n])
@@ -443,9 +441,7 @@ func (e *Evaluator) addBins(a *Acc, t *terms, pi []int32, all bool) {
 		b := int32(UniformBin(t.conf[j], nb))
 		t.binOf[k] = b
 		t.binCnt[b+1]++
-		if t.out[j] {
-			t.binOut[b]++
-		}
+		t.binOut[b] += b2i(t.out[j])
 	}
 	for b := 1; b <= nb; b++ {
 		t.binCnt[b] += t.binCnt[b-1]

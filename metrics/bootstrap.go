@@ -339,6 +339,16 @@ func (e *Evaluator) flushBoot() {
 	p.rows = 0
 }
 
+// b2i is 1 for true: outcomes and hits are as good as random, so they
+// are added rather than branched on (the compiler emits a SETcc).
+func b2i(b bool) int64 {
+	var i int64
+	if b {
+		i = 1
+	}
+	return i
+}
+
 // addBootFast is addBoot for a whole batch of unweighted rows: each valid
 // row's bucket (bucketOf), then its terms added to the flat pending sums.
 func (e *Evaluator) addBootFast(c *Cols, t *terms) {
@@ -395,18 +405,14 @@ func (e *Evaluator) addBootFast(c *Cols, t *terms) {
 			if !cal {
 				continue
 			}
-			if t.correct[i] {
-				p.correct[b]++
-			}
+			p.correct[b] += b2i(t.correct[i])
 			// Brier scores are at most 2 and confidences at most 1.
 			p.brier[b] += int64(t.brier[i] * 0x1p40)
 			if bins > 0 {
 				cf := t.conf[i]
 				k := b*bins + UniformBin(cf, bins)
 				p.gap[k] -= int64(cf * 0x1p40)
-				if t.out[i] {
-					p.out[k]++
-				}
+				p.out[k] += b2i(t.out[i])
 			}
 		}
 	}
