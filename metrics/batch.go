@@ -1,6 +1,9 @@
 package metrics
 
 import (
+	"math"
+	"math/bits"
+
 	"github.com/evalnll/evalnll/column"
 )
 
@@ -27,9 +30,8 @@ type terms struct {
 	sliceOf      []int32 // index into Evaluator.accs per row
 	order        []int32 // rows grouped by slice
 	gather       []float64
-	binOf        []int32
 	binCnt       []int32
-	binBuf       []float64
+	binFx        []uint64 // per bin: a 128-bit sum of confidences times 2^56
 	binOut       []int64
 	keyOfCode    []int32
 	predIdx      []int32
@@ -420,50 +422,56 @@ func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 }
 
 // addBins adds unweighted predictions pi (all: predictions 0..t.n-1
-// instead) to the uniform calibration bins: a counting sort of the
-// confidences by bin, then one AddSlice per bin.
+// instead) to the uniform calibration bins.
+//
+// A confidence c in [2^-4, 1] is a multiple of 2^-56 (its last bit is
+// worth at least that), so c·2^56 is an integer below 2^56, and the bin's
+// confidences of that range are summed exactly in a 128-bit integer; the
+// few below 2^-4 go to the bin's exact.Sum directly. The integer sums are
+// added to the exact sums once per batch, in three parts of at most 52 bits
+// that are each exactly a float64.
 func (e *Evaluator) addBins(a *Acc, t *terms, pi []int32, all bool) {
 	np := len(pi)
 	if all {
 		np, pi = t.n, nil
 	}
 	nb := len(a.Bins)
-	t.binOf = grow(t.binOf, np)
-	t.binCnt = grow(t.binCnt, nb+1)
+	t.binFx = grow(t.binFx, 2*nb)
+	clear(t.binFx)
+	t.binCnt = grow(t.binCnt, nb)
 	clear(t.binCnt)
 	t.binOut = grow(t.binOut, nb)
 	clear(t.binOut)
+	fx, cnt, out := t.binFx, t.binCnt, t.binOut
 	for k := range np {
 		j := k
 		if pi != nil {
 			j = int(pi[k])
 		}
-		b := int32(UniformBin(t.conf[j], nb))
-		t.binOf[k] = b
-		t.binCnt[b+1]++
-		t.binOut[b] += b2i(t.out[j])
-	}
-	for b := 1; b <= nb; b++ {
-		t.binCnt[b] += t.binCnt[b-1]
-	}
-	t.binBuf = grow(t.binBuf, np)
-	for k := range np {
-		j := k
-		if pi != nil {
-			j = int(pi[k])
+		c := t.conf[j]
+		b := UniformBin(c, nb)
+		cnt[b]++
+		out[b] += b2i(t.out[j])
+		if c >= 0x1p-4 {
+			var carry uint64
+			fx[2*b], carry = bits.Add64(fx[2*b], uint64(int64(c*0x1p56)), 0)
+			fx[2*b+1] += carry
+		} else {
+			a.Bins[b].Conf.Add(c)
 		}
-		b := t.binOf[k]
-		t.binBuf[t.binCnt[b]] = t.conf[j]
-		t.binCnt[b]++
 	}
-	lo := int32(0)
-	for b := 0; b < nb; b++ {
-		hi := t.binCnt[b]
+	for b := range nb {
 		bin := &a.Bins[b]
-		bin.Count += int64(hi - lo)
-		bin.OutN += t.binOut[b]
-		bin.Conf.AddSlice(t.binBuf[lo:hi])
-		lo = hi
+		bin.Count += int64(cnt[b])
+		bin.OutN += out[b]
+		lo, hi := fx[2*b], fx[2*b+1]
+		if lo|hi == 0 {
+			continue
+		}
+		const m52 = 1<<52 - 1
+		bin.Conf.Add(math.Ldexp(float64(lo&m52), -56))
+		bin.Conf.Add(math.Ldexp(float64(lo>>52|hi<<12&m52), -4))
+		bin.Conf.Add(math.Ldexp(float64(hi>>40), 48))
 	}
 }
 

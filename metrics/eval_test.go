@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"github.com/evalnll/evalnll/exact"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -246,5 +247,59 @@ func TestMulticlassLengthAndSum(t *testing.T) {
 	wantNLL := (-math.Log(0.5) - math.Log(0.6)) / 2
 	if math.Abs(f.NLL-wantNLL) > 1e-15 {
 		t.Fatalf("nll %v want %v", f.NLL, wantNLL)
+	}
+}
+
+// TestBinConfidenceSumsExact: the unweighted bins' confidence sums (taken
+// as 128-bit integers above 2^-4, exact.Sum below) equal the exact sums of
+// the confidences of each bin, for values near 0, around 2^-4, near 1 and
+// at the bin edges.
+func TestBinConfidenceSumsExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	n := 30000
+	y := make([]int64, n)
+	p := make([]float64, n)
+	for i := range p {
+		switch i % 6 {
+		case 0:
+			p[i] = r.Float64() * 1e-9
+		case 1:
+			p[i] = math.Nextafter(0x1p-4, float64(r.IntN(2))) // either side of 2^-4
+		case 2:
+			p[i] = 1 - r.Float64()*1e-12
+		case 3:
+			p[i] = float64(r.IntN(16)) / 15
+		case 4:
+			p[i] = 5e-324 * float64(r.IntN(3))
+		default:
+			p[i] = r.Float64()
+		}
+		y[i] = int64(r.IntN(2))
+	}
+	cfg := DefaultConfig()
+	ev := NewEvaluator(&cfg, 0)
+	ev.BeginUnit(0)
+	if !ev.Add(cols(y, p, nil, nil, 0, n, false, false), 0) {
+		t.Fatalf("invalid rows: %+v", ev.State().Errs)
+	}
+	want := make([]exact.Sum, cfg.Bins)
+	counts := make([]int64, cfg.Bins)
+	for _, c := range p {
+		b := UniformBin(c, cfg.Bins)
+		want[b].Add(c)
+		counts[b]++
+	}
+	st := ev.State()
+	if len(st.slices) != 1 {
+		t.Fatalf("%d slices", len(st.slices))
+	}
+	var bins []Bin
+	for _, a := range st.slices {
+		bins = a.Bins
+	}
+	for b := range want {
+		if got := bins[b].Conf.Big(); got.Cmp(want[b].Big()) != 0 || bins[b].Count != counts[b] {
+			t.Errorf("bin %d: sum %v (count %d), want %v (count %d)", b, got, bins[b].Count, want[b].Big(), counts[b])
+		}
 	}
 }
