@@ -19,6 +19,7 @@ import (
 // buffers where the types allow.
 type arrowScanner struct {
 	name   string
+	sink   byte         // touchYielded XORs what it reads into it (per scanner: no data race)
 	file   *arrowFile   // or
 	stream *arrowStream // (nil when the scan failed to start)
 	units  []int        // record batches of a file to read
@@ -134,8 +135,6 @@ type span struct{ lo, hi int }
 // system call and a TLB shootdown, too costly for every small batch.
 const dropMin = 8 << 20
 
-var touchSink byte
-
 func (s *arrowScanner) touch(sp *span, b []byte) {
 	if len(b) == 0 {
 		return
@@ -149,7 +148,7 @@ func (s *arrowScanner) touch(sp *span, b []byte) {
 	for i := 0; i < len(b); i += 4096 {
 		x ^= b[i]
 	}
-	touchSink ^= x ^ b[len(b)-1]
+	s.sink ^= x ^ b[len(b)-1] // kept, so that the reads are not elided
 	lo := int(p - base)
 	hi := lo + len(b)
 	if sp.hi > sp.lo && (lo < sp.lo || lo > sp.hi+4096) {
