@@ -417,3 +417,66 @@ func TestOneUnitSharedByWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestOneUnitManyBatchesShared: a single row group of list rows read in many
+// batches, copied and shared between the workers while the reader goes on:
+// the same report for every --workers, and the earliest invalid row wins
+// even when a later batch fails first.
+func TestOneUnitManyBatchesShared(t *testing.T) {
+	dir := t.TempDir()
+	rows := make([]mcRow, 20000)
+	for i := range rows {
+		q := 0.2 + 0.6*float64(i%13)/13
+		rows[i] = mcRow{Y: int64(i % 3), P: []float64{q, (1 - q) / 2, (1 - q) / 2}}
+	}
+	write := func(name string) string {
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := parquet.NewGenericWriter[mcRow](f)
+		if _, err := w.Write(rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		return path
+	}
+	good := write("good.parquet")
+	rows[15000].P[0] = 0.9 // sums to more than 1: invalid, in a late batch
+	rows[9000].P[1] = 0.5  // and in an earlier one
+	bad := write("bad.parquet")
+	var first []byte
+	for _, w := range []string{"1", "2", "3", "4", "2"} {
+		for _, in := range []string{good, bad} {
+			out := filepath.Join(dir, "r.json")
+			var so, se bytes.Buffer
+			if code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"eval", "--workers", w, "--on-invalid", "skip", "--label", "y", "--prob", "p", "--json", out, in}); code != 0 {
+				t.Fatalf("--workers %s: exit %d: %s", w, code, se.String())
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in == good {
+				continue
+			}
+			if !bytes.Contains(data, []byte(`"sum": 2`)) {
+				t.Fatalf("--workers %s: want 2 rows skipped for their sum:\n%s", w, data)
+			}
+			if first == nil {
+				first = data
+			} else if !bytes.Equal(first, data) {
+				t.Fatalf("--workers %s: report differs from --workers 1", w)
+			}
+		}
+		var so, se bytes.Buffer
+		code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"eval", "--workers", w, "--label", "y", "--prob", "p", bad})
+		if want := bad + ":9001: "; code != 2 || !strings.Contains(se.String(), want) {
+			t.Fatalf("--workers %s: exit %d, stderr %q; want it to name %s", w, code, se.String(), want)
+		}
+	}
+}
