@@ -59,10 +59,7 @@ func (f *fx) add(x float64) {
 
 // flush folds pend into the 128-bit sum.
 func (f *fx) flush() {
-	p := f.pend
-	var c uint64
-	f.lo, c = bits.Add64(f.lo, uint64(p), 0)
-	f.hi += p>>63 + int64(c) // sign extension of p, plus the carry
+	f.addInt(f.pend)
 	f.pend, f.n = 0, 0
 }
 
@@ -70,7 +67,7 @@ func (f *fx) flush() {
 func (f *fx) addInt(v int64) {
 	var c uint64
 	f.lo, c = bits.Add64(f.lo, uint64(v), 0)
-	f.hi += v>>63 + int64(c)
+	f.hi += v>>63 + int64(c) // sign extension of v, plus the carry
 }
 
 func (f *fx) addWide(v float64) {
@@ -186,19 +183,29 @@ func (e *Evaluator) bucketOf(c *Cols, i int, t *terms) int {
 		e.idkey = appendKey(e.idkey[:0], c.ID, i)
 		h = hashBytes(e.cfg.Bootstrap.Seed, e.idkey)
 	} else {
-		h = e.cfg.Bootstrap.Seed ^ math.Float64bits(t.x[i]) ^ bits.RotateLeft64(math.Float64bits(t.w[i]), 21)
+		conf, hasConf := 0.0, false
 		if e.cfg.Kind.HasCalibration() {
 			j := i
 			if e.cfg.Kind == Multilabel {
 				j = int(t.pOff[i])
 			}
 			if e.cfg.Kind != Multilabel || t.pOff[i] < t.pOff[i+1] {
-				h ^= bits.RotateLeft64(math.Float64bits(t.conf[j]), 42)
+				conf, hasConf = t.conf[j], true
 			}
 		}
-		h = mix64(h)
+		h = contentHash(e.cfg.Bootstrap.Seed, t.x[i], t.w[i], conf, hasConf)
 	}
 	return int(h & uint64(len(e.st.boot)-1))
+}
+
+// contentHash is the bucket hash of a row without --id: its NLL, weight
+// and (first) confidence bits.
+func contentHash(seed uint64, x, w, conf float64, hasConf bool) uint64 {
+	h := seed ^ math.Float64bits(x) ^ bits.RotateLeft64(math.Float64bits(w), 21)
+	if hasConf {
+		h ^= bits.RotateLeft64(math.Float64bits(conf), 42)
+	}
+	return mix64(h)
 }
 
 // addBoot adds valid row i to its bucket.
@@ -383,11 +390,11 @@ func (e *Evaluator) addBootFast(c *Cols, t *terms) {
 			if c.ID != nil {
 				b = e.bucketOf(c, i, t)
 			} else {
-				h := seed ^ math.Float64bits(x) ^ bits.RotateLeft64(math.Float64bits(t.w[i]), 21)
+				conf := 0.0
 				if cal {
-					h ^= bits.RotateLeft64(math.Float64bits(t.conf[i]), 42)
+					conf = t.conf[i]
 				}
-				b = int(mix64(h) & mask)
+				b = int(contentHash(seed, x, t.w[i], conf, cal) & mask)
 			}
 			p.n[b]++
 			if math.Abs(x) < pendMax {

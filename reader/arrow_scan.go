@@ -333,24 +333,24 @@ func validateArray(arr arrow.Array, depth int) error {
 			return errors.New("boolean values buffer too short")
 		}
 	case *array.String:
-		return checkOffsets32(offsetsOf32(bufs), off, n, int64(len(bufBytes(bufs, 2))))
+		return checkOffsets(offsetsOf32(bufs), off, n, int64(len(bufBytes(bufs, 2))))
 	case *array.Binary:
-		return checkOffsets32(offsetsOf32(bufs), off, n, int64(len(bufBytes(bufs, 2))))
+		return checkOffsets(offsetsOf32(bufs), off, n, int64(len(bufBytes(bufs, 2))))
 	case *array.LargeString:
-		return checkOffsets64(offsetsOf64(bufs), off, n, int64(len(bufBytes(bufs, 2))))
+		return checkOffsets(offsetsOf64(bufs), off, n, int64(len(bufBytes(bufs, 2))))
 	case *array.LargeBinary:
-		return checkOffsets64(offsetsOf64(bufs), off, n, int64(len(bufBytes(bufs, 2))))
+		return checkOffsets(offsetsOf64(bufs), off, n, int64(len(bufBytes(bufs, 2))))
 	case *array.StringView, *array.BinaryView:
 		return checkViews(bufs, off, n)
 	case *array.List:
 		child := a.ListValues()
-		if err := checkOffsets32(a.Offsets(), off, n, int64(child.Len())); err != nil {
+		if err := checkOffsets(a.Offsets(), off, n, int64(child.Len())); err != nil {
 			return err
 		}
 		return validateArray(child, depth+1)
 	case *array.LargeList:
 		child := a.ListValues()
-		if err := checkOffsets64(a.Offsets(), off, n, int64(child.Len())); err != nil {
+		if err := checkOffsets(a.Offsets(), off, n, int64(child.Len())); err != nil {
 			return err
 		}
 		return validateArray(child, depth+1)
@@ -389,9 +389,9 @@ func offsetsOf64(bufs []*arrowBuffer) []int64 {
 	return unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/8)
 }
 
-// checkOffsets32 checks offsets [off, off+n] of a variable-size array: in
+// checkOffsets checks offsets [off, off+n] of a variable-size array: in
 // order, and within [0, limit].
-func checkOffsets32(offs []int32, off, n, limit int64) error {
+func checkOffsets[T int32 | int64](offs []T, off, n, limit int64) error {
 	if n == 0 {
 		return nil
 	}
@@ -409,29 +409,6 @@ func checkOffsets32(offs []int32, off, n, limit int64) error {
 		prev = o
 	}
 	if int64(prev) > limit {
-		return fmt.Errorf("offset %d beyond the %d values", prev, limit)
-	}
-	return nil
-}
-
-func checkOffsets64(offs []int64, off, n, limit int64) error {
-	if n == 0 {
-		return nil
-	}
-	if int64(len(offs)) < off+n+1 {
-		return fmt.Errorf("offsets buffer holds %d offsets, needs %d", len(offs), off+n+1)
-	}
-	prev := offs[off]
-	if prev < 0 {
-		return fmt.Errorf("negative offset %d", prev)
-	}
-	for _, o := range offs[off+1 : off+n+1] {
-		if o < prev {
-			return errors.New("offsets out of order")
-		}
-		prev = o
-	}
-	if prev > limit {
 		return fmt.Errorf("offset %d beyond the %d values", prev, limit)
 	}
 	return nil
