@@ -363,10 +363,15 @@ func (c *pqCursor) dropAlias() {
 // the next dense value at maxDef, else a zero value. With def nil, or no
 // null entry, it appends dense as is.
 func appendEntries[T any](dst, dense []T, def []byte, entryDef, maxDef byte, entries int) []T {
-	if def == nil || entries == len(dense) {
-		return append(dst, dense...)
-	}
 	start := len(dst)
+	if def == nil || entries == len(dense) {
+		// grow doubles: append's growth of 1.25 for large slices copies a
+		// batch column of millions of values several times over on the
+		// way to its size (all of it fresh memory to fault in).
+		dst = grow(dst, start+len(dense))
+		copy(dst[start:], dense)
+		return dst
+	}
 	dst = grow(dst, start+entries)
 	out := dst[start:]
 	var zero T

@@ -32,14 +32,33 @@ import (
 	"hash/crc32"
 	"io"
 	"math/bits"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 )
 
-// rawWindow is how many levels the cursor sees at a time.
-const rawWindow = 1 << 17
+// rawWindow is how many levels the cursor sees at a time (a variable for
+// tests).
+var rawWindow = 1 << 17
+
+// Pages of more than rawStreamMin bytes decompressed are streamed: only
+// their levels are held whole, and the values are decoded a window at a
+// time into a buffer of about rawWindow values plus streamHist bytes of
+// history for snappy's back-references (the reference encoder refers back
+// at most 64 KiB). DuckDB writes pages of 150 MB for list columns; held
+// whole, such a page costs its size in RSS and, faulted in 4 KiB at a
+// time, a third of a second of system time. A back-reference beyond the
+// history (legal, but no encoder we know makes one) sends the page to be
+// read whole after all (rawChunk.fallback). Variables for tests.
+var (
+	rawStreamMin = 4 << 20
+	streamHist   = 64 << 10
+)
+
+// rawStats counts pages streamed and pages that fell back (for tests).
+var rawStats struct{ streamed, fallbacks atomic.Int64 }
 
 // Parquet encodings used here.
 const (
@@ -65,8 +84,17 @@ type rawChunk struct {
 	pages  []rawPage
 	pi     int // next page
 
-	buf []byte // the decompressed page (from f.pageBuf)
+	buf []byte // the decompressed page, or its levels when streaming (from f.pageBuf)
 	in  []byte // input window of the snappy decoder
+
+	// Streaming (pages over rawStreamMin bytes): the values come from vs,
+	// decoded into vbuf; after a fallback, from whole.
+	page      rawPage
+	streaming bool
+	vs        pageStream
+	vbuf      []byte
+	whole     []byte
+	at        int // the values start at this offset of the page
 
 	// The current page: levels left, decoders, values.
 	left     int
@@ -191,12 +219,19 @@ func (f *pqFile) rawChunkFor(rg int, col *pqCol) *rawChunk {
 	return rc
 }
 
-// release gives the page buffer back to the file.
+// release gives the page buffers back to the file.
 func (rc *rawChunk) release() {
-	if rc.buf != nil {
-		rc.f.putPageBuf(rc.buf)
-		rc.buf = nil
+	for _, b := range []*[]byte{&rc.buf, &rc.vbuf, &rc.whole} {
+		if *b != nil {
+			rc.f.putPageBuf(*b)
+			*b = nil
+		}
 	}
+	if rc.streaming {
+		rc.in = rc.vs.in
+	}
+	rc.vs = pageStream{}
+	rc.streaming = false
 	rc.vals = nil
 	rc.left = 0
 }
@@ -218,17 +253,34 @@ func (rc *rawChunk) nextPage() error {
 	}
 }
 
-// load reads page p.
+// load reads page p: whole, or, when streaming, its levels only.
 func (rc *rawChunk) load(p rawPage) error {
 	col := rc.col
 	size := p.uncompressed
-	if rc.buf == nil || cap(rc.buf) < size+8 {
+	rc.page = p
+	if rc.streaming {
+		rc.in = rc.vs.in
+		rc.vs = pageStream{}
+	}
+	if rc.whole != nil {
+		rc.f.putPageBuf(rc.whole)
+		rc.whole = nil
+	}
+	rc.streaming = size > rawStreamMin
+	if rc.streaming {
+		rawStats.streamed.Add(1)
+	}
+	want := size + 8
+	if rc.streaming {
+		want = min(want, 64<<10)
+	}
+	if rc.buf == nil || cap(rc.buf) < want {
 		if rc.buf != nil {
 			rc.f.putPageBuf(rc.buf)
 		}
-		rc.buf = rc.f.pageBuf(size + 8)
+		rc.buf = rc.f.pageBuf(want)
 	}
-	s := pageStream{r: rc.f.ra, pos: p.pos, end: p.pos + int64(p.compressed), in: rc.in, dst: rc.buf[:size], wantCRC: p.crc != 0}
+	s := pageStream{r: rc.f.ra, pos: p.pos, end: p.pos + int64(p.compressed), in: rc.in, dst: rc.buf[:min(size, cap(rc.buf))], total: size, wantCRC: p.crc != 0}
 	if rc.snappy {
 		if err := s.startSnappy(); err != nil {
 			return err
@@ -243,7 +295,7 @@ func (rc *rawChunk) load(p rawPage) error {
 		if max == 0 {
 			continue
 		}
-		if err := s.until(at + 4); err != nil {
+		if err := rc.untilLevels(&s, at+4); err != nil {
 			return err
 		}
 		n := int(binary.LittleEndian.Uint32(s.dst[at:]))
@@ -253,32 +305,37 @@ func (rc *rawChunk) load(p rawPage) error {
 		spans[i] = [2]int{at + 4, at + 4 + n}
 		at += 4 + n
 	}
-	// Move what is decoded so far so that the values start 8-aligned.
-	if shift := (8 - at%8) % 8; shift != 0 {
-		copy(rc.buf[shift:], rc.buf[:s.d])
-		s.dst = rc.buf[shift : shift+size]
+	rc.at = at
+	var levels []byte
+	if rc.streaming {
+		if err := rc.untilLevels(&s, at); err != nil {
+			return err
+		}
+		levels = s.dst[:at]
+		rc.startValues(&s)
+	} else {
+		// Move what is decoded so far so that the values start 8-aligned.
+		if shift := (8 - at%8) % 8; shift != 0 {
+			copy(rc.buf[shift:], rc.buf[:s.d])
+			s.dst = rc.buf[shift : shift+size]
+		}
+		if err := s.until(size); err != nil {
+			return err
+		}
+		rc.in = s.in
+		if err := rc.finish(&s); err != nil {
+			return err
+		}
+		levels = s.dst
+		rc.vals = s.dst[at:]
 	}
-	if err := s.until(size); err != nil {
-		return err
+	if (size-at)%rc.width != 0 {
+		return fmt.Errorf("PLAIN page data of %d bytes for %d-byte values", size-at, rc.width)
 	}
-	rc.in = s.in
-	if err := s.done(); err != nil {
-		return err
-	}
-	if p.crc != 0 && s.crc != p.crc {
-		// As parquet-go says it.
-		return fmt.Errorf("crc32 checksum mismatch in page of column %q: want=0x%08X got=0x%08X: %w",
-			rc.f.leaves[col.leaf].path, p.crc, s.crc, parquet.ErrCorrupted)
-	}
-	page := s.dst
-	rc.vals = page[at:]
-	if len(rc.vals)%rc.width != 0 {
-		return fmt.Errorf("PLAIN page data of %d bytes for %d-byte values", len(rc.vals), rc.width)
-	}
-	nvals := len(rc.vals) / rc.width
+	nvals := (size - at) / rc.width
 	nonNull := p.numValues
 	if col.maxRep > 0 {
-		rc.rep = rleLevels{b: page[spans[0][0]:spans[0][1]], width: uint(bits.Len8(col.maxRep))}
+		rc.rep = rleLevels{b: levels[spans[0][0]:spans[0][1]], width: uint(bits.Len8(col.maxRep))}
 		d := rc.rep
 		if _, err := d.scan(p.numValues, col.maxRep); err != nil {
 			if err == errLevelAbove {
@@ -288,7 +345,7 @@ func (rc *rawChunk) load(p rawPage) error {
 		}
 	}
 	if col.maxDef > 0 {
-		rc.def = rleLevels{b: page[spans[1][0]:spans[1][1]], width: uint(bits.Len8(col.maxDef))}
+		rc.def = rleLevels{b: levels[spans[1][0]:spans[1][1]], width: uint(bits.Len8(col.maxDef))}
 		d := rc.def
 		var err error
 		if nonNull, err = d.scan(p.numValues, col.maxDef); err != nil {
@@ -302,6 +359,133 @@ func (rc *rawChunk) load(p rawPage) error {
 		return fmt.Errorf("page levels call for %d values but it holds %d", nonNull, nvals)
 	}
 	rc.left, rc.vpos = p.numValues, 0
+	return nil
+}
+
+// finish checks that a page's stream, decoded to its end, used all of its
+// input and matches its checksum.
+func (rc *rawChunk) finish(s *pageStream) error {
+	if err := s.done(); err != nil {
+		return err
+	}
+	if p := rc.page; p.crc != 0 && s.crc != p.crc {
+		// As parquet-go says it.
+		return fmt.Errorf("crc32 checksum mismatch in page of column %q: want=0x%08X got=0x%08X: %w",
+			rc.f.leaves[rc.col.leaf].path, p.crc, s.crc, parquet.ErrCorrupted)
+	}
+	return nil
+}
+
+// untilLevels decodes the page up to offset n into rc.buf, growing it: the
+// levels of a streamed page are held whole.
+func (rc *rawChunk) untilLevels(s *pageStream, n int) error {
+	if n > len(s.dst) && n <= s.total {
+		nb := rc.f.pageBuf(min(max(n, 2*len(s.dst)), s.total) + 8)
+		copy(nb, s.dst[:s.d])
+		rc.f.putPageBuf(rc.buf)
+		rc.buf = nb
+		s.dst = nb[:min(len(nb), s.total)]
+	}
+	return s.until(n)
+}
+
+// startValues moves the stream of a page whose levels are decoded to the
+// value buffer, with up to streamHist bytes of history, placed so that the
+// values start 8-aligned.
+func (rc *rawChunk) startValues(s *pageStream) {
+	need := rawWindow*rc.width + streamHist + 256
+	if cap(rc.vbuf) < need {
+		if rc.vbuf != nil {
+			rc.f.putPageBuf(rc.vbuf)
+		}
+		rc.vbuf = rc.f.pageBuf(need)
+	}
+	keep := max(0, s.d-streamHist)
+	o := (8 - (rc.at-keep)%8) % 8
+	copy(rc.vbuf[o:], s.dst[keep:s.d])
+	s.dst = rc.vbuf[o:need]
+	s.base, s.d = keep, s.d-keep
+	rc.vs = *s
+}
+
+// values returns the bytes of values lo..lo+n of the page. When streaming,
+// the bytes before lo may be dropped (c's batch is first unaliased from
+// them), and at the page's last window the stream is decoded to its end
+// and checked.
+func (rc *rawChunk) values(c *pqCursor, lo, n int, last bool) ([]byte, error) {
+	w := rc.width
+	if !rc.streaming {
+		return rc.vals[lo*w : (lo+n)*w], nil
+	}
+	s := &rc.vs
+	plo, phi := rc.at+lo*w-s.base, rc.at+(lo+n)*w-s.base
+	const slack = 64 // a snappy copy may go this far past what was asked
+	if phi > len(s.dst)-slack {
+		// Drop what was used, keeping the history; 8 bytes at a time,
+		// which keeps the values aligned.
+		if drop := min(plo, s.d-streamHist) &^ 7; drop > 0 {
+			c.unalias()
+			copy(s.dst, s.dst[drop:s.d])
+			s.d -= drop
+			s.base += drop
+			plo -= drop
+			phi -= drop
+		}
+		if phi > len(s.dst)-slack {
+			return nil, fmt.Errorf("internal error: a window of %d values does not fit the value buffer", n)
+		}
+	}
+	err := s.until(phi)
+	if err == nil && last {
+		// The rest of the page (values beyond the levels' count, if any).
+		if rest := s.total - s.base; rest <= len(s.dst) {
+			if err = s.until(rest); err == nil {
+				err = rc.finish(s)
+			}
+		} else {
+			err = errWindow
+		}
+	}
+	if err == errWindow {
+		c.unalias()
+		if err := rc.fallback(); err != nil {
+			return nil, err
+		}
+		return rc.vals[lo*w : (lo+n)*w], nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.dst[plo:phi], nil
+}
+
+// fallback reads the current page whole, for its values, when streaming
+// cannot go on.
+func (rc *rawChunk) fallback() error {
+	rawStats.fallbacks.Add(1)
+	p := rc.page
+	size := p.uncompressed
+	rc.in = rc.vs.in
+	rc.vs = pageStream{}
+	rc.streaming = false
+	rc.whole = rc.f.pageBuf(size + 8)
+	shift := (8 - rc.at%8) % 8
+	s := pageStream{r: rc.f.ra, pos: p.pos, end: p.pos + int64(p.compressed), in: rc.in, dst: rc.whole[shift : shift+size], total: size, wantCRC: p.crc != 0}
+	if rc.snappy {
+		if err := s.startSnappy(); err != nil {
+			return err
+		}
+	} else {
+		s.lit = p.compressed
+	}
+	if err := s.until(size); err != nil {
+		return err
+	}
+	rc.in = s.in
+	if err := rc.finish(&s); err != nil {
+		return err
+	}
+	rc.vals = s.dst[rc.at:]
 	return nil
 }
 
@@ -343,7 +527,10 @@ func (c *pqCursor) nextRawWindow() error {
 		clear(c.def)
 		nonNull = 0
 	}
-	v := rc.vals[rc.vpos*rc.width : (rc.vpos+nonNull)*rc.width]
+	v, err := rc.values(c, rc.vpos, nonNull, k == rc.left)
+	if err != nil {
+		return fmt.Errorf("reading page: %w", err)
+	}
 	p := unsafe.Pointer(unsafe.SliceData(v))
 	switch col.conv {
 	case convInt32, convUint32:
@@ -530,7 +717,9 @@ type pageStream struct {
 	in       []byte
 	bi, bn   int // window [bi, bn) of in
 	dst      []byte
-	d        int
+	d        int // next byte of dst to write
+	base     int // offset in the page of dst[0] (streaming drops what was used)
+	total    int // the page's size decompressed
 	lit      int // literal bytes still to copy
 	snappy   bool
 	crc      uint32 // CRC-32 of the input read so far, when wantCRC
@@ -538,6 +727,9 @@ type pageStream struct {
 }
 
 var errSnappy = errors.New("corrupt snappy page")
+
+// errWindow: a back-reference to output that streaming has dropped.
+var errWindow = errors.New("snappy back-reference beyond the streaming window")
 
 // refill keeps what is left of the window and reads more, up to want bytes
 // in all.
@@ -576,8 +768,8 @@ func (s *pageStream) startSnappy() error {
 		return errSnappy
 	}
 	s.bi += k
-	if n != uint64(len(s.dst)) {
-		return fmt.Errorf("snappy page decodes to %d bytes, its header says %d", n, len(s.dst))
+	if n != uint64(s.total) {
+		return fmt.Errorf("snappy page decodes to %d bytes, its header says %d", n, s.total)
 	}
 	return nil
 }
@@ -652,7 +844,7 @@ func (s *pageStream) until(n int) error {
 				s.bi += 1 + nb
 			}
 			s.lit = l + 1
-			if s.lit > len(s.dst)-s.d {
+			if s.lit > s.total-s.base-s.d {
 				return errSnappy
 			}
 			continue
@@ -678,7 +870,13 @@ func (s *pageStream) until(n int) error {
 			offset = int(binary.LittleEndian.Uint32(in[1:]))
 			s.bi += 5
 		}
-		if offset <= 0 || offset > s.d || length > len(s.dst)-s.d {
+		if offset <= 0 || length > s.total-s.base-s.d || length > len(s.dst)-s.d {
+			return errSnappy
+		}
+		if offset > s.d {
+			if offset <= s.base+s.d {
+				return errWindow
+			}
 			return errSnappy
 		}
 		d := s.d
@@ -697,7 +895,7 @@ func (s *pageStream) until(n int) error {
 
 // done checks that the whole input was used.
 func (s *pageStream) done() error {
-	if s.d != len(s.dst) || s.lit != 0 || s.bi != s.bn || s.pos != s.end {
+	if s.base+s.d != s.total || s.lit != 0 || s.bi != s.bn || s.pos != s.end {
 		return errSnappy
 	}
 	return nil

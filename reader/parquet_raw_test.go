@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -104,6 +105,45 @@ func TestRawPagesCorpus(t *testing.T) {
 // TestRawPagesWritten: v1 pages with nulls, null and empty lists, null
 // elements, several pages per chunk, uncompressed and snappy.
 func TestRawPagesWritten(t *testing.T) {
+	for _, path := range writeRawTestFiles(t) {
+		if used := compareRawPath(t, path); used == 0 {
+			t.Errorf("%s: the raw page reader read no column chunk", path)
+		}
+	}
+}
+
+// TestRawPagesStreamed: the same files, and testdata's, read with every
+// page streamed through a small value window, and with a history so short
+// that back-references miss it and pages are read whole after all.
+func TestRawPagesStreamed(t *testing.T) {
+	files := writeRawTestFiles(t)
+	filepath.Walk(filepath.Join("..", "testdata"), func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && strings.HasSuffix(p, ".parquet") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	defer func(w, m, h int) { rawWindow, rawStreamMin, streamHist = w, m, h }(rawWindow, rawStreamMin, streamHist)
+	for _, hist := range []int{64 << 10, 1 << 10} {
+		rawWindow, rawStreamMin, streamHist = 300, 0, hist
+		s0, f0 := rawStats.streamed.Load(), rawStats.fallbacks.Load()
+		for _, path := range files {
+			compareRawPath(t, path)
+		}
+		s, f := rawStats.streamed.Load()-s0, rawStats.fallbacks.Load()-f0
+		t.Logf("history %d: %d pages streamed, %d read whole after a back-reference missed", hist, s, f)
+		if s == 0 {
+			t.Errorf("history %d: no page was streamed", hist)
+		}
+		if hist < 64<<10 && f == 0 {
+			t.Errorf("history %d: no page fell back to being read whole", hist)
+		}
+	}
+}
+
+// writeRawTestFiles writes the files of TestRawPagesWritten.
+func writeRawTestFiles(t *testing.T) []string {
+	t.Helper()
 	type row struct {
 		ID  int64      `parquet:"id"`
 		I32 int32      `parquet:"i32"`
@@ -112,6 +152,13 @@ func TestRawPagesWritten(t *testing.T) {
 		F   *float32   `parquet:"f,optional"`
 		L   []float32  `parquet:"l,list"`
 		LO  []*float64 `parquet:"lo,list,optional"`
+		// Values from small pools: snappy refers back kilobytes.
+		K  int32     `parquet:"k"`
+		LK []float32 `parquet:"lk,list"`
+	}
+	pool := make([]float32, 2000)
+	for i := range pool {
+		pool[i] = float32(i) * 1.25
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	rows := make([]row, 20000)
@@ -131,6 +178,10 @@ func TestRawPagesWritten(t *testing.T) {
 		for range n {
 			r.L = append(r.L, float32(rng.NormFloat64()))
 		}
+		r.K = rng.Int32N(3000)
+		for range rng.IntN(20) {
+			r.LK = append(r.LK, pool[rng.IntN(len(pool))])
+		}
 		if rng.IntN(8) > 0 {
 			r.LO = make([]*float64, rng.IntN(30))
 			for j := range r.LO {
@@ -142,6 +193,7 @@ func TestRawPagesWritten(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
+	var paths []string
 	for _, codec := range []string{"none", "snappy"} {
 		for _, page := range []int{1 << 10, 64 << 10, 8 << 20} {
 			path := filepath.Join(dir, fmt.Sprintf("%s-%d.parquet", codec, page))
@@ -163,11 +215,10 @@ func TestRawPagesWritten(t *testing.T) {
 				t.Fatal(err)
 			}
 			out.Close()
-			if used := compareRawPath(t, path); used == 0 {
-				t.Errorf("%s: the raw page reader read no column chunk", path)
-			}
+			paths = append(paths, path)
 		}
 	}
+	return paths
 }
 
 // TestSnappyStream decodes snappy blocks of all kinds as klauspost does,
@@ -201,7 +252,7 @@ func TestSnappyStream(t *testing.T) {
 		}
 		enc := snappy.Encode(nil, src)
 		for _, win := range []int{0, 7} {
-			s := pageStream{r: bytes.NewReader(enc), end: int64(len(enc)), dst: make([]byte, n)}
+			s := pageStream{r: bytes.NewReader(enc), end: int64(len(enc)), dst: make([]byte, n), total: n}
 			if win > 0 {
 				s.in = make([]byte, 64)
 			}
@@ -228,7 +279,7 @@ func TestSnappyStream(t *testing.T) {
 			}
 			bad[rng.IntN(len(bad))] ^= byte(1 + rng.IntN(255))
 			want, werr := snappy.Decode(nil, bad)
-			s := pageStream{r: bytes.NewReader(bad), end: int64(len(bad)), dst: make([]byte, n)}
+			s := pageStream{r: bytes.NewReader(bad), end: int64(len(bad)), dst: make([]byte, n), total: n}
 			err := s.startSnappy()
 			if err == nil {
 				err = s.until(n)
@@ -302,5 +353,74 @@ func TestRLELevels(t *testing.T) {
 			c = rleLevels{b: enc[:rng.IntN(len(enc))], width: width}
 			c.read(make([]byte, n))
 		}
+	}
+}
+
+// TestRawPageStreamMemory: a 40 MB page is read through a window of about
+// a megabyte, not held whole (as it is with streaming turned off).
+func TestRawPageStreamMemory(t *testing.T) {
+	type row struct {
+		L []float32 `parquet:"l,list"`
+	}
+	rows := make([]row, 2000)
+	for i := range rows {
+		rows[i].L = make([]float32, 5000)
+		for j := range rows[i].L {
+			rows[i].L[j] = float32(i*5000 + j)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "big-page.parquet")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parquet.NewGenericWriter[row](out, parquet.DataPageVersion(1), parquet.PageBufferSize(256<<20), parquet.Compression(&parquet.Uncompressed))
+	if _, err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	read := func() (alloc uint64, streamed int64) {
+		f, err := Open(path, DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		s0 := rawStats.streamed.Load()
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		s := f.Scan(0, []string{"l"}, 64)
+		want := float32(0)
+		for s.Next() {
+			for _, v := range s.Batch().Cols[0].F32 {
+				if v != want {
+					t.Fatalf("value %v, want %v", v, want)
+				}
+				want++
+			}
+		}
+		if err := s.Err(); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		runtime.ReadMemStats(&m1)
+		if want != 2000*5000 {
+			t.Fatalf("read %v values", want)
+		}
+		return m1.TotalAlloc - m0.TotalAlloc, rawStats.streamed.Load() - s0
+	}
+	alloc, streamed := read()
+	t.Logf("streamed: %d pages, %.1f MB allocated", streamed, float64(alloc)/1e6)
+	if streamed == 0 || alloc > 12<<20 {
+		t.Errorf("streamed %d pages, allocated %d bytes reading a 40 MB page; want a window of a few MB", streamed, alloc)
+	}
+	defer func(m int) { rawStreamMin = m }(rawStreamMin)
+	rawStreamMin = 1 << 30
+	alloc, _ = read()
+	t.Logf("whole: %.1f MB allocated", float64(alloc)/1e6)
+	if alloc < 40e6 {
+		t.Errorf("a page read whole allocated only %d bytes: the test does not see page buffers", alloc)
 	}
 }
