@@ -134,8 +134,9 @@ type pqFile struct {
 	checked map[chunkKey]error // results of checkChunkPages
 	leaves  []pqLeaf
 	closed  bool
-	bufs    [][]byte // page buffers for reuse (parquet_raw.go)
-	noRaw   bool     // read every chunk with parquet-go (tests)
+	bufs    [][]byte    // page buffers for reuse (parquet_raw.go)
+	cursors []*pqCursor // cursors of closed scanners, for reuse
+	noRaw   bool        // read every chunk with parquet-go (tests)
 }
 
 func openParquet(path, name string, osf *os.File, size int64, opt Options) (File, error) {
@@ -603,6 +604,7 @@ func (f *pqFile) Close() error {
 	}
 	f.closed = true
 	f.bufs = nil
+	f.cursors = nil
 	if f.path == "-" {
 		return nil
 	}

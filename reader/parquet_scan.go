@@ -58,7 +58,7 @@ func (f *pqFile) Scan(u int, cols []string, maxRows int) Scanner {
 			s.err = newError(f.name, false, "", err)
 			return s
 		}
-		cur := &pqCursor{col: c, name: name}
+		cur := f.cursor(c, name)
 		s.curs = append(s.curs, cur)
 		s.batch.Cols = append(s.batch.Cols, &cur.out)
 	}
@@ -182,6 +182,47 @@ func (s *pqScanner) Close() {
 	s.closed = true
 	defer func() { _ = recover() }()
 	s.closeCursors()
+	s.f.putCursors(s.curs)
+	s.curs = nil
+}
+
+// cursor returns a cursor for col, recycled when the file has one: one
+// that read the same column if it can (its buffers are of the right type
+// and size).
+func (f *pqFile) cursor(col *pqCol, name string) *pqCursor {
+	f.mu.Lock()
+	var c *pqCursor
+	if n := len(f.cursors); n > 0 {
+		k := n - 1
+		for i := n - 1; i >= 0; i-- {
+			if f.cursors[i].col == col {
+				k = i
+				break
+			}
+		}
+		c = f.cursors[k]
+		f.cursors = append(f.cursors[:k], f.cursors[k+1:]...)
+	}
+	f.mu.Unlock()
+	if c == nil {
+		return &pqCursor{col: col, name: name}
+	}
+	c.recycle(col, name)
+	return c
+}
+
+// putCursors keeps closed cursors for reuse, a few per worker.
+func (f *pqFile) putCursors(cs []*pqCursor) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return
+	}
+	for _, c := range cs {
+		if len(f.cursors) < 64 {
+			f.cursors = append(f.cursors, c)
+		}
+	}
 }
 
 // String output modes of a batch.
@@ -268,6 +309,28 @@ type pqCursor struct {
 	ownInt             []int64
 	ownF32             []float32
 	ownF64             []float64
+
+	// Scratch of the raw page reader, kept from chunk to chunk.
+	rawIn, rawRep, rawDef []byte
+}
+
+// recycle makes c a fresh cursor for col, keeping its buffers: a scanner
+// gives its cursors back to the file when it closes, and the next scanner
+// takes them, so that the buffers of a batch are not allocated (and
+// faulted in) afresh for every row group.
+func (c *pqCursor) recycle(col *pqCol, name string) {
+	if c.aliased {
+		c.bInt, c.bF32, c.bF64 = c.ownInt, c.ownF32, c.ownF64
+	}
+	*c = pqCursor{
+		col: col, name: name,
+		sBool: c.sBool[:0], sInt: c.sInt[:0], sF32: c.sF32[:0], sF64: c.sF64[:0], sStr: c.sStr[:0], arena: c.arena[:0],
+		valid: validity{buf: c.valid.buf[:0]}, rowValid: validity{buf: c.rowValid.buf[:0]},
+		bBool: c.bBool[:0], bInt: c.bInt[:0], bF32: c.bF32[:0], bF64: c.bF64[:0], bStr: c.bStr[:0], bCodes: c.bCodes[:0], bOff: c.bOff[:0],
+		rawIn: c.rawIn, rawRep: c.rawRep, rawDef: c.rawDef,
+	}
+	clear(c.bStr[:cap(c.bStr)]) // no strings of another file kept alive
+	clear(c.sStr[:cap(c.sStr)])
 }
 
 func (c *pqCursor) reset(pages parquet.Pages) {
@@ -283,6 +346,7 @@ func (c *pqCursor) reset(pages parquet.Pages) {
 func (c *pqCursor) resetRaw(rc *rawChunk) {
 	c.close()
 	c.raw = rc
+	rc.in, rc.repWin, rc.defWin = c.rawIn, c.rawRep, c.rawDef
 	switch rc.col.conv {
 	case convInt64, convFloat, convDouble:
 		c.aliasable = true
@@ -296,6 +360,7 @@ func (c *pqCursor) close() {
 	c.releasePage()
 	if c.raw != nil {
 		c.raw.release()
+		c.rawIn, c.rawRep, c.rawDef = c.raw.in, c.raw.repWin, c.raw.defWin
 		c.raw = nil
 	}
 	if c.pages != nil {
