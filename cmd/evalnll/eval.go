@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -54,6 +55,7 @@ type evalFlags struct {
 	quiet                                                              bool
 	bootstrap                                                          int
 	bootSeed                                                           uint64
+	memProfile                                                         string
 	cpuProfile                                                         string
 	maxSlices                                                          int
 }
@@ -92,6 +94,7 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.Var(&f.maxDec, "max-decrease", "fail when `METRIC=DELTA` fell by more than DELTA over the baseline (for accuracy); repeatable")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
+	fs.StringVar(&f.memProfile, "memprofile", "", "write a profile of the run's allocations to `FILE` (go tool pprof)")
 	fs.IntVar(&f.bootstrap, "bootstrap", metrics.DefaultBootstrap().Replicates, "`R` bootstrap replicates for 95% intervals (0: none)")
 	fs.Uint64Var(&f.bootSeed, "bootstrap-seed", metrics.DefaultBootstrap().Seed, "bootstrap `SEED`, recorded in the report")
 	return fs
@@ -163,6 +166,15 @@ func cmdEval(e *env, args []string) (int, error) {
 			return 0, usagef("--cpuprofile: %v", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if f.memProfile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			if pf, err := os.Create(f.memProfile); err == nil {
+				pprof.Lookup("allocs").WriteTo(pf, 0)
+				pf.Close()
+			}
+		}()
 	}
 	files, names, cleanup, err := openInputs(e, inputs, reader.Options{MaxBatchBytes: f.maxBatchBytes})
 	defer cleanup()

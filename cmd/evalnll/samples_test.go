@@ -90,3 +90,37 @@ func firstDiff(a, b string) string {
 	}
 	return ""
 }
+
+// TestProfiles: --cpuprofile and --memprofile write gzipped pprof
+// profiles, and the run's report is the same as without them.
+func TestProfiles(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join("..", "..", "testdata", "samples", "digits_lr.parquet")
+	report := func(extra ...string) []byte {
+		js := filepath.Join(dir, "r.json")
+		var so, se bytes.Buffer
+		args := append([]string{"eval", "--quiet", "--json", js, "--label", "y", "--prob", "probs"}, extra...)
+		if code := run(context.Background(), strings.NewReader(""), &so, &se, append(args, in)); code != 0 {
+			t.Fatalf("exit %d: %s", code, se.String())
+		}
+		b, err := os.ReadFile(js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	plain := report()
+	cpu, mem := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof")
+	if got := report("--cpuprofile", cpu, "--memprofile", mem); !bytes.Equal(got, plain) {
+		t.Error("the report changed with profiling on")
+	}
+	for _, p := range []string{cpu, mem} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s: %d bytes, not a gzipped pprof profile", p, len(b))
+		}
+	}
+}
