@@ -3,6 +3,7 @@ package exact
 import (
 	"math"
 	"math/big"
+	"math/bits"
 	"math/rand/v2"
 	"testing"
 )
@@ -321,6 +322,90 @@ func TestAddSquaresAndProducts(t *testing.T) {
 			if c[0].IsFinite() && c[0].Big().Cmp(c[1].Big()) != 0 {
 				t.Fatalf("trial %d: exact totals differ", trial)
 			}
+		}
+	}
+}
+
+// TestFixedPointRange: terms around the range AddSlice and AddSquares sum
+// as fixed-point integers ([2^-12, 2^11)), of both signs, with the range's
+// edges, long runs (the 128- and 192-bit sums fill their high words) and
+// sums that cancel to negative and to zero: the same exact state as Add
+// and AddProduct term by term.
+func TestFixedPointRange(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	edges := []float64{0x1p-12, math.Nextafter(0x1p-12, 0), math.Nextafter(0x1p11, 0), 0x1p11,
+		math.Nextafter(0x1p-11, 0), 0x1p10 + 0x1p-42, 1, math.Nextafter(1, 2), 0x1.fffffffffffffp10}
+	for trial := 0; trial < 40; trial++ {
+		n := 1 + r.IntN(20000)
+		xs := make([]float64, n)
+		for i := range xs {
+			switch k := r.IntN(10); {
+			case k == 0:
+				xs[i] = edges[r.IntN(len(edges))]
+			case k == 1:
+				// Outside the range, with squares that stay finite.
+				xs[i] = r.NormFloat64() * math.Pow(10, float64(r.IntN(30)-15))
+			default:
+				// Mantissas with all bits used, exponents -14..12.
+				xs[i] = math.Ldexp(1+float64(r.Uint64N(1<<52))*0x1p-52, r.IntN(27)-14)
+			}
+			if trial%4 != 0 && r.IntN(2) == 0 {
+				xs[i] = -xs[i]
+			}
+		}
+		if trial%5 == 1 {
+			// Cancel to exactly zero: the terms and their negatives.
+			for i := range n / 2 {
+				xs[n-1-i] = -xs[i]
+			}
+		}
+		var a, b, sa, sb Sum
+		for _, x := range xs {
+			a.Add(x)
+			sa.AddProduct(x, x)
+		}
+		for rest := xs; len(rest) > 0; {
+			k := 1 + r.IntN(len(rest))
+			b.AddSlice(rest[:k])
+			sb.AddSquares(rest[:k])
+			rest = rest[k:]
+		}
+		for _, c := range [][2]*Sum{{&a, &b}, {&sa, &sb}} {
+			if !c[0].IsFinite() {
+				t.Fatalf("trial %d: a term was not finite", trial)
+			}
+			if c[0].Big().Cmp(c[1].Big()) != 0 || c[0].Float64() != c[1].Float64() {
+				t.Fatalf("trial %d: exact totals differ: %v vs %v", trial, c[0].Float64(), c[1].Float64())
+			}
+		}
+		if ref := refFloat64(xs); a.Float64() != ref {
+			t.Fatalf("trial %d: %v, want %v", trial, a.Float64(), ref)
+		}
+	}
+}
+
+// TestAddFixed128: the signed 128-bit fixed-point sums are added exactly,
+// over their whole range (sums of 2^52 terms reach the top words).
+func TestAddFixed128(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	for trial := 0; trial < 2000; trial++ {
+		lo, hi := r.Uint64(), r.Uint64()>>uint(r.IntN(64))
+		if r.IntN(2) == 0 { // negative: two's complement
+			var c uint64
+			lo, c = bits.Add64(^lo, 1, 0)
+			hi = ^hi + c
+		}
+		var s Sum
+		s.addFixed128(lo, hi)
+		want := new(big.Int).Lsh(new(big.Int).SetUint64(hi), 64)
+		want.Or(want, new(big.Int).SetUint64(lo))
+		if int64(hi) < 0 {
+			want.Sub(want, new(big.Int).Lsh(big.NewInt(1), 128))
+		}
+		wf := new(big.Float).SetPrec(Prec).SetInt(want)
+		wf.SetMantExp(wf, -64)
+		if s.Big().Cmp(wf) != 0 {
+			t.Fatalf("%x:%x: %v, want %v", hi, lo, s.Big(), wf)
 		}
 	}
 }
