@@ -188,6 +188,11 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	if n := len(units); n > 0 && n < opt.Workers {
 		readers, split = n, opt.Workers/n
 	}
+	// At the tail of a run, a worker that finds no unit left to start
+	// puts its evaluators in spare, and the units still running borrow
+	// them to share their batches in the same way (row groups of unequal
+	// size would otherwise leave a core idle).
+	spare := make(chan *metrics.Evaluator, readers*split)
 	var evs []*metrics.Evaluator
 	for range readers {
 		ev := make([]*metrics.Evaluator, split)
@@ -203,9 +208,12 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 				if int64(u.ordinal) > firstFail.Load() {
 					continue
 				}
-				if f, ok := runUnit(gctx, job, ev, u, opt, &firstFail); !ok {
+				if f, ok := runUnit(gctx, job, ev, spare, u, opt, &firstFail); !ok {
 					fail(f)
 				}
+			}
+			for _, e := range ev {
+				spare <- e
 			}
 			return nil
 		})
@@ -255,18 +263,28 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	return res, nil
 }
 
+// borrowed counts evaluators borrowed from spare (for tests).
+var borrowed atomic.Int64
+
 // minPartRows is the fewest rows a batch part is cut to.
 const minPartRows = 256
 
-// runUnit evaluates one unit with evs (one, or several that share each
-// batch); on failure it returns where and why.
-func runUnit(ctx context.Context, job *Job, evs []*metrics.Evaluator, u unit, opt Options, firstFail *atomic.Int64) (f failure, ok bool) {
+// runUnit evaluates one unit with own (one evaluator, or several that
+// share each batch), and with any it can borrow from spare, which it gives
+// back at the end; on failure it returns where and why.
+func runUnit(ctx context.Context, job *Job, own []*metrics.Evaluator, spare chan *metrics.Evaluator, u unit, opt Options, firstFail *atomic.Int64) (f failure, ok bool) {
 	name := job.Names[u.file]
 	var base int64
 	defer func() {
 		if p := recover(); p != nil {
 			f = panicFailure(name, u, base, p)
 			ok = false
+		}
+	}()
+	evs := append([]*metrics.Evaluator(nil), own...)
+	defer func() {
+		for _, e := range evs[len(own):] {
+			spare <- e
 		}
 	}()
 	nerr := make([]int, len(evs))
@@ -279,6 +297,21 @@ func runUnit(ctx context.Context, job *Job, evs []*metrics.Evaluator, u unit, op
 	oks := make([]bool, len(evs))
 	panics := make([]any, len(evs))
 	for s.Next() {
+		// Borrow what is spare, up to one evaluator per worker.
+	borrow:
+		for len(evs) < opt.Workers {
+			select {
+			case ev := <-spare:
+				borrowed.Add(1)
+				ev.BeginUnit(u.ordinal)
+				evs = append(evs, ev)
+				nerr = append(nerr, len(ev.State().Errs))
+				oks = append(oks, false)
+				panics = append(panics, nil)
+			default:
+				break borrow
+			}
+		}
 		b := s.Batch()
 		cols := job.Bind(b)
 		parts := min(len(evs), b.Rows/minPartRows)
