@@ -235,10 +235,19 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 	}
 	// One dictionary-encoded column: look each code up once.
 	if b := c.By[0]; e.cfg.ByCols == 1 && b.Dict != nil && b.Strs == nil {
-		t.keyOfCode = grow(t.keyOfCode, len(b.Dict))
-		for k := range t.keyOfCode {
-			t.keyOfCode[k] = -1
+		// keyOfCode is all -1 between calls: the codes used are reset
+		// after, not the whole dictionary before (batches are evaluated
+		// in chunks of a few thousand rows; a dictionary may be larger).
+		for len(t.keyOfCode) < len(b.Dict) {
+			t.keyOfCode = append(t.keyOfCode, -1)
 		}
+		defer func() {
+			for i := 0; i < t.n; i++ {
+				if !b.IsNull(i) {
+					t.keyOfCode[b.Codes[i]] = -1
+				}
+			}
+		}()
 		nullID := int32(-1)
 		for i := 0; i < t.n; i++ {
 			if b.IsNull(i) {

@@ -256,10 +256,29 @@ func (e *Evaluator) acc(c *Cols, i int) *Acc {
 	return a
 }
 
+// evalChunk is the most rows evaluated at a time: the per-row terms of a
+// chunk (a few hundred KB) stay in the L2 cache from the kernel that fills
+// them to the passes that add them up. A batch of 65,536 rows is ten times
+// that and would be read back from L3 or memory by each pass.
+const evalChunk = 4096
+
 // Add evaluates the rows of one batch, whose first row is row base of the
 // current unit. It returns false when an invalid row stopped the unit (error
 // mode); the error is in State().Errs.
 func (e *Evaluator) Add(c *Cols, base int64) bool {
+	if c.Rows <= evalChunk {
+		return e.add(c, base)
+	}
+	for lo := 0; lo < c.Rows; lo += evalChunk {
+		part := c.Slice(lo, min(c.Rows, lo+evalChunk))
+		if !e.add(&part, base+int64(lo)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Evaluator) add(c *Cols, base int64) bool {
 	if e.stop {
 		return false
 	}

@@ -303,3 +303,53 @@ func TestBinConfidenceSumsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkedBatches: a batch larger than evalChunk, evaluated in chunks,
+// gives what small batches of the same rows give, with a dictionary-coded
+// slice column (its code table is reset per chunk) and the worst rows; an
+// invalid row in a late chunk is reported at its row.
+func TestChunkedBatches(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	n := 3*evalChunk + 777
+	y, p, w, _ := binaryRows(r, n)
+	dict := []string{"x", "y", "z", "w"}
+	codes := make([]int32, n)
+	for i := range codes {
+		codes[i] = int32(r.IntN(len(dict)))
+	}
+	mk := func(lo, hi int) *Cols {
+		c := cols(y, p, w, nil, lo, hi, false, false)
+		c.By = []*column.Column{{Type: column.String, Len: hi - lo, Dict: dict, Codes: codes[lo:hi]}}
+		return c
+	}
+	cfg := DefaultConfig()
+	cfg.ByCols, cfg.Worst = 1, 7
+	cfg.Bootstrap = DefaultBootstrap()
+	eval := func(sizes func() int) string {
+		ev := NewEvaluator(&cfg, 0)
+		ev.BeginUnit(0)
+		for lo := 0; lo < n; {
+			hi := min(n, lo+sizes())
+			if !ev.Add(mk(lo, hi), int64(lo)) {
+				t.Fatalf("valid rows rejected: %+v", ev.State().Errs)
+			}
+			lo = hi
+		}
+		return fmt.Sprintf("%+v", summaryValues(ev.State().Summary()))
+	}
+	whole := eval(func() int { return n })
+	small := eval(func() int { return 1 + r.IntN(300) })
+	if whole != small {
+		t.Fatalf("one batch of %d rows and small batches differ:\n%s\n%s", n, whole, small)
+	}
+	p[2*evalChunk+5] = math.NaN()
+	p[3*evalChunk+1] = 3
+	ev := NewEvaluator(&cfg, 0)
+	ev.BeginUnit(0)
+	if ev.Add(mk(0, n), 0) {
+		t.Fatal("invalid rows accepted")
+	}
+	if errs := ev.State().Errs; len(errs) != 1 || errs[0].Row != 2*evalChunk+5 {
+		t.Fatalf("errors %+v; want one at row %d", errs, 2*evalChunk+5)
+	}
+}
