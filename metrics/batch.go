@@ -34,6 +34,7 @@ type terms struct {
 	binFx        []uint64 // per bin: a 128-bit sum of confidences times 2^56
 	binOut       []int64
 	keyOfCode    []int32
+	strCache     [256]strSlot // see sliceIDs
 	predIdx      []int32
 }
 
@@ -207,6 +208,12 @@ func (e *Evaluator) explain(c *Cols, i int, t *terms) RowError {
 	return RowError{Role: RoleWeight, Reason: r, Value: v, HasValue: r != ReasonNull, Elem: -1}
 }
 
+// strSlot is an entry of the string cache of sliceIDs.
+type strSlot struct {
+	s  string
+	id int32
+}
+
 // sliceIDs assigns each row an index into e.accs, the accumulators of the
 // slices this batch touches.
 func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
@@ -265,6 +272,40 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 			}
 			t.sliceOf[i] = id
 		}
+		return
+	}
+	// One plain string column: a small direct-mapped cache, indexed by the
+	// length and the first and last bytes, finds each row's slice with one
+	// string comparison; a miss looks it up as a key.
+	if b := c.By[0]; e.cfg.ByCols == 1 && b.Type == column.String && b.Strs != nil {
+		cache := &t.strCache
+		for k := range cache {
+			cache[k] = strSlot{id: -1}
+		}
+		nullID := int32(-1)
+		for i := 0; i < t.n; i++ {
+			if b.IsNull(i) {
+				if nullID < 0 {
+					nullID = idOf(i)
+				}
+				t.sliceOf[i] = nullID
+				continue
+			}
+			v := b.Strs[i]
+			h := len(v) * 0x9e37
+			if len(v) > 0 {
+				h += int(v[0])*31 + int(v[len(v)-1])
+			}
+			slot := &cache[h&(len(cache)-1)]
+			if slot.id >= 0 && slot.s == v {
+				t.sliceOf[i] = slot.id
+				continue
+			}
+			id := idOf(i)
+			*slot = strSlot{s: v, id: id}
+			t.sliceOf[i] = id
+		}
+		clear(cache[:]) // the strings may alias reader buffers
 		return
 	}
 	for i := 0; i < t.n; i++ {

@@ -353,3 +353,51 @@ func TestChunkedBatches(t *testing.T) {
 		t.Fatalf("errors %+v; want one at row %d", errs, 2*evalChunk+5)
 	}
 }
+
+// TestPlainStringSlices: a plain string --by column (found through a
+// cache keyed by length and end bytes) gives the slices the same column
+// dictionary-coded gives, with strings that share a cache slot, the empty
+// string and nulls.
+func TestPlainStringSlices(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	n := 2*evalChunk + 99
+	y, p, w, _ := binaryRows(r, n)
+	dict := []string{"aXb", "aYb", "aZb", "", "ab", "a", "mobile", "web"}
+	codes := make([]int32, n)
+	strs := make([]string, n)
+	valid := make([]bool, n)
+	for i := range codes {
+		codes[i] = int32(r.IntN(len(dict)))
+		strs[i] = dict[codes[i]]
+		valid[i] = r.IntN(17) > 0
+	}
+	cfg := DefaultConfig()
+	cfg.ByCols = 1
+	eval := func(by func(lo, hi int) *column.Column) string {
+		ev := NewEvaluator(&cfg, 0)
+		ev.BeginUnit(0)
+		for lo := 0; lo < n; {
+			hi := min(n, lo+1+r.IntN(3000))
+			c := cols(y, p, w, nil, lo, hi, false, false)
+			c.By = []*column.Column{by(lo, hi)}
+			if !ev.Add(c, int64(lo)) {
+				t.Fatalf("valid rows rejected: %+v", ev.State().Errs)
+			}
+			lo = hi
+		}
+		res := ev.State().Summary()
+		if len(res.Slices) != len(dict)+1 {
+			t.Fatalf("%d slices, want %d", len(res.Slices), len(dict)+1)
+		}
+		return fmt.Sprintf("%+v", summaryValues(res))
+	}
+	plain := eval(func(lo, hi int) *column.Column {
+		return &column.Column{Type: column.String, Len: hi - lo, Strs: strs[lo:hi], Valid: valid[lo:hi]}
+	})
+	coded := eval(func(lo, hi int) *column.Column {
+		return &column.Column{Type: column.String, Len: hi - lo, Dict: dict, Codes: codes[lo:hi], Valid: valid[lo:hi]}
+	})
+	if plain != coded {
+		t.Fatalf("plain and dictionary-coded slice columns differ:\n%s\n%s", plain, coded)
+	}
+}
