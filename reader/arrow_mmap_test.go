@@ -120,3 +120,39 @@ func TestArrowMappedTruncated(t *testing.T) {
 		t.Fatalf("truncated mapped file: error %v", err)
 	}
 }
+
+// TestPopulate: populate maps the pages of a mapped file in one call, and
+// fails, rather than faulting, on pages the file no longer backs (the
+// caller then touches them and the fault becomes an error).
+func TestPopulate(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("memory mapping is used on Linux only")
+	}
+	ps := os.Getpagesize()
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, make([]byte, 4*ps), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m := mapFile(f, int64(4*ps))
+	if m == nil {
+		t.Fatal("mapFile failed")
+	}
+	defer unmapFile(m)
+	if !populate(m, m[ps/2:3*ps+1]) {
+		t.Skip("this kernel has no MADV_POPULATE_READ")
+	}
+	if err := os.Truncate(path, int64(ps)); err != nil {
+		t.Fatal(err)
+	}
+	if populate(m, m[2*ps:3*ps]) {
+		t.Error("populate succeeded on pages past the end of the truncated file")
+	}
+	if !populate(m, m[:ps/2]) {
+		t.Error("populate failed on a page the file still backs")
+	}
+}

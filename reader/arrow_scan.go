@@ -103,10 +103,11 @@ func (s *arrowScanner) releaseRecord() {
 	clear(s.yielded) // dropped with the record batch
 }
 
-// touchYielded reads a byte of each memory page of the mapping that the
-// batch points to, so that a file truncated since it was mapped fails
-// here, inside Next, rather than in the caller; and notes those parts of
-// the mapping for dropYielded.
+// touchYielded maps the memory pages of the mapping that the batch points
+// to (populate, one system call; where that fails, it reads a byte of each
+// page), so that a file truncated since it was mapped fails here, inside
+// Next, rather than in the caller; and notes those parts of the mapping
+// for dropYielded.
 //
 // A file truncated after this, while the caller reads the batch, still
 // faults in the caller (SIGBUS). Copying every value out of the mapping
@@ -144,11 +145,13 @@ func (s *arrowScanner) touch(sp *span, b []byte) {
 	if p < base || p+uintptr(len(b)) > base+uintptr(len(s.mapping)) {
 		return
 	}
-	var x byte
-	for i := 0; i < len(b); i += 4096 {
-		x ^= b[i]
+	if !populate(s.mapping, b) {
+		var x byte
+		for i := 0; i < len(b); i += 4096 {
+			x ^= b[i]
+		}
+		s.sink ^= x ^ b[len(b)-1] // kept, so that the reads are not elided
 	}
-	s.sink ^= x ^ b[len(b)-1] // kept, so that the reads are not elided
 	lo := int(p - base)
 	hi := lo + len(b)
 	if sp.hi > sp.lo && (lo < sp.lo || lo > sp.hi+4096) {
