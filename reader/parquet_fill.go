@@ -359,6 +359,22 @@ func (c *pqCursor) dropAlias() {
 	c.bInt, c.bF32, c.bF64 = c.ownInt[:0], c.ownF32[:0], c.ownF64[:0]
 }
 
+// copyPreemptible is copy in pieces of 32 KiB. The runtime's memmove
+// cannot be preempted: a goroutine copying half a megabyte at a time keeps
+// the garbage collector, which must stop it to scan its stack, signalling
+// and spinning for the whole copy (a quarter of the CPU time of a tokens
+// run, under virtualisation where each signal is costly). Between pieces
+// it can be stopped.
+func copyPreemptible[T any](dst, src []T) {
+	var zero T
+	step := max(1, (32<<10)/int(unsafe.Sizeof(zero)))
+	for len(src) > step {
+		copy(dst, src[:step])
+		dst, src = dst[step:], src[step:]
+	}
+	copy(dst, src)
+}
+
 // appendEntries appends one value per entry of def (levels >= entryDef):
 // the next dense value at maxDef, else a zero value. With def nil, or no
 // null entry, it appends dense as is.
@@ -369,7 +385,7 @@ func appendEntries[T any](dst, dense []T, def []byte, entryDef, maxDef byte, ent
 		// batch column of millions of values several times over on the
 		// way to its size (all of it fresh memory to fault in).
 		dst = grow(dst, start+len(dense))
-		copy(dst[start:], dense)
+		copyPreemptible(dst[start:], dense)
 		return dst
 	}
 	dst = grow(dst, start+entries)

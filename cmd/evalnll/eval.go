@@ -193,7 +193,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	if mp.listPred {
 		// A batch of list rows holds rows × list length values: keep it
 		// to a few million (16 MiB of float32 at 1000 classes).
-		job.Options.BatchRows = 4096
+		job.Options.BatchRows = 1024
 	}
 	prog := newProgress(e, f.quiet, files)
 	job.Progress = prog.add
