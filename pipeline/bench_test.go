@@ -97,7 +97,7 @@ func openBench(b *testing.B, path string) (reader.File, int64) {
 // default.
 func batchRows(t benchTask) int {
 	if c := t.cfg(); c.Kind == metrics.Multiclass || c.Kind == metrics.Multilabel || c.Tokens {
-		return 4096
+		return 1024 // as evalnll eval reads list predictions
 	}
 	return DefaultOptions().BatchRows
 }
