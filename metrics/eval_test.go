@@ -401,3 +401,60 @@ func TestPlainStringSlices(t *testing.T) {
 		t.Fatalf("plain and dictionary-coded slice columns differ:\n%s\n%s", plain, coded)
 	}
 }
+
+// TestBinaryProbFastPath: integer labels without nulls take binaryProbFast;
+// the same rows with a validity column (all valid) take the general loop.
+// Both give the same figures and skip the same rows for the same reasons,
+// with or without clipping, for float64 and float32 probabilities.
+func TestBinaryProbFastPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	n := 6000
+	y := make([]int64, n)
+	p := make([]float64, n)
+	edge := []float64{0, 1, math.Copysign(0, -1), 5e-324, 1e-300, 1e-16, 1 - 1e-16, math.Nextafter(1, 0),
+		0.5, math.Nextafter(0.5, 0), math.NaN(), math.Inf(1), math.Inf(-1), -1e-9, 1 + 1e-9}
+	for i := range p {
+		y[i] = int64(r.IntN(2))
+		if r.IntN(300) == 0 {
+			y[i] = []int64{2, -1, 7}[r.IntN(3)]
+		}
+		p[i] = r.Float64()
+		if r.IntN(8) == 0 {
+			p[i] = edge[r.IntN(len(edge))]
+		}
+	}
+	valid := make([]bool, n)
+	for i := range valid {
+		valid[i] = true
+	}
+	for _, eps := range []float64{0, 1e-15, 1e-3} {
+		for _, f32 := range []bool{false, true} {
+			cfg := DefaultConfig()
+			cfg.Eps, cfg.Skip = eps, true
+			run := func(withValid bool) string {
+				ev := NewEvaluator(&cfg, 0)
+				ev.BeginUnit(0)
+				c := &Cols{Rows: n, Label: &column.Column{Type: column.Int, Len: n, Ints: y}}
+				if withValid {
+					c.Label.Valid = valid
+				}
+				if f32 {
+					q := make([]float32, n)
+					for i := range q {
+						q[i] = float32(p[i])
+					}
+					c.Pred = &column.Column{Type: column.Float32, Len: n, F32: q}
+				} else {
+					c.Pred = &column.Column{Type: column.Float64, Len: n, F64: p}
+				}
+				if !ev.Add(c, 0) {
+					t.Fatalf("stopped in skip mode: %+v", ev.State().Errs)
+				}
+				return fmt.Sprintf("%+v", summaryValues(ev.State().Summary()))
+			}
+			if fast, general := run(false), run(true); fast != general {
+				t.Fatalf("eps %v f32 %v: the fast path differs from the general loop:\n%s\n%s", eps, f32, fast, general)
+			}
+		}
+	}
+}
