@@ -245,6 +245,46 @@ func binaryProbReason(y int64, v float64) Reason {
 	return ReasonOutOfRange
 }
 
+// tokensKernel is logprobRow for a batch of token log-probability lists:
+// each row's NLL is minus the compensated (Neumaier) sum of its elements in
+// list order, as logprobRow computes it, bit for bit. A row with a null or
+// a value that is not a log-probability (NaN, infinite, above 0) gets its
+// reason from logprobRow.
+func tokensKernel[T Float](e *Evaluator, c *Cols, vals []T, t *terms) {
+	p := c.Pred
+	for i := 0; i < t.n; i++ {
+		t.class[i] = 0
+		if p.IsNull(i) {
+			t.reason[i] = ReasonNull
+			continue
+		}
+		lo, hi := p.Offsets[i], p.Offsets[i+1]
+		var s, comp float64
+		bad := false
+		for j, f := range vals[lo:hi] {
+			v := float64(f)
+			if !(v <= 0 && v >= -math.MaxFloat64) || p.ElemValid != nil && !p.ElemValid[lo+int64(j)] {
+				bad = true
+				break
+			}
+			t := s + v
+			if math.Abs(s) >= math.Abs(v) {
+				comp += (s - t) + v
+			} else {
+				comp += (v - t) + s
+			}
+			s = t
+		}
+		if bad {
+			re, _ := e.logprobRow(c, i)
+			t.reason[i] = re.Reason
+			continue
+		}
+		t.x[i] = -(s + comp)
+		t.tok[i] = float64(hi - lo)
+	}
+}
+
 // rowKernel evaluates each row with the per-row reference functions.
 func (e *Evaluator) rowKernel(c *Cols, t *terms) {
 	multi := e.cfg.Kind == Multilabel

@@ -297,6 +297,10 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		binaryKernel(e, c, c.Pred.F64, t)
 	case e.cfg.Kind == Binary && !c.Pred.List && c.Pred.Type == column.Float32:
 		binaryKernel(e, c, c.Pred.F32, t)
+	case e.cfg.Kind == Logprob && e.cfg.Tokens && c.Pred.List && c.Pred.Type == column.Float32:
+		tokensKernel(e, c, c.Pred.F32, t)
+	case e.cfg.Kind == Logprob && e.cfg.Tokens && c.Pred.List && c.Pred.Type == column.Float64:
+		tokensKernel(e, c, c.Pred.F64, t)
 	default:
 		e.rowKernel(c, t)
 	}

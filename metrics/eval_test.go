@@ -458,3 +458,77 @@ func TestBinaryProbFastPath(t *testing.T) {
 		}
 	}
 }
+
+// TestTokensKernel: each row's NLL, token count and reason from
+// tokensKernel are those of logprobRow (the per-row reference), for
+// float32 and float64 lists with nulls, empty lists, null elements and
+// values that are not log-probabilities.
+func TestTokensKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	bad := []float64{math.NaN(), math.Inf(1), math.Inf(-1), 0.5, 5e-324, math.Copysign(0, -1), 0}
+	for _, f32 := range []bool{false, true} {
+		for _, nullElems := range []bool{false, true} {
+			n := 500
+			off := []int64{0}
+			var vals []float64
+			var ev []bool
+			rowValid := make([]bool, n)
+			for i := range n {
+				rowValid[i] = r.IntN(20) > 0
+				k := r.IntN(700)
+				if r.IntN(15) == 0 {
+					k = 0
+				}
+				for range k {
+					v := -r.ExpFloat64() * math.Pow(10, float64(r.IntN(8)-4))
+					if r.IntN(400) == 0 {
+						v = bad[r.IntN(len(bad))]
+					}
+					vals = append(vals, v)
+					ev = append(ev, !nullElems || r.IntN(500) > 0)
+				}
+				off = append(off, int64(len(vals)))
+			}
+			col := &column.Column{Type: column.Float64, List: true, Len: n, Offsets: off, F64: vals, Valid: rowValid}
+			if f32 {
+				q := make([]float32, len(vals))
+				for i, v := range vals {
+					q[i] = float32(v)
+				}
+				col.Type, col.F64, col.F32 = column.Float32, nil, q
+			}
+			if nullElems {
+				col.ElemValid = ev
+			}
+			cfg := DefaultConfig()
+			cfg.Kind, cfg.Pred, cfg.Tokens = Logprob, PredLogprob, true
+			e := NewEvaluator(&cfg, 0)
+			c := &Cols{Rows: n, Pred: col}
+			tm := &terms{}
+			tm.reset(n, n)
+			if f32 {
+				tokensKernel(e, c, col.F32, tm)
+			} else {
+				tokensKernel(e, c, col.F64, tm)
+			}
+			invalid := 0
+			for i := range n {
+				re, ok := e.logprobRow(c, i)
+				switch {
+				case !ok:
+					invalid++
+					if tm.reason[i] != re.Reason {
+						t.Fatalf("f32 %v row %d: reason %v, want %v", f32, i, tm.reason[i], re.Reason)
+					}
+				case tm.reason[i] != ReasonNone:
+					t.Fatalf("f32 %v row %d: marked %v, valid for logprobRow", f32, i, tm.reason[i])
+				case math.Float64bits(tm.x[i]) != math.Float64bits(e.curX) || tm.tok[i] != e.curTok:
+					t.Fatalf("f32 %v row %d: x %v tok %v, want %v %v", f32, i, tm.x[i], tm.tok[i], e.curX, e.curTok)
+				}
+			}
+			if invalid == 0 || invalid == n {
+				t.Fatalf("%d of %d rows invalid: the test does not mix valid and invalid rows", invalid, n)
+			}
+		}
+	}
+}
