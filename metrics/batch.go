@@ -5,6 +5,7 @@ import (
 	"math/bits"
 
 	"github.com/evalnll/evalnll/column"
+	"github.com/evalnll/evalnll/exact"
 )
 
 // The batch path of Evaluator.Add: kernels fill per-row terms for a whole
@@ -31,7 +32,7 @@ type terms struct {
 	order        []int32 // rows grouped by slice
 	gather       []float64
 	binCnt       []int32
-	binFx        []uint64 // per bin: a 128-bit sum of confidences times 2^56
+	binFx        []uint64 // per bin: a 128-bit sum of confidences times 2^62
 	binOut       []int64
 	keyOfCode    []int32
 	qBits        []uint64  // binaryProbFast: the outcome's probability, hi
@@ -203,15 +204,17 @@ func binaryProbFast[T Float](e *Evaluator, lab []int64, p []T, t *terms) {
 				t.clip[i] = 1
 			}
 		}
+		// The outcome's probability: pc (y = 1), or 1 - pc = h + l
+		// exactly (y = 0), and its distance d from the outcome, chosen
+		// with bit masks: labels are as good as random, and a branch on
+		// them is mispredicted half the time.
 		yb := y == 1
-		h := 1 - pc
-		l := (1 - h) - pc // exact: Fast2Sum, |1| >= |pc|
-		d := v
-		if yb {
-			h, l = pc, 0
-			d = 1 - v
-		}
-		b := math.Float64bits(h)
+		m := -uint64(y) // all ones when y = 1
+		h0 := 1 - pc
+		l0 := (1 - h0) - pc // exact: Fast2Sum, |1| >= |pc|
+		b := math.Float64bits(pc)&m | math.Float64bits(h0)&^m
+		l := math.Float64frombits(math.Float64bits(l0) &^ m)
+		d := math.Float64frombits(math.Float64bits(1-v)&m | math.Float64bits(v)&^m)
 		if b-0x0010000000000000 >= 0x7ff0000000000000-0x0010000000000000 {
 			// The outcome's probability is 0 or subnormal (no clipping).
 			rare = append(rare, int32(i))
@@ -596,12 +599,14 @@ func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 // addBins adds unweighted predictions pi (all: predictions 0..t.n-1
 // instead) to the uniform calibration bins.
 //
-// A confidence c in [2^-4, 1] is a multiple of 2^-56 (its last bit is
-// worth at least that), so c·2^56 is an integer below 2^56, and the bin's
-// confidences of that range are summed exactly in a 128-bit integer; the
-// few below 2^-4 go to the bin's exact.Sum directly. The integer sums are
-// added to the exact sums once per batch, in three parts of at most 52 bits
-// that are each exactly a float64.
+// A confidence c in [2^-10, 1] is a multiple of 2^-62 (its last bit is
+// worth at least that), so c·2^62 is an integer of at most 2^62, and the
+// bin's confidences of that range are summed exactly in a 128-bit integer;
+// the few below 2^-10 go to the bin's exact.Sum directly (a threshold this
+// low keeps the branch predictable: 2^-4 was crossed by a fifth of the
+// rows of a typical binary model). The integer sums are added to the exact
+// sums once per batch, in three parts of at most 52 bits that are each
+// exactly a float64.
 func (e *Evaluator) addBins(a *Acc, t *terms, pi []int32, all bool) {
 	np := len(pi)
 	if all {
@@ -624,9 +629,9 @@ func (e *Evaluator) addBins(a *Acc, t *terms, pi []int32, all bool) {
 		b := UniformBin(c, nb)
 		cnt[b]++
 		out[b] += b2i(t.out[j])
-		if c >= 0x1p-4 {
+		if c >= 0x1p-10 {
 			var carry uint64
-			fx[2*b], carry = bits.Add64(fx[2*b], uint64(int64(c*0x1p56)), 0)
+			fx[2*b], carry = bits.Add64(fx[2*b], uint64(int64(c*0x1p62)), 0)
 			fx[2*b+1] += carry
 		} else {
 			a.Bins[b].Conf.Add(c)
@@ -636,15 +641,20 @@ func (e *Evaluator) addBins(a *Acc, t *terms, pi []int32, all bool) {
 		bin := &a.Bins[b]
 		bin.Count += int64(cnt[b])
 		bin.OutN += out[b]
-		lo, hi := fx[2*b], fx[2*b+1]
-		if lo|hi == 0 {
-			continue
-		}
-		const m52 = 1<<52 - 1
-		bin.Conf.Add(math.Ldexp(float64(lo&m52), -56))
-		bin.Conf.Add(math.Ldexp(float64(lo>>52|hi<<12&m52), -4))
-		bin.Conf.Add(math.Ldexp(float64(hi>>40), 48))
+		addFixed62(&bin.Conf, fx[2*b], fx[2*b+1])
 	}
+}
+
+// addFixed62 adds the unsigned 128-bit integer hi:lo times 2^-62 to s, in
+// three parts of at most 52 bits.
+func addFixed62(s *exact.Sum, lo, hi uint64) {
+	if lo|hi == 0 {
+		return
+	}
+	const m52 = 1<<52 - 1
+	s.Add(math.Ldexp(float64(lo&m52), -62))
+	s.Add(math.Ldexp(float64(lo>>52|hi<<12&m52), -10))
+	s.Add(math.Ldexp(float64(hi>>40), 42))
 }
 
 // rowOfPred is the row of prediction j (the k-th of this slice's).

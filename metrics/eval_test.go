@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/evalnll/evalnll/exact"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -251,8 +252,8 @@ func TestMulticlassLengthAndSum(t *testing.T) {
 }
 
 // TestBinConfidenceSumsExact: the unweighted bins' confidence sums (taken
-// as 128-bit integers above 2^-4, exact.Sum below) equal the exact sums of
-// the confidences of each bin, for values near 0, around 2^-4, near 1 and
+// as 128-bit integers above 2^-10, exact.Sum below) equal the exact sums of
+// the confidences of each bin, for values near 0, around 2^-10, near 1 and
 // at the bin edges.
 func TestBinConfidenceSumsExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
@@ -264,7 +265,7 @@ func TestBinConfidenceSumsExact(t *testing.T) {
 		case 0:
 			p[i] = r.Float64() * 1e-9
 		case 1:
-			p[i] = math.Nextafter(0x1p-4, float64(r.IntN(2))) // either side of 2^-4
+			p[i] = math.Nextafter(0x1p-10, float64(r.IntN(2))) // either side of 2^-10
 		case 2:
 			p[i] = 1 - r.Float64()*1e-12
 		case 3:
@@ -529,6 +530,24 @@ func TestTokensKernel(t *testing.T) {
 			if invalid == 0 || invalid == n {
 				t.Fatalf("%d of %d rows invalid: the test does not mix valid and invalid rows", invalid, n)
 			}
+		}
+	}
+}
+
+// TestAddFixed62: the 128-bit bin sums are added exactly over their whole
+// range (the top part is reached only by sums above 2^42).
+func TestAddFixed62(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for range 2000 {
+		lo, hi := r.Uint64(), r.Uint64()>>uint(r.IntN(64))
+		var s exact.Sum
+		addFixed62(&s, lo, hi)
+		want := new(big.Int).Lsh(new(big.Int).SetUint64(hi), 64)
+		want.Or(want, new(big.Int).SetUint64(lo))
+		wf := new(big.Float).SetPrec(exact.Prec).SetInt(want)
+		wf.SetMantExp(wf, -62)
+		if s.Big().Cmp(wf) != 0 {
+			t.Fatalf("%x:%x: %v, want %v", hi, lo, s.Big(), wf)
 		}
 	}
 }
