@@ -381,6 +381,10 @@ func (e *Evaluator) addBootFast(c *Cols, t *terms) {
 			e.flushBoot()
 		}
 		p.rows += hi - lo
+		if c.ID == nil && cal && bins > 0 && !tokens && bootCalLoop {
+			e.addBootCal(t, lo, hi, seed, mask, bins)
+			continue
+		}
 		for i := lo; i < hi; i++ {
 			if t.reason[i] != ReasonNone {
 				continue
@@ -422,6 +426,41 @@ func (e *Evaluator) addBootFast(c *Cols, t *terms) {
 				p.out[k] += b2i(t.out[i])
 			}
 		}
+	}
+}
+
+// bootCalLoop turns addBootCal on (tests turn it off to compare).
+var bootCalLoop = true
+
+// addBootCal is the loop of addBootFast for rows bucketed by content, with
+// calibration bins and no token counts (binary and multiclass), over rows
+// lo..hi: the same sums, with the slices in local variables the compiler
+// keeps in registers and checks the bounds of once.
+func (e *Evaluator) addBootCal(t *terms, lo, hi int, seed, mask uint64, bins int) {
+	p := e.bpend
+	nb := int(mask) + 1
+	pn, pnll, pcor, pbr := p.n[:nb], p.nll[:nb], p.correct[:nb], p.brier[:nb]
+	pgap, pout := p.gap[:nb*bins], p.out[:nb*bins]
+	reason, xs, ws, conf := t.reason[lo:hi], t.x[lo:hi], t.w[lo:hi], t.conf[lo:hi]
+	cor, br, out := t.correct[lo:hi], t.brier[lo:hi], t.out[lo:hi]
+	for i := range reason {
+		if reason[i] != ReasonNone {
+			continue
+		}
+		x, cf := xs[i], conf[i]
+		b := int(contentHash(seed, x, ws[i], cf, true) & mask)
+		pn[b]++
+		if math.Abs(x) < pendMax {
+			pnll[b] += int64(x * 0x1p40)
+		} else {
+			e.st.boot[b].NLL.add(x)
+		}
+		pcor[b] += b2i(cor[i])
+		// Brier scores are at most 2 and confidences at most 1.
+		pbr[b] += int64(br[i] * 0x1p40)
+		k := b*bins + UniformBin(cf, bins)
+		pgap[k] -= int64(cf * 0x1p40)
+		pout[k] += b2i(out[i])
 	}
 }
 

@@ -551,3 +551,39 @@ func TestAddFixed62(t *testing.T) {
 		}
 	}
 }
+
+// TestAddBootCal: the bootstrap loop for binary and multiclass rows gives
+// the replicates and intervals of the general loop, bit for bit, with
+// invalid rows skipped and NLLs beyond the pending sums' range.
+func TestAddBootCal(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	n := 3*evalChunk + 5
+	y, p, w, _ := binaryRows(r, n)
+	for i := range p {
+		if r.IntN(40) == 0 {
+			p[i] = 1e-300 // NLL ~690 with eps 0: beyond pendMax
+		}
+	}
+	p[17], y[99] = math.NaN(), 5
+	cfg := DefaultConfig()
+	cfg.Eps, cfg.Skip, cfg.Bootstrap = 0, true, DefaultBootstrap()
+	run := func(fast bool) string {
+		defer func(v bool) { bootCalLoop = v }(bootCalLoop)
+		bootCalLoop = fast
+		ev := NewEvaluator(&cfg, 0)
+		ev.BeginUnit(0)
+		for lo := 0; lo < n; lo += 5000 {
+			if !ev.Add(cols(y, p, w, nil, lo, min(n, lo+5000), false, false), int64(lo)) {
+				t.Fatal("stopped in skip mode")
+			}
+		}
+		res := ev.State().Summary()
+		if res.Bootstrap == nil || len(res.Bootstrap.Replicates) == 0 {
+			t.Fatal("no bootstrap")
+		}
+		return fmt.Sprintf("%+v", summaryValues(res))
+	}
+	if a, b := run(true), run(false); a != b {
+		t.Fatalf("addBootCal and the general loop differ:\n%s\n%s", a, b)
+	}
+}
