@@ -180,15 +180,20 @@ func binaryKernel[T Float](e *Evaluator, c *Cols, p []T, t *terms) {
 func binaryProbFast[T Float](e *Evaluator, lab []int64, p []T, t *terms) {
 	lo, hi := e.lo, e.hi
 	countClip := e.cfg.Eps > 0
-	qb, ql := grow(t.qBits, t.n), grow(t.qLo, t.n)
+	n := len(p)
+	qb, ql := grow(t.qBits, n), grow(t.qLo, n)
 	t.qBits, t.qLo = qb, ql
 	rare := t.rare[:0]
+	// The columns in locals: a store through t would make the compiler
+	// reload every slice header from memory.
+	lab = lab[:n]
+	reason, clip, conf, brier, out, correct := t.reason[:n], t.clip[:n], t.conf[:n], t.brier[:n], t.out[:n], t.correct[:n]
 	const one = 0x3ff0000000000000 // log 1 = 0, for rows done apart
 	for i := range p {
 		v := float64(p[i])
 		y := lab[i]
 		if uint64(y) > 1 || !(v >= 0 && v <= 1) {
-			t.reason[i] = binaryProbReason(y, v)
+			reason[i] = binaryProbReason(y, v)
 			qb[i], ql[i] = one, 0
 			continue
 		}
@@ -196,12 +201,12 @@ func binaryProbFast[T Float](e *Evaluator, lab []int64, p []T, t *terms) {
 		if pc < lo {
 			pc = lo
 			if countClip {
-				t.clip[i] = 1
+				clip[i] = 1
 			}
 		} else if pc > hi {
 			pc = hi
 			if countClip {
-				t.clip[i] = 1
+				clip[i] = 1
 			}
 		}
 		// The outcome's probability: pc (y = 1), or 1 - pc = h + l
@@ -221,10 +226,10 @@ func binaryProbFast[T Float](e *Evaluator, lab []int64, p []T, t *terms) {
 			b, l = one, 0
 		}
 		qb[i], ql[i] = b, l
-		t.conf[i] = v
-		t.brier[i] = d * d
-		t.out[i] = yb
-		t.correct[i] = (v >= 0.5) == yb
+		conf[i] = v
+		brier[i] = d * d
+		out[i] = yb
+		correct[i] = (v >= 0.5) == yb
 	}
 	x := t.x[:len(p)]
 	for i := range x {
@@ -620,21 +625,27 @@ func (e *Evaluator) addBins(a *Acc, t *terms, pi []int32, all bool) {
 	t.binOut = grow(t.binOut, nb)
 	clear(t.binOut)
 	fx, cnt, out := t.binFx, t.binCnt, t.binOut
-	for k := range np {
-		j := k
-		if pi != nil {
-			j = int(pi[k])
-		}
-		c := t.conf[j]
+	conf, outs := t.conf, t.out
+	add := func(c float64, o bool) {
 		b := UniformBin(c, nb)
 		cnt[b]++
-		out[b] += b2i(t.out[j])
+		out[b] += b2i(o)
 		if c >= 0x1p-10 {
 			var carry uint64
 			fx[2*b], carry = bits.Add64(fx[2*b], uint64(int64(c*0x1p62)), 0)
 			fx[2*b+1] += carry
 		} else {
 			a.Bins[b].Conf.Add(c)
+		}
+	}
+	if pi == nil {
+		conf, outs = conf[:np], outs[:np]
+		for j, c := range conf {
+			add(c, outs[j])
+		}
+	} else {
+		for _, j := range pi {
+			add(conf[j], outs[j])
 		}
 	}
 	for b := range nb {
