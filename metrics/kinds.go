@@ -395,6 +395,9 @@ func firstBad[T Float](vs []T, prob bool) int {
 		}
 		return -1
 	}
+	if j, ok := firstNonFiniteVec(vs); ok {
+		return j
+	}
 	for j, v := range vs {
 		// v - v is 0 for finite v, NaN for ±Inf and NaN.
 		if v-v != 0 {

@@ -73,13 +73,16 @@ type Float interface{ ~float32 | ~float64 }
 // overflows nor underflows), the first argmax, the largest softmax
 // probability, and the Brier score sum_k (softmax_k - [k=y])^2.
 func LogitsRow[T Float](z []T, y int) (nll float64, argmax int, conf, brier float64) {
-	m := float64(z[0])
-	for k := 1; k < len(z); k++ {
-		if v := float64(z[k]); v > m {
-			m = v
-			argmax = k
+	if k, ok := argmaxVec(z); ok {
+		argmax = k
+	} else {
+		for k := 1; k < len(z); k++ {
+			if z[k] > z[argmax] {
+				argmax = k
+			}
 		}
 	}
+	m := float64(z[argmax])
 	// s = sum_k e^(z_k - m) >= 1; the Brier terms are accumulated apart
 	// from the true class so that 1 - softmax_y is not found by cancellation.
 	s1, q1 := expSums(z[:y], m)
@@ -289,33 +292,6 @@ func expNonPos(x float64) float64 {
 		return math.Exp(x)
 	}
 	return expCore(x)
-}
-
-// expSums returns sum_k e^(z_k - m) and sum_k e^(2(z_k - m)) for z_k <= m,
-// summed in order: Exp inlined into one loop.
-func expSums[T Float](z []T, m float64) (s, q float64) {
-	for _, v := range z {
-		x := float64(v) - m
-		var e float64
-		if x >= -704 {
-			kd := x*expInvLn2N + expShift
-			ki := math.Float64bits(kd)
-			kd -= expShift
-			r := math.FMA(-kd, expLn2HiN, x)
-			r = math.FMA(-kd, expLn2LoN, r)
-			idx := 2 * (ki % expN)
-			tail := math.Float64frombits(expTab[idx])
-			scale := math.Float64frombits(expTab[idx+1] + ki<<(52-7))
-			r2 := r * r
-			tmp := tail + r + r2*(0.5+r*expC3) + r2*r2*(expC4+r*expC5)
-			e = scale + scale*tmp
-		} else {
-			e = math.Exp(x) // NaN, or a subnormal or zero result
-		}
-		s += e
-		q += e * e
-	}
-	return s, q
 }
 
 func expCore(x float64) float64 {
