@@ -5,8 +5,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/evalnll/evalnll/metrics"
 )
 
 // TestDocExamples runs every `$ evalnll ...` line of the package doc, in
@@ -68,4 +71,18 @@ func splitShell(s string) []string {
 		out = append(out, cur.String())
 	}
 	return out
+}
+
+// TestVersion: `evalnll version` names the version, the Go toolchain and
+// which vector kernels the build runs (the figures are the same bits either
+// way; the speed is not).
+func TestVersion(t *testing.T) {
+	var so, se bytes.Buffer
+	if code := run(context.Background(), strings.NewReader(""), &so, &se, []string{"version"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, se.String())
+	}
+	want := "evalnll " + version + " (" + runtime.Version() + ", vector kernels: " + metrics.VectorKernels() + ")\n"
+	if so.String() != want {
+		t.Errorf("version printed %q, want %q", so.String(), want)
+	}
 }

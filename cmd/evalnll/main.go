@@ -7,8 +7,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
+
+	"github.com/evalnll/evalnll/metrics"
 )
 
 func main() {
@@ -63,7 +66,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		fmt.Fprint(stdout, topUsage)
 		return exitOK
 	case "version", "--version":
-		fmt.Fprintln(stdout, "evalnll", version)
+		fmt.Fprintf(stdout, "evalnll %s (%s, vector kernels: %s)\n", version, runtime.Version(), metrics.VectorKernels())
 		return exitOK
 	default:
 		fmt.Fprintf(stderr, "evalnll: unknown command %q\n%s", args[0], topUsage)
