@@ -156,6 +156,13 @@ func TestGolden(t *testing.T) {
 			if rep == nil {
 				t.Fatal("no report written")
 			}
+			// .ci/run saves the reports of two builds (scalar and vector
+			// kernels) and compares them byte for byte.
+			if save := os.Getenv("EVALNLL_GOLDEN_SAVE"); save != "" {
+				if err := os.WriteFile(filepath.Join(save, name+".json"), rep, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			var doc map[string]any
 			if err := json.Unmarshal(rep, &doc); err != nil {
 				t.Fatalf("report is not JSON: %v", err)
