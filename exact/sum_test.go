@@ -409,3 +409,52 @@ func TestAddFixed128(t *testing.T) {
 		}
 	}
 }
+
+// TestAddSliceVectorRange: the edges of the vector loop's range
+// [2^-44, 2^20) (sum_simd.go) and of the scalar fixed-point range, both
+// signs, terms just outside, and a slice long enough to fold the lane sums
+// more than once (4.7M terms: one fold of them all would pass 2^53 and
+// round), against math/big.
+func TestAddSliceVectorRange(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	edges := []float64{0x1p-44, math.Nextafter(0x1p-44, 0), math.Nextafter(0x1p20, 0), 0x1p20,
+		0x1p-12, math.Nextafter(0x1p-12, 0), 0x1p11, 0x1.fffffffffffffp19, 0x1.fffffffffffffp-44, 1}
+	for trial := 0; trial < 6; trial++ {
+		n := 1 + r.IntN(3000)
+		if trial == 0 {
+			n = 1<<22 + 1<<19 + 5 // 4.5 folds and a tail
+		}
+		xs := make([]float64, n)
+		for i := range xs {
+			switch k := r.IntN(8); {
+			case trial == 0 && k != 0:
+				// All 32 bits of the lowest limb set: its lane sums grow fastest.
+				xs[i] = 0x1.fffffffffffffp-44
+			case k == 0:
+				xs[i] = edges[r.IntN(len(edges))]
+			case k == 1:
+				xs[i] = wild(r)
+			default:
+				// Full mantissas, exponents -46..21.
+				xs[i] = math.Ldexp(1+float64(r.Uint64N(1<<52))*0x1p-52, r.IntN(68)-46)
+			}
+			if trial != 0 && r.IntN(3) == 0 {
+				xs[i] = -xs[i]
+			}
+		}
+		var a, b Sum
+		b.AddSlice(xs)
+		for _, x := range xs {
+			a.Add(x)
+		}
+		if a.Big().Cmp(b.Big()) != 0 {
+			t.Fatalf("trial %d (n=%d): AddSlice %v, Add %v", trial, n, b.Float64(), a.Float64())
+		}
+		if trial == 0 {
+			continue // math/big on 4.7M terms is slow; a is exact
+		}
+		if ref := refFloat64(xs); b.Float64() != ref {
+			t.Fatalf("trial %d (n=%d): %v, want %v", trial, n, b.Float64(), ref)
+		}
+	}
+}
