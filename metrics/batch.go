@@ -189,7 +189,15 @@ func binaryProbFast[T Float](e *Evaluator, lab []int64, p []T, t *terms) {
 	lab = lab[:n]
 	reason, clip, conf, brier, out, correct := t.reason[:n], t.clip[:n], t.conf[:n], t.brier[:n], t.out[:n], t.correct[:n]
 	const one = 0x3ff0000000000000 // log 1 = 0, for rows done apart
-	for i := range p {
+	for i := 0; i < n; i++ {
+		if i%8 == 0 {
+			// Whole blocks of valid rows in the vector unit, if there is
+			// one (binary_simd.go); it stops at a block with an invalid
+			// row, which this loop does.
+			if i, rare = binaryProbVec(i, lab, p, lo, hi, countClip, qb, ql, clip, conf, brier, out, correct, rare); i == n {
+				break
+			}
+		}
 		v := float64(p[i])
 		y := lab[i]
 		if uint64(y) > 1 || !(v >= 0 && v <= 1) {

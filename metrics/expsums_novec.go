@@ -12,3 +12,9 @@ func VectorKernels() string { return "none (build with GOEXPERIMENT=simd on amd6
 // firstBad; this build has none.
 func argmaxVec[T Float](z []T) (int, bool)         { return 0, false }
 func firstNonFiniteVec[T Float](z []T) (int, bool) { return 0, false }
+
+// binaryProbVec is the vector loop of binaryProbFast; this build has none.
+func binaryProbVec[T Float](i int, lab []int64, p []T, lo, hi float64, countClip bool,
+	qb []uint64, ql []float64, clip []int32, conf, brier []float64, out, correct []bool, rare []int32) (int, []int32) {
+	return i, rare
+}
