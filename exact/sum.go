@@ -172,6 +172,8 @@ func (s *Sum) addFixed128(lo, hi uint64) {
 // AddSquares adds x*x exactly for every x of xs (AddProduct(x, x) each):
 // the sum of squares of a column.
 func (s *Sum) AddSquares(xs []float64) {
+	// Whole blocks of 8 in the vector unit, if there is one (sum_simd.go).
+	xs = xs[s.addSquaresVec(xs):]
 	var q0, q1, q2 uint64 // 192-bit sum of the fixed-point squares
 	for len(xs) > 0 {
 		if s.adds >= addsBeforeCarry-1 {

@@ -2,7 +2,10 @@
 
 package exact
 
-import "simd/archsimd"
+import (
+	"math"
+	"simd/archsimd"
+)
 
 // useAVX512 is whether the vector loop runs on this processor.
 var useAVX512 = archsimd.X86.AVX512()
@@ -62,6 +65,63 @@ func (s *Sum) addSliceVec(xs []float64) int {
 	// VZEROUPPER: the scalar (SSE) code that follows runs slower while the
 	// upper halves of the vector registers are dirty (the binary task's
 	// log took 2.8x as long).
+	archsimd.ClearAVXUpperBits()
+	return n
+}
+
+// The vector loop of AddSquares: a term x in [2^-30, 2^14) is m·2^(e-52)
+// with e in [-30, 13], so X = x·2^82 = m·2^(e+30) is an integer below 2^96
+// with 32-bit pieces X0, X1, X2, and x² = X²·2^-164 is the sum of the six
+// products Xi·Xj (below 2^64 each) at 32(i+j) bits, the mixed ones twice.
+// Their 32-bit halves go into six per-lane limb sums, each add below 5·2^32.
+const (
+	sqMinExp = 1023 - 30 // biased exponent of 2^-30
+	sqSpan   = 44        // e+30 in [0, 43]
+	sqFold   = 1 << 14   // blocks between folds: 8 lanes · 2^14 · 5·2^32 < 2^52
+)
+
+// addSquaresVec adds x*x for the whole blocks of 8 at the start of xs and
+// returns how many terms it took (0 without AVX-512).
+func (s *Sum) addSquaresVec(xs []float64) int {
+	if !useAVX512 || len(xs) < 8 {
+		return 0
+	}
+	n := len(xs) &^ 7
+	b := archsimd.BroadcastUint64x8
+	expMask, minExp, span := b(0x7ff), b(sqMinExp), b(sqSpan)
+	mant, implicit, low32, c64 := b(1<<52-1), b(1<<52), b(1<<32-1), b(64)
+	for i := 0; i < n; {
+		end := min(n, i+8*sqFold)
+		var l0, l1, l2, l3, l4, l5 archsimd.Uint64x8
+		for ; i < end; i += 8 {
+			x := archsimd.LoadFloat64x8Slice(xs[i:]).AsUint64x8()
+			sh := x.ShiftAllRight(52).And(expMask).Sub(minExp)
+			in := sh.Less(span)
+			m := x.And(mant).Or(implicit).Masked(in)
+			lo := m.ShiftLeft(sh)
+			x0, x1 := lo.And(low32), lo.ShiftAllRight(32)
+			x2 := m.ShiftRight(c64.Sub(sh)) // below 2^32 for sh <= 43
+			p00, p11, p22 := x0.Mul(x0), x1.Mul(x1), x2.Mul(x2)
+			p01, p02, p12 := x0.Mul(x1), x0.Mul(x2), x1.Mul(x2)
+			l0 = l0.Add(p00.And(low32))
+			l1 = l1.Add(p00.ShiftAllRight(32)).Add(p01.And(low32).ShiftAllLeft(1))
+			l2 = l2.Add(p01.ShiftAllRight(32).ShiftAllLeft(1)).Add(p02.And(low32).ShiftAllLeft(1)).Add(p11.And(low32))
+			l3 = l3.Add(p02.ShiftAllRight(32).ShiftAllLeft(1)).Add(p11.ShiftAllRight(32)).Add(p12.And(low32).ShiftAllLeft(1))
+			l4 = l4.Add(p12.ShiftAllRight(32).ShiftAllLeft(1)).Add(p22.And(low32))
+			l5 = l5.Add(p22.ShiftAllRight(32))
+			if bits := in.ToBits(); bits != 0xff {
+				for j := range 8 {
+					if bits&(1<<j) == 0 {
+						s.AddProduct(xs[i+j], xs[i+j])
+					}
+				}
+			}
+		}
+		for j, l := range [...]*archsimd.Uint64x8{&l0, &l1, &l2, &l3, &l4, &l5} {
+			a := l.AsInt64x8()
+			s.addLimbs(math.Ldexp(1, 32*j-164), &a)
+		}
+	}
 	archsimd.ClearAVXUpperBits()
 	return n
 }

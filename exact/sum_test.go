@@ -458,3 +458,47 @@ func TestAddSliceVectorRange(t *testing.T) {
 		}
 	}
 }
+
+// TestAddSquaresVectorRange: AddSquares (the vector loop in a build that
+// has one: [2^-30, 2^14), sum_simd.go) equals AddProduct(x, x) term by
+// term, exactly, at the range edges, just outside, with both signs, and
+// over 2M terms with full mantissas (one fold of them all would pass 2^53
+// and round).
+func TestAddSquaresVectorRange(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	edges := []float64{0x1p-30, math.Nextafter(0x1p-30, 0), math.Nextafter(0x1p14, 0), 0x1p14,
+		0x1p-12, 0x1p11, 0x1.fffffffffffffp-9, 1, 0x1.fffffffffffffp13}
+	for trial := 0; trial < 8; trial++ {
+		n := 1 + r.IntN(5000)
+		if trial == 0 {
+			n = 1<<21 + 3
+		}
+		xs := make([]float64, n)
+		for i := range xs {
+			switch k := r.IntN(10); {
+			case trial == 0 && k != 0:
+				xs[i] = 0x1.fffffffffffffp0 * math.Ldexp(1, r.IntN(44)-30)
+			case k == 0:
+				xs[i] = edges[r.IntN(len(edges))]
+			case k == 1:
+				xs[i] = wild(r)
+				if math.IsInf(xs[i]*xs[i], 0) || math.IsNaN(xs[i]) {
+					xs[i] = 3
+				}
+			default:
+				xs[i] = math.Ldexp(1+float64(r.Uint64N(1<<52))*0x1p-52, r.IntN(48)-32)
+			}
+			if r.IntN(3) == 0 {
+				xs[i] = -xs[i]
+			}
+		}
+		var a, b Sum
+		b.AddSquares(xs)
+		for _, x := range xs {
+			a.AddProduct(x, x)
+		}
+		if a.Big().Cmp(b.Big()) != 0 {
+			t.Fatalf("trial %d (n=%d): AddSquares %v, AddProduct %v", trial, n, b.Float64(), a.Float64())
+		}
+	}
+}
