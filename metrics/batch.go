@@ -240,7 +240,7 @@ func binaryProbFast[T Float](e *Evaluator, lab []int64, p []T, t *terms) {
 		correct[i] = (v >= 0.5) == yb
 	}
 	x := t.x[:len(p)]
-	for i := range x {
+	for i := negLogPartsVec(x, qb, ql); i < len(x); i++ {
 		x[i] = -logParts(qb[i], ql[i], 0)
 	}
 	for _, i := range rare {

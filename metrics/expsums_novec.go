@@ -18,3 +18,7 @@ func binaryProbVec[T Float](i int, lab []int64, p []T, lo, hi float64, countClip
 	qb []uint64, ql []float64, clip []int32, conf, brier []float64, out, correct []bool, rare []int32) (int, []int32) {
 	return i, rare
 }
+
+// negLogPartsVec is the vector loop of binaryProbFast's logs; this build
+// has none.
+func negLogPartsVec(x []float64, qb []uint64, ql []float64) int { return 0 }

@@ -47,3 +47,60 @@ func TestExpVecTermsAreExp16(t *testing.T) {
 		check()
 	}
 }
+
+// TestNegLogPartsVec: the vector log gives -logParts(ix, lo, 0)'s bits for
+// every term: 4M positive normal values over the whole exponent range and
+// near 1 (where log(1+r) is small and its low part decides), with a low
+// part of zero or of up to half an ulp of either sign, and the table's
+// interval edges.
+func TestNegLogPartsVec(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("this processor has no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(43, 44))
+	var qb [8]uint64
+	var ql, x [8]float64
+	check := func() {
+		if negLogPartsVec(x[:], qb[:], ql[:]) != 8 {
+			t.Fatal("the vector loop did not take the block")
+		}
+		for j := range x {
+			if want := -logParts(qb[j], ql[j], 0); math.Float64bits(x[j]) != math.Float64bits(want) {
+				t.Fatalf("ix %#x lo %v: vector %v, logParts %v", qb[j], ql[j], x[j], want)
+			}
+		}
+	}
+	for j := range 128 { // each table interval's lower edge, at several exponents
+		for e := -3; e <= 3; e++ {
+			qb[j%8] = math.Float64bits(math.Ldexp(0.6875+float64(j)/256, e))
+			ql[j%8] = 0
+			if j%8 == 7 {
+				check()
+			}
+		}
+	}
+	for range 1 << 19 {
+		for j := range qb {
+			var v float64
+			switch j % 4 {
+			case 0: // anywhere in the normal range
+				v = math.Float64frombits(uint64(1+r.IntN(2046))<<52 | r.Uint64N(1<<52))
+			case 1: // probabilities
+				v = r.Float64()
+			case 2: // near 1
+				v = 1 - r.ExpFloat64()*1e-6
+			case 3:
+				v = 1 + r.NormFloat64()*1e-3
+			}
+			if v < 0x1p-1022 {
+				v = 0.5
+			}
+			qb[j] = math.Float64bits(v)
+			ql[j] = 0
+			if r.IntN(2) == 0 {
+				ql[j] = (r.Float64() - 0.5) * (math.Nextafter(v, 2*v) - v)
+			}
+		}
+		check()
+	}
+}
