@@ -134,9 +134,7 @@ type pqFile struct {
 	checked map[chunkKey]error // results of checkChunkPages
 	leaves  []pqLeaf
 	closed  bool
-	bufs    [][]byte    // page buffers for reuse (parquet_raw.go)
-	cursors []*pqCursor // cursors of closed scanners, for reuse
-	noRaw   bool        // read every chunk with parquet-go (tests)
+	noRaw   bool // read every chunk with parquet-go (tests)
 }
 
 func openParquet(path, name string, osf *os.File, size int64, opt Options) (File, error) {
@@ -603,8 +601,6 @@ func (f *pqFile) Close() error {
 		return nil
 	}
 	f.closed = true
-	f.bufs = nil
-	f.cursors = nil
 	if f.path == "-" {
 		return nil
 	}

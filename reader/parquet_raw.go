@@ -902,39 +902,15 @@ func (s *pageStream) done() error {
 }
 
 // pageBuf returns a buffer of at least n bytes for a decompressed page,
-// reusing one that a finished chunk gave back.
+// reusing one that a finished chunk, of this file or another, gave back.
 func (f *pqFile) pageBuf(n int) []byte {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	best := -1
-	for i, b := range f.bufs {
-		if cap(b) >= n && (best < 0 || cap(b) < cap(f.bufs[best])) {
-			best = i
-		}
-	}
-	if best >= 0 {
-		b := f.bufs[best]
-		f.bufs = append(f.bufs[:best], f.bufs[best+1:]...)
-		return b[:cap(b)]
+	if b := spare.buf(n); b != nil {
+		return b
 	}
 	return make([]byte, n)
 }
 
-// putPageBuf keeps a page buffer for reuse; only a few, the largest.
+// putPageBuf keeps a page buffer for reuse (see spares).
 func (f *pqFile) putPageBuf(b []byte) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		return
-	}
-	f.bufs = append(f.bufs, b)
-	if len(f.bufs) > 4 {
-		small := 0
-		for i, x := range f.bufs {
-			if cap(x) < cap(f.bufs[small]) {
-				small = i
-			}
-		}
-		f.bufs = append(f.bufs[:small], f.bufs[small+1:]...)
-	}
+	spare.give([][]byte{b}, nil)
 }

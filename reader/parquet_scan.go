@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
@@ -186,24 +188,11 @@ func (s *pqScanner) Close() {
 	s.curs = nil
 }
 
-// cursor returns a cursor for col, recycled when the file has one: one
-// that read the same column if it can (its buffers are of the right type
-// and size).
+// cursor returns a cursor for col, recycled when there is a spare one:
+// one that read a column of the same name if it can (its buffers are of
+// the right type and size).
 func (f *pqFile) cursor(col *pqCol, name string) *pqCursor {
-	f.mu.Lock()
-	var c *pqCursor
-	if n := len(f.cursors); n > 0 {
-		k := n - 1
-		for i := n - 1; i >= 0; i-- {
-			if f.cursors[i].col == col {
-				k = i
-				break
-			}
-		}
-		c = f.cursors[k]
-		f.cursors = append(f.cursors[:k], f.cursors[k+1:]...)
-	}
-	f.mu.Unlock()
+	c := spare.cursor(name)
 	if c == nil {
 		return &pqCursor{col: col, name: name}
 	}
@@ -211,18 +200,80 @@ func (f *pqFile) cursor(col *pqCol, name string) *pqCursor {
 	return c
 }
 
-// putCursors keeps closed cursors for reuse, a few per worker.
+// putCursors keeps closed cursors for reuse (see spares).
 func (f *pqFile) putCursors(cs []*pqCursor) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		return
+	spare.give(nil, cs)
+}
+
+// spare holds the page buffers and cursors that finished column chunks
+// gave back, for any file: a run over many shards reuses the buffers of
+// the first instead of growing fresh ones per file.
+var spare spares
+
+type spares struct {
+	mu      sync.Mutex
+	bufs    [][]byte
+	cursors []*pqCursor
+}
+
+const (
+	spareBufs    = 8
+	spareCursors = 32
+)
+
+// give keeps buffers and cursors, up to the limits (the largest buffers,
+// the latest cursors).
+func (s *spares) give(bufs [][]byte, cursors []*pqCursor) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bufs = append(s.bufs, bufs...)
+	slices.SortFunc(s.bufs, func(a, b []byte) int { return cap(b) - cap(a) })
+	clear(s.bufs[min(len(s.bufs), spareBufs):])
+	s.bufs = s.bufs[:min(len(s.bufs), spareBufs)]
+	s.cursors = append(s.cursors, cursors...)
+	if n := len(s.cursors); n > spareCursors {
+		clear(s.cursors[:n-spareCursors])
+		s.cursors = append(s.cursors[:0], s.cursors[n-spareCursors:]...)
 	}
-	for _, c := range cs {
-		if len(f.cursors) < 64 {
-			f.cursors = append(f.cursors, c)
+}
+
+// buf takes the smallest spare buffer of at least n bytes, or returns nil.
+func (s *spares) buf(n int) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	best := -1
+	for i, b := range s.bufs {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(s.bufs[best])) {
+			best = i
 		}
 	}
+	if best < 0 {
+		return nil
+	}
+	b := s.bufs[best]
+	s.bufs = slices.Delete(s.bufs, best, best+1)
+	return b[:cap(b)]
+}
+
+// cursor takes a spare cursor, one that read a column of this name if
+// there is one, or returns nil. The caller recycles it.
+func (s *spares) cursor(name string) *pqCursor {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.cursors)
+	if n == 0 {
+		return nil
+	}
+	k := n - 1
+	for i := n - 1; i >= 0; i-- {
+		if s.cursors[i].name == name {
+			k = i
+			break
+		}
+	}
+	c := s.cursors[k]
+	s.cursors = slices.Delete(s.cursors, k, k+1)
+	return c
 }
 
 // String output modes of a batch.
