@@ -76,7 +76,10 @@ fi
 
 # --- 3. build --------------------------------------------------------------------
 log "build evalnll ($(cd "$REPO" && git rev-parse --short HEAD)$(cd "$REPO" && git diff --quiet || echo +dirty))"
-(cd "$REPO" && go build -o "$WORK/evalnll" ./cmd/evalnll)
+# The release build: AVX-512 kernels where the processor has them (the same
+# bits as the scalar build; GOEXPERIMENT= scripts/bench.sh times that one).
+(cd "$REPO" && GOEXPERIMENT=${GOEXPERIMENT-simd} go build -o "$WORK/evalnll" ./cmd/evalnll)
+"$WORK/evalnll" version
 BIN=$WORK/evalnll
 mkdir -p results
 
