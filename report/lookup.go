@@ -179,15 +179,15 @@ func Pair(base, cur Doc, metric string) (b, c []float64, why string) {
 	case cb == nil:
 		return nil, nil, "this run has no bootstrap replicates"
 	}
-	if bb["key"] != "id" || cb["key"] != "id" {
+	if !sameScalar(bb["key"], "id") || !sameScalar(cb["key"], "id") {
 		return nil, nil, "rows were not bucketed by --id in both runs"
 	}
 	for _, k := range []string{"seed", "buckets", "replicates"} {
-		if bb[k] != cb[k] {
+		if !sameScalar(bb[k], cb[k]) {
 			return nil, nil, fmt.Sprintf("the bootstrap %s differs (%v vs %v)", k, bb[k], cb[k])
 		}
 	}
-	if base["units"] != cur["units"] {
+	if !sameScalar(base["units"], cur["units"]) {
 		return nil, nil, "the reports are in different units"
 	}
 	br, _ := bb["bucket_rows"].([]any)
@@ -196,7 +196,7 @@ func Pair(base, cur Doc, metric string) (b, c []float64, why string) {
 		return nil, nil, "the bucket counts differ"
 	}
 	for i := range br {
-		if br[i] != cr[i] {
+		if !sameScalar(br[i], cr[i]) {
 			return nil, nil, "the runs did not see the same rows (bucket row counts differ)"
 		}
 	}
@@ -205,4 +205,24 @@ func Pair(base, cur Doc, metric string) (b, c []float64, why string) {
 		return nil, nil, fmt.Sprintf("no bootstrap replicates of %s in both reports", metric)
 	}
 	return b, c, ""
+}
+
+// sameScalar reports whether a and b are the same JSON scalar (string,
+// number, bool or null). Objects and arrays never match: a report that holds
+// one where a scalar belongs is malformed, and == on them would panic.
+func sameScalar(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	}
+	return false
 }
