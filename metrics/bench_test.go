@@ -207,6 +207,28 @@ func BenchmarkEvalBinaryProbBoot(b *testing.B) {
 	runEval(b, cfg, c, 0)
 }
 
+// BenchmarkBootstrapSummary is the fixed cost the default bootstrap adds
+// to every run: 1000 replicates over 256 buckets, with ECE, in Summary.
+func BenchmarkBootstrapSummary(b *testing.B) {
+	c, _ := benchBinary(benchRows, false)
+	c.By = nil
+	cfg := DefaultConfig()
+	cfg.Bootstrap = DefaultBootstrap()
+	ev := NewEvaluator(&cfg, 0)
+	ev.BeginUnit(0)
+	if !ev.Add(c, 0) {
+		b.Fatalf("invalid row: %+v", ev.State().Errs)
+	}
+	st := ev.State()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if r := st.Summary(); r.Bootstrap == nil || len(r.Bootstrap.Lo) == 0 {
+			b.Fatal("no bootstrap in the summary")
+		}
+	}
+}
+
 func BenchmarkEvalBinaryProbF32(b *testing.B) {
 	c, _ := benchBinary(benchRows, true)
 	c.By = nil

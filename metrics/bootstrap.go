@@ -611,16 +611,26 @@ func (s *State) bootstrap() *BootstrapResult {
 }
 
 // poisson1 draws from Poisson(1) by inversion: deterministic for a given
-// generator state.
+// generator state. It is the first k with u <= P(X <= k), capped at 30.
 func poisson1(r *rand.Rand) int {
 	u := r.Float64()
-	p := math.Exp(-1)
-	cum := p
 	k := 0
-	for u > cum && k < 30 {
+	for k < len(poisson1CDF)-1 && u > poisson1CDF[k] {
 		k++
-		p /= float64(k)
-		cum += p
 	}
 	return k
 }
+
+// poisson1CDF[k] is P(X <= k) for X ~ Poisson(1), summed term by term in
+// this order (the draws depend on these exact bits), k = 0..30.
+var poisson1CDF = func() (cdf [31]float64) {
+	p := math.Exp(-1)
+	cum := p
+	cdf[0] = cum
+	for k := 1; k < len(cdf); k++ {
+		p /= float64(k)
+		cum += p
+		cdf[k] = cum
+	}
+	return cdf
+}()

@@ -87,3 +87,51 @@ func TestFxNonFinite(t *testing.T) {
 		t.Errorf("5000 × -0.5 = %v", got)
 	}
 }
+
+// TestPoisson1Table: the table-driven draw returns what the term-by-term
+// inversion it replaced returns, for the same generator states, including
+// the tail and u at the table's own values.
+func TestPoisson1Table(t *testing.T) {
+	ref := func(u float64) int {
+		p := math.Exp(-1)
+		cum := p
+		k := 0
+		for u > cum && k < 30 {
+			k++
+			p /= float64(k)
+			cum += p
+		}
+		return k
+	}
+	a := rand.New(rand.NewPCG(1, 2))
+	b := rand.New(rand.NewPCG(1, 2))
+	counts := map[int]int{}
+	for i := 0; i < 1_000_000; i++ {
+		u := b.Float64()
+		got, want := poisson1(a), ref(u)
+		if got != want {
+			t.Fatalf("draw %d: u=%v: poisson1 %d, inversion %d", i, u, got, want)
+		}
+		counts[got]++
+	}
+	if counts[0] < 360000 || counts[0] > 376000 || counts[6] == 0 {
+		t.Errorf("counts %v are not Poisson(1)-like", counts)
+	}
+	for k, c := range poisson1CDF {
+		for _, v := range []float64{c, math.Nextafter(c, 0), math.Nextafter(c, 2)} {
+			if v >= 1 {
+				continue // Float64 returns values below 1
+			}
+			u := rand.New(&fixedSource{v}).Float64()
+			if got, want := poisson1(rand.New(&fixedSource{v})), ref(u); got != want {
+				t.Errorf("k=%d u=%v: poisson1 %d, inversion %d", k, u, got, want)
+			}
+		}
+	}
+}
+
+// fixedSource makes rand.Float64 return u rounded down to a multiple of
+// 2^-53 (Float64 keeps the low 53 bits of Uint64); u in [0, 1).
+type fixedSource struct{ u float64 }
+
+func (f *fixedSource) Uint64() uint64 { return uint64(f.u * (1 << 53)) }
