@@ -104,3 +104,36 @@ func TestNegLogPartsVec(t *testing.T) {
 		check()
 	}
 }
+
+// TestNegLogPartsVecChunks: over slices longer than a lookup chunk, every
+// whole block gets logParts's bits, the tail is left alone, and the count
+// is the whole blocks.
+func TestNegLogPartsVecChunks(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("this processor has no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(45, 46))
+	for _, n := range []int{8, 15, logChunk - 8, logChunk, logChunk + 7, logChunk + 8, 3*logChunk + 24, 4101} {
+		qb, ql, x := make([]uint64, n), make([]float64, n), make([]float64, n)
+		for i := range qb {
+			qb[i] = math.Float64bits(math.Ldexp(0.5+r.Float64()/2, -r.IntN(40)))
+			if i%3 == 0 {
+				ql[i] = math.Float64frombits(qb[i]) * 0x1p-60 * (r.Float64() - 0.5)
+			}
+			x[i] = -7 // the tail must keep it
+		}
+		got := negLogPartsVec(x, qb, ql)
+		if got != n&^7 {
+			t.Fatalf("n=%d: did %d rows, want %d", n, got, n&^7)
+		}
+		for i := range x {
+			want := -logParts(qb[i], ql[i], 0)
+			if i >= got {
+				want = -7
+			}
+			if math.Float64bits(x[i]) != math.Float64bits(want) {
+				t.Fatalf("n=%d row %d: ix %#x lo %v: got %v, want %v", n, i, qb[i], ql[i], x[i], want)
+			}
+		}
+	}
+}

@@ -10,6 +10,10 @@ import "simd/archsimd"
 // bits 4, 5 and 6).
 var logTabVec [3][16][8]float64
 
+// logChunk is how many rows negLogPartsVec looks up before it computes
+// their logs (a multiple of 8).
+const logChunk = 256
+
 func init() {
 	for j, t := range logTab {
 		logTabVec[0][j/8][j%8] = t.invc
@@ -43,51 +47,55 @@ func negLogPartsVec(x []float64, qb []uint64, ql []float64) int {
 		return 0
 	}
 	bu, bi, bf := archsimd.BroadcastUint64x8, archsimd.BroadcastInt64x8, archsimd.BroadcastFloat64x8
-	off, b127 := bu(logOff), bu(127)
+	off := bu(logOff)
 	kMin, kMax, bias := bi(-1022), bi(1022), bi(1023)
 	minus1, hi42, lo42 := bf(-1), bf(ln2Hi42), bf(ln2Lo42)
 	c3, c5, c7, c9 := bf(logInv3), bf(logInv5), bf(logInv7), bf(logInv9)
 	m2, m4q, m6, m8 := bf(-logHalf), bf(-logQuart), bf(-logInv6), bf(-logEighth)
 	sign := bu(1 << 63)
 	n := len(x) &^ 7
-	for i := 0; i < n; i += 8 {
-		ix := archsimd.LoadUint64x8Slice(qb[i:])
-		lo := archsimd.LoadFloat64x8Slice(ql[i:])
-		tmp := ix.Sub(off)
-		idx := tmp.ShiftAllRight(52 - 7).And(b127)
-		k := tmp.AsInt64x8().ShiftAllRight(52)
-		z := ix.Sub(k.AsUint64x8().ShiftAllLeft(52)).AsFloat64x8()
-		// The table lookups, lane by lane (AVX-512F has gathers, but
-		// archsimd does not offer them; 8 two-register permutations and 7
-		// merges per column were slower than this).
-		var iv [8]uint64
-		var ti, tl, tll [8]float64
-		idx.Store(&iv)
-		for j, v := range iv {
-			e := &logTab[v%logN]
+	// The table lookups, a chunk at a time in scalar code (AVX-512F has
+	// gathers, but archsimd does not offer them; 8 two-register
+	// permutations and 7 merges per column were slower). Done block by
+	// block, each vector load of the looked-up entries followed its 8
+	// scalar stores at once and stalled on store forwarding; a chunk of
+	// logChunk rows apart, the stores have drained to the cache first.
+	var ti, tl, tll [logChunk]float64
+	for c := 0; c < n; c += logChunk {
+		m := min(logChunk, n-c)
+		for j, ix := range qb[c : c+m] {
+			e := &logTab[((ix-logOff)>>(52-7))%logN]
 			ti[j], tl[j], tll[j] = e.invc, e.logc, e.logcLo
 		}
-		invc := archsimd.LoadFloat64x8(&ti)
-		logc := archsimd.LoadFloat64x8(&tl)
-		logcLo := archsimd.LoadFloat64x8(&tll)
-		r := z.MulAdd(invc, minus1)
-		scale := bias.Sub(k.Max(kMin).Min(kMax)).AsUint64x8().ShiftAllLeft(52).AsFloat64x8()
-		d := lo.Mul(scale).Mul(invc)
-		lo = d.Sub(d.Mul(r))
-		kd := k.ConvertToFloat64()
-		a := kd.Mul(hi42)
-		w := a.Add(logc)
-		e1 := a.Sub(w).Add(logc)
-		hi := w.Add(r)
-		e2 := w.Sub(hi).Add(r)
-		r2 := r.Mul(r)
-		q := m8.Add(r.Mul(c9))
-		q = m6.Add(r.Mul(c7)).Add(r2.Mul(q))
-		q = m4q.Add(r.Mul(c5)).Add(r2.Mul(q))
-		q = m2.Add(r.Mul(c3)).Add(r2.Mul(q))
-		p := r2.Mul(q)
-		lo = lo.Add(e1.Add(e2).Add(kd.Mul(lo42)).Add(logcLo).Add(p))
-		hi.Add(lo).AsUint64x8().Xor(sign).AsFloat64x8().StoreSlice(x[i:])
+		for j := 0; j < m; j += 8 {
+			i := c + j
+			ix := archsimd.LoadUint64x8Slice(qb[i:])
+			lo := archsimd.LoadFloat64x8Slice(ql[i:])
+			tmp := ix.Sub(off)
+			k := tmp.AsInt64x8().ShiftAllRight(52)
+			z := ix.Sub(k.AsUint64x8().ShiftAllLeft(52)).AsFloat64x8()
+			invc := archsimd.LoadFloat64x8Slice(ti[j:])
+			logc := archsimd.LoadFloat64x8Slice(tl[j:])
+			logcLo := archsimd.LoadFloat64x8Slice(tll[j:])
+			r := z.MulAdd(invc, minus1)
+			scale := bias.Sub(k.Max(kMin).Min(kMax)).AsUint64x8().ShiftAllLeft(52).AsFloat64x8()
+			d := lo.Mul(scale).Mul(invc)
+			lo = d.Sub(d.Mul(r))
+			kd := k.ConvertToFloat64()
+			a := kd.Mul(hi42)
+			w := a.Add(logc)
+			e1 := a.Sub(w).Add(logc)
+			hi := w.Add(r)
+			e2 := w.Sub(hi).Add(r)
+			r2 := r.Mul(r)
+			q := m8.Add(r.Mul(c9))
+			q = m6.Add(r.Mul(c7)).Add(r2.Mul(q))
+			q = m4q.Add(r.Mul(c5)).Add(r2.Mul(q))
+			q = m2.Add(r.Mul(c3)).Add(r2.Mul(q))
+			p := r2.Mul(q)
+			lo = lo.Add(e1.Add(e2).Add(kd.Mul(lo42)).Add(logcLo).Add(p))
+			hi.Add(lo).AsUint64x8().Xor(sign).AsFloat64x8().StoreSlice(x[i:])
+		}
 	}
 	archsimd.ClearAVXUpperBits() // see expVec
 	return n
