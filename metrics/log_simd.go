@@ -4,38 +4,9 @@ package metrics
 
 import "simd/archsimd"
 
-// logTabVec holds logTab's three columns as 16 vectors of 8 entries each,
-// for lookups by permutation: a 128-entry lookup is 8 two-register
-// permutations (VPERMI2PD, on the index's low 4 bits) and 7 merges (on its
-// bits 4, 5 and 6).
-var logTabVec [3][16][8]float64
-
 // logChunk is how many rows negLogPartsVec looks up before it computes
 // their logs (a multiple of 8).
 const logChunk = 256
-
-func init() {
-	for j, t := range logTab {
-		logTabVec[0][j/8][j%8] = t.invc
-		logTabVec[1][j/8][j%8] = t.logc
-		logTabVec[2][j/8][j%8] = t.logcLo
-	}
-}
-
-func lookup128(t *[16][8]float64, idx archsimd.Uint64x8, m4, m5, m6 archsimd.Mask64x8) archsimd.Float64x8 {
-	ld := archsimd.LoadFloat64x8
-	g0 := ld(&t[0]).ConcatPermute(ld(&t[1]), idx)
-	g1 := ld(&t[2]).ConcatPermute(ld(&t[3]), idx)
-	g2 := ld(&t[4]).ConcatPermute(ld(&t[5]), idx)
-	g3 := ld(&t[6]).ConcatPermute(ld(&t[7]), idx)
-	g4 := ld(&t[8]).ConcatPermute(ld(&t[9]), idx)
-	g5 := ld(&t[10]).ConcatPermute(ld(&t[11]), idx)
-	g6 := ld(&t[12]).ConcatPermute(ld(&t[13]), idx)
-	g7 := ld(&t[14]).ConcatPermute(ld(&t[15]), idx)
-	a0, a1, a2, a3 := g1.Merge(g0, m4), g3.Merge(g2, m4), g5.Merge(g4, m4), g7.Merge(g6, m4)
-	b0, b1 := a1.Merge(a0, m5), a3.Merge(a2, m5)
-	return b1.Merge(b0, m6)
-}
 
 // negLogPartsVec sets x[i] = -logParts(qb[i], ql[i], 0) for the whole
 // blocks of 8 at the start of x, with logParts's operations in its order
