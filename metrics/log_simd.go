@@ -35,7 +35,7 @@ func negLogPartsVec(x []float64, qb []uint64, ql []float64) int {
 	for c := 0; c < n; c += logChunk {
 		m := min(logChunk, n-c)
 		for j, ix := range qb[c : c+m] {
-			e := &logTab[((ix-logOff)>>(52-7))%logN]
+			e := logEntry(ix)
 			ti[j], tl[j], tll[j] = e.invc, e.logc, e.logcLo
 		}
 		for j := 0; j < m; j += 8 {

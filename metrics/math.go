@@ -234,15 +234,18 @@ const (
 	logEighth = 0.125
 )
 
+// logEntry is the table entry of logParts for the bit pattern ix: the
+// interval of z's leading mantissa bits.
+func logEntry(ix uint64) *logEntryT { return &logTab[((ix-logOff)>>(52-7))%logN] }
+
 // logParts returns log(x * 2^kAdd + lo * 2^kAdd) where ix is the bit
 // pattern of a positive normal x and |lo| <= ulp(x).
 func logParts(ix uint64, lo float64, kAdd int) float64 {
 	tmp := ix - logOff
-	i := (tmp >> (52 - 7)) % logN
 	k := int64(tmp) >> 52 // arithmetic shift
 	iz := ix - uint64(k)<<52
 	z := math.Float64frombits(iz)
-	t := &logTab[i]
+	t := logEntry(ix)
 	invc := t.invc
 	r := math.FMA(z, invc, -1)
 	// z + zlo with zlo = lo / 2^k (exact scaling); log(z*invc + d) =
@@ -445,7 +448,9 @@ var expTab = [2 * expN]uint64{
 
 // logTab holds, for the 128 subintervals of [0.6875, 1.375), 1/c rounded
 // (exactly 1 for the two next to 1) and log(c) = -log(invc) as hi + lo.
-var logTab = [logN]struct{ invc, logc, logcLo float64 }{
+type logEntryT struct{ invc, logc, logcLo float64 }
+
+var logTab = [logN]logEntryT{
 	{0x1.734f0c541fe8dp+00, -0x1.7cc7f7db46a0ep-02, -0x1.e3c7fdc323c2dp-56}, // [0.6875, 0.69140625)
 	{0x1.713786d9c7c09p+00, -0x1.76feecb947176p-02, 0x1.398d9eb4ea363p-56},  // [0.69140625, 0.6953125)
 	{0x1.6f26016f26017p+00, -0x1.713e33a46a17cp-02, 0x1.f6cf40b5c71a6p-57},  // [0.6953125, 0.69921875)
