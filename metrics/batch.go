@@ -31,9 +31,10 @@ type terms struct {
 	sliceOf      []int32 // index into Evaluator.accs per row
 	order        []int32 // rows grouped by slice
 	gather       []float64
-	binCnt       []int32
+	bin          []int32  // see uniformBins
+	binN         int      // the bin count t.bin is for; 0: not filled
+	binCO        []uint64 // per bin: count, and outcomes of 1 times 2^32
 	binFx        []uint64 // per bin: a 128-bit sum of confidences times 2^62
-	binOut       []int64
 	keyOfCode    []int32
 	qBits        []uint64  // binaryProbFast: the outcome's probability, hi
 	qLo          []float64 // and lo
@@ -63,6 +64,24 @@ func (t *terms) reset(n int, preds int) {
 	t.brier = grow(t.brier, preds)
 	t.out = grow(t.out, preds)
 	t.correct = grow(t.correct, preds)
+	t.binN = 0
+}
+
+// uniformBins returns the uniform bin of predictions 0..np-1 among nb
+// (UniformBin of each confidence), worked out once per batch: the
+// calibration bins and the bootstrap's both read it.
+func (t *terms) uniformBins(np, nb int) []int32 {
+	if t.binN == nb && len(t.bin) >= np {
+		return t.bin[:np]
+	}
+	t.bin = grow(t.bin, np)
+	conf, bin := t.conf[:np], t.bin[:np]
+	i := uniformBinsVec(conf, nb, bin)
+	for ; i < np; i++ {
+		bin[i] = int32(UniformBin(conf[i], nb))
+	}
+	t.binN = nb
+	return bin
 }
 
 // weights fills t.w and marks invalid weights (after any reason the row
@@ -621,23 +640,17 @@ func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 // sums once per batch, in three parts of at most 52 bits that are each
 // exactly a float64.
 func (e *Evaluator) addBins(a *Acc, t *terms, pi []int32, all bool) {
-	np := len(pi)
-	if all {
-		np, pi = t.n, nil
-	}
 	nb := len(a.Bins)
 	t.binFx = grow(t.binFx, 2*nb)
 	clear(t.binFx)
-	t.binCnt = grow(t.binCnt, nb)
-	clear(t.binCnt)
-	t.binOut = grow(t.binOut, nb)
-	clear(t.binOut)
-	fx, cnt, out := t.binFx, t.binCnt, t.binOut
+	t.binCO = grow(t.binCO, nb)
+	clear(t.binCO)
+	fx, co := t.binFx, t.binCO
 	conf, outs := t.conf, t.out
-	add := func(c float64, o bool) {
-		b := UniformBin(c, nb)
-		cnt[b]++
-		out[b] += b2i(o)
+	// A bin's count and outcome count share one add: a batch has at most
+	// evalChunk rows, far below 2^32.
+	add := func(b int, c float64, o bool) {
+		co[b] += 1 | uint64(b2i(o))<<32
 		if c >= 0x1p-10 {
 			var carry uint64
 			fx[2*b], carry = bits.Add64(fx[2*b], uint64(int64(c*0x1p62)), 0)
@@ -646,20 +659,22 @@ func (e *Evaluator) addBins(a *Acc, t *terms, pi []int32, all bool) {
 			a.Bins[b].Conf.Add(c)
 		}
 	}
-	if pi == nil {
-		conf, outs = conf[:np], outs[:np]
-		for j, c := range conf {
-			add(c, outs[j])
+	if all {
+		bin := t.uniformBins(t.n, nb)
+		conf, outs = conf[:len(bin)], outs[:len(bin)]
+		for j, b := range bin {
+			add(int(b), conf[j], outs[j])
 		}
 	} else {
 		for _, j := range pi {
-			add(conf[j], outs[j])
+			c := conf[j]
+			add(UniformBin(c, nb), c, outs[j])
 		}
 	}
 	for b := range nb {
 		bin := &a.Bins[b]
-		bin.Count += int64(cnt[b])
-		bin.OutN += out[b]
+		bin.Count += int64(co[b] & (1<<32 - 1))
+		bin.OutN += int64(co[b] >> 32)
 		addFixed62(&bin.Conf, fx[2*b], fx[2*b+1])
 	}
 }

@@ -296,6 +296,21 @@ type bootPend struct {
 	brier   []int64
 	gap     []int64 // [bucket*bins+bin]: -sum confidence, on the grid
 	out     []int64 // [bucket*bins+bin]: outcomes of 1
+	// cnt is addBootCal's rows, outcomes of 1 and hits in one add per row:
+	// [bucket*bins+bin]: rows + outcomes·2^21 + hits·2^42 (pendRows < 2^21).
+	cnt []uint64
+	// addBootCal's rows before they are added (see bootCalTerms).
+	cal bootCalRows
+}
+
+// bootCalRows is what addBootCal adds for each row: its bucket (-1: none)
+// and cell, its NLL, Brier score and negated confidence on the grid (its
+// NLL is 0 here when it is too large for the pending sums and was added to
+// the bucket apart), and its cnt increment.
+type bootCalRows struct {
+	bucket, cell    []int32
+	nll, brier, gap []int64
+	inc             []uint64
 }
 
 const (
@@ -303,11 +318,15 @@ const (
 	pendRows = 1 << 16
 )
 
+// cnt's three counts of at most pendRows rows each fit in 21 bits.
+const _ = uint(1<<21 - 1 - pendRows)
+
 func newBootPend(buckets, bins int) *bootPend {
 	return &bootPend{
 		n: make([]int64, buckets), correct: make([]int64, buckets),
 		nll: make([]int64, buckets), tok: make([]int64, buckets), brier: make([]int64, buckets),
 		gap: make([]int64, buckets*bins), out: make([]int64, buckets*bins),
+		cnt: make([]uint64, buckets*bins),
 	}
 }
 
@@ -316,6 +335,19 @@ func (e *Evaluator) flushBoot() {
 	p := e.bpend
 	if p == nil || p.rows == 0 {
 		return
+	}
+	if bins := len(p.cnt) / max(1, len(p.n)); bins > 0 {
+		const m21 = 1<<21 - 1
+		for k, v := range p.cnt {
+			if v == 0 {
+				continue
+			}
+			b := k / bins
+			p.n[b] += int64(v & m21)
+			p.out[k] += int64(v >> 21 & m21)
+			p.correct[b] += int64(v >> 42)
+		}
+		clear(p.cnt)
 	}
 	for b := range e.st.boot {
 		if p.n[b] == 0 {
@@ -439,29 +471,77 @@ var bootCalLoop = true
 func (e *Evaluator) addBootCal(t *terms, lo, hi int, seed, mask uint64, bins int) {
 	p := e.bpend
 	nb := int(mask) + 1
-	pn, pnll, pcor, pbr := p.n[:nb], p.nll[:nb], p.correct[:nb], p.brier[:nb]
-	pgap, pout := p.gap[:nb*bins], p.out[:nb*bins]
+	n := hi - lo
+	bin := t.uniformBins(t.n, bins)[lo:hi]
 	reason, xs, ws, conf := t.reason[lo:hi], t.x[lo:hi], t.w[lo:hi], t.conf[lo:hi]
 	cor, br, out := t.correct[lo:hi], t.brier[lo:hi], t.out[lo:hi]
-	for i := range reason {
+	pnll, pbr := p.nll[:nb], p.brier[:nb]
+	pgap, pcnt := p.gap[:nb*bins], p.cnt[:nb*bins]
+	if !bootCalVecOK {
+		// One pass: without the vector loop, a second costs more than it
+		// saves. The terms of bootCalRow, written out (it is not inlined).
+		for i := range reason {
+			if reason[i] != ReasonNone {
+				continue
+			}
+			x, cf := xs[i], conf[i]
+			b := int(contentHash(seed, x, ws[i], cf, true) & mask)
+			if math.Abs(x) < pendMax {
+				pnll[b] += int64(x * 0x1p40)
+			} else {
+				e.st.boot[b].NLL.add(x)
+			}
+			pbr[b] += int64(br[i] * 0x1p40)
+			k := b*bins + int(bin[i])
+			pgap[k] += int64(-cf * 0x1p40)
+			pcnt[k] += 1 | uint64(b2i(out[i]))<<21 | uint64(b2i(cor[i]))<<42
+		}
+		return
+	}
+	r := &p.cal
+	r.bucket, r.cell = grow(r.bucket, n), grow(r.cell, n)
+	r.nll, r.brier, r.gap, r.inc = grow(r.nll, n), grow(r.brier, n), grow(r.gap, n), grow(r.inc, n)
+	for i := 0; i < n; i++ {
+		// The vector loop does whole blocks; this loop the next row after.
+		if i = bootCalVec(r, i, reason, xs, ws, conf, br, out, cor, bin, seed, mask, bins); i == n {
+			break
+		}
 		if reason[i] != ReasonNone {
+			r.bucket[i] = -1
 			continue
 		}
-		x, cf := xs[i], conf[i]
-		b := int(contentHash(seed, x, ws[i], cf, true) & mask)
-		pn[b]++
-		if math.Abs(x) < pendMax {
-			pnll[b] += int64(x * 0x1p40)
-		} else {
-			e.st.boot[b].NLL.add(x)
+		b, k, nll, brier, gap, inc := bootCalRow(xs[i], ws[i], conf[i], br[i], out[i], cor[i], bin[i], seed, mask, bins)
+		if nll == 0 && math.Abs(xs[i]) >= pendMax {
+			e.st.boot[b].NLL.add(xs[i])
 		}
-		pcor[b] += b2i(cor[i])
-		// Brier scores are at most 2 and confidences at most 1.
-		pbr[b] += int64(br[i] * 0x1p40)
-		k := b*bins + UniformBin(cf, bins)
-		pgap[k] -= int64(cf * 0x1p40)
-		pout[k] += b2i(out[i])
+		r.bucket[i], r.cell[i] = int32(b), int32(k)
+		r.nll[i], r.brier[i], r.gap[i], r.inc[i] = nll, brier, gap, inc
 	}
+	cell, nll, brier, gap, inc := r.cell[:n], r.nll[:n], r.brier[:n], r.gap[:n], r.inc[:n]
+	for i, b := range r.bucket[:n] {
+		if b < 0 {
+			continue
+		}
+		pnll[b] += nll[i]
+		pbr[b] += brier[i]
+		k := cell[i]
+		pgap[k] += gap[i]
+		pcnt[k] += inc[i]
+	}
+}
+
+// bootCalRow is what addBootCal adds for a valid row: its bucket and cell
+// (bucket·bins + bin), its NLL (0 when it is pendMax or more: the caller
+// adds it to the bucket apart), Brier score and negated confidence on the
+// 2^-40 grid, and its cnt increment.
+func bootCalRow(x, w, cf, br float64, out, cor bool, bin int32, seed, mask uint64, bins int) (b, k int, nll, brier, gap int64, inc uint64) {
+	b = int(contentHash(seed, x, w, cf, true) & mask)
+	k = b*bins + int(bin)
+	if math.Abs(x) < pendMax {
+		nll = int64(x * 0x1p40)
+	}
+	// Brier scores are at most 2 and confidences at most 1.
+	return b, k, nll, int64(br * 0x1p40), int64(-cf * 0x1p40), 1 | uint64(b2i(out))<<21 | uint64(b2i(cor))<<42
 }
 
 // BootstrapResult is the bootstrap of the overall figures.

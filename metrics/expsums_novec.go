@@ -22,3 +22,16 @@ func binaryProbVec[T Float](i int, lab []int64, p []T, lo, hi float64, countClip
 // negLogPartsVec is the vector loop of binaryProbFast's logs; this build
 // has none.
 func negLogPartsVec(x []float64, qb []uint64, ql []float64) int { return 0 }
+
+// uniformBinsVec is the vector loop of terms.uniformBins; this build has
+// none.
+func uniformBinsVec(c []float64, n int, bin []int32) int { return 0 }
+
+// bootCalVecOK is whether bootCalVec does any rows.
+const bootCalVecOK = false
+
+// bootCalVec is the vector loop of addBootCal; this build has none.
+func bootCalVec(r *bootCalRows, i int, reason []Reason, xs, ws, conf, br []float64, out, cor []bool,
+	bin []int32, seed, mask uint64, bins int) int {
+	return i
+}

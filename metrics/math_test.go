@@ -234,3 +234,30 @@ func TestLogSubnormal(t *testing.T) {
 		t.Errorf("NLL of p=5e-324 = %v", got)
 	}
 }
+
+// TestUniformBins: the batch's bin indexes (the vector loop where there is
+// one, and the scalar tail) are UniformBin's, at and beside every bin edge,
+// for the invalid values too (NaN, infinities, out of range).
+func TestUniformBins(t *testing.T) {
+	for _, n := range []int{1, 2, 10, 15, 256, 1000} {
+		var cs []float64
+		for k := 0; k <= n; k++ {
+			e := float64(k) / float64(n)
+			cs = append(cs, e, math.Nextafter(e, -1), math.Nextafter(e, 2))
+		}
+		cs = append(cs, 0, math.Copysign(0, -1), 1, -1e-300, 5e-324, 1.5, 1e300,
+			math.Inf(1), math.Inf(-1), math.NaN(), -math.NaN())
+		cs = append(cs, cs[:7]...) // a part block at the end
+		var tm terms
+		tm.conf = cs
+		got := tm.uniformBins(len(cs), n)
+		for i, c := range cs {
+			if want := UniformBin(c, n); int(got[i]) != want {
+				t.Fatalf("n=%d: bin of %v (row %d) is %d, want %d", n, c, i, got[i], want)
+			}
+		}
+		if again := tm.uniformBins(len(cs), n); &again[0] != &got[0] {
+			t.Fatal("the bins were worked out twice")
+		}
+	}
+}

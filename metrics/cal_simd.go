@@ -1,0 +1,78 @@
+//go:build goexperiment.simd && amd64
+
+package metrics
+
+import (
+	"simd/archsimd"
+	"unsafe"
+)
+
+// bootCalVecOK is whether bootCalVec does any rows.
+var bootCalVecOK = useAVX512
+
+// uniformBinsVec sets bin[i] = UniformBin(c[i], n) for the whole blocks of
+// 8 at the start of c and returns how many it did (none without AVX-512).
+// It takes UniformBin's steps: x = c·n, 0 unless x >= 0 (NaN too), at most
+// n-1, then truncated; n-1 < 2^31, so the conversion is exact.
+func uniformBinsVec(c []float64, n int, bin []int32) int {
+	if !useAVX512 || n < 1 || n > 1<<31 {
+		return 0
+	}
+	fn, top, zero := archsimd.BroadcastFloat64x8(float64(n)), archsimd.BroadcastFloat64x8(float64(n-1)), archsimd.BroadcastFloat64x8(0)
+	bin = bin[:len(c)]
+	i := 0
+	for ; i+8 <= len(c); i += 8 {
+		x := archsimd.LoadFloat64x8Slice(c[i:]).Mul(fn)
+		x = x.Merge(zero, x.GreaterEqual(zero)).Min(top)
+		x.ConvertToInt32().StoreSlice(bin[i:])
+	}
+	archsimd.ClearAVXUpperBits() // see expVec
+	return i
+}
+
+// bootCalVec fills r for rows i, i+8, ... (addBootCal's first loop, with
+// its operations: contentHash, the products by 2^40 truncated), block by
+// block while every row of a block is valid with an NLL within pendMax. It
+// returns the first row it did not do: the start of a block that is not,
+// or of the last part block (i itself without AVX-512).
+func bootCalVec(r *bootCalRows, i int, reason []Reason, xs, ws, conf, br []float64, out, cor []bool,
+	bin []int32, seed, mask uint64, bins int) int {
+	if !useAVX512 || bins > 1<<23 || mask >= 1<<23 {
+		return i
+	}
+	n := len(reason)
+	bc, bu := archsimd.BroadcastFloat64x8, archsimd.BroadcastUint64x8
+	lim, nlim, grid, ngrid := bc(pendMax), bc(-pendMax), bc(0x1p40), bc(-0x1p40)
+	sd, mk, m1, m2, one := bu(seed), bu(mask), bu(0xbf58476d1ce4e5b9), bu(0x94d049bb133111eb), bu(1)
+	nbins := archsimd.BroadcastInt32x8(int32(bins))
+	bucket, cell, nll, brier, gap, inc := r.bucket[:n], r.cell[:n], r.nll[:n], r.brier[:n], r.gap[:n], r.inc[:n]
+	out, cor, bin = out[:n], cor[:n], bin[:n]
+	xs, ws, conf, br = xs[:n], ws[:n], conf[:n], br[:n]
+	for ; i+8 <= n; i += 8 {
+		if *(*uint64)(unsafe.Pointer(&reason[i])) != 0 { // ReasonNone is 0
+			break
+		}
+		x := archsimd.LoadFloat64x8Slice(xs[i:])
+		if x.Less(lim).And(x.Greater(nlim)).ToBits() != 0xff {
+			break
+		}
+		cf := archsimd.LoadFloat64x8Slice(conf[i:])
+		h := sd.Xor(x.AsUint64x8()).Xor(archsimd.LoadFloat64x8Slice(ws[i:]).AsUint64x8().RotateAllLeft(21)).
+			Xor(cf.AsUint64x8().RotateAllLeft(42))
+		h = h.Xor(h.ShiftAllRight(30)).Mul(m1) // mix64
+		h = h.Xor(h.ShiftAllRight(27)).Mul(m2)
+		h = h.Xor(h.ShiftAllRight(31))
+		b := h.And(mk).TruncateToUint32().AsInt32x8()
+		b.StoreSlice(bucket[i:])
+		b.Mul(nbins).Add(archsimd.LoadInt32x8Slice(bin[i:])).StoreSlice(cell[i:])
+		x.Mul(grid).ConvertToInt64().StoreSlice(nll[i:])
+		archsimd.LoadFloat64x8Slice(br[i:]).Mul(grid).ConvertToInt64().StoreSlice(brier[i:])
+		cf.Mul(ngrid).ConvertToInt64().StoreSlice(gap[i:])
+		// A byte per row: outcome in bit 0, hit in bit 1.
+		oc := *(*uint64)(unsafe.Pointer(&out[i])) | *(*uint64)(unsafe.Pointer(&cor[i]))<<1
+		v := archsimd.BroadcastUint64x2(oc).AsUint8x16().ExtendLo8ToUint64()
+		one.Or(v.And(one).ShiftAllLeft(21)).Or(v.ShiftAllRight(1).ShiftAllLeft(42)).StoreSlice(inc[i:])
+	}
+	archsimd.ClearAVXUpperBits() // see expVec
+	return i
+}
