@@ -20,6 +20,7 @@ type terms struct {
 	n      int
 	reason []Reason
 	w      []float64 // weights (all 1 when unweighted)
+	onesN  int       // w[:onesN] are known to be 1 (see weights)
 	x      []float64 // NLL in nats
 	tok    []float64 // token counts
 	clip   []int32   // clipped values
@@ -54,6 +55,9 @@ func (t *terms) reset(n int, preds int) {
 	t.n = n
 	t.reason = grow(t.reason, n)
 	clear(t.reason)
+	if cap(t.w) < n {
+		t.onesN = 0 // a new array
+	}
 	t.w = grow(t.w, n)
 	t.x = grow(t.x, n)
 	t.tok = grow(t.tok, n)
@@ -89,11 +93,14 @@ func (t *terms) uniformBins(np, nb int) []int32 {
 func (e *Evaluator) weights(c *Cols, t *terms) {
 	w := t.w
 	if c.Weight == nil {
-		for i := range w {
+		// Unweighted: t.w holds ones from the last batch, as far as onesN.
+		for i := t.onesN; i < len(w); i++ {
 			w[i] = 1
 		}
+		t.onesN = max(t.onesN, len(w))
 		return
 	}
+	t.onesN = 0
 	for i := range w {
 		v, r := scalar(c.Weight, i)
 		if r == ReasonNone && v < 0 {
@@ -603,11 +610,7 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 	n := t.n
 	a.Rows += int64(n)
-	var clipped int64
-	for _, c := range t.clip[:n] {
-		clipped += int64(c)
-	}
-	a.Clipped += clipped
+	a.Clipped += sumInt32(t.clip[:n])
 	a.NLL.AddSlice(t.x[:n])
 	a.SqA.AddSquares(t.x[:n])
 	if e.cfg.Tokens {
@@ -617,11 +620,7 @@ func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 		return
 	}
 	a.Preds += int64(n)
-	var correct int64
-	for _, c := range t.correct[:n] {
-		correct += b2i(c)
-	}
-	a.CorrectN += correct
+	a.CorrectN += countTrue(t.correct[:n])
 	a.Brier.AddSlice(t.brier[:n])
 	if e.cfg.Binning == Uniform {
 		e.addBins(a, t, nil, true)
