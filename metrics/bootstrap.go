@@ -4,7 +4,9 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"runtime"
 	"sort"
+	"sync"
 )
 
 // Bootstrap intervals without a second pass: every row falls into one of
@@ -628,45 +630,55 @@ func (s *State) bootstrap() *BootstrapResult {
 	for m := range res.Replicates {
 		res.Replicates[m] = make([]float64, R)
 	}
-	c := make([]float64, K)
-	var binGap []float64
-	if gap != nil {
-		binGap = make([]float64, len(gap[0]))
-	}
-	for r := 0; r < R; r++ {
-		// The Poisson(1) counts of replicate r depend only on (seed, r).
-		rng := rand.New(rand.NewPCG(cfg.Bootstrap.Seed, uint64(r)))
-		for k := range c {
-			c[k] = float64(poisson1(rng))
-		}
-		var sw, snll, stok, spw, scor, sbr float64
-		for k := 0; k < K; k++ {
-			ck := c[k]
-			if ck == 0 {
-				continue
-			}
-			sw += ck * w[k]
-			snll += ck * nll[k]
-			stok += ck * tok[k]
-			spw += ck * pw[k]
-			scor += ck * cor[k]
-			sbr += ck * br[k]
-		}
-		m := 0
-		res.Replicates[m][r] = snll / sw
-		m++
-		if cfg.Tokens {
-			res.Replicates[m][r] = snll / stok
-			m++
-		}
-		if cal {
-			res.Replicates[m][r] = scor / spw
-			res.Replicates[m+1][r] = sbr / spw
-			m += 2
+	// Replicates are independent: they are made in parallel, each from
+	// its own generator, into its own slots (the same bits for any
+	// number of goroutines).
+	nw := min(runtime.GOMAXPROCS(0), max(1, R/64))
+	var wg sync.WaitGroup
+	for g := range nw {
+		wg.Go(func() {
+			c := make([]float64, K)
+			var binGap []float64
 			if gap != nil {
-				for j := range binGap {
-					binGap[j] = 0
+				binGap = make([]float64, len(gap[0]))
+			}
+			for r := g * R / nw; r < (g+1)*R/nw; r++ {
+				// The Poisson(1) counts of replicate r depend only on
+				// (seed, r).
+				rng := rand.NewPCG(cfg.Bootstrap.Seed, uint64(r))
+				for k := range c {
+					c[k] = float64(poisson1(rng.Uint64()))
 				}
+				var sw, snll, stok, spw, scor, sbr float64
+				for k := 0; k < K; k++ {
+					ck := c[k]
+					if ck == 0 {
+						continue
+					}
+					sw += ck * w[k]
+					snll += ck * nll[k]
+					stok += ck * tok[k]
+					spw += ck * pw[k]
+					scor += ck * cor[k]
+					sbr += ck * br[k]
+				}
+				m := 0
+				res.Replicates[m][r] = snll / sw
+				m++
+				if cfg.Tokens {
+					res.Replicates[m][r] = snll / stok
+					m++
+				}
+				if !cal {
+					continue
+				}
+				res.Replicates[m][r] = scor / spw
+				res.Replicates[m+1][r] = sbr / spw
+				m += 2
+				if gap == nil {
+					continue
+				}
+				clear(binGap)
 				for k := 0; k < K; k++ {
 					if c[k] == 0 {
 						continue
@@ -681,8 +693,9 @@ func (s *State) bootstrap() *BootstrapResult {
 				}
 				res.Replicates[m][r] = e / spw
 			}
-		}
+		})
 	}
+	wg.Wait()
 	res.Lo, res.Hi = make([]float64, len(res.Metrics)), make([]float64, len(res.Metrics))
 	for m := range res.Metrics {
 		res.Lo[m], res.Hi[m] = Percentile95(res.Replicates[m])
@@ -690,10 +703,12 @@ func (s *State) bootstrap() *BootstrapResult {
 	return res
 }
 
-// poisson1 draws from Poisson(1) by inversion: deterministic for a given
-// generator state. It is the first k with u <= P(X <= k), capped at 30.
-func poisson1(r *rand.Rand) int {
-	u := r.Float64()
+// poisson1 draws from Poisson(1) by inversion, from the 64 random bits v
+// (a generator's next Uint64): u = v's low 53 bits times 2^-53, as
+// rand.Rand.Float64 makes it, and the draw is the first k with
+// u <= P(X <= k), capped at 30.
+func poisson1(v uint64) int {
+	u := float64(v<<11>>11) / (1 << 53)
 	k := 0
 	for k < len(poisson1CDF)-1 && u > poisson1CDF[k] {
 		k++
