@@ -598,7 +598,7 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 	}
 	a.CorrectN += correct
 	a.Brier.AddSlice(g)
-	if cfg.Binning != Uniform {
+	if cfg.Binning != Uniform || e.binsFromBoot {
 		return
 	}
 	e.addBins(a, t, pi, false)
@@ -622,7 +622,7 @@ func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 	a.Preds += int64(n)
 	a.CorrectN += countTrue(t.correct[:n])
 	a.Brier.AddSlice(t.brier[:n])
-	if e.cfg.Binning == Uniform {
+	if e.cfg.Binning == Uniform && !e.binsFromBoot {
 		e.addBins(a, t, nil, true)
 	}
 }

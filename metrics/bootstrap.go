@@ -121,13 +121,40 @@ type bucketAcc struct {
 	W, NLL, Tokens        fx
 	PredW, Correct, Brier fx
 	// Gap[b] is sum w·outcome - sum w·confidence over the bucket's
-	// predictions in calibration bin b.
+	// predictions in calibration bin b (weighted runs).
 	Gap []fx
 	// Unweighted runs count rows, predictions, correct ones and outcomes
-	// of 1 per bin instead (W, PredW, Correct stay empty).
+	// of 1 per bin instead (W, PredW, Correct and Gap stay empty), and
+	// sum the confidences of bin b in Conf[b], each term truncated to a
+	// multiple of 2^-62 (see conf62): exact for every confidence of 2^-10
+	// or more, so the same sums give the calibration bins' (binsFromBoot).
 	PredN, CorrectN int64
 	OutN            []int64
+	Conf            []u128
 }
+
+// u128 is an unsigned 128-bit integer sum.
+type u128 struct{ lo, hi uint64 }
+
+func (u *u128) add(v uint64) {
+	var c uint64
+	u.lo, c = bits.Add64(u.lo, v, 0)
+	u.hi += c
+}
+
+func (u *u128) merge(o u128) {
+	var c uint64
+	u.lo, c = bits.Add64(u.lo, o.lo, 0)
+	u.hi += o.hi + c
+}
+
+// conf62 is a confidence c in [0, 1] times 2^62, truncated: the integer a
+// bucket sums for it. It is c·2^62 exactly when c >= 2^-10 (its last bit
+// is then worth at least 2^-62).
+func conf62(c float64) uint64 { return uint64(c * 0x1p62) }
+
+// confSmall is the confidence below which conf62 may truncate.
+const confSmall = 0x1p-10
 
 func (b *bucketAcc) merge(o *bucketAcc) {
 	b.Rows += o.Rows
@@ -140,6 +167,7 @@ func (b *bucketAcc) merge(o *bucketAcc) {
 	for i := range o.Gap {
 		b.Gap[i].merge(&o.Gap[i])
 		b.OutN[i] += o.OutN[i]
+		b.Conf[i].merge(o.Conf[i])
 	}
 	b.PredN += o.PredN
 	b.CorrectN += o.CorrectN
@@ -151,6 +179,7 @@ func newBuckets(cfg *Config) []bucketAcc {
 		for i := range bs {
 			bs[i].Gap = make([]fx, cfg.Bins)
 			bs[i].OutN = make([]int64, cfg.Bins)
+			bs[i].Conf = make([]u128, cfg.Bins)
 		}
 	}
 	return bs
@@ -270,7 +299,7 @@ func (e *Evaluator) addBootUnweighted(b *bucketAcc, i int, t *terms) {
 			if t.out[j] {
 				b.OutN[k]++
 			}
-			b.Gap[k].add(-t.conf[j])
+			b.Conf[k].add(conf62(t.conf[j]))
 		}
 	}
 }
@@ -296,23 +325,34 @@ type bootPend struct {
 	nll     []int64
 	tok     []int64
 	brier   []int64
-	gap     []int64 // [bucket*bins+bin]: -sum confidence, on the grid
 	out     []int64 // [bucket*bins+bin]: outcomes of 1
-	// cnt is addBootCal's rows, outcomes of 1 and hits in one add per row:
-	// [bucket*bins+bin]: rows + outcomes·2^21 + hits·2^42 (pendRows < 2^21).
-	cnt []uint64
+	// cells[bucket*bins+bin]: what a row adds, in one place.
+	cells []pendCell
 	// addBootCal's rows before they are added (see bootCalTerms).
 	cal bootCalRows
 }
 
+// pendCell is what the rows of a bucket and bin add: cnt is their
+// count, outcomes of 1 and hits in one add per row, rows + outcomes·2^21
+// + hits·2^42 (pendRows < 2^21); chi and clo the sum of conf62 of their
+// confidences, in two parts (conf62 >> 31 and its low 31 bits) that
+// cannot overflow.
+type pendCell struct {
+	cnt      uint64
+	chi, clo int64
+}
+
 // bootCalRows is what addBootCal adds for each row: its bucket (-1: none)
-// and cell, its NLL, Brier score and negated confidence on the grid (its
-// NLL is 0 here when it is too large for the pending sums and was added to
-// the bucket apart), and its cnt increment.
+// and cell, its NLL and Brier score on the grid (its NLL is 0 here when it
+// is too large for the pending sums and was added to the bucket apart),
+// conf62 of its confidence, and its cnt increment.
 type bootCalRows struct {
-	bucket, cell    []int32
-	nll, brier, gap []int64
-	inc             []uint64
+	bucket, cell     []int32
+	nll, brier, conf []int64
+	inc              []uint64
+	// small lists the blocks of 8 rows (by first row) that bootCalVec
+	// did with a confidence below confSmall (binsFromBoot needs them).
+	small []int32
 }
 
 const (
@@ -327,20 +367,22 @@ func newBootPend(buckets, bins int) *bootPend {
 	return &bootPend{
 		n: make([]int64, buckets), correct: make([]int64, buckets),
 		nll: make([]int64, buckets), tok: make([]int64, buckets), brier: make([]int64, buckets),
-		gap: make([]int64, buckets*bins), out: make([]int64, buckets*bins),
-		cnt: make([]uint64, buckets*bins),
+		out: make([]int64, buckets*bins), cells: make([]pendCell, buckets*bins),
 	}
 }
 
-// flushBoot folds the pending sums into the buckets.
+// flushBoot folds the pending sums into the buckets, and, when the
+// calibration bins come from them (binsFromBoot), into the bins.
 func (e *Evaluator) flushBoot() {
 	p := e.bpend
 	if p == nil || p.rows == 0 {
 		return
 	}
-	if bins := len(p.cnt) / max(1, len(p.n)); bins > 0 {
+	bins := len(p.cells) / max(1, len(p.n))
+	if bins > 0 {
 		const m21 = 1<<21 - 1
-		for k, v := range p.cnt {
+		for k := range p.cells {
+			v := p.cells[k].cnt
 			if v == 0 {
 				continue
 			}
@@ -349,7 +391,30 @@ func (e *Evaluator) flushBoot() {
 			p.out[k] += int64(v >> 21 & m21)
 			p.correct[b] += int64(v >> 42)
 		}
-		clear(p.cnt)
+	}
+	if e.binsFromBoot && bins > 0 {
+		// Each bin's rows, outcomes and confidences, summed over the
+		// buckets: below 2^8 · 2^16 rows, 2^8 · 2^47 for chi.
+		a := e.one
+		const m21 = 1<<21 - 1
+		for j := range bins {
+			var rows, outs, hi, lo int64
+			for k := j; k < len(p.cells); k += bins {
+				c := &p.cells[k]
+				rows += int64(c.cnt & m21)
+				outs += p.out[k]
+				hi += c.chi
+				lo += c.clo
+			}
+			bin := &a.Bins[j]
+			bin.Count += rows
+			bin.OutN += outs
+			var c u128
+			c.add(uint64(hi) << 31)
+			c.hi += uint64(hi) >> 33
+			c.add(uint64(lo))
+			addFixed62(&bin.Conf, c.lo, c.hi)
+		}
 	}
 	for b := range e.st.boot {
 		if p.n[b] == 0 {
@@ -365,7 +430,12 @@ func (e *Evaluator) flushBoot() {
 			acc.Brier.addInt(p.brier[b])
 			nb := len(acc.Gap)
 			for k := range acc.Gap {
-				acc.Gap[k].addInt(p.gap[b*nb+k])
+				var c u128
+				pc := &p.cells[b*nb+k]
+				c.add(uint64(pc.chi) << 31)
+				c.hi += uint64(pc.chi) >> 33
+				c.add(uint64(pc.clo))
+				acc.Conf[k].merge(c)
 				acc.OutN[k] += p.out[b*nb+k]
 			}
 		}
@@ -375,9 +445,18 @@ func (e *Evaluator) flushBoot() {
 	clear(p.nll)
 	clear(p.tok)
 	clear(p.brier)
-	clear(p.gap)
+	clear(p.cells)
 	clear(p.out)
 	p.rows = 0
+}
+
+// binsFixSmall adds to the bins of a (binsFromBoot) what conf62 truncated
+// of a confidence c in bin j: c exactly, less its conf62 part, which the
+// buckets' sums hold.
+func binsFixSmall(a *Acc, j int, c float64) {
+	bin := &a.Bins[j].Conf
+	bin.Add(c)
+	bin.Add(-float64(conf62(c)) * 0x1p-62) // below 2^52: exact
 }
 
 // b2i is 1 for true: outcomes and hits are as good as random, so they
@@ -434,7 +513,6 @@ func (e *Evaluator) addBootFast(c *Cols, t *terms) {
 				}
 				b = int(contentHash(seed, x, t.w[i], conf, cal) & mask)
 			}
-			p.n[b]++
 			if math.Abs(x) < pendMax {
 				p.nll[b] += int64(x * 0x1p40)
 			} else {
@@ -448,16 +526,28 @@ func (e *Evaluator) addBootFast(c *Cols, t *terms) {
 				}
 			}
 			if !cal {
+				p.n[b]++
 				continue
 			}
-			p.correct[b] += b2i(t.correct[i])
 			// Brier scores are at most 2 and confidences at most 1.
 			p.brier[b] += int64(t.brier[i] * 0x1p40)
-			if bins > 0 {
-				cf := t.conf[i]
-				k := b*bins + UniformBin(cf, bins)
-				p.gap[k] -= int64(cf * 0x1p40)
-				p.out[k] += b2i(t.out[i])
+			if bins == 0 {
+				p.n[b]++
+				p.correct[b] += b2i(t.correct[i])
+				continue
+			}
+			// The row, its outcome and hit in cnt, as addBootCal adds
+			// them (flushBoot counts them per bucket and per bin).
+			cf := t.conf[i]
+			j := UniformBin(cf, bins)
+			k := b*bins + j
+			v := conf62(cf)
+			pc := &p.cells[k]
+			pc.chi += int64(v >> 31)
+			pc.clo += int64(v & (1<<31 - 1))
+			pc.cnt += 1 | uint64(b2i(t.out[i]))<<21 | uint64(b2i(t.correct[i]))<<42
+			if e.binsFromBoot && cf < confSmall {
+				binsFixSmall(e.one, j, cf)
 			}
 		}
 	}
@@ -478,7 +568,8 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, seed, mask uint64, bins int
 	reason, xs, ws, conf := t.reason[lo:hi], t.x[lo:hi], t.w[lo:hi], t.conf[lo:hi]
 	cor, br, out := t.correct[lo:hi], t.brier[lo:hi], t.out[lo:hi]
 	pnll, pbr := p.nll[:nb], p.brier[:nb]
-	pgap, pcnt := p.gap[:nb*bins], p.cnt[:nb*bins]
+	cells := p.cells[:nb*bins]
+	fixSmall := e.binsFromBoot
 	if !bootCalVecOK {
 		// One pass: without the vector loop, a second costs more than it
 		// saves. The terms of bootCalRow, written out (it is not inlined).
@@ -495,14 +586,24 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, seed, mask uint64, bins int
 			}
 			pbr[b] += int64(br[i] * 0x1p40)
 			k := b*bins + int(bin[i])
-			pgap[k] += int64(-cf * 0x1p40)
-			pcnt[k] += 1 | uint64(b2i(out[i]))<<21 | uint64(b2i(cor[i]))<<42
+			v := conf62(cf)
+			pc := &cells[k]
+			pc.chi += int64(v >> 31)
+			pc.clo += int64(v & (1<<31 - 1))
+			pc.cnt += 1 | uint64(b2i(out[i]))<<21 | uint64(b2i(cor[i]))<<42
+			if fixSmall && cf < confSmall {
+				binsFixSmall(e.one, int(bin[i]), cf)
+			}
 		}
 		return
 	}
 	r := &p.cal
 	r.bucket, r.cell = grow(r.bucket, n), grow(r.cell, n)
-	r.nll, r.brier, r.gap, r.inc = grow(r.nll, n), grow(r.brier, n), grow(r.gap, n), grow(r.inc, n)
+	r.nll, r.brier, r.conf, r.inc = grow(r.nll, n), grow(r.brier, n), grow(r.conf, n), grow(r.inc, n)
+	if cap(r.small) < n/8+1 {
+		r.small = make([]int32, 0, n/8+1)
+	}
+	r.small = r.small[:0]
 	for i := 0; i < n; i++ {
 		// The vector loop does whole blocks; this loop the next row after.
 		if i = bootCalVec(r, i, reason, xs, ws, conf, br, out, cor, bin, seed, mask, bins); i == n {
@@ -512,14 +613,26 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, seed, mask uint64, bins int
 			r.bucket[i] = -1
 			continue
 		}
-		b, k, nll, brier, gap, inc := bootCalRow(xs[i], ws[i], conf[i], br[i], out[i], cor[i], bin[i], seed, mask, bins)
+		b, k, nll, brier, c62, inc := bootCalRow(xs[i], ws[i], conf[i], br[i], out[i], cor[i], bin[i], seed, mask, bins)
 		if nll == 0 && math.Abs(xs[i]) >= pendMax {
 			e.st.boot[b].NLL.add(xs[i])
 		}
+		if fixSmall && conf[i] < confSmall {
+			binsFixSmall(e.one, int(bin[i]), conf[i])
+		}
 		r.bucket[i], r.cell[i] = int32(b), int32(k)
-		r.nll[i], r.brier[i], r.gap[i], r.inc[i] = nll, brier, gap, inc
+		r.nll[i], r.brier[i], r.conf[i], r.inc[i] = nll, brier, c62, inc
 	}
-	cell, nll, brier, gap, inc := r.cell[:n], r.nll[:n], r.brier[:n], r.gap[:n], r.inc[:n]
+	if fixSmall {
+		for _, i := range r.small {
+			for j := i; j < i+8; j++ {
+				if conf[j] < confSmall {
+					binsFixSmall(e.one, int(bin[j]), conf[j])
+				}
+			}
+		}
+	}
+	cell, nll, brier, c62, inc := r.cell[:n], r.nll[:n], r.brier[:n], r.conf[:n], r.inc[:n]
 	for i, b := range r.bucket[:n] {
 		if b < 0 {
 			continue
@@ -527,23 +640,25 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, seed, mask uint64, bins int
 		pnll[b] += nll[i]
 		pbr[b] += brier[i]
 		k := cell[i]
-		pgap[k] += gap[i]
-		pcnt[k] += inc[i]
+		pc := &cells[k]
+		pc.chi += c62[i] >> 31
+		pc.clo += c62[i] & (1<<31 - 1)
+		pc.cnt += inc[i]
 	}
 }
 
 // bootCalRow is what addBootCal adds for a valid row: its bucket and cell
 // (bucket·bins + bin), its NLL (0 when it is pendMax or more: the caller
-// adds it to the bucket apart), Brier score and negated confidence on the
-// 2^-40 grid, and its cnt increment.
-func bootCalRow(x, w, cf, br float64, out, cor bool, bin int32, seed, mask uint64, bins int) (b, k int, nll, brier, gap int64, inc uint64) {
+// adds it to the bucket apart) and Brier score on the 2^-40 grid, conf62
+// of its confidence, and its cnt increment.
+func bootCalRow(x, w, cf, br float64, out, cor bool, bin int32, seed, mask uint64, bins int) (b, k int, nll, brier, c62 int64, inc uint64) {
 	b = int(contentHash(seed, x, w, cf, true) & mask)
 	k = b*bins + int(bin)
 	if math.Abs(x) < pendMax {
 		nll = int64(x * 0x1p40)
 	}
 	// Brier scores are at most 2 and confidences at most 1.
-	return b, k, nll, int64(br * 0x1p40), int64(-cf * 0x1p40), 1 | uint64(b2i(out))<<21 | uint64(b2i(cor))<<42
+	return b, k, nll, int64(br * 0x1p40), int64(conf62(cf)), 1 | uint64(b2i(out))<<21 | uint64(b2i(cor))<<42
 }
 
 // BootstrapResult is the bootstrap of the overall figures.
@@ -609,7 +724,12 @@ func (s *State) bootstrap() *BootstrapResult {
 		if b.Gap != nil {
 			g := make([]float64, len(b.Gap))
 			for j := range b.Gap {
-				g[j] = f(&b.Gap[j]) + float64(b.OutN[j])
+				if cfg.Weighted {
+					g[j] = f(&b.Gap[j])
+				} else {
+					c := b.Conf[j]
+					g[j] = float64(b.OutN[j]) - (float64(c.hi)*0x1p2 + float64(c.lo)*0x1p-62)
+				}
 			}
 			gap = append(gap, g)
 		}

@@ -1,10 +1,14 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/evalnll/evalnll/column"
 )
 
 // fxRef is the sum fx must hold: every term times 2^40, truncated toward
@@ -135,3 +139,88 @@ func TestPoisson1Table(t *testing.T) {
 type fixedSource struct{ u float64 }
 
 func (f *fixedSource) Uint64() uint64 { return uint64(f.u * (1 << 53)) }
+
+// TestBinsFromBoot: with the bootstrap on, the calibration bins of a run
+// without --by are taken from the bootstrap's pending sums (binsFromBoot);
+// every overall figure, the bins included, must be the one the run without
+// the bootstrap computes, bit for bit: with confidences that conf62
+// truncates (below 2^-10, subnormal, 0), invalid rows skipped, rows
+// bucketed by --id (the general loop) or by content (addBootCal, with and
+// without its vector loop), and more rows than the pending sums hold
+// between flushes.
+func TestBinsFromBoot(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	n := pendRows + 3*evalChunk + 7
+	y, p, w, _ := binaryRows(r, n)
+	ids := make([]int64, n)
+	for i := range p {
+		ids[i] = int64(i)
+		switch r.IntN(30) {
+		case 0, 1, 2:
+			p[i] = r.Float64() * 0x1p-10 // truncated by conf62
+		case 3:
+			p[i] = math.Nextafter(0x1p-10, 0)
+		case 4:
+			p[i] = 0x1p-10
+		case 5:
+			p[i] = math.NaN() // invalid: its block is done row by row
+		}
+	}
+	p[17], y[99], p[4000] = math.NaN(), 5, -1
+	run := func(boot, vec, calLoop, byID bool, cut int) *State {
+		defer func(a, b bool) { bootCalVecOK, bootCalLoop = a, b }(bootCalVecOK, bootCalLoop)
+		bootCalVecOK = bootCalVecOK && vec
+		bootCalLoop = calLoop
+		cfg := DefaultConfig()
+		cfg.Eps, cfg.Skip = 1e-15, true
+		if boot {
+			cfg.Bootstrap = DefaultBootstrap()
+		}
+		cfg.HasID = byID
+		evs := []*Evaluator{NewEvaluator(&cfg, 0), NewEvaluator(&cfg, 0)}
+		for u, lo := 0, 0; lo < n; u, lo = u+1, lo+cut {
+			hi := min(n, lo+cut)
+			ev := evs[u%2]
+			ev.BeginUnit(u)
+			c := cols(y, p, w, nil, lo, hi, false, false)
+			if byID {
+				c.ID = &column.Column{Type: column.Int, Len: hi - lo, Ints: ids[lo:hi]}
+			}
+			if !ev.Add(c, 0) {
+				t.Fatal("stopped in skip mode")
+			}
+		}
+		st := evs[0].State()
+		st.Merge(evs[1].State())
+		return st
+	}
+	// The figures, and the exact sums of the bins (a figure is rounded
+	// once from them, which could hide a difference).
+	show := func(st *State) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%+v\n", summaryValues(Result{Overall: st.Summary().Overall}))
+		for _, bin := range st.slices[""].Bins {
+			fmt.Fprintf(&b, "%d %d %s\n", bin.Count, bin.OutN, bin.Conf.Big().Text('p', 0))
+		}
+		return b.String()
+	}
+	want := show(run(false, true, true, false, 9000))
+	if strings.Count(want, "\n") != 16 {
+		t.Fatalf("no figures: %s", want)
+	}
+	for _, tc := range []struct {
+		vec, calLoop, byID bool
+		cut                int
+	}{
+		{true, true, false, 9000}, {false, true, false, 9000}, {true, false, false, 9000},
+		{true, true, true, 9000}, {true, true, false, n}, {true, true, false, 777},
+	} {
+		st := run(true, tc.vec, tc.calLoop, tc.byID, tc.cut)
+		if st.Summary().Bootstrap == nil {
+			t.Fatal("no bootstrap")
+		}
+		if got := show(st); got != want {
+			t.Errorf("%+v: overall figures with the bootstrap differ from those without:\n%s\n%s", tc, got, want)
+		}
+	}
+}

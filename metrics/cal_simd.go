@@ -31,7 +31,8 @@ func uniformBinsVec(c []float64, n int, bin []int32) int {
 }
 
 // bootCalVec fills r for rows i, i+8, ... (addBootCal's first loop, with
-// its operations: contentHash, the products by 2^40 truncated), block by
+// its operations: contentHash, the products by 2^40 and conf62 truncated),
+// and lists in r.small the blocks with a confidence below confSmall, block by
 // block while every row of a block is valid with an NLL within pendMax. It
 // returns the first row it did not do: the start of a block that is not,
 // or of the last part block (i itself without AVX-512).
@@ -42,10 +43,10 @@ func bootCalVec(r *bootCalRows, i int, reason []Reason, xs, ws, conf, br []float
 	}
 	n := len(reason)
 	bc, bu := archsimd.BroadcastFloat64x8, archsimd.BroadcastUint64x8
-	lim, nlim, grid, ngrid := bc(pendMax), bc(-pendMax), bc(0x1p40), bc(-0x1p40)
+	lim, nlim, grid, grid62, small := bc(pendMax), bc(-pendMax), bc(0x1p40), bc(0x1p62), bc(confSmall)
 	sd, mk, m1, m2, one := bu(seed), bu(mask), bu(0xbf58476d1ce4e5b9), bu(0x94d049bb133111eb), bu(1)
 	nbins := archsimd.BroadcastInt32x8(int32(bins))
-	bucket, cell, nll, brier, gap, inc := r.bucket[:n], r.cell[:n], r.nll[:n], r.brier[:n], r.gap[:n], r.inc[:n]
+	bucket, cell, nll, brier, c62, inc := r.bucket[:n], r.cell[:n], r.nll[:n], r.brier[:n], r.conf[:n], r.inc[:n]
 	out, cor, bin = out[:n], cor[:n], bin[:n]
 	xs, ws, conf, br = xs[:n], ws[:n], conf[:n], br[:n]
 	for ; i+8 <= n; i += 8 {
@@ -67,7 +68,11 @@ func bootCalVec(r *bootCalRows, i int, reason []Reason, xs, ws, conf, br []float
 		b.Mul(nbins).Add(archsimd.LoadInt32x8Slice(bin[i:])).StoreSlice(cell[i:])
 		x.Mul(grid).ConvertToInt64().StoreSlice(nll[i:])
 		archsimd.LoadFloat64x8Slice(br[i:]).Mul(grid).ConvertToInt64().StoreSlice(brier[i:])
-		cf.Mul(ngrid).ConvertToInt64().StoreSlice(gap[i:])
+		// conf62: below 2^63, so the signed conversion is exact.
+		cf.Mul(grid62).ConvertToInt64().StoreSlice(c62[i:])
+		if cf.Less(small).ToBits() != 0 {
+			r.small = append(r.small, int32(i))
+		}
 		// A byte per row: outcome in bit 0, hit in bit 1.
 		oc := *(*uint64)(unsafe.Pointer(&out[i])) | *(*uint64)(unsafe.Pointer(&cor[i]))<<1
 		v := archsimd.BroadcastUint64x2(oc).AsUint8x16().ExtendLo8ToUint64()

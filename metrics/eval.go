@@ -167,7 +167,13 @@ type Evaluator struct {
 	accs     []*Acc
 	localIdx map[*Acc]int32
 	bpend    *bootPend
-	firstLen map[int]FirstList // per unit: its first non-null prediction list
+	// binsFromBoot: the calibration bins' counts and confidence sums are
+	// taken from the bootstrap's pending sums when they are flushed, not
+	// added a second time (one --by-less slice, unweighted, one prediction
+	// per row, uniform bins: the bootstrap cells are then the bins split
+	// by bucket; see addBootCal).
+	binsFromBoot bool
+	firstLen     map[int]FirstList // per unit: its first non-null prediction list
 }
 
 // NewEvaluator returns an evaluator with an empty State. classes is the
@@ -177,6 +183,7 @@ func NewEvaluator(cfg *Config, classes int) *Evaluator {
 	e.st = &State{cfg: cfg, slices: map[string]*Acc{}, UnitRows: map[int]int64{}}
 	if cfg.Bootstrap.Replicates > 0 {
 		e.st.boot = newBuckets(cfg)
+		e.binsFromBoot = cfg.ByCols == 0 && e.bootFast() && cfg.Kind.HasCalibration() && cfg.Binning == Uniform && cfg.Bins > 0
 	}
 	if cfg.Classes > 0 {
 		e.k = cfg.Classes

@@ -28,7 +28,7 @@ func negLogPartsVec(x []float64, qb []uint64, ql []float64) int { return 0 }
 func uniformBinsVec(c []float64, n int, bin []int32) int { return 0 }
 
 // bootCalVecOK is whether bootCalVec does any rows.
-const bootCalVecOK = false
+var bootCalVecOK = false
 
 // bootCalVec is the vector loop of addBootCal; this build has none.
 func bootCalVec(r *bootCalRows, i int, reason []Reason, xs, ws, conf, br []float64, out, cor []bool,
