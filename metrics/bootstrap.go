@@ -336,10 +336,13 @@ type bootPend struct {
 // count, outcomes of 1 and hits in one add per row, rows + outcomes·2^21
 // + hits·2^42 (pendRows < 2^21); chi and clo the sum of conf62 of their
 // confidences, in two parts (conf62 >> 31 and its low 31 bits) that
-// cannot overflow.
+// cannot overflow; nll and brier the sums addBootCal's vector path would
+// otherwise add to the bucket's (flushBoot moves them there). A row
+// touches one cell, mostly one cache line, rather than three arrays.
 type pendCell struct {
-	cnt      uint64
-	chi, clo int64
+	cnt        uint64
+	chi, clo   int64
+	nll, brier int64
 }
 
 // bootCalRows is what addBootCal adds for each row: its bucket (-1: none)
@@ -387,6 +390,8 @@ func (e *Evaluator) flushBoot() {
 				continue
 			}
 			b := k / bins
+			p.nll[b] += p.cells[k].nll
+			p.brier[b] += p.cells[k].brier
 			p.n[b] += int64(v & m21)
 			p.out[k] += int64(v >> 21 & m21)
 			p.correct[b] += int64(v >> 42)
@@ -637,10 +642,10 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, seed, mask uint64, bins int
 		if b < 0 {
 			continue
 		}
-		pnll[b] += nll[i]
-		pbr[b] += brier[i]
 		k := cell[i]
 		pc := &cells[k]
+		pc.nll += nll[i]
+		pc.brier += brier[i]
 		pc.chi += c62[i] >> 31
 		pc.clo += c62[i] & (1<<31 - 1)
 		pc.cnt += inc[i]
