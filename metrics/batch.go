@@ -42,6 +42,8 @@ type terms struct {
 	rare         []int32
 	strCache     [256]strSlot // see sliceIDs
 	predIdx      []int32
+	classStart   []int32 // see addClasses
+	classPos     []int32
 }
 
 func grow[T any](s []T, n int) []T {

@@ -117,9 +117,11 @@ type State struct {
 	boot []bucketAcc
 }
 
-// ClassAcc accumulates the rows of one true class.
+// ClassAcc accumulates the rows of one true class. Unweighted runs count
+// correct rows in CorrectN and leave W and Correct empty.
 type ClassAcc struct {
 	Rows                  int64
+	CorrectN              int64
 	W, NLL, Correct, Conf exact.Sum
 }
 
@@ -304,6 +306,10 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		binaryKernel(e, c, c.Pred.F64, t)
 	case e.cfg.Kind == Binary && !c.Pred.List && c.Pred.Type == column.Float32:
 		binaryKernel(e, c, c.Pred.F32, t)
+	case e.mcProbsFast(c) && c.Pred.Type == column.Float64:
+		multiclassProbsKernel(e, c, c.Pred.F64, t)
+	case e.mcProbsFast(c) && c.Pred.Type == column.Float32:
+		multiclassProbsKernel(e, c, c.Pred.F32, t)
 	case e.cfg.Kind == Logprob && e.cfg.Tokens && c.Pred.List && c.Pred.Type == column.Float32:
 		tokensKernel(e, c, c.Pred.F32, t)
 	case e.cfg.Kind == Logprob && e.cfg.Tokens && c.Pred.List && c.Pred.Type == column.Float64:
@@ -352,6 +358,10 @@ func (e *Evaluator) extras(c *Cols, base int64, t *terms) {
 	if boot && e.bootFast() {
 		e.addBootFast(c, t)
 		boot = false
+	}
+	if mc && !e.cfg.Weighted {
+		e.addClasses(t)
+		mc = false
 	}
 	if !mc && !boot && !worst {
 		return
@@ -479,6 +489,7 @@ func (s *State) Merge(o *State) {
 	for i := range o.classes {
 		a, b := &s.classes[i], &o.classes[i]
 		a.Rows += b.Rows
+		a.CorrectN += b.CorrectN
 		a.W.Merge(&b.W)
 		a.NLL.Merge(&b.NLL)
 		a.Correct.Merge(&b.Correct)
@@ -545,10 +556,13 @@ func (s *State) Summary() Result {
 		if ca.Rows == 0 {
 			continue
 		}
-		w := ca.W.Big()
+		w, correct := ca.W.Big(), ca.Correct.Big()
+		if !s.cfg.Weighted {
+			w, correct = bigInt(ca.Rows), bigInt(ca.CorrectN)
+		}
 		r.PerClass = append(r.PerClass, ClassFigures{
 			Class: k, Rows: ca.Rows, Weight: f64(w),
-			NLL: quo(ca.NLL.Big(), w), Accuracy: quo(ca.Correct.Big(), w), MeanConfidence: quo(ca.Conf.Big(), w),
+			NLL: quo(ca.NLL.Big(), w), Accuracy: quo(correct, w), MeanConfidence: quo(ca.Conf.Big(), w),
 		})
 	}
 	return r

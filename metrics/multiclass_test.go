@@ -1,0 +1,197 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/evalnll/evalnll/column"
+)
+
+// mcBatch is a batch of n multiclass probability rows of k classes with,
+// when bad, every kind of invalid row among valid ones: lists of another
+// length, labels out of range, elements outside [0, 1], NaN, ±Inf, sums
+// off by more than 1e-3, and probabilities of the observed class that are
+// 0, subnormal, tiny (clipped) or 1.
+func mcBatch(r *rand.Rand, n, k int, bad bool) (y []int64, p []float64, off []int64) {
+	off = []int64{0}
+	for i := 0; i < n; i++ {
+		m := k
+		if bad && r.IntN(60) == 0 {
+			m = r.IntN(2 * k)
+		}
+		row := make([]float64, m)
+		var s float64
+		for j := range row {
+			row[j] = r.ExpFloat64()
+			if r.IntN(9) == 0 {
+				row[j] = 0
+			}
+			s += row[j]
+		}
+		for j := range row {
+			if s > 0 {
+				row[j] /= s
+			}
+		}
+		if m >= 2 && r.IntN(10) == 0 {
+			// Two equal largest probabilities: the first is the argmax.
+			j := 1 + r.IntN(m-1)
+			for l := range row {
+				if row[l] > row[0] {
+					row[0], row[l] = row[l], row[0]
+				}
+			}
+			row[0] = (row[0] + row[j]) / 2
+			row[j] = row[0]
+		}
+		lab := int64(r.IntN(k))
+		if bad && m > 0 {
+			j := r.IntN(m)
+			switch r.IntN(40) {
+			case 0:
+				row[j] = math.NaN()
+			case 1:
+				row[j] = math.Inf(1 - 2*r.IntN(2))
+			case 2:
+				row[j] = -0.25
+			case 3:
+				row[j] = 1.5
+			case 4:
+				row[j] += 0.01 // the sum check fails
+			case 5:
+				lab = int64(k + r.IntN(3))
+			case 6:
+				lab = -1
+			case 7:
+				row[j] = math.Copysign(0, -1)
+			case 8:
+				row[j] = -1e-6 // the sum check passes
+			case 9:
+				row[j] = math.Nextafter(1, 2)
+			}
+		}
+		if m > 0 && lab >= 0 && lab < int64(m) {
+			switch r.IntN(30) {
+			case 0:
+				row[lab] = 0
+			case 1:
+				row[lab] = 5e-324
+			case 2:
+				row[lab] = 1e-300
+			}
+		}
+		y = append(y, lab)
+		p = append(p, row...)
+		off = append(off, int64(len(p)))
+	}
+	return y, p, off
+}
+
+// TestMulticlassProbsKernel: the columnar kernel gives every row the
+// reason, NLL, confidence, Brier score, hit, class and clip count of the
+// per-row reference (multiclassRow), bit for bit, for float64 and float32
+// lists, with and without clipping.
+func TestMulticlassProbsKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for _, k := range []int{1, 2, 3, 10, 37} {
+		for _, f32 := range []bool{false, true} {
+			for _, eps := range []float64{1e-15, 0} {
+				y, p, off := mcBatch(r, 3000, k, true)
+				pred := &column.Column{Type: column.Float64, List: true, Len: len(y), F64: p, Offsets: off}
+				if f32 {
+					q := make([]float32, len(p))
+					for i, v := range p {
+						q[i] = float32(v)
+					}
+					pred.Type, pred.F64, pred.F32 = column.Float32, nil, q
+				}
+				c := &Cols{Rows: len(y), Label: &column.Column{Type: column.Int, Len: len(y), Ints: y}, Pred: pred}
+				cfg := DefaultConfig()
+				cfg.Kind, cfg.Pred, cfg.Eps = Multiclass, PredProb, eps
+				e := NewEvaluator(&cfg, k)
+				if !e.mcProbsFast(c) {
+					t.Fatal("the kernel does not take the batch")
+				}
+				fast, ref := &terms{}, &terms{}
+				fast.reset(c.Rows, c.Rows)
+				ref.reset(c.Rows, c.Rows)
+				if f32 {
+					multiclassProbsKernel(e, c, pred.F32, fast)
+				} else {
+					multiclassProbsKernel(e, c, pred.F64, fast)
+				}
+				NewEvaluator(&cfg, k).rowKernel(c, ref)
+				invalid := 0
+				for i := range c.Rows {
+					name := fmt.Sprintf("k=%d f32=%v eps=%v row %d", k, f32, eps, i)
+					if fast.reason[i] != ref.reason[i] {
+						t.Fatalf("%s: reason %v, want %v", name, fast.reason[i], ref.reason[i])
+					}
+					if ref.reason[i] != ReasonNone {
+						invalid++
+						continue
+					}
+					if math.Float64bits(fast.x[i]) != math.Float64bits(ref.x[i]) || math.Float64bits(fast.conf[i]) != math.Float64bits(ref.conf[i]) ||
+						math.Float64bits(fast.brier[i]) != math.Float64bits(ref.brier[i]) || fast.correct[i] != ref.correct[i] ||
+						fast.out[i] != ref.out[i] || fast.class[i] != ref.class[i] || fast.clip[i] != ref.clip[i] {
+						t.Fatalf("%s: got x %v conf %v brier %v hit %v class %d clip %d, want %v %v %v %v %d %d", name,
+							fast.x[i], fast.conf[i], fast.brier[i], fast.correct[i], fast.class[i], fast.clip[i],
+							ref.x[i], ref.conf[i], ref.brier[i], ref.correct[i], ref.class[i], ref.clip[i])
+					}
+				}
+				if invalid == 0 || invalid > c.Rows/2 {
+					t.Fatalf("k=%d: %d of %d rows invalid: the batch does not mix valid and invalid rows", k, invalid, c.Rows)
+				}
+			}
+		}
+	}
+}
+
+// TestClassFiguresUnweighted: the per-class figures of an unweighted run
+// (addClasses: grouped by class, or row by row when there are few rows per
+// class) are those of the same rows with weights of 1.
+func TestClassFiguresUnweighted(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	for _, k := range []int{3, 10, 300} {
+		y, p, off := mcBatch(r, 5000, k, true)
+		run := func(weighted bool, batch int) string {
+			cfg := DefaultConfig()
+			cfg.Kind, cfg.Pred, cfg.Skip, cfg.Weighted = Multiclass, PredProb, true, weighted
+			e := NewEvaluator(&cfg, k)
+			e.BeginUnit(0)
+			for lo := 0; lo < len(y); lo += batch {
+				hi := min(len(y), lo+batch)
+				o := off[lo : hi+1]
+				rel := make([]int64, len(o))
+				for i := range o {
+					rel[i] = o[i] - o[0]
+				}
+				c := &Cols{Rows: hi - lo, Label: &column.Column{Type: column.Int, Len: hi - lo, Ints: y[lo:hi]},
+					Pred: &column.Column{Type: column.Float64, List: true, Len: hi - lo, F64: p[o[0]:o[len(o)-1]], Offsets: rel}}
+				if weighted {
+					w := make([]float64, hi-lo)
+					for i := range w {
+						w[i] = 1
+					}
+					c.Weight = &column.Column{Type: column.Float64, Len: hi - lo, F64: w}
+				}
+				if !e.Add(c, int64(lo)) {
+					t.Fatal("stopped in skip mode")
+				}
+			}
+			res := e.State().Summary()
+			if len(res.PerClass) == 0 {
+				t.Fatal("no per-class figures")
+			}
+			return fmt.Sprintf("%+v", res.PerClass)
+		}
+		want := run(true, 5000)
+		for _, batch := range []int{5000, 777, 16} {
+			if got := run(false, batch); got != want {
+				t.Errorf("k=%d batch %d: unweighted per-class figures\n%s\nwant (weights of 1)\n%s", k, batch, got, want)
+			}
+		}
+	}
+}
