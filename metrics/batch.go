@@ -32,6 +32,7 @@ type terms struct {
 	sliceOf      []int32 // index into Evaluator.accs per row
 	order        []int32 // rows grouped by slice
 	gather       []float64
+	gather2      []float64
 	bin          []int32  // see uniformBins
 	binN         int      // the bin count t.bin is for; 0: not filled
 	binCO        []uint64 // per bin: count, and outcomes of 1 times 2^32
@@ -42,6 +43,8 @@ type terms struct {
 	rare         []int32
 	strCache     [256]strSlot // see sliceIDs
 	predIdx      []int32
+	codesUsed    []int32 // see sliceIDs
+	groupCnt     []int32 // see groupRows
 	classStart   []int32 // see addClasses
 	classPos     []int32
 }
@@ -414,30 +417,30 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 		for len(t.keyOfCode) < len(b.Dict) {
 			t.keyOfCode = append(t.keyOfCode, -1)
 		}
-		defer func() {
-			for i := 0; i < t.n; i++ {
-				if !b.IsNull(i) {
-					t.keyOfCode[b.Codes[i]] = -1
-				}
-			}
-		}()
+		used := t.codesUsed[:0]
 		nullID := int32(-1)
-		for i := 0; i < t.n; i++ {
+		keyOfCode, sliceOf := t.keyOfCode, t.sliceOf[:t.n]
+		for i := range sliceOf {
 			if b.IsNull(i) {
 				if nullID < 0 {
 					nullID = idOf(i)
 				}
-				t.sliceOf[i] = nullID
+				sliceOf[i] = nullID
 				continue
 			}
 			code := b.Codes[i]
-			id := t.keyOfCode[code]
+			id := keyOfCode[code]
 			if id < 0 {
 				id = idOf(i)
-				t.keyOfCode[code] = id
+				keyOfCode[code] = id
+				used = append(used, code)
 			}
-			t.sliceOf[i] = id
+			sliceOf[i] = id
 		}
+		for _, code := range used {
+			keyOfCode[code] = -1
+		}
+		t.codesUsed = used
 		return
 	}
 	// One plain string column: a small direct-mapped cache, indexed by the
@@ -480,27 +483,45 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 }
 
 // groupRows lists the valid rows of each slice together: t.order holds
-// them, slice s in starts[s]..starts[s+1].
+// them, slice s in starts[s]..starts[s+1]. Within a slice the rows are
+// not in order (every sum over them is exact), but for multilabel rows
+// (rowOfPred searches them): rows are counted and placed in four
+// interleaved sequences (row i in sequence i mod 4), so that consecutive
+// rows of one slice do not wait on each other's count.
 func (e *Evaluator) groupRows(t *terms) []int32 {
 	ns := len(e.accs)
-	starts := make([]int32, ns+1)
-	valid := 0
-	for i := 0; i < t.n; i++ {
-		if t.reason[i] == ReasonNone {
-			starts[t.sliceOf[i]+1]++
-			valid++
+	lanes := 4
+	if e.cfg.Kind == Multilabel {
+		lanes = 1
+	}
+	cnt := grow(t.groupCnt, lanes*ns)
+	t.groupCnt = cnt
+	clear(cnt)
+	reason, sliceOf := t.reason[:t.n], t.sliceOf[:t.n]
+	for i, r := range reason {
+		if r == ReasonNone {
+			cnt[(i&(lanes-1))*ns+int(sliceOf[i])]++
 		}
 	}
-	for s := 1; s <= ns; s++ {
-		starts[s] += starts[s-1]
+	// The position of lane l's first row of slice s, slice by slice.
+	starts := make([]int32, ns+1)
+	var at int32
+	for s := range ns {
+		starts[s] = at
+		for l := range lanes {
+			c := cnt[l*ns+s]
+			cnt[l*ns+s] = at
+			at += c
+		}
 	}
-	t.order = grow(t.order, valid)
-	pos := append([]int32(nil), starts[:ns]...)
-	for i := 0; i < t.n; i++ {
-		if t.reason[i] == ReasonNone {
-			s := t.sliceOf[i]
-			t.order[pos[s]] = int32(i)
-			pos[s]++
+	starts[ns] = at
+	t.order = grow(t.order, int(at))
+	order := t.order
+	for i, r := range reason {
+		if r == ReasonNone {
+			k := (i&(lanes-1))*ns + int(sliceOf[i])
+			order[cnt[k]] = int32(i)
+			cnt[k]++
 		}
 	}
 	return starts
@@ -509,6 +530,10 @@ func (e *Evaluator) groupRows(t *terms) []int32 {
 // accumulate adds the valid rows idx of the batch to a.
 func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 	cfg := e.cfg
+	if !cfg.Weighted && !cfg.Tokens && cfg.Kind.HasCalibration() && cfg.Kind != Multilabel && cfg.Binning == Uniform {
+		e.accumulateRows(a, idx, t)
+		return
+	}
 	a.Rows += int64(len(idx))
 	g := grow(t.gather, len(idx))
 	t.gather = g
@@ -606,6 +631,33 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 	e.addBins(a, t, pi, false)
 }
 
+// accumulateRows is accumulate for the unweighted rows idx of a batch with
+// one prediction each and uniform bins (binary and multiclass with --by, or
+// with invalid rows skipped): the rows' terms gathered in one pass, then
+// added as slices.
+func (e *Evaluator) accumulateRows(a *Acc, idx []int32, t *terms) {
+	n := len(idx)
+	a.Rows += int64(n)
+	a.Preds += int64(n)
+	gx, gb := grow(t.gather, n), grow(t.gather2, n)
+	t.gather, t.gather2 = gx, gb
+	x, br, clip, cor := t.x[:t.n], t.brier[:t.n], t.clip[:t.n], t.correct[:t.n]
+	var clipped, correct int64
+	for k, i := range idx {
+		gx[k], gb[k] = x[i], br[i]
+		clipped += int64(clip[i])
+		correct += b2i(cor[i])
+	}
+	a.Clipped += clipped
+	a.CorrectN += correct
+	a.NLL.AddSlice(gx)
+	a.SqA.AddSquares(gx)
+	a.Brier.AddSlice(gb)
+	if !e.binsFromBoot {
+		e.addBins(a, t, idx, false)
+	}
+}
+
 // accumulateAll is accumulate for unweighted rows that are all valid and
 // all of one slice, with at most one prediction each: the term columns are
 // added as they are, with no gathering.
@@ -665,6 +717,12 @@ func (e *Evaluator) addBins(a *Acc, t *terms, pi []int32, all bool) {
 		conf, outs = conf[:len(bin)], outs[:len(bin)]
 		for j, b := range bin {
 			add(int(b), conf[j], outs[j])
+		}
+	} else if e.cfg.Kind != Multilabel {
+		// One prediction per row: the bins worked out for the batch.
+		bin := t.uniformBins(t.n, nb)
+		for _, j := range pi {
+			add(int(bin[j]), conf[j], outs[j])
 		}
 	} else {
 		for _, j := range pi {

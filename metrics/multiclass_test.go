@@ -195,3 +195,75 @@ func TestClassFiguresUnweighted(t *testing.T) {
 		}
 	}
 }
+
+// TestBySliceOverall: the overall figures of a run with --by (every slice
+// accumulated apart, rows grouped by groupRows) are those of the same rows
+// without --by, bit for bit, for binary, multiclass and multilabel rows,
+// weighted or not, with quantile bins too, and invalid rows skipped.
+func TestBySliceOverall(t *testing.T) {
+	r := rand.New(rand.NewPCG(45, 46))
+	const n, k = 6000, 4
+	yb, pb, w, s := binaryRows(r, n)
+	ym, pm, om := mcBatch(r, n, k, true)
+	// Multilabel: k labels of 0/1 and k probabilities per row.
+	var yl []int64
+	var pl []float64
+	ol := []int64{0}
+	for i := range n {
+		for range k {
+			q := r.Float64()
+			yl = append(yl, b2i(r.Float64() < q))
+			pl = append(pl, q)
+		}
+		if i%97 == 0 {
+			pl[len(pl)-1] = math.NaN()
+		}
+		ol = append(ol, int64(len(pl)))
+	}
+	sliceCol := &column.Column{Type: column.String, Len: n, Strs: s}
+	wCol := &column.Column{Type: column.Float64, Len: n, F64: w}
+	for _, kind := range []Kind{Binary, Multiclass, Multilabel} {
+		for _, weighted := range []bool{false, true} {
+			for _, binning := range []Binning{Uniform, Quantile} {
+				run := func(by bool) string {
+					cfg := DefaultConfig()
+					cfg.Kind, cfg.Pred, cfg.Skip, cfg.Weighted, cfg.Binning = kind, PredProb, true, weighted, binning
+					if by {
+						cfg.ByCols = 1
+					}
+					c := &Cols{Rows: n}
+					switch kind {
+					case Binary:
+						c.Label = &column.Column{Type: column.Int, Len: n, Ints: yb}
+						c.Pred = &column.Column{Type: column.Float64, Len: n, F64: pb}
+					case Multiclass:
+						c.Label = &column.Column{Type: column.Int, Len: n, Ints: ym}
+						c.Pred = &column.Column{Type: column.Float64, List: true, Len: n, F64: pm, Offsets: om}
+					case Multilabel:
+						c.Label = &column.Column{Type: column.Int, List: true, Len: n, Ints: yl, Offsets: ol}
+						c.Pred = &column.Column{Type: column.Float64, List: true, Len: n, F64: pl, Offsets: ol}
+					}
+					if weighted {
+						c.Weight = wCol
+					}
+					if by {
+						c.By = []*column.Column{sliceCol}
+					}
+					e := NewEvaluator(&cfg, k)
+					e.BeginUnit(0)
+					if !e.Add(c, 0) {
+						t.Fatal("stopped in skip mode")
+					}
+					res := e.State().Summary()
+					if by && len(res.Slices) != 3 {
+						t.Fatalf("%d slices", len(res.Slices))
+					}
+					return fmt.Sprintf("%+v", summaryValues(Result{Overall: res.Overall}))
+				}
+				if a, b := run(false), run(true); a != b {
+					t.Errorf("kind %v weighted %v binning %v: overall figures with --by\n%s\nwithout\n%s", kind, weighted, binning, b, a)
+				}
+			}
+		}
+	}
+}
