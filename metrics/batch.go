@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"math"
-	"math/bits"
 
 	"github.com/evalnll/evalnll/column"
 	"github.com/evalnll/evalnll/exact"
@@ -33,10 +32,9 @@ type terms struct {
 	order        []int32 // rows grouped by slice
 	gather       []float64
 	gather2      []float64
-	bin          []int32  // see uniformBins
-	binN         int      // the bin count t.bin is for; 0: not filled
-	binCO        []uint64 // per bin: count, and outcomes of 1 times 2^32
-	binFx        []uint64 // per bin: a 128-bit sum of confidences times 2^62
+	bin          []int32 // see uniformBins
+	binN         int     // the bin count t.bin is for; 0: not filled
+	binAcc       []binAcc
 	keyOfCode    []int32
 	qBits        []uint64  // binaryProbFast: the outcome's probability, hi
 	qLo          []float64 // and lo
@@ -694,20 +692,20 @@ func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 // exactly a float64.
 func (e *Evaluator) addBins(a *Acc, t *terms, pi []int32, all bool) {
 	nb := len(a.Bins)
-	t.binFx = grow(t.binFx, 2*nb)
-	clear(t.binFx)
-	t.binCO = grow(t.binCO, nb)
-	clear(t.binCO)
-	fx, co := t.binFx, t.binCO
+	t.binAcc = grow(t.binAcc, nb)
+	clear(t.binAcc)
+	ba := t.binAcc
 	conf, outs := t.conf, t.out
 	// A bin's count and outcome count share one add: a batch has at most
-	// evalChunk rows, far below 2^32.
+	// evalChunk rows, far below 2^32. conf62 goes in two parts that
+	// cannot overflow (no carry from one add to the next).
 	add := func(b int, c float64, o bool) {
-		co[b] += 1 | uint64(b2i(o))<<32
-		if c >= 0x1p-10 {
-			var carry uint64
-			fx[2*b], carry = bits.Add64(fx[2*b], uint64(int64(c*0x1p62)), 0)
-			fx[2*b+1] += carry
+		x := &ba[b]
+		x.co += 1 | uint64(b2i(o))<<32
+		if c >= confSmall {
+			v := conf62(c)
+			x.hi += v >> 31
+			x.lo += v & (1<<31 - 1)
 		} else {
 			a.Bins[b].Conf.Add(c)
 		}
@@ -731,12 +729,21 @@ func (e *Evaluator) addBins(a *Acc, t *terms, pi []int32, all bool) {
 		}
 	}
 	for b := range nb {
-		bin := &a.Bins[b]
-		bin.Count += int64(co[b] & (1<<32 - 1))
-		bin.OutN += int64(co[b] >> 32)
-		addFixed62(&bin.Conf, fx[2*b], fx[2*b+1])
+		bin, x := &a.Bins[b], &ba[b]
+		bin.Count += int64(x.co & (1<<32 - 1))
+		bin.OutN += int64(x.co >> 32)
+		var c u128
+		c.add(x.hi << 31)
+		c.hi += x.hi >> 33
+		c.add(x.lo)
+		addFixed62(&bin.Conf, c.lo, c.hi)
 	}
 }
+
+// binAcc is a bin's sums over a batch in addBins: its count and outcomes
+// of 1 (count + outcomes·2^32), and conf62 of its confidences as hi·2^31 +
+// lo.
+type binAcc struct{ co, hi, lo uint64 }
 
 // addFixed62 adds the unsigned 128-bit integer hi:lo times 2^-62 to s, in
 // three parts of at most 52 bits.
