@@ -291,42 +291,37 @@ func binaryProbReason(y int64, v float64) Reason {
 }
 
 // tokensKernel is logprobRow for a batch of token log-probability lists:
-// each row's NLL is minus the compensated (Neumaier) sum of its elements in
-// list order, as logprobRow computes it, bit for bit. A row with a null or
-// a value that is not a log-probability (NaN, infinite, above 0) gets its
-// reason from logprobRow.
+// each row's NLL is minus the exact sum of its elements, rounded once
+// (tokenNLL), as logprobRow computes it. A row with a null or a value that
+// is not a log-probability (NaN, infinite, above 0) gets its reason from
+// logprobRow.
 func tokensKernel[T Float](e *Evaluator, c *Cols, vals []T, t *terms) {
 	p := c.Pred
-	for i := 0; i < t.n; i++ {
-		t.class[i] = 0
+	x, tok, class, reason := t.x[:t.n], t.tok[:t.n], t.class[:t.n], t.reason[:t.n]
+	for i := range x {
+		class[i] = 0
 		if p.IsNull(i) {
-			t.reason[i] = ReasonNull
+			reason[i] = ReasonNull
 			continue
 		}
 		lo, hi := p.Offsets[i], p.Offsets[i+1]
-		var s, comp float64
-		bad := false
-		for j, f := range vals[lo:hi] {
-			v := float64(f)
-			if !(v <= 0 && v >= -math.MaxFloat64) || p.ElemValid != nil && !p.ElemValid[lo+int64(j)] {
-				bad = true
-				break
+		ok := true
+		if p.ElemValid != nil {
+			for _, v := range p.ElemValid[lo:hi] {
+				ok = ok && v
 			}
-			t := s + v
-			if math.Abs(s) >= math.Abs(v) {
-				comp += (s - t) + v
-			} else {
-				comp += (v - t) + s
-			}
-			s = t
 		}
-		if bad {
+		var nll float64
+		if ok {
+			nll, ok = tokenNLL(vals[lo:hi])
+		}
+		if !ok {
 			re, _ := e.logprobRow(c, i)
-			t.reason[i] = re.Reason
+			reason[i] = re.Reason
 			continue
 		}
-		t.x[i] = -(s + comp)
-		t.tok[i] = float64(hi - lo)
+		x[i] = nll
+		tok[i] = float64(hi - lo)
 	}
 }
 

@@ -35,3 +35,6 @@ func bootCalVec(r *bootCalRows, i int, reason []Reason, xs, ws, conf, br []float
 	bin []int32, seed, mask uint64, bins int) int {
 	return i
 }
+
+// tokensVec is the vector loop of tokenNLL; this build has none.
+func tokensVec[T Float](vs []T, a *tokAcc) (int, bool) { return 0, true }

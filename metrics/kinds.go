@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/evalnll/evalnll/column"
+	"github.com/evalnll/evalnll/exact"
 )
 
 // scalar reads row i of a numeric or bool column as float64, with the
@@ -301,10 +302,9 @@ func (e *Evaluator) logprobRow(c *Cols, i int) (RowError, bool) {
 		return RowError{Role: RolePred, Reason: ReasonNull, Elem: -1}, false
 	}
 	lo, hi := p.Offsets[i], p.Offsets[i+1]
-	// A compensated (Neumaier) sum in list order: the row's figure does not
-	// depend on how rows are split, and keeps its precision over long
-	// sequences.
-	var s, comp float64
+	// The exact sum, rounded once (tokenNLL): the row's figure does not
+	// depend on the order of its terms, nor on how rows are split.
+	var s exact.Sum
 	for j := lo; j < hi; j++ {
 		v, r := elem(p, j)
 		if r == ReasonNone && v > 0 {
@@ -313,15 +313,9 @@ func (e *Evaluator) logprobRow(c *Cols, i int) (RowError, bool) {
 		if r != ReasonNone {
 			return RowError{Role: RolePred, Reason: r, Value: v, HasValue: r != ReasonNull, Elem: int(j - lo), Logprob: true}, false
 		}
-		t := s + v
-		if math.Abs(s) >= math.Abs(v) {
-			comp += (s - t) + v
-		} else {
-			comp += (v - t) + s
-		}
-		s = t
+		s.Add(v)
 	}
-	e.curX = -(s + comp)
+	e.curX = -s.Float64() // -0 for a sum of 0, as tokenNLL
 	e.curTok = float64(hi - lo)
 	return RowError{}, true
 }
