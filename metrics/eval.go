@@ -306,6 +306,10 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		binaryKernel(e, c, c.Pred.F64, t)
 	case e.cfg.Kind == Binary && !c.Pred.List && c.Pred.Type == column.Float32:
 		binaryKernel(e, c, c.Pred.F32, t)
+	case e.mcLogitsFast(c) && c.Pred.Type == column.Float32:
+		multiclassLogitsKernel(e, c, c.Pred.F32, t)
+	case e.mcLogitsFast(c) && c.Pred.Type == column.Float64:
+		multiclassLogitsKernel(e, c, c.Pred.F64, t)
 	case e.mcProbsFast(c) && c.Pred.Type == column.Float64:
 		multiclassProbsKernel(e, c, c.Pred.F64, t)
 	case e.mcProbsFast(c) && c.Pred.Type == column.Float32:

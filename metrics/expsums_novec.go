@@ -10,8 +10,9 @@ func VectorKernels() string { return "none (build with GOEXPERIMENT=simd on amd6
 
 // argmaxVec and firstNonFiniteVec are vector loops of LogitsRow and
 // firstBad; this build has none.
-func argmaxVec[T Float](z []T) (int, bool)         { return 0, false }
-func firstNonFiniteVec[T Float](z []T) (int, bool) { return 0, false }
+func argmaxVec[T Float](z []T) (int, bool)             { return 0, false }
+func argmaxFiniteVec[T Float](z []T) (int, bool, bool) { return 0, false, false }
+func firstNonFiniteVec[T Float](z []T) (int, bool)     { return 0, false }
 
 // binaryProbVec is the vector loop of binaryProbFast; this build has none.
 func binaryProbVec[T Float](i int, lab []int64, p []T, lo, hi float64, countClip bool,

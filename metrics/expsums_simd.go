@@ -147,6 +147,27 @@ func argmaxVec[T Float](z []T) (int, bool) {
 	return k, ok
 }
 
+// argmaxFiniteVec is argmaxVec for a row that may hold NaN or ±Inf: it
+// also reports whether every element is finite (the argmax is meaningless
+// when one is not), in the same pass over the row as the maximum.
+func argmaxFiniteVec[T Float](z []T) (k int, finite, ok bool) {
+	if !useAVX512 {
+		return 0, false, false
+	}
+	switch v := any(z).(type) {
+	case []float32:
+		k, finite, ok = argmaxFinite32(v)
+	case []float64:
+		k, ok = argmax64(v)
+		if ok {
+			j, _ := firstNonFinite(v)
+			finite = j < 0
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+	return k, finite, ok
+}
+
 func argmax32(z []float32) (int, bool) {
 	n := len(z)
 	if n < 16 {
@@ -157,6 +178,12 @@ func argmax32(z []float32) (int, bool) {
 		mv = mv.Max(archsimd.LoadFloat32x16Slice(z[i:]))
 	}
 	mv = mv.Max(archsimd.LoadFloat32x16Slice(z[n-16:])) // the tail, overlapping
+	return firstOf32(z, mv)
+}
+
+// firstOf32 is the first index of the largest of the 16 lanes of mv in z.
+func firstOf32(z []float32, mv archsimd.Float32x16) (int, bool) {
+	n := len(z)
 	var l [16]float32
 	mv.Store(&l)
 	m := l[0]
@@ -175,6 +202,35 @@ func argmax32(z []float32) (int, bool) {
 		}
 	}
 	return 0, false // not reached for a row without NaN
+}
+
+// argmaxFinite32: z[i] - z[i] is 0 for a finite element and NaN for any
+// other, and a sum of them is NaN when one is: the finiteness check costs
+// two operations per 16 elements of the pass that finds the maximum.
+func argmaxFinite32(z []float32) (int, bool, bool) {
+	n := len(z)
+	if n < 16 {
+		return 0, false, false
+	}
+	mv := archsimd.LoadFloat32x16Slice(z)
+	fin := mv.Sub(mv)
+	for i := 16; i+16 <= n; i += 16 {
+		x := archsimd.LoadFloat32x16Slice(z[i:])
+		mv = mv.Max(x)
+		fin = fin.Add(x.Sub(x))
+	}
+	x := archsimd.LoadFloat32x16Slice(z[n-16:]) // the tail, overlapping
+	mv = mv.Max(x)
+	fin = fin.Add(x.Sub(x))
+	var f [16]float32
+	fin.Store(&f)
+	for _, v := range f {
+		if v != 0 {
+			return 0, false, true
+		}
+	}
+	k, ok := firstOf32(z, mv)
+	return k, true, ok
 }
 
 func argmax64(z []float64) (int, bool) {

@@ -82,6 +82,11 @@ func LogitsRow[T Float](z []T, y int) (nll float64, argmax int, conf, brier floa
 			}
 		}
 	}
+	return logitsRowFrom(z, y, argmax)
+}
+
+// logitsRowFrom is LogitsRow for a row whose first argmax is known.
+func logitsRowFrom[T Float](z []T, y, argmax int) (nll float64, _ int, conf, brier float64) {
 	m := float64(z[argmax])
 	// s = sum_k e^(z_k - m) >= 1; the Brier terms are accumulated apart
 	// from the true class so that 1 - softmax_y is not found by cancellation.

@@ -205,3 +205,59 @@ func (e *Evaluator) addClasses(t *terms) {
 		ca.Conf.AddSlice(g)
 	}
 }
+
+// mcLogitsFast reports whether multiclassLogitsKernel handles the batch:
+// integer labels and logit lists without nulls, and a known class count.
+func (e *Evaluator) mcLogitsFast(c *Cols) bool {
+	p, l := c.Pred, c.Label
+	return e.cfg.Kind == Multiclass && e.cfg.Pred == PredLogit && e.k > 0 &&
+		p != nil && p.List && p.Valid == nil && p.ElemValid == nil &&
+		l != nil && !l.List && l.Type == column.Int && l.Valid == nil
+}
+
+// argmaxFinite is the first argmax of z and whether every element of z is
+// finite (in one pass where the vector unit can).
+func argmaxFinite[T Float](z []T) (int, bool) {
+	if k, finite, ok := argmaxFiniteVec(z); ok {
+		return k, finite
+	}
+	if firstBad(z, false) >= 0 {
+		return 0, false
+	}
+	k := 0
+	for j := 1; j < len(z); j++ {
+		if z[j] > z[k] {
+			k = j
+		}
+	}
+	return k, true
+}
+
+// multiclassLogitsKernel evaluates a batch for which mcLogitsFast holds:
+// multiclassRow and LogitsRow per row, with the check that every logit is
+// finite done in the pass that finds the argmax. A row it finds invalid
+// gets its reason from multiclassRow.
+func multiclassLogitsKernel[T Float](e *Evaluator, c *Cols, vals []T, t *terms) {
+	n, k := t.n, e.k
+	off, lab := c.Pred.Offsets[:n+1], c.Label.Ints[:n]
+	reason, class, x := t.reason[:n], t.class[:n], t.x[:n]
+	conf, brier, out, correct := t.conf[:n], t.brier[:n], t.out[:n], t.correct[:n]
+	for i := range n {
+		a, b, y := off[i], off[i+1], lab[i]
+		ok := b-a == int64(k) && uint64(y) < uint64(k)
+		var am int
+		if ok {
+			am, ok = argmaxFinite(vals[a:b])
+		}
+		if !ok {
+			re, _ := e.row(c, i, 1)
+			reason[i] = re.Reason
+			continue
+		}
+		var hitAt int
+		x[i], hitAt, conf[i], brier[i] = logitsRowFrom(vals[a:b], int(y), am)
+		class[i] = int32(y)
+		hit := hitAt == int(y)
+		out[i], correct[i] = hit, hit
+	}
+}

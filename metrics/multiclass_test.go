@@ -267,3 +267,95 @@ func TestBySliceOverall(t *testing.T) {
 		}
 	}
 }
+
+// TestMulticlassLogitsKernel: the columnar kernel of logit lists gives
+// every row the reason, NLL, confidence, Brier score, hit and class of the
+// per-row reference (multiclassRow), bit for bit, for float32 and float64
+// lists shorter and longer than a vector, with NaN and ±Inf anywhere
+// (the tail included), lists of another length, labels out of range, ties
+// for the largest logit, and logits far apart.
+func TestMulticlassLogitsKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(47, 48))
+	for _, k := range []int{1, 2, 7, 16, 17, 40, 1000} {
+		for _, f32 := range []bool{false, true} {
+			n := 600
+			var y []int64
+			var z []float64
+			off := []int64{0}
+			for range n {
+				m := k
+				if r.IntN(50) == 0 {
+					m = r.IntN(2*k + 1)
+				}
+				row := make([]float64, m)
+				for j := range row {
+					row[j] = r.NormFloat64() * 3
+					if r.IntN(200) == 0 {
+						row[j] = 800 * float64(1-2*r.IntN(2)) // beyond exp's range from the max
+					}
+				}
+				if m >= 2 && r.IntN(8) == 0 {
+					// A tie for the largest logit (when j != l).
+					j, l := r.IntN(m), r.IntN(m)
+					hi := max(row[j], row[l]) + 1
+					row[j], row[l] = hi, hi
+				}
+				if m > 0 && r.IntN(25) == 0 {
+					row[r.IntN(m)] = []float64{math.NaN(), math.Inf(1), math.Inf(-1)}[r.IntN(3)]
+				}
+				lab := int64(r.IntN(k))
+				if r.IntN(60) == 0 {
+					lab = []int64{-1, int64(k), int64(k + 5)}[r.IntN(3)]
+				}
+				y = append(y, lab)
+				z = append(z, row...)
+				off = append(off, int64(len(z)))
+			}
+			pred := &column.Column{Type: column.Float64, List: true, Len: n, F64: z, Offsets: off}
+			if f32 {
+				q := make([]float32, len(z))
+				for i, v := range z {
+					q[i] = float32(v)
+				}
+				pred.Type, pred.F64, pred.F32 = column.Float32, nil, q
+			}
+			c := &Cols{Rows: n, Label: &column.Column{Type: column.Int, Len: n, Ints: y}, Pred: pred}
+			cfg := DefaultConfig()
+			cfg.Kind, cfg.Pred = Multiclass, PredLogit
+			e := NewEvaluator(&cfg, k)
+			if !e.mcLogitsFast(c) {
+				t.Fatal("the kernel does not take the batch")
+			}
+			fast, ref := &terms{}, &terms{}
+			fast.reset(n, n)
+			ref.reset(n, n)
+			if f32 {
+				multiclassLogitsKernel(e, c, pred.F32, fast)
+			} else {
+				multiclassLogitsKernel(e, c, pred.F64, fast)
+			}
+			NewEvaluator(&cfg, k).rowKernel(c, ref)
+			invalid := 0
+			for i := range n {
+				name := fmt.Sprintf("k=%d f32=%v row %d", k, f32, i)
+				if fast.reason[i] != ref.reason[i] {
+					t.Fatalf("%s: reason %v, want %v", name, fast.reason[i], ref.reason[i])
+				}
+				if ref.reason[i] != ReasonNone {
+					invalid++
+					continue
+				}
+				if math.Float64bits(fast.x[i]) != math.Float64bits(ref.x[i]) || math.Float64bits(fast.conf[i]) != math.Float64bits(ref.conf[i]) ||
+					math.Float64bits(fast.brier[i]) != math.Float64bits(ref.brier[i]) || fast.correct[i] != ref.correct[i] ||
+					fast.out[i] != ref.out[i] || fast.class[i] != ref.class[i] {
+					t.Fatalf("%s: got x %v conf %v brier %v hit %v class %d, want %v %v %v %v %d", name,
+						fast.x[i], fast.conf[i], fast.brier[i], fast.correct[i], fast.class[i],
+						ref.x[i], ref.conf[i], ref.brier[i], ref.correct[i], ref.class[i])
+				}
+			}
+			if invalid == 0 || invalid > n/2 {
+				t.Fatalf("k=%d: %d of %d rows invalid", k, invalid, n)
+			}
+		}
+	}
+}
