@@ -513,7 +513,13 @@ func (c *pqCursor) nextRawWindow() error {
 		}
 		c.rep = rc.repWin
 	}
-	if col.maxDef > 0 {
+	switch {
+	case col.maxDef > 0 && rc.def.skipRun(k, col.maxDef):
+		// A window inside one run of the maximum level (a column without
+		// nulls): nothing to expand or count, and fillFlat and fillList
+		// read no definition levels of a window without nulls.
+		c.def = nil
+	case col.maxDef > 0:
 		rc.defWin = grow(rc.defWin[:0], k)
 		if err := rc.def.read(rc.defWin); err != nil {
 			return fmt.Errorf("reading page: %w", err)
@@ -616,6 +622,20 @@ var bits1 = func() (t [256]uint64) {
 	}
 	return t
 }()
+
+// skipRun skips the next k levels if they all lie in one RLE run of v,
+// and reports whether it did (otherwise read and scan go on as before; a
+// run header it could not decode is read's to report).
+func (d *rleLevels) skipRun(k int, v byte) bool {
+	if d.n == 0 && (len(d.b) == 0 || d.run() != nil) {
+		return false
+	}
+	if !d.rle || d.val != v || d.n < k {
+		return false
+	}
+	d.n -= k
+	return true
+}
 
 // read fills dst with the next len(dst) levels.
 func (d *rleLevels) read(dst []byte) error {
