@@ -35,24 +35,32 @@ type benchTask struct {
 	cfg  func() metrics.Config
 }
 
-func binaryCfg() metrics.Config { return metrics.DefaultConfig() }
+// cliConfig is the configuration evalnll eval runs with by default: the
+// figures of the report and 1000 bootstrap replicates.
+func cliConfig() metrics.Config {
+	c := metrics.DefaultConfig()
+	c.Bootstrap = metrics.DefaultBootstrap()
+	return c
+}
+
+func binaryCfg() metrics.Config { return cliConfig() }
 
 func bySliceCfg() metrics.Config {
-	c := metrics.DefaultConfig()
+	c := cliConfig()
 	c.ByCols = 1
 	return c
 }
 
 func multiCfg(pred metrics.Pred) func() metrics.Config {
 	return func() metrics.Config {
-		c := metrics.DefaultConfig()
+		c := cliConfig()
 		c.Kind, c.Pred = metrics.Multiclass, pred
 		return c
 	}
 }
 
 func tokensCfg() metrics.Config {
-	c := metrics.DefaultConfig()
+	c := cliConfig()
 	c.Kind, c.Pred, c.Tokens = metrics.Logprob, metrics.PredLogprob, true
 	return c
 }
