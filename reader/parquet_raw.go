@@ -674,6 +674,11 @@ func (d *rleLevels) scan(n int, max byte) (int, error) {
 			if d.val == max {
 				cnt += k
 			}
+		} else if d.width == 1 {
+			// max is 1: no level is above it, and those at it are the bits
+			// set.
+			cnt += popBits(d.bp, d.bi, d.bi+k)
+			d.bi += k
 		} else {
 			i := d.bi
 			for j := 0; j < k; {
@@ -705,6 +710,25 @@ func (d *rleLevels) scan(n int, max byte) (int, error) {
 		n -= k
 	}
 	return cnt, nil
+}
+
+// popBits counts the bits set in bits [lo, hi) of b, least significant
+// first.
+func popBits(b []byte, lo, hi int) int {
+	n := 0
+	for ; lo < hi && lo%8 != 0; lo++ {
+		n += int(b[lo/8] >> (lo % 8) & 1)
+	}
+	for ; lo+64 <= hi; lo += 64 {
+		n += bits.OnesCount64(binary.LittleEndian.Uint64(b[lo/8:]))
+	}
+	for ; lo+8 <= hi; lo += 8 {
+		n += bits.OnesCount8(b[lo/8])
+	}
+	for ; lo < hi; lo++ {
+		n += int(b[lo/8] >> (lo % 8) & 1)
+	}
+	return n
 }
 
 // pageStream decompresses a page from the file into dst, on demand: until
