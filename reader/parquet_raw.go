@@ -148,7 +148,8 @@ func parseDataPageInfo(b []byte) (h dataPageInfo, n int, err error) {
 
 // rawChunkFor returns a reader for the chunk of col in row group rg, or nil
 // when parquet-go must read it. The chunk's page headers have been checked
-// (checkRowGroup).
+// (checkRowGroup); they are read once (a row group cut into parts is read
+// by several scanners).
 func (f *pqFile) rawChunkFor(rg int, col *pqCol) *rawChunk {
 	if f.noRaw {
 		return nil
@@ -162,7 +163,34 @@ func (f *pqFile) rawChunkFor(rg int, col *pqCol) *rawChunk {
 	default:
 		return nil
 	}
+	key := chunkKey{rg: rg, leaf: col.leaf}
+	f.mu.Lock()
+	pages, done := f.rawPages[key]
+	f.mu.Unlock()
 	cm := &f.pf.Metadata().RowGroups[rg].Columns[col.leaf].MetaData
+	if done {
+		if pages == nil {
+			return nil
+		}
+		return &rawChunk{f: f, col: col, snappy: cm.Codec == format.Snappy, width: width, pages: pages}
+	}
+	rc := f.readRawChunk(cm, col, width)
+	f.mu.Lock()
+	if f.rawPages == nil {
+		f.rawPages = map[chunkKey][]rawPage{}
+	}
+	if rc != nil {
+		f.rawPages[key] = rc.pages
+	} else {
+		f.rawPages[key] = nil
+	}
+	f.mu.Unlock()
+	return rc
+}
+
+// readRawChunk reads the page headers of a column chunk, or returns nil
+// when parquet-go must read it.
+func (f *pqFile) readRawChunk(cm *format.ColumnMetaData, col *pqCol, width int) *rawChunk {
 	var snappy bool
 	switch cm.Codec {
 	case format.Uncompressed:
@@ -215,6 +243,9 @@ func (f *pqFile) rawChunkFor(rg int, col *pqCol) *rawChunk {
 			return nil
 		}
 		pos += int64(h.compressed)
+	}
+	if rc.pages == nil {
+		rc.pages = []rawPage{}
 	}
 	return rc
 }
