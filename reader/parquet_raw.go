@@ -91,6 +91,7 @@ type rawChunk struct {
 	// decoded into vbuf; after a fallback, from whole.
 	page      rawPage
 	streaming bool
+	streamAll bool // stream every page, whatever its size (parts of a row group)
 	vs        pageStream
 	vbuf      []byte
 	whole     []byte
@@ -297,7 +298,7 @@ func (rc *rawChunk) load(p rawPage) error {
 		rc.f.putPageBuf(rc.whole)
 		rc.whole = nil
 	}
-	rc.streaming = size > rawStreamMin
+	rc.streaming = size > rawStreamMin || rc.streamAll
 	if rc.streaming {
 		rawStats.streamed.Add(1)
 	}
