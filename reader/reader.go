@@ -134,8 +134,8 @@ type Part struct {
 }
 
 // Splitter is implemented by the files whose units can be cut into parts
-// that are decoded independently (Parquet files), so that several workers
-// can share the decoding of one large unit.
+// that are decoded independently (Parquet and Arrow IPC files), so that
+// several workers can share the decoding of one large unit.
 type Splitter interface {
 	// UnitBytes estimates the work of reading cols of unit u: the bytes
 	// decoded, or 0 when it is not known.

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
@@ -360,6 +364,91 @@ func TestSplitParquetCorpus(t *testing.T) {
 		t.Error("no unit was cut")
 	}
 	t.Logf("%d files, %d units cut", len(files), split)
+}
+
+// splitArrowFixture is newArrowFixture without its dictionary-encoded
+// columns, which arrow-go's mapped reader cannot read (such a file is read,
+// not mapped, and not cut).
+func splitArrowFixture(t testing.TB, mem memory.Allocator, sizes []int) *arrowFixture {
+	fx := newArrowFixture(t, mem, sizes)
+	var keep []int
+	var fields []arrow.Field
+	out := &arrowFixture{}
+	for i, fl := range fx.schema.Fields() {
+		if fl.Type.ID() == arrow.DICTIONARY {
+			continue
+		}
+		keep = append(keep, i)
+		fields = append(fields, fl)
+		out.names = append(out.names, fx.names[i])
+		out.want = append(out.want, fx.want[i])
+	}
+	out.schema = arrow.NewSchema(fields, nil)
+	for _, r := range fx.recs {
+		var arrs []arrow.Array
+		for _, i := range keep {
+			arrs = append(arrs, r.Column(i))
+		}
+		out.recs = append(out.recs, array.NewRecordBatch(out.schema, arrs, r.NumRows()))
+	}
+	fx.release()
+	return out
+}
+
+// TestSplitArrow: record batches cut into row ranges read as they read
+// whole, every column type; compressed record batches, and files read
+// rather than mapped, are not cut.
+func TestSplitArrow(t *testing.T) {
+	defer clear(wholeReads)
+	dir := t.TempDir()
+	mem := memory.NewGoAllocator()
+	fx := splitArrowFixture(t, mem, []int{1, 57, 0, 300, 13})
+	defer fx.release()
+	plain := filepath.Join(dir, "plain.arrow")
+	writeArrowFile(t, mem, plain, fx)
+	zstd := filepath.Join(dir, "zstd.arrow")
+	writeArrowFile(t, mem, zstd, fx, ipc.WithZstd())
+	split := 0
+	f, err := Open(plain, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.(*arrowFile).data == nil {
+		t.Skip("the file is not mapped here")
+	}
+	for _, u := range f.Units() {
+		sets := [][]string{fx.names, {"l"}, {"ll", "f64"}, {"fl", "s", "b"}}
+		for _, set := range sets {
+			for _, n := range []int{2, 3, 50} {
+				for _, maxRows := range []int{1, 4, 1000} {
+					if checkSplit(t, f, u.Index, set, n, maxRows) > 1 {
+						split++
+					}
+				}
+			}
+		}
+	}
+	if split == 0 {
+		t.Error("no record batch was cut")
+	}
+	for _, opt := range []Options{DefaultOptions(), {MaxBatchBytes: 1 << 30, noMmap: true}} {
+		path := zstd
+		if opt.noMmap {
+			path = plain
+		}
+		g, err := Open(path, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range g.Units() {
+			if parts, err := g.(Splitter).Split(u.Index, fx.names, 3); err != nil || len(parts) != 1 {
+				t.Errorf("%s (mapped: %v): record batch %d cut into %d parts (%v)", path, !opt.noMmap, u.Index, len(parts), err)
+			}
+			checkSplit(t, g, u.Index, fx.names, 3, 10)
+		}
+		g.Close()
+	}
 }
 
 // TestSplitMisuse: a part read with other columns than it was cut for, or
