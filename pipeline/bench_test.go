@@ -137,14 +137,19 @@ func benchJob(f reader.File, path string, t benchTask, workers int) *Job {
 
 var sinkDecode float64
 
-// decodeOnly reads every unit of f on a pool of workers, as Run does, and
-// touches every value: the floor an evaluation is measured against.
+// decodeOnly reads every unit of f on a pool of workers, as Run does (the
+// same units, cut into the same parts), and touches every value: the floor
+// an evaluation is measured against.
 func decodeOnly(f reader.File, cols []string, workers, batch int) (rows int64, err error) {
-	units := f.Units()
-	ch := make(chan int)
+	plan := newPlanner([]reader.File{f}, cols, workers)
+	ch := make(chan unit)
 	go func() {
-		for _, u := range units {
-			ch <- u.Index
+		n := 0
+		for _, w := range plan.units {
+			for _, u := range plan.split(w, n) {
+				n++
+				ch <- u
+			}
 		}
 		close(ch)
 	}()
@@ -159,7 +164,7 @@ func decodeOnly(f reader.File, cols []string, workers, batch int) (rows int64, e
 			var n int64
 			var e error
 			for u := range ch {
-				sc := f.Scan(u, cols, batch)
+				sc := u.scan(f, cols, batch)
 				for sc.Next() {
 					bt := sc.Batch()
 					n += int64(bt.Rows)

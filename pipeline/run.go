@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -97,8 +98,124 @@ type Result struct {
 // RowName is the FILE:ROW name of a row (unit ordinal and row within it).
 func (r *Result) RowName(unit int, row int64) string { return r.rowName(unit, row) }
 
+// unit is what a worker reads at a time: a unit of a file (row group,
+// record batch, stream), or a part of one (see planner). Ordinals number
+// them in input order.
 type unit struct {
 	file, index, ordinal int
+	part                 *reader.Part // nil: the whole unit
+	// left counts the parts of the unit not yet read (nil for a whole
+	// unit): the last one to finish reports the unit done.
+	left *atomic.Int32
+}
+
+// scan reads u of f.
+func (u unit) scan(f reader.File, cols []string, maxRows int) reader.Scanner {
+	if u.part != nil {
+		return f.(reader.Splitter).ScanPart(*u.part, cols, maxRows)
+	}
+	return f.Scan(u.index, cols, maxRows)
+}
+
+// done reports whether u was the last part of its unit to finish.
+func (u unit) done() bool { return u.left == nil || u.left.Add(-1) == 0 }
+
+// wholeUnit is a unit of a file, and the parts the planner will cut it
+// into (1: none).
+type wholeUnit struct {
+	file, index int
+	parts       int
+}
+
+// Splitting: a unit much larger than a worker's share of the run (a file
+// of one large row group, row groups of unequal size) leaves workers idle
+// at the tail, since a unit is decoded on one core. Such a unit is cut
+// into parts that are decoded independently (reader.Splitter), so that
+// every worker's share ends at about the same time. Variables for tests.
+var (
+	// splitPerWorker: parts are at most 1/splitPerWorker of a worker's
+	// share of the bytes of the run.
+	splitPerWorker int64 = 4
+	// splitMinBytes: no part is smaller than this (its own start-up, and
+	// the decoding it repeats at its edges, would cost more than it
+	// balances).
+	splitMinBytes int64 = 8 << 20
+)
+
+// planner lists the units of a run and cuts the large ones into parts.
+type planner struct {
+	files []reader.File
+	cols  []string
+	units []wholeUnit
+}
+
+// newPlanner lists the units of files, with the parts each is to be cut
+// into for workers, from their sizes (metadata only; the cuts are made by
+// split, as the units are handed out).
+func newPlanner(files []reader.File, cols []string, workers int) *planner {
+	p := &planner{files: files, cols: cols}
+	var sizes []int64
+	var total int64
+	for fi, f := range files {
+		us := f.Units()
+		if us == nil { // a stream: one unit read in order
+			p.units = append(p.units, wholeUnit{file: fi, index: -1, parts: 1})
+			sizes = append(sizes, 0)
+			continue
+		}
+		sp, _ := f.(reader.Splitter)
+		for _, u := range us {
+			var n int64
+			if sp != nil {
+				n = max(sp.UnitBytes(u.Index, cols), 0)
+			}
+			p.units = append(p.units, wholeUnit{file: fi, index: u.Index, parts: 1})
+			sizes = append(sizes, n)
+			total += n
+		}
+	}
+	if workers < 2 {
+		return p
+	}
+	target := max(splitMinBytes, total/(int64(workers)*splitPerWorker), 1)
+	for i, n := range sizes {
+		if n > target {
+			p.units[i].parts = int(min((n+target-1)/target, n/max(splitMinBytes, 1), 1<<16))
+		}
+	}
+	return p
+}
+
+// planned is the number of units and parts the run will have at most.
+func (p *planner) planned() int {
+	n := 0
+	for _, u := range p.units {
+		n += max(u.parts, 1)
+	}
+	return n
+}
+
+// split cuts w into parts, numbered from ordinal, or returns it whole: when
+// it is not to be cut, or cannot be cut (a reader that finds the file
+// corrupt while cutting it leaves the error to the whole unit's scan, which
+// reports it at its place).
+func (p *planner) split(w wholeUnit, ordinal int) []unit {
+	whole := []unit{{file: w.file, index: w.index, ordinal: ordinal}}
+	if w.parts < 2 {
+		return whole
+	}
+	parts, err := p.files[w.file].(reader.Splitter).Split(w.index, p.cols, w.parts)
+	if err != nil || len(parts) < 2 {
+		return whole
+	}
+	cutUnits.Add(1)
+	left := new(atomic.Int32)
+	left.Store(int32(len(parts)))
+	us := make([]unit, len(parts))
+	for k := range parts {
+		us[k] = unit{file: w.file, index: w.index, ordinal: ordinal + k, part: &parts[k], left: left}
+	}
+	return us
 }
 
 // failure is an error at a position in input order.
@@ -125,17 +242,10 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	if opt.BatchRows <= 0 {
 		opt.BatchRows = DefaultOptions().BatchRows
 	}
+	plan := newPlanner(job.Files, job.Columns, opt.Workers)
+	// units lists what was handed out, in input order (written by the
+	// goroutine that hands them out, read after the workers are done).
 	var units []unit
-	for fi, f := range job.Files {
-		us := f.Units()
-		if us == nil { // a stream: one unit read in order
-			units = append(units, unit{file: fi, index: -1, ordinal: len(units)})
-			continue
-		}
-		for _, u := range us {
-			units = append(units, unit{file: fi, index: u.Index, ordinal: len(units)})
-		}
-	}
 
 	// An unknown class count is the length of the first non-null list in
 	// input order. Rather than read ahead for it, every evaluator adopts
@@ -149,7 +259,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	// firstFail is the ordinal of the earliest unit known to fail; units
 	// after it need not run.
 	var firstFail atomic.Int64
-	firstFail.Store(int64(len(units)))
+	firstFail.Store(math.MaxInt64)
 	var mu sync.Mutex
 	var fails []failure
 	fail := func(f failure) {
@@ -168,24 +278,30 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(work)
-		for _, u := range units {
-			if int64(u.ordinal) > firstFail.Load() {
+		for _, w := range plan.units {
+			if int64(len(units)) > firstFail.Load() {
 				return nil
 			}
-			select {
-			case work <- u:
-			case <-gctx.Done():
-				return gctx.Err()
+			for _, u := range plan.split(w, len(units)) {
+				if int64(u.ordinal) > firstFail.Load() {
+					return nil
+				}
+				units = append(units, u)
+				select {
+				case work <- u:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
 			}
 		}
 		return nil
 	})
-	// With fewer units than workers (one large row group, a few record
-	// batches), the workers of a unit share its batches: each batch's rows
-	// are cut into parts, one per worker. Partial states merge exactly, so
-	// the cut does not show in any figure.
+	// With fewer units than workers (one large row group that cannot be
+	// cut, a few record batches), the workers of a unit share its batches:
+	// each batch's rows are cut into parts, one per worker. Partial states
+	// merge exactly, so the cut does not show in any figure.
 	readers, split := opt.Workers, 1
-	if n := len(units); n > 0 && n < opt.Workers {
+	if n := plan.planned(); n > 0 && n < opt.Workers {
 		readers, split = n, opt.Workers/n
 	}
 	// At the tail of a run, a worker that finds no unit left to start
@@ -263,6 +379,9 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	return res, nil
 }
 
+// cutUnits counts the units cut into parts (for tests).
+var cutUnits atomic.Int64
+
 // borrowed counts evaluators borrowed from spare (for tests).
 var borrowed atomic.Int64
 
@@ -292,7 +411,7 @@ func runUnit(ctx context.Context, job *Job, own []*metrics.Evaluator, spare chan
 		ev.BeginUnit(u.ordinal)
 		nerr[k] = len(ev.State().Errs)
 	}
-	s := job.Files[u.file].Scan(u.index, job.Columns, opt.BatchRows)
+	s := u.scan(job.Files[u.file], job.Columns, opt.BatchRows)
 	defer s.Close()
 	oks := make([]bool, len(evs))
 	panics := make([]any, len(evs))
@@ -370,7 +489,7 @@ func runUnit(ctx context.Context, job *Job, own []*metrics.Evaluator, spare chan
 	if err := s.Err(); err != nil {
 		return failure{unit: u.ordinal, row: base, err: err}, false
 	}
-	if job.Progress != nil {
+	if u.done() && job.Progress != nil {
 		job.Progress(u.file, 0, true)
 	}
 	return failure{}, true

@@ -151,8 +151,9 @@ type arrowFile struct {
 	// data maps the file (see mapFile) when it can be: record batch
 	// bodies are then used in place, not read into memory. blocks are the
 	// record batches' places in it.
-	data   []byte
-	blocks []arrowBlock
+	data       []byte
+	blocks     []arrowBlock
+	compressed []bool // per record batch
 
 	mu     sync.Mutex
 	free   []*ipc.FileReader // readers not in use by a scanner
@@ -165,7 +166,7 @@ func openArrowFile(path, name string, osf *os.File, size int64, opt Options, all
 	if err != nil {
 		return nil, newError(name, true, "", err)
 	}
-	f := &arrowFile{path: path, name: name, osf: osf, size: size, opt: opt, alloc: alloc, blocks: ft.batches}
+	f := &arrowFile{path: path, name: name, osf: osf, size: size, opt: opt, alloc: alloc, blocks: ft.batches, compressed: ft.compressed}
 	if !opt.noMmap {
 		f.data = mapFile(osf, size)
 	}

@@ -203,6 +203,7 @@ type arrowFooter struct {
 	dicts       []arrowBlock
 	batches     []arrowBlock
 	rows        []int64 // per record batch
+	compressed  []bool  // per record batch: its body is compressed
 	compression []string
 }
 
@@ -319,6 +320,7 @@ func readArrowFooter(r io.ReaderAt, size int64, maxMeta, maxBatch int64) (*arrow
 			return nil, fmt.Errorf("record batch %d: %w", i, err)
 		}
 		ft.rows = append(ft.rows, rb.length)
+		ft.compressed = append(ft.compressed, rb.compression != "")
 		c := rb.compression
 		if c == "" {
 			c = "none"

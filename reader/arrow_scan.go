@@ -35,6 +35,10 @@ type arrowScanner struct {
 	colIdx  []int
 	cols    []*arrowCol
 
+	// A part of a record batch (ScanPart): rows [lo, hi).
+	part   bool
+	lo, hi int64
+
 	rec    arrow.RecordBatch
 	owned  bool // rec is ours to release (file); a stream's is the reader's
 	recNum int  // record batch number, for messages
@@ -91,7 +95,13 @@ func (s *arrowScanner) fail(err error) {
 func (s *arrowScanner) releaseRecord() {
 	if s.rec != nil && s.owned {
 		s.rec.Release()
-		if s.mapping != nil && s.recNum >= 0 && s.recNum < len(s.file.blocks) {
+		if s.mapping != nil && s.part {
+			// Other parts of the record batch may be in use: drop only
+			// what this one read.
+			for i := range s.yielded {
+				s.drop(&s.yielded[i], 0)
+			}
+		} else if s.mapping != nil && s.recNum >= 0 && s.recNum < len(s.file.blocks) {
 			// Done with the record batch: its pages leave the resident set.
 			blk := s.file.blocks[s.recNum]
 			end := blk.offset + int64(blk.metaLen) + blk.bodyLen
@@ -216,8 +226,8 @@ func (s *arrowScanner) Next() (ok bool) {
 	}()
 	s.dropYielded()
 	for {
-		if s.rec != nil && s.pos < s.rec.NumRows() {
-			n := min(int64(s.maxRows), s.rec.NumRows()-s.pos)
+		if end := s.end(); s.rec != nil && s.pos < end {
+			n := min(int64(s.maxRows), end-s.pos)
 			for k, c := range s.cols {
 				if err := c.extract(s.rec.Column(s.colIdx[k]), s.pos, s.pos+n); err != nil {
 					s.fail(fmt.Errorf("column %q: %w", c.field.Name, err))
@@ -297,7 +307,25 @@ func (s *arrowScanner) load() bool {
 			return false
 		}
 	}
+	if s.part {
+		if want := s.file.units[s.recNum].Rows; rec.NumRows() != want {
+			s.fail(fmt.Errorf("record batch of %d rows, the file's footer says %d", rec.NumRows(), want))
+			return false
+		}
+		s.pos = s.lo
+	}
 	return true
+}
+
+// end is the row of the current record batch at which the scan stops.
+func (s *arrowScanner) end() int64 {
+	if s.rec == nil {
+		return 0
+	}
+	if s.part {
+		return s.hi
+	}
+	return s.rec.NumRows()
 }
 
 func (s *arrowScanner) Close() {

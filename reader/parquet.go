@@ -132,9 +132,12 @@ type pqFile struct {
 
 	mu      sync.Mutex
 	checked map[chunkKey]error // results of checkChunkPages
-	leaves  []pqLeaf
-	closed  bool
-	noRaw   bool // read every chunk with parquet-go (tests)
+	// The pages of the chunks that the raw page reader reads (see
+	// rawChunkFor), nil for those it does not.
+	rawPages map[chunkKey][]rawPage
+	leaves   []pqLeaf
+	closed   bool
+	noRaw    bool // read every chunk with parquet-go (tests)
 }
 
 func openParquet(path, name string, osf *os.File, size int64, opt Options) (File, error) {

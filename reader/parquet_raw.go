@@ -91,6 +91,7 @@ type rawChunk struct {
 	// decoded into vbuf; after a fallback, from whole.
 	page      rawPage
 	streaming bool
+	streamAll bool // stream every page, whatever its size (parts of a row group)
 	vs        pageStream
 	vbuf      []byte
 	whole     []byte
@@ -148,7 +149,8 @@ func parseDataPageInfo(b []byte) (h dataPageInfo, n int, err error) {
 
 // rawChunkFor returns a reader for the chunk of col in row group rg, or nil
 // when parquet-go must read it. The chunk's page headers have been checked
-// (checkRowGroup).
+// (checkRowGroup); they are read once (a row group cut into parts is read
+// by several scanners).
 func (f *pqFile) rawChunkFor(rg int, col *pqCol) *rawChunk {
 	if f.noRaw {
 		return nil
@@ -162,7 +164,34 @@ func (f *pqFile) rawChunkFor(rg int, col *pqCol) *rawChunk {
 	default:
 		return nil
 	}
+	key := chunkKey{rg: rg, leaf: col.leaf}
+	f.mu.Lock()
+	pages, done := f.rawPages[key]
+	f.mu.Unlock()
 	cm := &f.pf.Metadata().RowGroups[rg].Columns[col.leaf].MetaData
+	if done {
+		if pages == nil {
+			return nil
+		}
+		return &rawChunk{f: f, col: col, snappy: cm.Codec == format.Snappy, width: width, pages: pages}
+	}
+	rc := f.readRawChunk(cm, col, width)
+	f.mu.Lock()
+	if f.rawPages == nil {
+		f.rawPages = map[chunkKey][]rawPage{}
+	}
+	if rc != nil {
+		f.rawPages[key] = rc.pages
+	} else {
+		f.rawPages[key] = nil
+	}
+	f.mu.Unlock()
+	return rc
+}
+
+// readRawChunk reads the page headers of a column chunk, or returns nil
+// when parquet-go must read it.
+func (f *pqFile) readRawChunk(cm *format.ColumnMetaData, col *pqCol, width int) *rawChunk {
 	var snappy bool
 	switch cm.Codec {
 	case format.Uncompressed:
@@ -216,6 +245,9 @@ func (f *pqFile) rawChunkFor(rg int, col *pqCol) *rawChunk {
 		}
 		pos += int64(h.compressed)
 	}
+	if rc.pages == nil {
+		rc.pages = []rawPage{}
+	}
 	return rc
 }
 
@@ -266,7 +298,7 @@ func (rc *rawChunk) load(p rawPage) error {
 		rc.f.putPageBuf(rc.whole)
 		rc.whole = nil
 	}
-	rc.streaming = size > rawStreamMin
+	rc.streaming = size > rawStreamMin || rc.streamAll
 	if rc.streaming {
 		rawStats.streamed.Add(1)
 	}
@@ -694,6 +726,11 @@ func (d *rleLevels) scan(n int, max byte) (int, error) {
 			if d.val == max {
 				cnt += k
 			}
+		} else if d.width == 1 {
+			// max is 1: no level is above it, and those at it are the bits
+			// set.
+			cnt += popBits(d.bp, d.bi, d.bi+k)
+			d.bi += k
 		} else {
 			i := d.bi
 			for j := 0; j < k; {
@@ -725,6 +762,25 @@ func (d *rleLevels) scan(n int, max byte) (int, error) {
 		n -= k
 	}
 	return cnt, nil
+}
+
+// popBits counts the bits set in bits [lo, hi) of b, least significant
+// first.
+func popBits(b []byte, lo, hi int) int {
+	n := 0
+	for ; lo < hi && lo%8 != 0; lo++ {
+		n += int(b[lo/8] >> (lo % 8) & 1)
+	}
+	for ; lo+64 <= hi; lo += 64 {
+		n += bits.OnesCount64(binary.LittleEndian.Uint64(b[lo/8:]))
+	}
+	for ; lo+8 <= hi; lo += 8 {
+		n += bits.OnesCount8(b[lo/8])
+	}
+	for ; lo < hi; lo++ {
+		n += int(b[lo/8] >> (lo % 8) & 1)
+	}
+	return n
 }
 
 // pageStream decompresses a page from the file into dst, on demand: until

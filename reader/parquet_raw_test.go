@@ -328,6 +328,21 @@ func TestRLELevels(t *testing.T) {
 		if err != nil || cnt != want {
 			t.Fatalf("case %d: scan %d, %v; want %d", it, cnt, err, want)
 		}
+		// In pieces that start and end inside bit-packed groups.
+		c = d
+		sum := 0
+		for left := n; left > 0; {
+			k := min(left, 1+rng.IntN(70))
+			m, err := c.scan(k, max)
+			if err != nil {
+				t.Fatalf("case %d: %v", it, err)
+			}
+			sum += m
+			left -= k
+		}
+		if sum != want {
+			t.Fatalf("case %d: scan in pieces %d; want %d", it, sum, want)
+		}
 		got := make([]byte, 0, n)
 		for len(got) < n {
 			k := min(n-len(got), 1+rng.IntN(300))

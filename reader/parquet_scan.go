@@ -33,6 +33,7 @@ type pqScanner struct {
 	batch   column.Batch
 	err     error
 	closed  bool
+	part    *Part // reading a part of the row group (ScanPart)
 }
 
 func (f *pqFile) Scan(u int, cols []string, maxRows int) Scanner {
@@ -104,6 +105,11 @@ func (s *pqScanner) Next() (ok bool) {
 		}
 		if s.left == 0 {
 			for _, c := range s.curs {
+				if s.part != nil && !s.part.last {
+					// The next part reads on from here.
+					c.dropAlias()
+					continue
+				}
 				if err := c.finish(); err != nil {
 					s.fail(fmt.Errorf("column %q: %w", c.name, err))
 					return false
@@ -168,6 +174,9 @@ func (s *pqScanner) openRowGroup(rg int) error {
 		}
 	}
 	s.opened = true
+	if s.part != nil {
+		return s.startPart()
+	}
 	return nil
 }
 

@@ -5,7 +5,8 @@
 // name), look at its Fields, then read it by units: a Parquet row group or an
 // Arrow IPC file record batch. Scanners of different units of one File may run
 // concurrently; an Arrow IPC stream has no units and is read in order with
-// Scan(-1, ...).
+// Scan(-1, ...). A file that is a Splitter can also cut a unit into parts
+// that are read concurrently, each with ScanPart.
 //
 //	f, err := reader.Open(path, reader.DefaultOptions())
 //	defer f.Close()
@@ -118,6 +119,37 @@ type File interface {
 	// row groups, compression ...), in a stable order.
 	Metadata() [][2]string
 	Close() error
+}
+
+// Part is a run of consecutive rows of a unit, cut by a Splitter and read
+// on its own with ScanPart. The parts of a unit, in order, hold its rows in
+// order.
+type Part struct {
+	Unit  int   // the Index of the unit
+	First int64 // the part's first row within the unit
+	Rows  int64
+
+	last bool    // the unit's last part: it checks that the unit ends there
+	pq   *pqPlan // how a Parquet row group was cut
+}
+
+// Splitter is implemented by the files whose units can be cut into parts
+// that are decoded independently (Parquet and Arrow IPC files), so that
+// several workers can share the decoding of one large unit.
+type Splitter interface {
+	// UnitBytes estimates the work of reading cols of unit u: the bytes
+	// decoded, or 0 when it is not known.
+	UnitBytes(u int, cols []string) int64
+	// Split cuts unit u, read for cols, into at most n parts of about equal
+	// work, in row order. It returns the whole unit as one part when the
+	// unit cannot be cut cheaply, and an error when planning the cut found
+	// the file corrupt; the caller then reads the unit with Scan, which
+	// reports any problem at its place.
+	Split(u int, cols []string, n int) ([]Part, error)
+	// ScanPart reads a part that Split returned, for the same cols, as Scan
+	// reads a unit. The last part of a unit checks, as Scan does at the end
+	// of a unit, that its column chunks hold no more rows.
+	ScanPart(p Part, cols []string, maxRows int) Scanner
 }
 
 // Scanner yields the batches of one unit.
