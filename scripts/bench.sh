@@ -150,29 +150,31 @@ cp results/table.md "results/table.$(date -u +%Y%m%dT%H%M%SZ).md"
 # --- 6. workers 1 vs 2 ---------------------------------------------------------------------
 log "--workers 1 vs 2"
 {
-  echo "| case | workers | wall s (median of 3) | cpu s | peak MiB |"
+  echo "| case | workers | wall s (median of 5) | cpu s | peak MiB |"
   echo "|---|---:|---:|---:|---:|"
-  for spec in "binary_slices|data/binary.parquet|--label label --prob p --by slice" \
+  for spec in "binary_nll|data/binary.parquet|--label label --prob p" \
+              "binary_slices|data/binary.parquet|--label label --prob p --by slice" \
               "binary_nll.shards|data/binary_shards|--label label --prob p" \
               "binary_nll.f32|data/binary_f32.parquet|--label label --prob p" \
               "binary_nll.arrow|data/binary.arrow|--label label --prob p" \
               "logits_nll|data/multiclass_logits.parquet|--label label --logit logits" \
               "logits_nll.arrow|data/multiclass_logits.arrow|--label label --logit logits" \
               "probs_nll_ece|data/multiclass_probs.parquet|--label label --prob probs" \
+              "probs_nll_ece.arrow|data/multiclass_probs.arrow|--label label --prob probs" \
               "tokens_nll|data/tokens.parquet|--logprob token_logprobs" \
               "tokens_nll.arrow|data/tokens.arrow|--logprob token_logprobs"; do
     IFS='|' read -r id input args <<<"$spec"
     for w in 1 2; do
-      for i in 1 2 3; do
+      for i in 1 2 3 4 5; do
         # shellcheck disable=SC2086
         /usr/bin/time -f '%e %U %S %M' -o "results/w.$i" "$BIN" eval --quiet --json results/w.json --workers "$w" $args "$input"
       done
-      cat results/w.1 results/w.2 results/w.3 | sort -n | sed -n 2p |
+      cat results/w.[1-5] | sort -n | sed -n 3p |
         awk -v id="$id" -v w="$w" '{printf "| %s | %d | %.2f | %.2f | %.0f |\n", id, w, $1, $2 + $3, $4 / 1024}'
     done
   done
 } | tee results/workers.md
-rm -f results/w.[123] results/w.json
+rm -f results/w.[1-5] results/w.json
 
 # --- 7. Go benchmarks ----------------------------------------------------------------------
 if [ "$GO_BENCH" = 1 ]; then
