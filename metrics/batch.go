@@ -234,17 +234,9 @@ func binaryProbFast[T Float](e *Evaluator, lab []int64, p []T, t *terms) {
 			qb[i], ql[i] = one, 0
 			continue
 		}
-		pc := v
-		if pc < lo {
-			pc = lo
-			if countClip {
-				clip[i] = 1
-			}
-		} else if pc > hi {
-			pc = hi
-			if countClip {
-				clip[i] = 1
-			}
+		pc, clipped := Clip(v, lo, hi)
+		if clipped && countClip {
+			clip[i] = 1
 		}
 		// The outcome's probability: pc (y = 1), or 1 - pc = h + l
 		// exactly (y = 0), and its distance d from the outcome, chosen

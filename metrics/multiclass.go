@@ -91,17 +91,9 @@ func multiclassProbsKernel[T Float](e *Evaluator, c *Cols, vals []T, t *terms) {
 			qb[i] = one
 			continue
 		}
-		py := float64(vals[a+y])
-		if py < lo {
-			py = lo
-			if countClip {
-				clip[i] = 1
-			}
-		} else if py > hi {
-			py = hi
-			if countClip {
-				clip[i] = 1
-			}
+		py, clipped := Clip(float64(vals[a+y]), lo, hi)
+		if clipped && countClip {
+			clip[i] = 1
 		}
 		bits := math.Float64bits(py)
 		if bits-0x0010000000000000 >= 0x7ff0000000000000-0x0010000000000000 {

@@ -89,6 +89,33 @@ func mcBatch(r *rand.Rand, n, k int, bad bool) (y []int64, p []float64, off []in
 	return y, p, off
 }
 
+// compareTerms fails t unless the terms a columnar kernel filled are those
+// of the per-row reference, row by row and bit for bit, and the batch
+// mixes valid and invalid rows.
+func compareTerms(t *testing.T, name string, fast, ref *terms) {
+	t.Helper()
+	invalid := 0
+	for i := range ref.n {
+		if fast.reason[i] != ref.reason[i] {
+			t.Fatalf("%s row %d: reason %v, want %v", name, i, fast.reason[i], ref.reason[i])
+		}
+		if ref.reason[i] != ReasonNone {
+			invalid++
+			continue
+		}
+		same := func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
+		if !same(fast.x[i], ref.x[i]) || !same(fast.conf[i], ref.conf[i]) || !same(fast.brier[i], ref.brier[i]) ||
+			fast.correct[i] != ref.correct[i] || fast.out[i] != ref.out[i] || fast.class[i] != ref.class[i] || fast.clip[i] != ref.clip[i] {
+			t.Fatalf("%s row %d: got x %v conf %v brier %v hit %v class %d clip %d, want %v %v %v %v %d %d", name, i,
+				fast.x[i], fast.conf[i], fast.brier[i], fast.correct[i], fast.class[i], fast.clip[i],
+				ref.x[i], ref.conf[i], ref.brier[i], ref.correct[i], ref.class[i], ref.clip[i])
+		}
+	}
+	if invalid == 0 || invalid > ref.n/2 {
+		t.Fatalf("%s: %d of %d rows invalid: the batch does not mix valid and invalid rows", name, invalid, ref.n)
+	}
+}
+
 // TestMulticlassProbsKernel: the columnar kernel gives every row the
 // reason, NLL, confidence, Brier score, hit, class and clip count of the
 // per-row reference (multiclassRow), bit for bit, for float64 and float32
@@ -123,27 +150,7 @@ func TestMulticlassProbsKernel(t *testing.T) {
 					multiclassProbsKernel(e, c, pred.F64, fast)
 				}
 				NewEvaluator(&cfg, k).rowKernel(c, ref)
-				invalid := 0
-				for i := range c.Rows {
-					name := fmt.Sprintf("k=%d f32=%v eps=%v row %d", k, f32, eps, i)
-					if fast.reason[i] != ref.reason[i] {
-						t.Fatalf("%s: reason %v, want %v", name, fast.reason[i], ref.reason[i])
-					}
-					if ref.reason[i] != ReasonNone {
-						invalid++
-						continue
-					}
-					if math.Float64bits(fast.x[i]) != math.Float64bits(ref.x[i]) || math.Float64bits(fast.conf[i]) != math.Float64bits(ref.conf[i]) ||
-						math.Float64bits(fast.brier[i]) != math.Float64bits(ref.brier[i]) || fast.correct[i] != ref.correct[i] ||
-						fast.out[i] != ref.out[i] || fast.class[i] != ref.class[i] || fast.clip[i] != ref.clip[i] {
-						t.Fatalf("%s: got x %v conf %v brier %v hit %v class %d clip %d, want %v %v %v %v %d %d", name,
-							fast.x[i], fast.conf[i], fast.brier[i], fast.correct[i], fast.class[i], fast.clip[i],
-							ref.x[i], ref.conf[i], ref.brier[i], ref.correct[i], ref.class[i], ref.clip[i])
-					}
-				}
-				if invalid == 0 || invalid > c.Rows/2 {
-					t.Fatalf("k=%d: %d of %d rows invalid: the batch does not mix valid and invalid rows", k, invalid, c.Rows)
-				}
+				compareTerms(t, fmt.Sprintf("k=%d f32=%v eps=%v", k, f32, eps), fast, ref)
 			}
 		}
 	}
@@ -335,27 +342,7 @@ func TestMulticlassLogitsKernel(t *testing.T) {
 				multiclassLogitsKernel(e, c, pred.F64, fast)
 			}
 			NewEvaluator(&cfg, k).rowKernel(c, ref)
-			invalid := 0
-			for i := range n {
-				name := fmt.Sprintf("k=%d f32=%v row %d", k, f32, i)
-				if fast.reason[i] != ref.reason[i] {
-					t.Fatalf("%s: reason %v, want %v", name, fast.reason[i], ref.reason[i])
-				}
-				if ref.reason[i] != ReasonNone {
-					invalid++
-					continue
-				}
-				if math.Float64bits(fast.x[i]) != math.Float64bits(ref.x[i]) || math.Float64bits(fast.conf[i]) != math.Float64bits(ref.conf[i]) ||
-					math.Float64bits(fast.brier[i]) != math.Float64bits(ref.brier[i]) || fast.correct[i] != ref.correct[i] ||
-					fast.out[i] != ref.out[i] || fast.class[i] != ref.class[i] {
-					t.Fatalf("%s: got x %v conf %v brier %v hit %v class %d, want %v %v %v %v %d", name,
-						fast.x[i], fast.conf[i], fast.brier[i], fast.correct[i], fast.class[i],
-						ref.x[i], ref.conf[i], ref.brier[i], ref.correct[i], ref.class[i])
-				}
-			}
-			if invalid == 0 || invalid > n/2 {
-				t.Fatalf("k=%d: %d of %d rows invalid", k, invalid, n)
-			}
+			compareTerms(t, fmt.Sprintf("k=%d f32=%v", k, f32), fast, ref)
 		}
 	}
 }
