@@ -719,10 +719,7 @@ func (e *Evaluator) addBins(a *Acc, t *terms, pi []int32, all bool) {
 		bin, x := &a.Bins[b], &ba[b]
 		bin.Count += int64(x.co & (1<<32 - 1))
 		bin.OutN += int64(x.co >> 32)
-		var c u128
-		c.add(x.hi << 31)
-		c.hi += x.hi >> 33
-		c.add(x.lo)
+		c := fromHalves(x.hi, x.lo)
 		addFixed62(&bin.Conf, c.lo, c.hi)
 	}
 }

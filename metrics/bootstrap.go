@@ -148,6 +148,14 @@ func (u *u128) merge(o u128) {
 	u.hi += o.hi + c
 }
 
+// fromHalves is the sum hi·2^31 + lo of conf62's two parts, summed apart
+// (hi and lo below 2^63).
+func fromHalves(hi, lo uint64) u128 {
+	c := u128{lo: hi << 31, hi: hi >> 33}
+	c.add(lo)
+	return c
+}
+
 // conf62 is a confidence c in [0, 1] times 2^62, truncated: the integer a
 // bucket sums for it. It is c·2^62 exactly when c >= 2^-10 (its last bit
 // is then worth at least 2^-62).
@@ -414,10 +422,7 @@ func (e *Evaluator) flushBoot() {
 			bin := &a.Bins[j]
 			bin.Count += rows
 			bin.OutN += outs
-			var c u128
-			c.add(uint64(hi) << 31)
-			c.hi += uint64(hi) >> 33
-			c.add(uint64(lo))
+			c := fromHalves(uint64(hi), uint64(lo))
 			addFixed62(&bin.Conf, c.lo, c.hi)
 		}
 	}
@@ -435,12 +440,8 @@ func (e *Evaluator) flushBoot() {
 			acc.Brier.addInt(p.brier[b])
 			nb := len(acc.Gap)
 			for k := range acc.Gap {
-				var c u128
 				pc := &p.cells[b*nb+k]
-				c.add(uint64(pc.chi) << 31)
-				c.hi += uint64(pc.chi) >> 33
-				c.add(uint64(pc.clo))
-				acc.Conf[k].merge(c)
+				acc.Conf[k].merge(fromHalves(uint64(pc.chi), uint64(pc.clo)))
 				acc.OutN[k] += p.out[b*nb+k]
 			}
 		}

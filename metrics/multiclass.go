@@ -12,15 +12,18 @@ import (
 // maximum, first argmax and Brier score in list order, the second the logs
 // of the observed classes' probabilities (negLogPartsVec).
 
-// mcProbsFast reports whether multiclassProbsKernel handles the batch:
-// integer labels and prediction lists without nulls, and a known class
-// count.
-func (e *Evaluator) mcProbsFast(c *Cols) bool {
+// mcFast reports whether a columnar multiclass kernel handles the batch
+// for predictions of type pred: integer labels and prediction lists without
+// nulls, and a known class count.
+func (e *Evaluator) mcFast(c *Cols, pred Pred) bool {
 	p, l := c.Pred, c.Label
-	return e.cfg.Kind == Multiclass && e.cfg.Pred == PredProb && e.k > 0 &&
+	return e.cfg.Kind == Multiclass && e.cfg.Pred == pred && e.k > 0 &&
 		p != nil && p.List && p.Valid == nil && p.ElemValid == nil &&
 		l != nil && !l.List && l.Type == column.Int && l.Valid == nil
 }
+
+// mcProbsFast: multiclassProbsKernel handles the batch.
+func (e *Evaluator) mcProbsFast(c *Cols) bool { return e.mcFast(c, PredProb) }
 
 // mcProbs is what ProbsRow computes of a row p whose observed class is y,
 // with its operations in their order: the float64 sum of p, its maximum and
@@ -198,14 +201,8 @@ func (e *Evaluator) addClasses(t *terms) {
 	}
 }
 
-// mcLogitsFast reports whether multiclassLogitsKernel handles the batch:
-// integer labels and logit lists without nulls, and a known class count.
-func (e *Evaluator) mcLogitsFast(c *Cols) bool {
-	p, l := c.Pred, c.Label
-	return e.cfg.Kind == Multiclass && e.cfg.Pred == PredLogit && e.k > 0 &&
-		p != nil && p.List && p.Valid == nil && p.ElemValid == nil &&
-		l != nil && !l.List && l.Type == column.Int && l.Valid == nil
-}
+// mcLogitsFast: multiclassLogitsKernel handles the batch.
+func (e *Evaluator) mcLogitsFast(c *Cols) bool { return e.mcFast(c, PredLogit) }
 
 // argmaxFinite is the first argmax of z and whether every element of z is
 // finite (in one pass where the vector unit can).
