@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/evalnll/evalnll/report"
@@ -26,22 +27,19 @@ Flags:
 
 func cmdCompare(e *env, args []string) (int, error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
 	var md string
 	var failIf, maxInc, maxDec multiFlag
 	fs.StringVar(&md, "md", "", "also write the comparison as markdown to `FILE` (appended to when it exists, as $GITHUB_STEP_SUMMARY wants)")
 	fs.Var(&failIf, "fail-if", "exit 1 when `'METRIC OP VALUE'` holds for NEW; repeatable")
 	fs.Var(&maxInc, "max-increase", "exit 1 when `METRIC=DELTA` rose by more than DELTA (or N%); repeatable")
 	fs.Var(&maxDec, "max-decrease", "exit 1 when `METRIC=DELTA` fell by more than DELTA (or N%); repeatable")
-	fs.Usage = func() { fmt.Fprint(fs.Output(), compareUsage); fs.PrintDefaults() }
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseCommand(e, fs, args, func(w io.Writer) {
+		fmt.Fprint(w, compareUsage)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	})
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(e.stdout)
-			fs.Usage()
-			return 0, errHelp
-		}
-		return 0, usagef("compare: %v", err)
+		return 0, err
 	}
 	if len(pos) != 2 {
 		return 0, usagef("compare: want BASE.json NEW.json, got %d arguments", len(pos))

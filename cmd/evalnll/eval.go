@@ -1,9 +1,9 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -87,7 +87,7 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.svgOut, "svg", "", "write a reliability diagram to `FILE` (SVG)")
 	fs.StringVar(&f.pngOut, "png", "", "write a reliability diagram to `FILE` (PNG)")
 	fs.IntVar(&f.minSliceSize, "min-slice-size", 0, "hide slices of fewer than `N` rows in the markdown and text reports")
-	fs.Var(&f.outs, "o", "write a report to `FILE`, its format from the extension (.json, .md, .svg); repeatable")
+	fs.Var(&f.outs, "o", "write a report to `FILE`, its format from the extension (.json, .md, .svg, .png); repeatable")
 	fs.Var(&f.failIf, "fail-if", "exit 1 when `'METRIC OP VALUE'` holds, e.g. 'nll > 0.35'; repeatable")
 	fs.StringVar(&f.baseline, "baseline", "", "baseline JSON report `FILE` for --max-increase and --max-decrease")
 	fs.Var(&f.maxInc, "max-increase", "fail when `METRIC=DELTA` rose by more than DELTA (absolute, or N% relative) over the baseline; repeatable")
@@ -123,19 +123,13 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func cmdEval(e *env, args []string) (int, error) {
 	var f evalFlags
 	fs := evalFlagSet(&f)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), evalUsage)
+	inputs, err := parseCommand(e, fs, args, func(w io.Writer) {
+		fmt.Fprint(w, evalUsage)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
-	}
-	inputs, err := parseInterspersed(fs, args)
+	})
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(e.stdout)
-			fs.Usage()
-			return 0, errHelp
-		}
-		return 0, usagef("eval: %v", err)
+		return 0, err
 	}
 	cfg, gates, limits, err := checkEvalFlags(&f)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -24,15 +25,9 @@ Example:
 
 func cmdInspect(e *env, args []string) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), inspectUsage) }
-	inputs, err := parseInterspersed(fs, args)
+	inputs, err := parseCommand(e, fs, args, func(w io.Writer) { fmt.Fprint(w, inspectUsage) })
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.stdout, inspectUsage)
-			return errHelp
-		}
-		return usagef("inspect: %v", err)
+		return err
 	}
 	if len(inputs) == 0 {
 		return usagef("inspect: no INPUT given")
