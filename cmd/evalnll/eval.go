@@ -182,6 +182,25 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err := checkGateMetrics(cfg, gates, limits); err != nil {
 		return 0, err
 	}
+	// A reliability diagram needs calibration: known from the mapping,
+	// before any row is read. The other outputs are still written.
+	if !cfg.Kind.HasCalibration() {
+		var keep []output
+		for _, o := range outs {
+			if o.format == "svg" || o.format == "png" {
+				mp.warnings = append(mp.warnings, fmt.Sprintf("%s not written: a %s run has no calibration, so no reliability diagram", o.path, cfg.Kind))
+				continue
+			}
+			keep = append(keep, o)
+		}
+		if len(keep) == 0 && len(outs) > 0 {
+			return 0, usagef("--svg/--png: a %s run has no calibration, so no reliability diagram; give --json or --md, or no output flag for a summary", cfg.Kind)
+		}
+		outs = keep
+	}
+	for _, w := range mp.warnings {
+		fmt.Fprintf(e.stderr, "evalnll: warning: %s\n", w)
+	}
 	job := mp.job(files, names, cfg)
 	job.Options = pipeline.Options{Workers: f.workers}
 	if mp.listPred {
@@ -219,6 +238,9 @@ func cmdEval(e *env, args []string) (int, error) {
 		Binning: cfg.Binning, Mapping: mp.report, Overall: sum.Overall, Slices: sum.Slices,
 		MinSliceSize: int64(f.minSliceSize), Bootstrap: sum.Bootstrap,
 	}
+	for _, w := range mp.warnings {
+		m.AddWarning(w)
+	}
 	for i, fl := range files {
 		m.Inputs = append(m.Inputs, report.Input{Path: names[i], Rows: res.FileRows[i], Format: fl.Format().String()})
 	}
@@ -227,13 +249,16 @@ func cmdEval(e *env, args []string) (int, error) {
 			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence})
 	}
 	if cfg.Worst > 0 {
-		m.Worst = []report.WorstRow{}
-		for _, w := range sum.Worst {
-			id := w.ID
-			if !cfg.HasID {
-				id = metrics.Value{Kind: metrics.VString, S: res.RowName(w.Unit, w.Row)}
+		worst := func(rows []metrics.WorstRow) []report.WorstRow {
+			out := []report.WorstRow{}
+			for _, w := range rows {
+				out = append(out, worstRow(w, cfg, res.RowName))
 			}
-			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
+			return out
+		}
+		m.Worst = worst(sum.Worst)
+		if cfg.Tokens {
+			m.WorstPerToken = worst(sum.WorstPerToken)
 		}
 	}
 	failed, err := runGates(m, gates, limits, base)
@@ -252,6 +277,31 @@ func cmdEval(e *env, args []string) (int, error) {
 		return exitGateFailed, nil
 	}
 	return exitOK, nil
+}
+
+// worstRow is a worst row for the report, in its units, named FILE:ROW
+// when there is no --id.
+func worstRow(w metrics.WorstRow, cfg *metrics.Config, rowName func(unit int, row int64) string) report.WorstRow {
+	r := report.WorstRow{ID: w.ID, NLL: w.NLL / cfg.Units.Scale(), Label: w.Label}
+	if !cfg.HasID {
+		r.ID = metrics.Value{Kind: metrics.VString, S: rowName(w.Unit, w.Row)}
+	}
+	num := func(v float64) *float64 {
+		if math.IsNaN(v) {
+			return nil
+		}
+		return &v
+	}
+	if cfg.Tokens {
+		r.Tokens = &w.Tokens
+		r.NLLPerToken = num(w.NLLPerToken() / cfg.Units.Scale())
+	}
+	r.Pred, r.Scale = num(w.Pred), num(w.Scale)
+	if w.PredClass >= 0 {
+		c := w.PredClass
+		r.PredClass = &c
+	}
+	return r
 }
 
 func skippedText(m map[string]int64) string {

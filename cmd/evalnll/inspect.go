@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/evalnll/evalnll/column"
 	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/pipeline"
 	"github.com/evalnll/evalnll/reader"
 )
 
@@ -32,18 +34,62 @@ func cmdInspect(e *env, args []string) error {
 	if len(inputs) == 0 {
 		return usagef("inspect: no INPUT given")
 	}
-	files, names, cleanup, err := openInputs(e, inputs, reader.DefaultOptions())
-	defer cleanup()
-	if err != nil {
-		return err
-	}
-	for i, f := range files {
-		if i > 0 {
+	// Every input is inspected, whatever fails: a failure is reported on
+	// stdout in its place and as one line on stderr, and the exit status
+	// is 2 at the end.
+	failed, n := 0, 0
+	fail := func(name string, err error) {
+		if n > 0 {
 			fmt.Fprintln(e.stdout)
 		}
-		if err := inspectFile(e, f, names[i]); err != nil {
+		n++
+		failed++
+		msg := oneLine(err.Error())
+		fmt.Fprintf(e.stdout, "%s\n  error: %s\n", name, strings.TrimPrefix(msg, name+": "))
+		fmt.Fprintf(e.stderr, "evalnll: %s\n", msg)
+	}
+	var good []string
+	for _, a := range inputs {
+		if _, err := pipeline.Expand([]string{a}); err != nil {
+			fail(a, err)
+			continue
+		}
+		good = append(good, a)
+	}
+	var paths []string
+	if len(good) > 0 {
+		var err error
+		if paths, err = pipeline.Expand(good); err != nil {
 			return err
 		}
+	}
+	for _, p := range paths {
+		if e.ctx.Err() != nil {
+			return e.ctx.Err()
+		}
+		files, names, cleanup, err := openInputs(e, []string{p}, reader.DefaultOptions())
+		if err == nil {
+			var b bytes.Buffer
+			out := *e
+			out.stdout = &b
+			if err = inspectFile(&out, files[0], names[0]); err == nil {
+				if n > 0 {
+					fmt.Fprintln(e.stdout)
+				}
+				n++
+				e.stdout.Write(b.Bytes())
+			}
+		}
+		cleanup()
+		if err != nil {
+			fail(p, err)
+		}
+	}
+	if failed > 0 {
+		if n > 1 {
+			fmt.Fprintf(e.stdout, "\n%d of %d inputs failed\n", failed, n)
+		}
+		return errReported
 	}
 	return nil
 }

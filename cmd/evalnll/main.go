@@ -84,6 +84,9 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		if errors.Is(err, errHelp) {
 			return exitOK
 		}
+		if errors.Is(err, errReported) {
+			return exitInputError
+		}
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			fmt.Fprintln(stderr, "evalnll: interrupted")
 			return exitInterrupted
@@ -104,6 +107,9 @@ func oneLine(s string) string {
 }
 
 var errHelp = errors.New("help shown")
+
+// errReported ends a command with exit 2 whose errors were already printed.
+var errReported = errors.New("errors reported")
 
 // version is stamped by a release build:
 // go build -ldflags "-X main.version=1.2.3" ./cmd/evalnll

@@ -18,6 +18,8 @@ type mapping struct {
 	report                         report.Mapping
 	// listPred is set when the prediction column holds a list per row.
 	listPred bool
+	// warnings are caveats about the mapping, for stderr and the report.
+	warnings []string
 }
 
 // Conventional names `--kind auto` looks for, in order of preference.
@@ -123,6 +125,13 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 		}
 		switch len(keep) {
 		case 0:
+			if len(found) > 0 {
+				// The conventional columns are there, but --kind rules
+				// them out: say so rather than "not found".
+				c := found[0]
+				return nil, fmt.Errorf("%s: column %q exists but is %s, which does not fit --kind %s; %s; columns: %s",
+					names[0], c.col, predDescription(fields[c.col], c.pred), cfg.Kind, kindNeeds(cfg.Kind), columnList(first))
+			}
 			return nil, fmt.Errorf("%s: no prediction column found (looked for %s; or mean with std/var); give --prob, --logit, --logprob or --mean; columns: %s",
 				names[0], strings.Join(append(append(append([]string{}, probNames...), logitNames...), logprobNames...), ", "), columnList(first))
 		case 1:
@@ -275,6 +284,13 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 		cfg.Classes = predField.FixedSize
 	case metrics.Logprob:
 		cfg.Tokens = predField.List
+		// A list of log-probabilities beside a label column may be
+		// log-softmax class scores: --logprob reads it as a token
+		// sequence and the label goes unused. Say so unless --kind
+		// logprob asked for exactly that.
+		if l := firstPresent(fields, labelNames); predField.List && l != "" && f.kind != "logprob" {
+			m.warnings = append(m.warnings, fmt.Sprintf("column %q is a list, read as token log-probabilities (one sequence per row), and the label column %q is not used; for log-softmax class scores give --logit %s --label %s instead; --kind logprob says token sequences are meant and silences this warning", m.pred, l, m.pred, l))
+		}
 	case metrics.Gaussian:
 		if predField.List || labelField.List {
 			return nil, fmt.Errorf("%s: --kind gaussian needs one number per row in %q and %q", names[0], m.label, m.pred)
@@ -314,6 +330,39 @@ func kindAccepts(k metrics.Kind, p metrics.Pred) bool {
 		return p == metrics.PredStd || p == metrics.PredVar
 	}
 	return false
+}
+
+// predDescription is what a prediction column found by its name holds,
+// for messages: "a float (double) read as a probability".
+func predDescription(f reader.Field, p metrics.Pred) string {
+	shape := "a float"
+	if f.List {
+		shape = "a list"
+	} else if f.Type != column.Float32 && f.Type != column.Float64 {
+		shape = "a number"
+	}
+	what := [...]string{"a probability", "a logit", "a log-probability", "a gaussian mean", "a gaussian mean"}[p]
+	if f.List {
+		what = [...]string{"class probabilities", "class logits", "token log-probabilities", "gaussian means", "gaussian means"}[p]
+	}
+	return fmt.Sprintf("%s (%s) read as %s", shape, f.Desc, what)
+}
+
+// kindNeeds says which flags a kind takes, for messages.
+func kindNeeds(k metrics.Kind) string {
+	switch k {
+	case metrics.Binary:
+		return "--kind binary takes --prob or --logit (one number per row) with --label"
+	case metrics.Multiclass:
+		return "--kind multiclass takes --prob or --logit (a list per row) with an integer --label"
+	case metrics.Multilabel:
+		return "--kind multilabel takes --prob or --logit (a list per row) with a list --label"
+	case metrics.Logprob:
+		return "--kind logprob takes --logprob COL (the natural-log probability of the observed outcome, or a list of token log-probabilities)"
+	case metrics.Gaussian:
+		return "--kind gaussian takes --mean COL with --std COL or --var COL, and a numeric --label"
+	}
+	return "give --prob, --logit, --logprob or --mean"
 }
 
 func predFlag(p metrics.Pred) string {
