@@ -182,13 +182,14 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err := checkGateMetrics(cfg, gates, limits); err != nil {
 		return 0, err
 	}
+	warnings := append([]string(nil), mp.Warnings()...)
 	// A reliability diagram needs calibration: known from the mapping,
 	// before any row is read. The other outputs are still written.
 	if !cfg.Kind.HasCalibration() {
 		var keep []output
 		for _, o := range outs {
 			if o.format == "svg" || o.format == "png" {
-				mp.warnings = append(mp.warnings, fmt.Sprintf("%s not written: a %s run has no calibration, so no reliability diagram", o.path, cfg.Kind))
+				warnings = append(warnings, fmt.Sprintf("%s not written: a %s run has no calibration, so no reliability diagram", o.path, cfg.Kind))
 				continue
 			}
 			keep = append(keep, o)
@@ -198,12 +199,12 @@ func cmdEval(e *env, args []string) (int, error) {
 		}
 		outs = keep
 	}
-	for _, w := range mp.warnings {
+	for _, w := range warnings {
 		fmt.Fprintf(e.stderr, "evalnll: warning: %s\n", w)
 	}
-	job := mp.job(files, names, cfg)
+	job := mp.Job(files, names, cfg)
 	job.Options = pipeline.Options{Workers: f.workers}
-	if mp.listPred {
+	if mp.ListPred() {
 		// A batch of list rows holds rows × list length values: keep it
 		// to a few million (16 MiB of float32 at 1000 classes).
 		job.Options.BatchRows = 1024
@@ -235,10 +236,10 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	m := &report.Model{
 		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
-		Binning: cfg.Binning, Mapping: mp.report, Overall: sum.Overall, Slices: sum.Slices,
+		Binning: cfg.Binning, Mapping: mp.Report(), Overall: sum.Overall, Slices: sum.Slices,
 		MinSliceSize: int64(f.minSliceSize), Bootstrap: sum.Bootstrap,
 	}
-	for _, w := range mp.warnings {
+	for _, w := range warnings {
 		m.AddWarning(w)
 	}
 	for i, fl := range files {
@@ -261,7 +262,7 @@ func cmdEval(e *env, args []string) (int, error) {
 			m.WorstPerToken = worst(sum.WorstPerToken)
 		}
 	}
-	failed, err := runGates(m, gates, limits, base)
+	failed, err := runGates(m, m, gates, limits, base)
 	if err != nil {
 		return 0, err
 	}
