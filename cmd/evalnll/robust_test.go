@@ -184,8 +184,8 @@ func TestNoReportOnError(t *testing.T) {
 // with one line naming the file, no panic, under 300 MiB. The deadline of
 // each process only catches a hang; no speed is asserted.
 func TestInterop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the binary over the whole corpus")
+	if !longTests() {
+		t.Skip("runs the binary on every file of the corpus: set EVALNLL_LONG=1 (.ci/run does); the reader's TestInteropCorpus reads the same files")
 	}
 	bin := binary(t)
 	root := filepath.Join("..", "..", "testdata", "interop")
