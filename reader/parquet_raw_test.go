@@ -260,8 +260,14 @@ func writeRawTestFiles(t *testing.T) []string {
 // and fails cleanly on corrupt ones.
 func TestSnappyStream(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
+	// Blocks of up to 2 MiB in the long run; up to 256 KiB otherwise
+	// (under -race the big ones cost most of the package's time).
+	maxShift := 21
+	if !longTests() {
+		maxShift = 18
+	}
 	for it := range 300 {
-		n := rng.IntN(1 << (8 + it%14))
+		n := rng.IntN(1 << min(8+it%14, maxShift))
 		src := make([]byte, n)
 		switch it % 4 {
 		case 0:
