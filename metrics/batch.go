@@ -570,9 +570,13 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 	}
 	t.predIdx = pi
 	a.Preds += int64(len(pi))
-	if cfg.Binning == Quantile {
-		for k, j := range pi {
-			a.Points = append(a.Points, Point{Conf: t.conf[j], W: t.w[e.rowOfPred(t, idx, k, j)], Out: t.out[j]})
+	if a.Hist != nil {
+		if cfg.Weighted {
+			for k, j := range pi {
+				a.Hist.add(t.conf[j], t.w[e.rowOfPred(t, idx, k, j)], t.out[j])
+			}
+		} else {
+			a.Hist.addAll(t.conf, t.out, pi)
 		}
 	}
 	g = grow(t.gather, len(pi))
@@ -638,6 +642,9 @@ func (e *Evaluator) accumulateRows(a *Acc, idx []int32, t *terms) {
 	a.NLL.AddSlice(gx)
 	a.SqA.AddSquares(gx)
 	a.Brier.AddSlice(gb)
+	if a.Hist != nil {
+		a.Hist.addAll(t.conf, t.out, idx)
+	}
 	if !e.binsFromBoot {
 		e.addBins(a, t, idx, false)
 	}
@@ -661,6 +668,9 @@ func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 	a.Preds += int64(n)
 	a.CorrectN += countTrue(t.correct[:n])
 	a.Brier.AddSlice(t.brier[:n])
+	if a.Hist != nil {
+		a.Hist.addAll(t.conf[:n], t.out[:n], nil)
+	}
 	if e.cfg.Binning == Uniform && !e.binsFromBoot {
 		e.addBins(a, t, nil, true)
 	}

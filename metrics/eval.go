@@ -341,7 +341,7 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		e.stop = true
 		return false
 	}
-	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel && e.cfg.Binning != Quantile {
+	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel {
 		e.accumulateAll(e.accs[0], t)
 	} else {
 		starts := e.groupRows(t)
@@ -547,7 +547,7 @@ func (s *State) Summary() Result {
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return compareKeys(list[i].key, list[j].key) < 0 })
-	r := Result{Overall: all.Summary(s.cfg)}
+	r := Result{Overall: all.summary(s.cfg, true)}
 	if s.cfg.Worst > 0 {
 		r.Worst = trimWorst(append([]WorstRow(nil), s.worst...), s.cfg.Worst, s.cfg.HasID)
 	}

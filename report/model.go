@@ -159,6 +159,23 @@ func (m *Model) JSON() []byte {
 		} else {
 			cal = append(cal, KV{"edges", "each bin holds as near total/N weight as ties allow; lo and hi are its smallest and largest confidence"})
 		}
+		d := &m.Overall.Detail
+		opt := func(k string, v *float64) {
+			if v != nil {
+				cal = append(cal, KV{k, Num(*v)})
+			}
+		}
+		opt("rmsce", d.RMSCE)
+		opt("l2ce_debiased", d.L2CEDebiased)
+		opt("brier_reliability", d.BrierReliability)
+		opt("brier_resolution", d.BrierResolution)
+		opt("brier_uncertainty", d.BrierUncertainty)
+		opt("ece_sweep", d.ECESweep)
+		if d.ECESweepBins != nil {
+			cal = append(cal, KV{"ece_sweep_bins", *d.ECESweepBins})
+		}
+		opt("smece", d.SmECE)
+		opt("smece_sigma", d.SmECESigma)
 		cal = append(cal, KV{"bins", bins})
 		doc = append(doc, KV{"calibration", cal})
 	}
@@ -261,6 +278,8 @@ func figuresObj(f *metrics.Figures, kind metrics.Kind) Obj {
 	opt("brier", f.Brier)
 	opt("ece", f.ECE)
 	opt("mce", f.MCE)
+	opt("auroc", f.AUROC)
+	opt("auprc", f.AUPRC)
 	if f.Clipped != nil {
 		o = append(o, KV{"clipped", *f.Clipped})
 	}

@@ -58,6 +58,7 @@ type evalFlags struct {
 	memProfile                                                         string
 	cpuProfile                                                         string
 	maxSlices                                                          int
+	auroc                                                              bool
 }
 
 func evalFlagSet(f *evalFlags) *flag.FlagSet {
@@ -77,6 +78,7 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.base, "base", "e", "log `BASE` of NLL figures: e (nats), 2 (bits) or 10 (hartleys)")
 	fs.IntVar(&f.bins, "bins", 15, "`N` calibration bins")
 	fs.StringVar(&f.binning, "binning", "uniform", "`M`: uniform (equal width) or quantile (equal weight)")
+	fs.BoolVar(&f.auroc, "auroc", false, "also compute auroc and auprc (binary) and, from the confidence histogram, ece_sweep and smece")
 	fs.StringVar(&f.onInvalid, "on-invalid", "error", "`P`: error (stop at the first invalid row) or skip (count it by reason)")
 	fs.IntVar(&f.workers, "workers", 0, "`N` units evaluated at once (default: all cores); results do not depend on it")
 	fs.Int64Var(&f.maxBatchBytes, "max-batch-bytes", reader.DefaultOptions().MaxBatchBytes, "largest Arrow IPC record batch body or Parquet page accepted, in `BYTES`")
@@ -306,6 +308,7 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	default:
 		return nil, nil, nil, usagef("--binning: %q is not uniform or quantile", f.binning)
 	}
+	cfg.Discrim = f.auroc
 	switch f.onInvalid {
 	case "error":
 	case "skip":
