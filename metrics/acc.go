@@ -274,7 +274,7 @@ func (a *Acc) summary(cfg *Config, overall bool) Figures {
 			if overall {
 				e, n := sweep(cells)
 				f.Detail.ECESweep, f.Detail.ECESweepBins = &e, &n
-				sm, sg := smECE(cells)
+				sm, sg := smECE(cells, cfg.Weighted)
 				f.Detail.SmECE, f.Detail.SmECESigma = &sm, &sg
 			}
 			if cfg.Kind == Binary {

@@ -239,7 +239,7 @@ type smPoint struct{ x, r float64 }
 // smPoints turns cells into residual masses for the smooth ECE: a cell's
 // residual Σ w(y - c) is placed at its outcomes' mean confidences
 // (unweighted) or at its mean confidence (weighted).
-func smPoints(cs []cellSums) (pts []smPoint, W float64) {
+func smPoints(cs []cellSums, weighted bool) (pts []smPoint, W float64) {
 	for i := range cs {
 		c := &cs[i]
 		var w exact.Sum
@@ -247,7 +247,7 @@ func smPoints(cs []cellSums) (pts []smPoint, W float64) {
 		w.Merge(&c.w1)
 		cw := w.Float64()
 		W += cw
-		if !math.IsNaN(c.c0) || !math.IsNaN(c.c1) {
+		if !weighted && (!math.IsNaN(c.c0) || !math.IsNaN(c.c1)) {
 			if c.n1 > 0 {
 				// Σ over outcomes 1 of (1 - c) = n1 (1 - c1)
 				pts = append(pts, smPoint{c.c1, float64(c.n1) * (1 - c.c1)})
@@ -327,8 +327,8 @@ func smoothECE(pts []smPoint, W, sigma float64) float64 {
 // smECE is the smooth ECE at its fixed-point bandwidth, found as relplot
 // does: σ = 1 if smECE_1 > 1, else bisection on [0, 1] for ten steps,
 // keeping the upper end, where smECE_σ <= σ (or σ < 0.001).
-func smECE(cs []cellSums) (ece, sigma float64) {
-	pts, W := smPoints(cs)
+func smECE(cs []cellSums, weighted bool) (ece, sigma float64) {
+	pts, W := smPoints(cs, weighted)
 	if !(W > 0) {
 		return math.NaN(), math.NaN()
 	}

@@ -42,6 +42,9 @@ const (
 	HistExact = 1 << 16
 )
 
+// histExact is HistExact; tests lower it to check the cells.
+var histExact = HistExact
+
 // halfKey is the cell key of x in [0, 1/2]: 0 below 2^-53, else 1 + the
 // exponent (from 2^-53) and top histM mantissa bits.
 func halfKey(x float64) int {
@@ -50,7 +53,7 @@ func halfKey(x float64) int {
 	if e < 1023-53 {
 		return 0
 	}
-	return 1 + (e-(1023-53))<<histM | int(b>>(52-histM))&(1<<histM-1)
+	return 1 + ((e-(1023-53))<<histM | int(b>>(52-histM))&(1<<histM-1))
 }
 
 // HistCell is the cell of confidence c in [0, 1].
@@ -128,7 +131,7 @@ func (h *Hist) point(c, w float64, o bool) {
 	if h.Over {
 		return
 	}
-	if len(h.Pts) >= HistExact {
+	if len(h.Pts) >= histExact {
 		h.Over, h.Pts = true, nil
 		return
 	}
@@ -246,7 +249,7 @@ func (h *Hist) merge(o *Hist) {
 			a.WC.Merge(&b.WC)
 		}
 	}
-	if h.Over || o.Over || len(h.Pts)+len(o.Pts) > HistExact {
+	if h.Over || o.Over || len(h.Pts)+len(o.Pts) > histExact {
 		h.Over, h.Pts = true, nil
 	} else {
 		h.Pts = append(h.Pts, o.Pts...)
