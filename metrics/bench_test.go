@@ -812,3 +812,25 @@ func BenchmarkUniformBin(b *testing.B) {
 	clk.stop(1, "op")
 	sinkF = float64(s)
 }
+
+// BenchmarkEvalBinaryProbBootAUROC is BenchmarkEvalBinaryProbBoot with
+// --auroc: the confidence histogram on every row.
+func BenchmarkEvalBinaryProbBootAUROC(b *testing.B) {
+	c, _ := benchBinary(benchRows, false)
+	c.By = nil
+	cfg := DefaultConfig()
+	cfg.Bootstrap = DefaultBootstrap()
+	cfg.Discrim = true
+	runEval(b, cfg, c, 0)
+}
+
+// BenchmarkEvalBinaryProbQuantile is BenchmarkEvalBinaryProbBoot with
+// --binning quantile.
+func BenchmarkEvalBinaryProbQuantile(b *testing.B) {
+	c, _ := benchBinary(benchRows, false)
+	c.By = nil
+	cfg := DefaultConfig()
+	cfg.Bootstrap = DefaultBootstrap()
+	cfg.Binning = Quantile
+	runEval(b, cfg, c, 0)
+}
