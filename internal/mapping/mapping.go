@@ -1,0 +1,421 @@
+// Package mapping decides which column of a table plays which role (label,
+// prediction, scale, weight, id, slices) and, for KindAuto, the kind of
+// evaluation, from what the caller asked for and the tables' fields.
+//
+// Callers fill a Request, call Resolve with the fields of every input (it
+// completes the metrics.Config: Pred, Kind, Classes, Tokens, Weighted,
+// ByCols, HasID), then read batches of Mapping.Columns and Bind them.
+// Messages name the roles as Names says: the CLI passes its flags.
+package mapping
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/evalnll/evalnll/column"
+	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/pipeline"
+	"github.com/evalnll/evalnll/reader"
+	"github.com/evalnll/evalnll/report"
+)
+
+// Request is what the caller asked for: the column of each role ("" picks
+// the label and prediction columns by convention, and leaves the weight, id
+// and slices out) and the kind (KindAuto: from the columns' shapes).
+type Request struct {
+	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID string
+	By                                                      []string
+	Kind                                                    metrics.Kind
+}
+
+// Names says how messages name each role and the kind: the CLI passes its
+// flags ("--label"), a library its option names.
+type Names struct {
+	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID, By, Kind string
+}
+
+// Mapping is the resolved column of each role.
+type Mapping struct {
+	Label, Pred, Scale, Weight, ID string
+	By                             []string
+	Report                         report.Mapping
+	// ListPred is set when the prediction column holds a list per row.
+	ListPred bool
+}
+
+// Conventional names `--kind auto` looks for, in order of preference.
+var (
+	labelNames   = []string{"label", "target", "y"}
+	probNames    = []string{"prob", "probs", "p"}
+	logitNames   = []string{"logit", "logits"}
+	logprobNames = []string{"logprob", "logprobs", "token_logprobs"}
+)
+
+func fieldMap(f []reader.Field) map[string]reader.Field {
+	m := map[string]reader.Field{}
+	for _, fl := range f {
+		if _, dup := m[fl.Name]; !dup {
+			m[fl.Name] = fl
+		}
+	}
+	return m
+}
+
+// columnList is "a (double), b (list<float>)" for messages.
+func columnList(f []reader.Field) string {
+	var parts []string
+	for _, fl := range f {
+		parts = append(parts, fmt.Sprintf("%s (%s)", fl.Name, fl.Desc))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func firstPresent(fields map[string]reader.Field, names []string) string {
+	for _, n := range names {
+		if _, ok := fields[n]; ok {
+			return n
+		}
+	}
+	return ""
+}
+
+// Resolve picks the columns and the kind from the request, or by
+// convention, and checks every input has them with usable types. fields
+// holds each input's fields and names its name for messages; cfg is
+// completed in place.
+func Resolve(req Request, n Names, fields [][]reader.Field, names []string, cfg *metrics.Config) (*Mapping, error) {
+	if len(fields) == 0 || len(names) != len(fields) {
+		return nil, fmt.Errorf("mapping: %d inputs with %d names", len(fields), len(names))
+	}
+	cfg.Kind = req.Kind
+	// The first file with columns decides the conventions; every file is
+	// then checked against the result.
+	first := fields[0]
+	fieldsOf := fieldMap(first)
+	m := &Mapping{Label: req.Label, Weight: req.Weight, ID: req.ID, By: append([]string(nil), req.By...)}
+	for _, b := range m.By {
+		if b == "" {
+			return nil, fmt.Errorf("%s: an empty column name", n.By)
+		}
+	}
+	switch {
+	case req.Prob != "":
+		m.Pred, cfg.Pred = req.Prob, metrics.PredProb
+	case req.Logit != "":
+		m.Pred, cfg.Pred = req.Logit, metrics.PredLogit
+	case req.Logprob != "":
+		m.Pred, cfg.Pred = req.Logprob, metrics.PredLogprob
+	case req.Mean != "":
+		m.Pred = req.Mean
+		if req.Std != "" {
+			m.Scale, cfg.Pred = req.Std, metrics.PredStd
+		} else {
+			m.Scale, cfg.Pred = req.Var, metrics.PredVar
+		}
+	default:
+		type cand struct {
+			col  string
+			pred metrics.Pred
+		}
+		var found []cand
+		if c := firstPresent(fieldsOf, probNames); c != "" {
+			found = append(found, cand{c, metrics.PredProb})
+		}
+		if c := firstPresent(fieldsOf, logitNames); c != "" {
+			found = append(found, cand{c, metrics.PredLogit})
+		}
+		if c := firstPresent(fieldsOf, logprobNames); c != "" {
+			found = append(found, cand{c, metrics.PredLogprob})
+		}
+		if _, ok := fieldsOf["mean"]; ok {
+			if _, ok := fieldsOf["std"]; ok {
+				found = append(found, cand{"mean", metrics.PredStd})
+				m.Scale = "std"
+			} else if _, ok := fieldsOf["var"]; ok {
+				found = append(found, cand{"mean", metrics.PredVar})
+				m.Scale = "var"
+			}
+		}
+		// Restrict to the family --kind asks for.
+		var keep []cand
+		for _, c := range found {
+			if KindAccepts(cfg.Kind, c.pred) {
+				keep = append(keep, c)
+			}
+		}
+		switch len(keep) {
+		case 0:
+			return nil, fmt.Errorf("%s: no prediction column found (looked for %s; or mean with std/var); give %s; columns: %s",
+				names[0], strings.Join(append(append(append([]string{}, probNames...), logitNames...), logprobNames...), ", "), n.anyPred(), columnList(first))
+		case 1:
+			m.Pred, cfg.Pred = keep[0].col, keep[0].pred
+			if cfg.Pred != metrics.PredStd && cfg.Pred != metrics.PredVar {
+				m.Scale = ""
+			}
+		default:
+			var cs []string
+			for _, c := range keep {
+				cs = append(cs, c.col)
+			}
+			return nil, fmt.Errorf("%s: ambiguous prediction columns %s: choose one with %s; columns: %s",
+				names[0], strings.Join(cs, ", "), n.anyPred(), columnList(first))
+		}
+	}
+	if !KindAccepts(cfg.Kind, cfg.Pred) {
+		return nil, fmt.Errorf("%s %s does not take a %s column", n.Kind, cfg.Kind, n.pred(cfg.Pred))
+	}
+	needLabel := cfg.Pred != metrics.PredLogprob
+	if needLabel && m.Label == "" {
+		m.Label = firstPresent(fieldsOf, labelNames)
+		if m.Label == "" {
+			return nil, fmt.Errorf("%s: no label column (looked for label, target, y); give %s; columns: %s", names[0], n.Label, columnList(first))
+		}
+	}
+	if !needLabel && m.Label != "" && req.Label != "" {
+		return nil, fmt.Errorf("%s: a %s evaluation takes no label", n.Label, n.Logprob)
+	}
+	if !needLabel {
+		m.Label = ""
+	}
+
+	// Every file must have every column, with the same shape.
+	var predField, labelField reader.Field
+	for i, fl := range fields {
+		fm := fieldMap(fl)
+		get := func(col, flagName string) (reader.Field, error) {
+			x, ok := fm[col]
+			if !ok {
+				return x, fmt.Errorf("%s: column %q (%s) not found; columns: %s", names[i], col, flagName, columnList(fl))
+			}
+			if x.Type == column.Unsupported {
+				return x, fmt.Errorf("%s: column %q (%s) has type %s, which evalnll cannot evaluate", names[i], col, flagName, x.Desc)
+			}
+			return x, nil
+		}
+		pf, err := get(m.Pred, n.pred(cfg.Pred))
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			predField = pf
+		} else if pf.List != predField.List {
+			return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.Pred, pf.Desc, predField.Desc, names[0])
+		}
+		if !pf.Type.Numeric() {
+			return nil, fmt.Errorf("%s: column %q (%s) has type %s; want numbers", names[i], m.Pred, n.pred(cfg.Pred), pf.Desc)
+		}
+		if m.Label != "" {
+			lf, err := get(m.Label, n.Label)
+			if err != nil {
+				return nil, err
+			}
+			if i == 0 {
+				labelField = lf
+			} else if lf.List != labelField.List {
+				return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.Label, lf.Desc, labelField.Desc, names[0])
+			}
+			if !lf.Type.Numeric() && lf.Type != column.Bool {
+				return nil, fmt.Errorf("%s: label column %q has type %s; want bool, integer or float", names[i], m.Label, lf.Desc)
+			}
+		}
+		if m.Scale != "" {
+			sf, err := get(m.Scale, n.pred(cfg.Pred))
+			if err != nil {
+				return nil, err
+			}
+			if sf.List || !sf.Type.Numeric() {
+				return nil, fmt.Errorf("%s: column %q has type %s; want a number", names[i], m.Scale, sf.Desc)
+			}
+		}
+		if m.Weight != "" {
+			wf, err := get(m.Weight, n.Weight)
+			if err != nil {
+				return nil, err
+			}
+			if wf.List || !(wf.Type.Numeric() || wf.Type == column.Bool) {
+				return nil, fmt.Errorf("%s: weight column %q has type %s; want a number", names[i], m.Weight, wf.Desc)
+			}
+		}
+		if m.ID != "" {
+			xf, err := get(m.ID, n.ID)
+			if err != nil {
+				return nil, err
+			}
+			if xf.List {
+				return nil, fmt.Errorf("%s: id column %q is a list (%s); want one value per row", names[i], m.ID, xf.Desc)
+			}
+		}
+		for _, b := range m.By {
+			bf, err := get(b, n.By)
+			if err != nil {
+				return nil, err
+			}
+			if bf.List {
+				return nil, fmt.Errorf("%s: %s column %q is a list (%s); want one value per row", names[i], n.By, b, bf.Desc)
+			}
+		}
+	}
+
+	// The kind, from the shapes when auto.
+	if cfg.Kind == metrics.KindAuto {
+		switch cfg.Pred {
+		case metrics.PredLogprob:
+			cfg.Kind = metrics.Logprob
+		case metrics.PredStd, metrics.PredVar:
+			cfg.Kind = metrics.Gaussian
+		default:
+			switch {
+			case !predField.List:
+				cfg.Kind = metrics.Binary
+			case labelField.List:
+				cfg.Kind = metrics.Multilabel
+			default:
+				cfg.Kind = metrics.Multiclass
+			}
+		}
+	}
+	switch cfg.Kind {
+	case metrics.Binary:
+		if predField.List {
+			return nil, fmt.Errorf("%s: %s binary needs one number per row, but %q is %s", names[0], n.Kind, m.Pred, predField.Desc)
+		}
+		if labelField.List {
+			return nil, fmt.Errorf("%s: %s binary needs one label per row, but %q is %s", names[0], n.Kind, m.Label, labelField.Desc)
+		}
+	case metrics.Multiclass:
+		if !predField.List {
+			return nil, fmt.Errorf("%s: %s multiclass needs a list of class %s per row, but %q is %s", names[0], n.Kind, predNoun(cfg.Pred), m.Pred, predField.Desc)
+		}
+		if labelField.List {
+			return nil, fmt.Errorf("%s: %s multiclass needs an integer class index per row, but %q is %s (for 0/1 lists use %s multilabel)", names[0], n.Kind, m.Label, labelField.Desc, n.Kind)
+		}
+		cfg.Classes = predField.FixedSize
+	case metrics.Multilabel:
+		if !predField.List || !labelField.List {
+			return nil, fmt.Errorf("%s: %s multilabel needs a list of %s and a list of 0/1 labels per row; %q is %s, %q is %s", names[0], n.Kind, predNoun(cfg.Pred), m.Pred, predField.Desc, m.Label, labelField.Desc)
+		}
+		cfg.Classes = predField.FixedSize
+	case metrics.Logprob:
+		cfg.Tokens = predField.List
+	case metrics.Gaussian:
+		if predField.List || labelField.List {
+			return nil, fmt.Errorf("%s: %s gaussian needs one number per row in %q and %q", names[0], n.Kind, m.Label, m.Pred)
+		}
+	}
+	m.ListPred = predField.List
+	cfg.Weighted = m.Weight != ""
+	cfg.ByCols = len(m.By)
+	cfg.HasID = m.ID != ""
+
+	r := report.Mapping{Label: m.Label, Weight: m.Weight, ID: m.ID, By: m.By}
+	switch cfg.Pred {
+	case metrics.PredProb:
+		r.Prob = m.Pred
+	case metrics.PredLogit:
+		r.Logit = m.Pred
+	case metrics.PredLogprob:
+		r.Logprob = m.Pred
+	case metrics.PredStd:
+		r.Mean, r.Std = m.Pred, m.Scale
+	case metrics.PredVar:
+		r.Mean, r.Var = m.Pred, m.Scale
+	}
+	m.Report = r
+	return m, nil
+}
+
+// KindAccepts reports whether kind k evaluates predictions of form p.
+func KindAccepts(k metrics.Kind, p metrics.Pred) bool {
+	switch k {
+	case metrics.KindAuto:
+		return true
+	case metrics.Binary, metrics.Multiclass, metrics.Multilabel:
+		return p == metrics.PredProb || p == metrics.PredLogit
+	case metrics.Logprob:
+		return p == metrics.PredLogprob
+	case metrics.Gaussian:
+		return p == metrics.PredStd || p == metrics.PredVar
+	}
+	return false
+}
+
+// pred names the role of a prediction form.
+func (n Names) pred(p metrics.Pred) string {
+	return [...]string{n.Prob, n.Logit, n.Logprob, n.Mean + "/" + n.Std, n.Mean + "/" + n.Var}[p]
+}
+
+// anyPred names the four ways to give a prediction column.
+func (n Names) anyPred() string {
+	return n.Prob + ", " + n.Logit + ", " + n.Logprob + " or " + n.Mean
+}
+
+func predNoun(p metrics.Pred) string {
+	if p == metrics.PredLogit {
+		return "logits"
+	}
+	return "probabilities"
+}
+
+// Job builds the pipeline job: the columns to read and how a batch maps
+// onto roles.
+func (m *Mapping) Job(files []reader.File, names []string, cfg *metrics.Config) *pipeline.Job {
+	var cols []string
+	idx := func(c string) int {
+		if c == "" {
+			return -1
+		}
+		for i, x := range cols {
+			if x == c {
+				return i
+			}
+		}
+		cols = append(cols, c)
+		return len(cols) - 1
+	}
+	li, pi, si, wi, ii := idx(m.Label), idx(m.Pred), idx(m.Scale), idx(m.Weight), idx(m.ID)
+	var bi []int
+	for _, b := range m.By {
+		bi = append(bi, idx(b))
+	}
+	at := func(b *column.Batch, i int) *column.Column {
+		if i < 0 {
+			return nil
+		}
+		return b.Cols[i]
+	}
+	j := &pipeline.Job{
+		Files: files, Names: names, Columns: cols, Config: cfg,
+		Bind: func(b *column.Batch) metrics.Cols {
+			c := metrics.Cols{Rows: b.Rows, Label: at(b, li), Pred: at(b, pi), Scale: at(b, si), Weight: at(b, wi), ID: at(b, ii)}
+			if len(bi) > 0 {
+				c.By = make([]*column.Column, len(bi))
+				for k, i := range bi {
+					c.By[k] = b.Cols[i]
+				}
+			}
+			return c
+		},
+		ColumnOf: func(r metrics.Role) string {
+			switch r {
+			case metrics.RoleLabel:
+				return m.Label
+			case metrics.RolePred:
+				return m.Pred
+			case metrics.RoleScale:
+				return m.Scale
+			case metrics.RoleWeight:
+				return m.Weight
+			case metrics.RoleID:
+				return m.ID
+			}
+			return strings.Join(m.By, ",")
+		},
+	}
+	if (cfg.Kind == metrics.Multiclass || cfg.Kind == metrics.Multilabel) && cfg.Classes == 0 {
+		j.PredColumn = m.Pred
+	}
+	return j
+}
