@@ -33,6 +33,7 @@ func (m *Model) Markdown(w io.Writer, path string) error {
 	m.mdHeader(&b, notes)
 	m.mdOverall(&b)
 	m.mdCalibration(&b, path)
+	m.mdCalibrationDetail(&b)
 	m.mdSlices(&b)
 	m.mdPerClass(&b)
 	m.mdWorst(&b)
@@ -189,6 +190,8 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 	opt("Brier", "brier", f.Brier)
 	opt("ECE", "ece", f.ECE)
 	opt("MCE", "", f.MCE)
+	opt("AUROC", "auroc", f.AUROC)
+	opt("AUPRC", "auprc", f.AUPRC)
 	if f.Clipped != nil {
 		t.add("clipped", strconv.FormatInt(*f.Clipped, 10))
 	}
@@ -256,6 +259,37 @@ func (m *Model) mdCalibration(b *bytes.Buffer, path string) {
 		fmt.Fprintf(b, " %d empty %s not listed.", empty, plural(empty, "bin is", "bins are"))
 	}
 	b.WriteString("\n")
+}
+
+// mdCalibrationDetail lists the calibration figures beyond ECE and MCE.
+func (m *Model) mdCalibrationDetail(b *bytes.Buffer) {
+	d := &m.Overall.Detail
+	if !m.Kind.HasCalibration() || d.RMSCE == nil {
+		return
+	}
+	b.WriteString("\n## Calibration detail\n\n")
+	t := table{head: []string{"figure", "value"}, align: "lr"}
+	opt := func(k string, v *float64) {
+		if v != nil {
+			t.add(k, Fmt(*v))
+		}
+	}
+	opt("RMSCE", d.RMSCE)
+	opt("L2-CE, debiased", d.L2CEDebiased)
+	opt("Brier reliability", d.BrierReliability)
+	opt("Brier resolution", d.BrierResolution)
+	opt("Brier uncertainty", d.BrierUncertainty)
+	if d.ECESweep != nil && d.ECESweepBins != nil {
+		t.add("ECE, monotone sweep", Fmt(*d.ECESweep)+" ("+strconv.Itoa(*d.ECESweepBins)+" equal-mass bins)")
+	}
+	if d.SmECE != nil && d.SmECESigma != nil {
+		t.add("smooth ECE", Fmt(*d.SmECE)+" (σ = "+Fmt(*d.SmECESigma)+")")
+	}
+	if f := &m.Overall; f.AUROCTies != nil {
+		t.add("AUROC: tie bound (cells)", Fmt(*f.AUROCTies))
+	}
+	t.write(b)
+	b.WriteString("\nOver the calibration bins: Brier reliability − resolution + uncertainty is the Brier score of the bins' mean confidences (the within-bin spread is left out).\n")
 }
 
 // binRange formats a bin's edges by the binning's rule.
