@@ -36,6 +36,8 @@ type Acc struct {
 	// Hist is the confidence histogram (see hist.go), when a figure
 	// needs it: quantile bins, discrimination, the sweep and smooth ECE.
 	Hist *Hist
+	// G holds the Gaussian scores (gaussian kind only).
+	G *gaussAcc
 
 	Clipped int64
 	Skipped [NumReasons]int64
@@ -61,6 +63,9 @@ func newAcc(cfg *Config) *Acc {
 	a := &Acc{}
 	if cfg.Kind.HasCalibration() && cfg.Binning == Uniform {
 		a.Bins = make([]Bin, cfg.Bins)
+	}
+	if cfg.Kind == Gaussian {
+		a.G = newGaussAcc(cfg)
 	}
 	if cfg.hist() {
 		a.Hist = newHist(cfg.Binning == Quantile, cfg.Weighted)
@@ -93,6 +98,12 @@ func (a *Acc) Merge(o *Acc) {
 		b.Conf.Merge(&ob.Conf)
 		b.Out.Merge(&ob.Out)
 		b.OutN += ob.OutN
+	}
+	if o.G != nil {
+		if a.G == nil {
+			a.G = &gaussAcc{PIT: make([]Bin, len(o.G.PIT))}
+		}
+		a.G.merge(o.G)
 	}
 	if o.Hist != nil {
 		if a.Hist == nil {
@@ -129,6 +140,9 @@ type Figures struct {
 	// AUROC and AUPRC (average precision) with --auroc; AUROCTies bounds
 	// how far ties at cell resolution can move the AUROC.
 	AUROC, AUPRC, AUROCTies *float64
+	// Gauss holds the Gaussian scores (gaussian kind); Calibration is then
+	// the PIT histogram.
+	Gauss *GaussFigures
 }
 
 // BinFigures describes one calibration bin; Confidence and Outcome are nil
@@ -285,6 +299,10 @@ func (a *Acc) summary(cfg *Config, overall bool) Figures {
 				}
 			}
 		}
+	}
+	if a.G != nil {
+		g, pit := a.G.summary(a, cfg, w)
+		f.Gauss, f.Calibration = &g, pit
 	}
 	if cfg.Pred == PredProb {
 		c := a.Clipped

@@ -163,6 +163,7 @@ type Evaluator struct {
 	curTok   float64
 	curClip  int
 	curClass int
+	curG     gaussTerms
 	worstMin float64
 	idkey    []byte
 	t        terms

@@ -34,6 +34,7 @@ func (m *Model) Markdown(w io.Writer, path string) error {
 	m.mdOverall(&b)
 	m.mdCalibration(&b, path)
 	m.mdCalibrationDetail(&b)
+	m.mdPIT(&b)
 	m.mdSlices(&b)
 	m.mdPerClass(&b)
 	m.mdWorst(&b)
@@ -192,6 +193,12 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 	opt("MCE", "", f.MCE)
 	opt("AUROC", "auroc", f.AUROC)
 	opt("AUPRC", "auprc", f.AUPRC)
+	if g := f.Gauss; g != nil {
+		t.add("RMSE", Fmt(g.RMSE))
+		t.add("MAE", Fmt(g.MAE))
+		t.add("CRPS", Fmt(g.CRPS))
+		t.add("coverage of the 50% / 90% / 95% intervals", Fmt(g.Coverage[0])+" / "+Fmt(g.Coverage[1])+" / "+Fmt(g.Coverage[2]))
+	}
 	if f.Clipped != nil {
 		t.add("clipped", strconv.FormatInt(*f.Clipped, 10))
 	}
@@ -259,6 +266,20 @@ func (m *Model) mdCalibration(b *bytes.Buffer, path string) {
 		fmt.Fprintf(b, " %d empty %s not listed.", empty, plural(empty, "bin is", "bins are"))
 	}
 	b.WriteString("\n")
+}
+
+// mdPIT is the Gaussian's calibration: the PIT histogram.
+func (m *Model) mdPIT(b *bytes.Buffer) {
+	if m.Overall.Gauss == nil {
+		return
+	}
+	b.WriteString("\n## Calibration (PIT histogram)\n\n")
+	t := table{head: []string{"bin", "PIT range", "count", "share"}, align: "rlrr"}
+	for i, c := range m.Overall.Calibration {
+		t.add(strconv.Itoa(i+1), "["+Fmt(c.Lo)+", "+Fmt(c.Hi)+")", strconv.FormatInt(c.Count, 10), Fmt(c.Weight/m.Overall.Weight))
+	}
+	t.write(b)
+	b.WriteString("\nPIT = Φ((y − mean)/std): a calibrated model gives a flat histogram; a U shape is over-confident (too narrow), a hump under-confident.\n")
 }
 
 // mdCalibrationDetail lists the calibration figures beyond ECE and MCE.

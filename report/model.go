@@ -179,6 +179,13 @@ func (m *Model) JSON() []byte {
 		cal = append(cal, KV{"bins", bins})
 		doc = append(doc, KV{"calibration", cal})
 	}
+	if m.Overall.Gauss != nil {
+		bins := make([]any, len(m.Overall.Calibration))
+		for i, b := range m.Overall.Calibration {
+			bins[i] = Obj{{"lo", Num(b.Lo)}, {"hi", Num(b.Hi)}, {"count", b.Count}, {"weight", Num(b.Weight)}}
+		}
+		doc = append(doc, KV{"calibration", Obj{{"binning", "pit"}, {"edges", EdgeRule}, {"bins", bins}}})
+	}
 	if m.Bootstrap != nil {
 		doc = append(doc, KV{"bootstrap", m.bootstrapObj()})
 	}
@@ -280,6 +287,10 @@ func figuresObj(f *metrics.Figures, kind metrics.Kind) Obj {
 	opt("mce", f.MCE)
 	opt("auroc", f.AUROC)
 	opt("auprc", f.AUPRC)
+	if g := f.Gauss; g != nil {
+		o = append(o, KV{"rmse", Num(g.RMSE)}, KV{"mae", Num(g.MAE)}, KV{"crps", Num(g.CRPS)},
+			KV{"coverage_50", Num(g.Coverage[0])}, KV{"coverage_90", Num(g.Coverage[1])}, KV{"coverage_95", Num(g.Coverage[2])})
+	}
 	if f.Clipped != nil {
 		o = append(o, KV{"clipped", *f.Clipped})
 	}
