@@ -36,6 +36,9 @@ type Acc struct {
 	// Hist is the confidence histogram (see hist.go), when a figure
 	// needs it: quantile bins, discrimination, the sweep and smooth ECE.
 	Hist *Hist
+	// CD holds the per-class figures (see classdetail.go), nil until a
+	// row adds to them.
+	CD *classDetail
 	// G holds the Gaussian scores (gaussian kind only).
 	G *gaussAcc
 
@@ -99,6 +102,9 @@ func (a *Acc) Merge(o *Acc) {
 		b.Out.Merge(&ob.Out)
 		b.OutN += ob.OutN
 	}
+	if o.CD != nil {
+		a.classDetail().merge(o.CD)
+	}
 	if o.G != nil {
 		if a.G == nil {
 			a.G = &gaussAcc{PIT: make([]Bin, len(o.G.PIT))}
@@ -140,6 +146,9 @@ type Figures struct {
 	// AUROC and AUPRC (average precision) with --auroc; AUROCTies bounds
 	// how far ties at cell resolution can move the AUROC.
 	AUROC, AUPRC, AUROCTies *float64
+	// TopK is the top-k accuracy (--topk, multiclass) for k = TopKN.
+	TopK  *float64
+	TopKN int
 	// Gauss holds the Gaussian scores (gaussian kind); Calibration is then
 	// the PIT histogram.
 	Gauss *GaussFigures
@@ -280,6 +289,31 @@ func (a *Acc) summary(cfg *Config, overall bool) Figures {
 		f.ECE, f.MCE, f.Calibration = &ece, &mce, cal
 		if cfg.Binning == Quantile {
 			setQuantileEdges(cal, cells, cellBin)
+		}
+		if cfg.TopK > 0 && cfg.Kind == Multiclass {
+			var hits *big.Float
+			if cfg.Weighted {
+				if a.CD != nil {
+					hits = bigOf(&a.CD.TopW)
+				} else {
+					hits = newBigF()
+				}
+			} else if a.CD != nil {
+				hits = bigInt(a.CD.TopN)
+			} else {
+				hits = bigInt(0)
+			}
+			f.TopK, f.TopKN = fp(quo(hits, pw)), cfg.TopK
+		}
+		if cfg.Discrim && cfg.Kind != Binary {
+			roc, pr := math.NaN(), math.NaN()
+			if a.CD != nil {
+				roc, pr = a.CD.macro(cfg.Weighted)
+			}
+			f.AUROC, f.AUPRC = &roc, &pr
+		}
+		if overall && cfg.Classwise && cfg.Kind == Multiclass && a.CD != nil {
+			f.Detail.ClasswiseECE = fp(a.CD.classwise(cfg.Bins))
 		}
 		if overall {
 			binDetail(&f.Detail, statsOf(bins, cfg.Weighted))

@@ -114,6 +114,9 @@ type Config struct {
 	Discrim bool
 	// TopK adds top-k accuracy (multiclass), 0 for none.
 	TopK int
+	// Classwise adds each class's one-vs-rest ECE and their mean
+	// (multiclass).
+	Classwise bool
 	// Bootstrap configures the confidence intervals of the overall figures.
 	Bootstrap BootstrapConfig
 }

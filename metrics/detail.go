@@ -20,6 +20,9 @@ type CalDetail struct {
 	ECESweep                          *float64
 	ECESweepBins                      *int
 	SmECE, SmECESigma                 *float64
+	// ClasswiseECE is the mean over classes of the one-vs-rest ECE
+	// (multiclass, --classwise).
+	ClasswiseECE *float64
 }
 
 func fp(v float64) *float64 { return &v }

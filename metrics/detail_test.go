@@ -212,10 +212,10 @@ func TestDetailAgainstDirect(t *testing.T) {
 						t.Errorf("%s: auroc %v auprc %v, direct %v %v", name, *f.AUROC, *f.AUPRC, roc, ap)
 					}
 				} else {
-					if math.Abs(*f.AUROC-roc) > *f.AUROCTies+1e-12 {
+					if !(math.Abs(*f.AUROC-roc) <= *f.AUROCTies+1e-12) {
 						t.Errorf("%s: auroc %v, direct %v, beyond the tie bound %v", name, *f.AUROC, roc, *f.AUROCTies)
 					}
-					if math.Abs(*f.AUPRC-ap) > 2e-3 {
+					if !(math.Abs(*f.AUPRC-ap) <= 2e-3) {
 						t.Errorf("%s: auprc %v, direct %v", name, *f.AUPRC, ap)
 					}
 				}
@@ -237,7 +237,7 @@ func TestDetailAgainstDirect(t *testing.T) {
 				}
 				// (the same cells, so the same smooth ECE, for either binning)
 				if binning == Uniform {
-					if sm := directSmooth(y, p, ww, *f.Detail.SmECESigma); math.Abs(*f.Detail.SmECE-sm) > 1e-4 {
+					if sm := directSmooth(y, p, ww, *f.Detail.SmECESigma); !(math.Abs(*f.Detail.SmECE-sm) <= 1e-4) {
 						t.Errorf("%s: smece %v, direct %v (sigma %v)", name, *f.Detail.SmECE, sm, *f.Detail.SmECESigma)
 					}
 				}
@@ -310,7 +310,7 @@ func checkQuantileBound(t *testing.T, name string, f *Figures, y []int64, p, w [
 	var sum float64
 	for _, b := range f.Calibration {
 		sum += b.Weight
-		if math.Abs(b.Weight-W/float64(nb)) > maxCell+1e-9 {
+		if !(math.Abs(b.Weight-W/float64(nb)) <= maxCell+1e-9) {
 			t.Errorf("%s: bin weight %v, equal mass %v, heaviest cell %v", name, b.Weight, W/float64(nb), maxCell)
 		}
 	}

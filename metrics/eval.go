@@ -133,6 +133,8 @@ type ClassFigures struct {
 	NLL            float64 // nats
 	Accuracy       float64
 	MeanConfidence float64
+	// ECE is the class's one-vs-rest ECE (--classwise), else nil.
+	ECE *float64
 }
 
 // WorstRow is one row of the --worst list.
@@ -177,6 +179,7 @@ type Evaluator struct {
 	// by bucket; see addBootCal).
 	binsFromBoot bool
 	firstLen     map[int]FirstList // per unit: its first non-null prediction list
+	probBuf      []float64         // a row's class probabilities (addClassDetail)
 }
 
 // NewEvaluator returns an evaluator with an empty State. classes is the
@@ -349,6 +352,9 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		for s := range e.accs {
 			e.accumulate(e.accs[s], t.order[starts[s]:starts[s+1]], t)
 		}
+	}
+	if e.cfg.wantClassDetail() {
+		e.addClassDetail(c, t)
 	}
 	e.extras(c, base, t)
 	return true
@@ -569,6 +575,11 @@ func (s *State) Summary() Result {
 			Class: k, Rows: ca.Rows, Weight: f64(w),
 			NLL: quo(ca.NLL.Big(), w), Accuracy: quo(correct, w), MeanConfidence: quo(ca.Conf.Big(), w),
 		})
+	}
+	if s.cfg.Classwise && all.CD != nil {
+		for i := range r.PerClass {
+			r.PerClass[i].ECE = fp(all.CD.classECE(r.PerClass[i].Class, s.cfg.Bins))
+		}
 	}
 	return r
 }

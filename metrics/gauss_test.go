@@ -31,7 +31,7 @@ func TestGaussianCRPSIntegral(t *testing.T) {
 		}
 		sum := trap(math.Min(c.y, c.m)-12*c.s, c.y, 0) + trap(c.y, math.Max(c.y, c.m)+12*c.s, 1)
 		got := GaussianCRPS((c.y-c.m)/c.s, c.s)
-		if math.Abs(got-sum) > 1e-6*math.Max(1, sum) {
+		if !(math.Abs(got-sum) <= 1e-6*math.Max(1, sum)) {
 			t.Errorf("CRPS(%v) = %v, integral %v", c, got, sum)
 		}
 	}

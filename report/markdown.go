@@ -191,6 +191,9 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 	opt("Brier", "brier", f.Brier)
 	opt("ECE", "ece", f.ECE)
 	opt("MCE", "", f.MCE)
+	if f.TopK != nil {
+		t.add(fmt.Sprintf("top-%d accuracy", f.TopKN), Fmt(*f.TopK))
+	}
 	opt("AUROC", "auroc", f.AUROC)
 	opt("AUPRC", "auprc", f.AUPRC)
 	if g := f.Gauss; g != nil {
@@ -295,6 +298,7 @@ func (m *Model) mdCalibrationDetail(b *bytes.Buffer) {
 			t.add(k, Fmt(*v))
 		}
 	}
+	opt("class-wise ECE", d.ClasswiseECE)
 	opt("RMSCE", d.RMSCE)
 	opt("L2-CE, debiased", d.L2CEDebiased)
 	opt("Brier reliability", d.BrierReliability)
@@ -473,6 +477,11 @@ func (m *Model) mdPerClass(b *bytes.Buffer) {
 	}
 	head = append(head, fmt.Sprintf("NLL (%s)", m.Units), "accuracy", "mean confidence")
 	align += "rrr"
+	ece := len(m.PerClass) > 0 && m.PerClass[0].ECE != nil
+	if ece {
+		head = append(head, "one-vs-rest ECE")
+		align += "r"
+	}
 	t := table{head: head, align: align}
 	for _, c := range m.PerClass {
 		row := []string{strconv.Itoa(c.Class), strconv.FormatInt(c.Rows, 10)}
@@ -480,6 +489,9 @@ func (m *Model) mdPerClass(b *bytes.Buffer) {
 			row = append(row, Fmt(c.Weight))
 		}
 		row = append(row, Fmt(c.NLL), Fmt(c.Accuracy), Fmt(c.MeanConfidence))
+		if ece {
+			row = append(row, optFmt(c.ECE))
+		}
 		t.add(row...)
 	}
 	t.write(b)

@@ -9,6 +9,7 @@ package report
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/evalnll/evalnll/metrics"
 )
@@ -90,6 +91,8 @@ type ClassFigures struct {
 	NLL            float64 // in the report's units
 	Accuracy       float64
 	MeanConfidence float64
+	// ECE is the class's one-vs-rest ECE (--classwise), else nil.
+	ECE *float64
 }
 
 // Render renders the model in a format: json, md, svg or png. path is where
@@ -176,6 +179,7 @@ func (m *Model) JSON() []byte {
 		}
 		opt("smece", d.SmECE)
 		opt("smece_sigma", d.SmECESigma)
+		opt("classwise_ece", d.ClasswiseECE)
 		cal = append(cal, KV{"bins", bins})
 		doc = append(doc, KV{"calibration", cal})
 	}
@@ -285,6 +289,9 @@ func figuresObj(f *metrics.Figures, kind metrics.Kind) Obj {
 	opt("brier", f.Brier)
 	opt("ece", f.ECE)
 	opt("mce", f.MCE)
+	if f.TopK != nil {
+		o = append(o, KV{"accuracy_top" + strconv.Itoa(f.TopKN), Num(*f.TopK)})
+	}
 	opt("auroc", f.AUROC)
 	opt("auprc", f.AUPRC)
 	if g := f.Gauss; g != nil {
