@@ -171,7 +171,7 @@ func (h *Hist) add(c, w float64, o bool) {
 // addAll adds unweighted predictions conf[j], out[j] for j in idx (every
 // j < len(conf) when idx is nil).
 func (h *Hist) addAll(conf []float64, out []bool, idx []int32) {
-	if h.Lo != nil || h.WIdx != nil {
+	if h.WIdx != nil {
 		if idx == nil {
 			for j := range conf {
 				h.add(conf[j], 1, out[j])
@@ -183,18 +183,41 @@ func (h *Hist) addAll(conf []float64, out []bool, idx []int32) {
 		}
 		return
 	}
-	N, M := h.N, h.M
+	N, M, Lo, Hi := h.N, h.M, h.Lo, h.Hi
 	one := func(c float64, o bool) {
-		k := HistCell(c)
-		i := 2*k + int(b2i(o))
-		N[i]++
-		if k == 0 {
-			h.Tiny.Add(c)
+		// HistCell and cellMant without a branch on c < 1/2, which random
+		// probabilities would mispredict half the time: both halves are
+		// worked out and one is selected.
+		up := b2i(c >= 0.5)
+		mask := -uint64(up) // all ones for c >= 1/2
+		xb := math.Float64bits(c)&^mask | math.Float64bits(1-c)&mask
+		e := int(xb >> 52)
+		if e < 1023-53 { // below 2^-53: rare
+			k := HistCell(c)
+			N[2*k+int(b2i(o))]++
+			if Lo != nil {
+				Lo[k] = min(Lo[k], c)
+				Hi[k] = max(Hi[k], c)
+			}
+			if k == 0 {
+				h.Tiny.Add(c)
+			} else {
+				M[2*k+int(b2i(o))].add(cellMant(c))
+			}
 			return
 		}
+		key := 1 + ((e-(1023-53))<<histM | int(xb>>(52-histM))&(1<<histM-1))
+		k := key ^ int(up)*(key^(histCells-1-key))
+		i := 2*k + int(b2i(o))
+		N[i]++
+		if Lo != nil {
+			Lo[k] = min(Lo[k], c)
+			Hi[k] = max(Hi[k], c)
+		}
+		mant := (math.Float64bits(c)&(1<<52-1)|1<<52)&^mask | uint64(c*0x1p53)&mask
 		m := &M[i]
 		var cy uint64
-		m.lo, cy = bits.Add64(m.lo, cellMant(c), 0)
+		m.lo, cy = bits.Add64(m.lo, mant, 0)
 		m.hi += cy
 	}
 	if idx == nil {
