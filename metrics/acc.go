@@ -324,6 +324,7 @@ func (a *Acc) summary(cfg *Config, overall bool) Figures {
 				f.Detail.ECESweep, f.Detail.ECESweepBins = &e, &n
 				sm, sg := smECE(cells, cfg.Weighted)
 				f.Detail.SmECE, f.Detail.SmECESigma = &sm, &sg
+				f.Detail.Curve = smoothCurve(cells, cfg.Weighted, sg, 100)
 			}
 			if cfg.Kind == Binary {
 				roc, pr := discrimination(cells)

@@ -20,6 +20,8 @@ type CalDetail struct {
 	ECESweep                          *float64
 	ECESweepBins                      *int
 	SmECE, SmECESigma                 *float64
+	// Curve is the smooth reliability curve at SmECESigma (with --auroc).
+	Curve []CurvePoint
 	// ClasswiseECE is the mean over classes of the one-vs-rest ECE
 	// (multiclass, --classwise).
 	ClasswiseECE *float64
@@ -237,7 +239,7 @@ func bigOr0(s *exact.Sum) *big.Float {
 }
 
 // smPoint is a residual mass r placed at confidence x.
-type smPoint struct{ x, r float64 }
+type smPoint struct{ x, r, w float64 }
 
 // smPoints turns cells into residual masses for the smooth ECE: a cell's
 // residual Σ w(y - c) is placed at its outcomes' mean confidences
@@ -253,10 +255,10 @@ func smPoints(cs []cellSums, weighted bool) (pts []smPoint, W float64) {
 		if !weighted && (!math.IsNaN(c.c0) || !math.IsNaN(c.c1)) {
 			if c.n1 > 0 {
 				// Σ over outcomes 1 of (1 - c) = n1 (1 - c1)
-				pts = append(pts, smPoint{c.c1, float64(c.n1) * (1 - c.c1)})
+				pts = append(pts, smPoint{c.c1, float64(c.n1) * (1 - c.c1), float64(c.n1)})
 			}
 			if n0 := c.n - c.n1; n0 > 0 {
-				pts = append(pts, smPoint{c.c0, -float64(n0) * c.c0})
+				pts = append(pts, smPoint{c.c0, -float64(n0) * c.c0, float64(n0)})
 			}
 			continue
 		}
@@ -265,7 +267,7 @@ func smPoints(cs []cellSums, weighted bool) (pts []smPoint, W float64) {
 			var r exact.Sum
 			r.Merge(&c.w1)
 			r.Add(-wc) // rounded w·c sum: the residual to float64 precision
-			pts = append(pts, smPoint{wc / cw, r.Float64()})
+			pts = append(pts, smPoint{wc / cw, r.Float64(), cw})
 		}
 	}
 	return pts, W
@@ -350,4 +352,43 @@ func smECE(cs []cellSums, weighted bool) (ece, sigma float64) {
 		s = hi
 	}
 	return smoothECE(pts, W, s), s
+}
+
+// CurvePoint is a point of the smooth reliability curve: at confidence T,
+// the kernel-smoothed mean outcome and the density of the confidences.
+type CurvePoint struct{ T, Outcome, Density float64 }
+
+// smoothCurve evaluates the kernel regression of the outcomes on the
+// confidences, t + Σ r_i K(t, x_i) / Σ w_i K(t, x_i), and the density
+// Σ w_i K(t, x_i) / W, at n+1 points of [0, 1] with the reflected Gaussian
+// kernel of bandwidth sigma (relplot's smooth reliability diagram).
+func smoothCurve(cs []cellSums, weighted bool, sigma float64, n int) []CurvePoint {
+	pts, W := smPoints(cs, weighted)
+	if !(W > 0) || !(sigma > 0) {
+		return nil
+	}
+	out := make([]CurvePoint, n+1)
+	norm := 1 / (sigma * math.Sqrt(2*math.Pi))
+	for j := range out {
+		t := float64(j) / float64(n)
+		var gr, gw float64
+		for _, p := range pts {
+			for r := -2.0; r <= 2; r++ {
+				for _, d := range [2]float64{t - p.x - 2*r, t + p.x - 2*r} {
+					if math.Abs(d) > 10*sigma {
+						continue
+					}
+					k := norm * math.Exp(-d*d/(2*sigma*sigma))
+					gr += p.r * k
+					gw += p.w * k
+				}
+			}
+		}
+		o := math.NaN()
+		if gw > 0 {
+			o = min(max(t+gr/gw, 0), 1)
+		}
+		out[j] = CurvePoint{T: t, Outcome: o, Density: gw / W}
+	}
+	return out
 }
