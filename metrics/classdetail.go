@@ -54,11 +54,16 @@ type classDetail struct {
 	// grid): the AUROC is then NaN.
 	OvrBad bool
 	// CW[k*bins+b] are class k's one-vs-rest uniform bins: weight, weight
-	// of outcome 1 and w·p, on the 2^-40 grid of the bootstrap sums.
+	// of outcome 1 and w·p, on the 2^-40 grid of the bootstrap sums;
+	// unweighted runs sum conf62(p) in P62 instead of WP (exact for p of
+	// 2^-10 or more, below 2^-62 off for smaller ones).
 	CW []cwBin
 }
 
-type cwBin struct{ W, W1, WP fx }
+type cwBin struct {
+	W, W1, WP fx
+	P62       u128
+}
 
 func (d *classDetail) merge(o *classDetail) {
 	d.TopN += o.TopN
@@ -99,6 +104,7 @@ func (d *classDetail) merge(o *classDetail) {
 		d.CW[i].W.merge(&o.CW[i].W)
 		d.CW[i].W1.merge(&o.CW[i].W1)
 		d.CW[i].WP.merge(&o.CW[i].WP)
+		d.CW[i].P62.merge(o.CW[i].P62)
 	}
 }
 
@@ -218,7 +224,11 @@ func (e *Evaluator) addClassDetail(c *Cols, t *terms) {
 				if k == y {
 					b.W1.add(w)
 				}
-				b.WP.add(w * v)
+				if cfg.Weighted {
+					b.WP.add(w * v)
+				} else {
+					b.P62.add(conf62(v))
+				}
 			}
 		}
 	}
@@ -301,7 +311,15 @@ func (d *classDetail) classECE(k, nb int) float64 {
 	for b := range nb {
 		c := &d.CW[k*nb+b]
 		W += c.W.float()
-		gap += math.Abs(c.W1.float() - c.WP.float())
+		wp := c.WP.float()
+		if c.P62.lo|c.P62.hi != 0 {
+			var s exact.Sum
+			addFixed(&s, c.P62.lo, c.P62.hi, -62)
+			s.Add(-c.W1.float())
+			gap += math.Abs(s.Float64())
+			continue
+		}
+		gap += math.Abs(c.W1.float() - wp)
 	}
 	return gap / W
 }
