@@ -195,7 +195,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	job := mp.Job(files, names, cfg)
 	job.Options = pipeline.Options{Workers: f.workers}
-	if mp.ListPred {
+	if mp.ListPred() {
 		// A batch of list rows holds rows × list length values: keep it
 		// to a few million (16 MiB of float32 at 1000 classes).
 		job.Options.BatchRows = 1024
@@ -227,7 +227,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	m := &report.Model{
 		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
-		Binning: cfg.Binning, Mapping: mp.Report, Overall: sum.Overall, Slices: sum.Slices,
+		Binning: cfg.Binning, Mapping: mp.Report(), Overall: sum.Overall, Slices: sum.Slices,
 		MinSliceSize: int64(f.minSliceSize), Bootstrap: sum.Bootstrap,
 	}
 	for i, fl := range files {

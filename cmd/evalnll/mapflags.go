@@ -33,5 +33,5 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 	for i, fl := range files {
 		fields[i] = fl.Fields()
 	}
-	return mapping.Resolve(req, flagNames, fields, names, cfg)
+	return mapping.Resolve(&req, flagNames, fields, names, cfg)
 }

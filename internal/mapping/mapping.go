@@ -36,12 +36,18 @@ type Names struct {
 
 // Mapping is the resolved column of each role.
 type Mapping struct {
-	Label, Pred, Scale, Weight, ID string
-	By                             []string
-	Report                         report.Mapping
-	// ListPred is set when the prediction column holds a list per row.
-	ListPred bool
+	label, pred, scale, weight, id string
+	by                             []string
+	report                         report.Mapping
+	// listPred is set when the prediction column holds a list per row.
+	listPred bool
 }
+
+// Report is the mapping as the report names it.
+func (m *Mapping) Report() report.Mapping { return m.report }
+
+// ListPred reports whether the prediction column holds a list per row.
+func (m *Mapping) ListPred() bool { return m.listPred }
 
 // Conventional names `--kind auto` looks for, in order of preference.
 var (
@@ -83,37 +89,37 @@ func firstPresent(fields map[string]reader.Field, names []string) string {
 }
 
 // Resolve picks the columns and the kind from the request, or by
-// convention, and checks every input has them with usable types. fields
+// convention, and checks every input has them with usable types. files
 // holds each input's fields and names its name for messages; cfg is
 // completed in place.
-func Resolve(req Request, n Names, fields [][]reader.Field, names []string, cfg *metrics.Config) (*Mapping, error) {
-	if len(fields) == 0 || len(names) != len(fields) {
-		return nil, fmt.Errorf("mapping: %d inputs with %d names", len(fields), len(names))
+func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *metrics.Config) (*Mapping, error) {
+	if len(files) == 0 || len(names) != len(files) {
+		return nil, fmt.Errorf("mapping: %d inputs with %d names", len(files), len(names))
 	}
-	cfg.Kind = req.Kind
+	cfg.Kind = f.Kind
 	// The first file with columns decides the conventions; every file is
 	// then checked against the result.
-	first := fields[0]
-	fieldsOf := fieldMap(first)
-	m := &Mapping{Label: req.Label, Weight: req.Weight, ID: req.ID, By: append([]string(nil), req.By...)}
-	for _, b := range m.By {
+	first := files[0]
+	fields := fieldMap(first)
+	m := &Mapping{label: f.Label, weight: f.Weight, id: f.ID, by: append([]string(nil), f.By...)}
+	for _, b := range m.by {
 		if b == "" {
 			return nil, fmt.Errorf("%s: an empty column name", n.By)
 		}
 	}
 	switch {
-	case req.Prob != "":
-		m.Pred, cfg.Pred = req.Prob, metrics.PredProb
-	case req.Logit != "":
-		m.Pred, cfg.Pred = req.Logit, metrics.PredLogit
-	case req.Logprob != "":
-		m.Pred, cfg.Pred = req.Logprob, metrics.PredLogprob
-	case req.Mean != "":
-		m.Pred = req.Mean
-		if req.Std != "" {
-			m.Scale, cfg.Pred = req.Std, metrics.PredStd
+	case f.Prob != "":
+		m.pred, cfg.Pred = f.Prob, metrics.PredProb
+	case f.Logit != "":
+		m.pred, cfg.Pred = f.Logit, metrics.PredLogit
+	case f.Logprob != "":
+		m.pred, cfg.Pred = f.Logprob, metrics.PredLogprob
+	case f.Mean != "":
+		m.pred = f.Mean
+		if f.Std != "" {
+			m.scale, cfg.Pred = f.Std, metrics.PredStd
 		} else {
-			m.Scale, cfg.Pred = req.Var, metrics.PredVar
+			m.scale, cfg.Pred = f.Var, metrics.PredVar
 		}
 	default:
 		type cand struct {
@@ -121,22 +127,22 @@ func Resolve(req Request, n Names, fields [][]reader.Field, names []string, cfg 
 			pred metrics.Pred
 		}
 		var found []cand
-		if c := firstPresent(fieldsOf, probNames); c != "" {
+		if c := firstPresent(fields, probNames); c != "" {
 			found = append(found, cand{c, metrics.PredProb})
 		}
-		if c := firstPresent(fieldsOf, logitNames); c != "" {
+		if c := firstPresent(fields, logitNames); c != "" {
 			found = append(found, cand{c, metrics.PredLogit})
 		}
-		if c := firstPresent(fieldsOf, logprobNames); c != "" {
+		if c := firstPresent(fields, logprobNames); c != "" {
 			found = append(found, cand{c, metrics.PredLogprob})
 		}
-		if _, ok := fieldsOf["mean"]; ok {
-			if _, ok := fieldsOf["std"]; ok {
+		if _, ok := fields["mean"]; ok {
+			if _, ok := fields["std"]; ok {
 				found = append(found, cand{"mean", metrics.PredStd})
-				m.Scale = "std"
-			} else if _, ok := fieldsOf["var"]; ok {
+				m.scale = "std"
+			} else if _, ok := fields["var"]; ok {
 				found = append(found, cand{"mean", metrics.PredVar})
-				m.Scale = "var"
+				m.scale = "var"
 			}
 		}
 		// Restrict to the family --kind asks for.
@@ -151,9 +157,9 @@ func Resolve(req Request, n Names, fields [][]reader.Field, names []string, cfg 
 			return nil, fmt.Errorf("%s: no prediction column found (looked for %s; or mean with std/var); give %s; columns: %s",
 				names[0], strings.Join(append(append(append([]string{}, probNames...), logitNames...), logprobNames...), ", "), n.anyPred(), columnList(first))
 		case 1:
-			m.Pred, cfg.Pred = keep[0].col, keep[0].pred
+			m.pred, cfg.Pred = keep[0].col, keep[0].pred
 			if cfg.Pred != metrics.PredStd && cfg.Pred != metrics.PredVar {
-				m.Scale = ""
+				m.scale = ""
 			}
 		default:
 			var cs []string
@@ -168,22 +174,22 @@ func Resolve(req Request, n Names, fields [][]reader.Field, names []string, cfg 
 		return nil, fmt.Errorf("%s %s does not take a %s column", n.Kind, cfg.Kind, n.pred(cfg.Pred))
 	}
 	needLabel := cfg.Pred != metrics.PredLogprob
-	if needLabel && m.Label == "" {
-		m.Label = firstPresent(fieldsOf, labelNames)
-		if m.Label == "" {
+	if needLabel && m.label == "" {
+		m.label = firstPresent(fields, labelNames)
+		if m.label == "" {
 			return nil, fmt.Errorf("%s: no label column (looked for label, target, y); give %s; columns: %s", names[0], n.Label, columnList(first))
 		}
 	}
-	if !needLabel && m.Label != "" && req.Label != "" {
+	if !needLabel && m.label != "" && f.Label != "" {
 		return nil, fmt.Errorf("%s: a %s evaluation takes no label", n.Label, n.Logprob)
 	}
 	if !needLabel {
-		m.Label = ""
+		m.label = ""
 	}
 
 	// Every file must have every column, with the same shape.
 	var predField, labelField reader.Field
-	for i, fl := range fields {
+	for i, fl := range files {
 		fm := fieldMap(fl)
 		get := func(col, flagName string) (reader.Field, error) {
 			x, ok := fm[col]
@@ -195,60 +201,60 @@ func Resolve(req Request, n Names, fields [][]reader.Field, names []string, cfg 
 			}
 			return x, nil
 		}
-		pf, err := get(m.Pred, n.pred(cfg.Pred))
+		pf, err := get(m.pred, n.pred(cfg.Pred))
 		if err != nil {
 			return nil, err
 		}
 		if i == 0 {
 			predField = pf
 		} else if pf.List != predField.List {
-			return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.Pred, pf.Desc, predField.Desc, names[0])
+			return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.pred, pf.Desc, predField.Desc, names[0])
 		}
 		if !pf.Type.Numeric() {
-			return nil, fmt.Errorf("%s: column %q (%s) has type %s; want numbers", names[i], m.Pred, n.pred(cfg.Pred), pf.Desc)
+			return nil, fmt.Errorf("%s: column %q (%s) has type %s; want numbers", names[i], m.pred, n.pred(cfg.Pred), pf.Desc)
 		}
-		if m.Label != "" {
-			lf, err := get(m.Label, n.Label)
+		if m.label != "" {
+			lf, err := get(m.label, n.Label)
 			if err != nil {
 				return nil, err
 			}
 			if i == 0 {
 				labelField = lf
 			} else if lf.List != labelField.List {
-				return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.Label, lf.Desc, labelField.Desc, names[0])
+				return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.label, lf.Desc, labelField.Desc, names[0])
 			}
 			if !lf.Type.Numeric() && lf.Type != column.Bool {
-				return nil, fmt.Errorf("%s: label column %q has type %s; want bool, integer or float", names[i], m.Label, lf.Desc)
+				return nil, fmt.Errorf("%s: label column %q has type %s; want bool, integer or float", names[i], m.label, lf.Desc)
 			}
 		}
-		if m.Scale != "" {
-			sf, err := get(m.Scale, n.pred(cfg.Pred))
+		if m.scale != "" {
+			sf, err := get(m.scale, n.pred(cfg.Pred))
 			if err != nil {
 				return nil, err
 			}
 			if sf.List || !sf.Type.Numeric() {
-				return nil, fmt.Errorf("%s: column %q has type %s; want a number", names[i], m.Scale, sf.Desc)
+				return nil, fmt.Errorf("%s: column %q has type %s; want a number", names[i], m.scale, sf.Desc)
 			}
 		}
-		if m.Weight != "" {
-			wf, err := get(m.Weight, n.Weight)
+		if m.weight != "" {
+			wf, err := get(m.weight, n.Weight)
 			if err != nil {
 				return nil, err
 			}
 			if wf.List || !(wf.Type.Numeric() || wf.Type == column.Bool) {
-				return nil, fmt.Errorf("%s: weight column %q has type %s; want a number", names[i], m.Weight, wf.Desc)
+				return nil, fmt.Errorf("%s: weight column %q has type %s; want a number", names[i], m.weight, wf.Desc)
 			}
 		}
-		if m.ID != "" {
-			xf, err := get(m.ID, n.ID)
+		if m.id != "" {
+			xf, err := get(m.id, n.ID)
 			if err != nil {
 				return nil, err
 			}
 			if xf.List {
-				return nil, fmt.Errorf("%s: id column %q is a list (%s); want one value per row", names[i], m.ID, xf.Desc)
+				return nil, fmt.Errorf("%s: id column %q is a list (%s); want one value per row", names[i], m.id, xf.Desc)
 			}
 		}
-		for _, b := range m.By {
+		for _, b := range m.by {
 			bf, err := get(b, n.By)
 			if err != nil {
 				return nil, err
@@ -280,50 +286,50 @@ func Resolve(req Request, n Names, fields [][]reader.Field, names []string, cfg 
 	switch cfg.Kind {
 	case metrics.Binary:
 		if predField.List {
-			return nil, fmt.Errorf("%s: %s binary needs one number per row, but %q is %s", names[0], n.Kind, m.Pred, predField.Desc)
+			return nil, fmt.Errorf("%s: %s binary needs one number per row, but %q is %s", names[0], n.Kind, m.pred, predField.Desc)
 		}
 		if labelField.List {
-			return nil, fmt.Errorf("%s: %s binary needs one label per row, but %q is %s", names[0], n.Kind, m.Label, labelField.Desc)
+			return nil, fmt.Errorf("%s: %s binary needs one label per row, but %q is %s", names[0], n.Kind, m.label, labelField.Desc)
 		}
 	case metrics.Multiclass:
 		if !predField.List {
-			return nil, fmt.Errorf("%s: %s multiclass needs a list of class %s per row, but %q is %s", names[0], n.Kind, predNoun(cfg.Pred), m.Pred, predField.Desc)
+			return nil, fmt.Errorf("%s: %s multiclass needs a list of class %s per row, but %q is %s", names[0], n.Kind, predNoun(cfg.Pred), m.pred, predField.Desc)
 		}
 		if labelField.List {
-			return nil, fmt.Errorf("%s: %s multiclass needs an integer class index per row, but %q is %s (for 0/1 lists use %s multilabel)", names[0], n.Kind, m.Label, labelField.Desc, n.Kind)
+			return nil, fmt.Errorf("%s: %s multiclass needs an integer class index per row, but %q is %s (for 0/1 lists use %s multilabel)", names[0], n.Kind, m.label, labelField.Desc, n.Kind)
 		}
 		cfg.Classes = predField.FixedSize
 	case metrics.Multilabel:
 		if !predField.List || !labelField.List {
-			return nil, fmt.Errorf("%s: %s multilabel needs a list of %s and a list of 0/1 labels per row; %q is %s, %q is %s", names[0], n.Kind, predNoun(cfg.Pred), m.Pred, predField.Desc, m.Label, labelField.Desc)
+			return nil, fmt.Errorf("%s: %s multilabel needs a list of %s and a list of 0/1 labels per row; %q is %s, %q is %s", names[0], n.Kind, predNoun(cfg.Pred), m.pred, predField.Desc, m.label, labelField.Desc)
 		}
 		cfg.Classes = predField.FixedSize
 	case metrics.Logprob:
 		cfg.Tokens = predField.List
 	case metrics.Gaussian:
 		if predField.List || labelField.List {
-			return nil, fmt.Errorf("%s: %s gaussian needs one number per row in %q and %q", names[0], n.Kind, m.Label, m.Pred)
+			return nil, fmt.Errorf("%s: %s gaussian needs one number per row in %q and %q", names[0], n.Kind, m.label, m.pred)
 		}
 	}
-	m.ListPred = predField.List
-	cfg.Weighted = m.Weight != ""
-	cfg.ByCols = len(m.By)
-	cfg.HasID = m.ID != ""
+	m.listPred = predField.List
+	cfg.Weighted = m.weight != ""
+	cfg.ByCols = len(m.by)
+	cfg.HasID = m.id != ""
 
-	r := report.Mapping{Label: m.Label, Weight: m.Weight, ID: m.ID, By: m.By}
+	r := report.Mapping{Label: m.label, Weight: m.weight, ID: m.id, By: m.by}
 	switch cfg.Pred {
 	case metrics.PredProb:
-		r.Prob = m.Pred
+		r.Prob = m.pred
 	case metrics.PredLogit:
-		r.Logit = m.Pred
+		r.Logit = m.pred
 	case metrics.PredLogprob:
-		r.Logprob = m.Pred
+		r.Logprob = m.pred
 	case metrics.PredStd:
-		r.Mean, r.Std = m.Pred, m.Scale
+		r.Mean, r.Std = m.pred, m.scale
 	case metrics.PredVar:
-		r.Mean, r.Var = m.Pred, m.Scale
+		r.Mean, r.Var = m.pred, m.scale
 	}
-	m.Report = r
+	m.report = r
 	return m, nil
 }
 
@@ -375,9 +381,9 @@ func (m *Mapping) Job(files []reader.File, names []string, cfg *metrics.Config) 
 		cols = append(cols, c)
 		return len(cols) - 1
 	}
-	li, pi, si, wi, ii := idx(m.Label), idx(m.Pred), idx(m.Scale), idx(m.Weight), idx(m.ID)
+	li, pi, si, wi, ii := idx(m.label), idx(m.pred), idx(m.scale), idx(m.weight), idx(m.id)
 	var bi []int
-	for _, b := range m.By {
+	for _, b := range m.by {
 		bi = append(bi, idx(b))
 	}
 	at := func(b *column.Batch, i int) *column.Column {
@@ -401,21 +407,21 @@ func (m *Mapping) Job(files []reader.File, names []string, cfg *metrics.Config) 
 		ColumnOf: func(r metrics.Role) string {
 			switch r {
 			case metrics.RoleLabel:
-				return m.Label
+				return m.label
 			case metrics.RolePred:
-				return m.Pred
+				return m.pred
 			case metrics.RoleScale:
-				return m.Scale
+				return m.scale
 			case metrics.RoleWeight:
-				return m.Weight
+				return m.weight
 			case metrics.RoleID:
-				return m.ID
+				return m.id
 			}
-			return strings.Join(m.By, ",")
+			return strings.Join(m.by, ",")
 		},
 	}
 	if (cfg.Kind == metrics.Multiclass || cfg.Kind == metrics.Multilabel) && cfg.Classes == 0 {
-		j.PredColumn = m.Pred
+		j.PredColumn = m.pred
 	}
 	return j
 }
