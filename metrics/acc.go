@@ -113,7 +113,7 @@ func (a *Acc) Merge(o *Acc) {
 	}
 	if o.Hist != nil {
 		if a.Hist == nil {
-			a.Hist = newHist(o.Hist.Lo != nil, o.Hist.WIdx != nil)
+			a.Hist = newHist(o.Hist.edges, o.Hist.weighted)
 		}
 		a.Hist.merge(o.Hist)
 	}

@@ -276,12 +276,14 @@ func smPoints(cs []cellSums, weighted bool) (pts []smPoint, W float64) {
 // smoothECE is the smooth ECE at bandwidth sigma (Błasiok & Nakkiran,
 // ICLR 2024): (1/W) ∫_0^1 |Σ_i r_i K_σ(t, x_i)| dt with the reflected
 // Gaussian kernel K_σ(t, x) = Σ_m φ_σ(t - x - 2m) + φ_σ(t + x - 2m). The
-// masses are spread linearly over a mesh of spacing h (at most 1/2000 and
-// σ/20), the kernel sum is taken on the mesh, and the integral by the
+// masses are spread linearly over a mesh of spacing h (about σ/50), the
+// kernel sum is taken on the mesh, and the integral by the
 // trapezoid rule.
 func smoothECE(pts []smPoint, W, sigma float64) float64 {
-	m := max(2001, int(math.Ceil(20/sigma))+1)
-	m = min(m, 40001)
+	// A mesh of spacing σ/50 (at least 201 and at most 40001 points):
+	// the linear spreading then moves kernel values by about (1/50)²/8 of
+	// themselves.
+	m := min(max(201, int(math.Ceil(50/sigma))+1), 40001)
 	h := 1 / float64(m-1)
 	v := make([]float64, m)
 	for _, p := range pts {

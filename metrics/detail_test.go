@@ -186,14 +186,15 @@ func TestDetailAgainstDirect(t *testing.T) {
 	for i := range ones {
 		ones[i] = 1
 	}
-	for _, exactMode := range []bool{true, false} {
-		histExact = HistExact
-		if !exactMode {
-			histExact = 0
-		}
+	// The exact points; the grid from the start; and points moved to the
+	// grid part way, at different rows in different evaluators (700 < n/2).
+	fromGrid := map[string]string{}
+	for _, limit := range []int{HistExact, 0, 700} {
+		histExact = limit
+		exactMode := limit == HistExact
 		for _, weighted := range []bool{false, true} {
 			for _, binning := range []Binning{Uniform, Quantile} {
-				name := fmt.Sprintf("exact=%v weighted=%v %v", exactMode, weighted, binning)
+				name := fmt.Sprintf("limit=%d weighted=%v %v", limit, weighted, binning)
 				cfg := DefaultConfig()
 				cfg.Weighted, cfg.Discrim, cfg.ByCols, cfg.Binning = weighted, true, 1, binning
 				ww := ones
@@ -202,8 +203,20 @@ func TestDetailAgainstDirect(t *testing.T) {
 				}
 				res := runBinary(t, &cfg, y, p, w, s, r, 1)
 				res2 := runBinary(t, &cfg, y, p, w, s, r, 3)
-				if a, b := fmt.Sprint(summaryValues(res)), fmt.Sprint(summaryValues(res2)); a != b {
+				got := fmt.Sprint(summaryValues(res))
+				if got != fmt.Sprint(summaryValues(res2)) {
 					t.Fatalf("%s: figures depend on the split", name)
+				}
+				key := fmt.Sprint(weighted, binning)
+				if limit == 700 {
+					// Every slice passed 700 rows: the same grid as limit 0.
+					if got != fromGrid[key] {
+						t.Fatalf("%s: points moved to the grid part way differ from the grid", name)
+					}
+					continue
+				}
+				if limit == 0 {
+					fromGrid[key] = got
 				}
 				f := res.Overall
 				roc, ap := directAUC(y, p, ww)
@@ -237,7 +250,9 @@ func TestDetailAgainstDirect(t *testing.T) {
 				}
 				// (the same cells, so the same smooth ECE, for either binning)
 				if binning == Uniform {
-					if sm := directSmooth(y, p, ww, *f.Detail.SmECESigma); !(math.Abs(*f.Detail.SmECE-sm) <= 1e-4) {
+					sm := directSmooth(y, p, ww, *f.Detail.SmECESigma)
+					t.Logf("%s: smece %.7f, direct %.7f, sigma %v", name, *f.Detail.SmECE, sm, *f.Detail.SmECESigma)
+					if !(math.Abs(*f.Detail.SmECE-sm) <= 1e-4) {
 						t.Errorf("%s: smece %v, direct %v (sigma %v)", name, *f.Detail.SmECE, sm, *f.Detail.SmECESigma)
 					}
 				}
@@ -368,6 +383,15 @@ func TestSweepDirect(t *testing.T) {
 		best, bestB = ece/n, B
 	}
 	d := res.Overall.Detail
+	// A calibrated model: a small bandwidth, from the points and the grid.
+	sm := directSmooth(y, p, w, *d.SmECESigma)
+	defer func(v int) { histExact = v }(histExact)
+	histExact = 0
+	g := runBinary(t, &cfg, y, p, w, s, r, 2).Overall.Detail
+	t.Logf("calibrated: smece %.7f (grid %.7f, sigma %v), direct %.7f", *d.SmECE, *g.SmECE, *d.SmECESigma, sm)
+	if !(math.Abs(*d.SmECE-sm) <= 1e-4) || *g.SmECESigma != *d.SmECESigma || !(math.Abs(*g.SmECE-sm) <= 1e-4) {
+		t.Errorf("calibrated: smece %v (grid %v, sigma %v / %v), direct %v", *d.SmECE, *g.SmECE, *d.SmECESigma, *g.SmECESigma, sm)
+	}
 	if *d.ECESweepBins != bestB || !near(*d.ECESweep, best, 1e-10) {
 		t.Errorf("ece_sweep %v over %d bins, direct %v over %d", *d.ECESweep, *d.ECESweepBins, best, bestB)
 	}

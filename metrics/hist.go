@@ -102,44 +102,55 @@ type Hist struct {
 	// Weighted runs: W[WIdx[k]-1] holds cell k's weighted sums.
 	WIdx []int32
 	W    []wcell
-	// Pts holds the exact predictions while there are at most HistExact;
-	// Over is set (and Pts dropped) beyond.
+	// Pts holds the exact predictions while there are at most HistExact,
+	// and the grid (N, M, Lo, Hi, WIdx, W) is not allocated; beyond, Over
+	// is set, the points are moved into the grid and dropped. A slice of
+	// few rows costs its points only.
 	Pts  []Point
 	Over bool
+	// edges: keep Lo and Hi; weighted: keep W.
+	edges, weighted bool
 }
 
 // wcell holds one cell's exact weighted sums: weights of outcomes 0 and 1,
 // and w·c.
 type wcell struct{ W0, W1, WC exact.Sum }
 
-func newHist(edges, weighted bool) *Hist {
-	h := &Hist{N: make([]int64, 2*histCells), M: make([]u128, 2*histCells)}
-	if edges {
+func newHist(edges, weighted bool) *Hist { return &Hist{edges: edges, weighted: weighted} }
+
+// toGrid allocates the grid and moves the kept points into it.
+func (h *Hist) toGrid() {
+	h.N, h.M = make([]int64, 2*histCells), make([]u128, 2*histCells)
+	if h.edges {
 		h.Lo, h.Hi = make([]float64, histCells), make([]float64, histCells)
 		for k := range h.Lo {
 			h.Lo[k], h.Hi[k] = math.Inf(1), math.Inf(-1)
 		}
 	}
-	if weighted {
+	if h.weighted {
 		h.WIdx = make([]int32, histCells)
 	}
-	return h
+	h.Over = true
+	for _, p := range h.Pts {
+		h.gridAdd(p.Conf, p.W, p.Out)
+	}
+	h.Pts = nil
 }
 
-// point keeps an exact prediction while there are few.
-func (h *Hist) point(c, w float64, o bool) {
-	if h.Over {
-		return
-	}
-	if len(h.Pts) >= histExact {
-		h.Over, h.Pts = true, nil
-		return
-	}
-	h.Pts = append(h.Pts, Point{Conf: c, W: w, Out: o})
-}
-
-// add adds one prediction (w is ignored unless the run is weighted).
+// add adds one prediction (w is 1 unless the run is weighted).
 func (h *Hist) add(c, w float64, o bool) {
+	if !h.Over {
+		if len(h.Pts) < histExact {
+			h.Pts = append(h.Pts, Point{Conf: c, W: w, Out: o})
+			return
+		}
+		h.toGrid()
+	}
+	h.gridAdd(c, w, o)
+}
+
+// gridAdd adds one prediction to the grid.
+func (h *Hist) gridAdd(c, w float64, o bool) {
 	k := HistCell(c)
 	i := 2*k + int(b2i(o))
 	h.N[i]++
@@ -165,23 +176,32 @@ func (h *Hist) add(c, w float64, o bool) {
 		}
 		wc.WC.Add(w * c)
 	}
-	h.point(c, w, o)
 }
 
 // addAll adds unweighted predictions conf[j], out[j] for j in idx (every
 // j < len(conf) when idx is nil).
 func (h *Hist) addAll(conf []float64, out []bool, idx []int32) {
-	if h.WIdx != nil {
-		if idx == nil {
-			for j := range conf {
-				h.add(conf[j], 1, out[j])
-			}
-		} else {
-			for _, j := range idx {
-				h.add(conf[j], 1, out[j])
-			}
+	// One at a time while the points are kept (and weighted), then the
+	// grid's loop for the rest.
+	n := len(conf)
+	if idx != nil {
+		n = len(idx)
+	}
+	at := 0
+	for ; at < n && (!h.Over || h.weighted); at++ {
+		j := at
+		if idx != nil {
+			j = int(idx[at])
 		}
+		h.add(conf[j], 1, out[j])
+	}
+	if at == n {
 		return
+	}
+	if idx != nil {
+		idx = idx[at:]
+	} else {
+		conf, out = conf[at:], out[at:]
 	}
 	N, M, Lo, Hi := h.N, h.M, h.Lo, h.Hi
 	one := func(c float64, o bool) {
@@ -225,25 +245,28 @@ func (h *Hist) addAll(conf []float64, out []bool, idx []int32) {
 		for j, c := range conf {
 			one(c, out[j])
 		}
-		if !h.Over {
-			for j, c := range conf {
-				h.point(c, 1, out[j])
-			}
-		}
 		return
 	}
 	for _, j := range idx {
 		one(conf[j], out[j])
 	}
-	if !h.Over {
-		for _, j := range idx {
-			h.point(conf[j], 1, out[j])
-		}
-	}
 }
 
 // merge adds o into h (same configuration).
 func (h *Hist) merge(o *Hist) {
+	if !h.Over && !o.Over && len(h.Pts)+len(o.Pts) <= histExact {
+		h.Pts = append(h.Pts, o.Pts...)
+		return
+	}
+	if !h.Over {
+		h.toGrid()
+	}
+	if !o.Over {
+		for _, p := range o.Pts {
+			h.gridAdd(p.Conf, p.W, p.Out)
+		}
+		return
+	}
 	for i, v := range o.N {
 		h.N[i] += v
 	}
@@ -271,11 +294,6 @@ func (h *Hist) merge(o *Hist) {
 			a.W1.Merge(&b.W1)
 			a.WC.Merge(&b.WC)
 		}
-	}
-	if h.Over || o.Over || len(h.Pts)+len(o.Pts) > histExact {
-		h.Over, h.Pts = true, nil
-	} else {
-		h.Pts = append(h.Pts, o.Pts...)
 	}
 }
 
