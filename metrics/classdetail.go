@@ -3,6 +3,7 @@ package metrics
 import (
 	"math"
 
+	"github.com/evalnll/evalnll/column"
 	"github.com/evalnll/evalnll/exact"
 )
 
@@ -45,11 +46,11 @@ type classDetail struct {
 	// Top-k hits: count (unweighted) or weight.
 	TopN int64
 	TopW exact.Sum
-	// OvrN[k] (unweighted) or OvrW[k] (weighted, weights times 2^40
-	// truncated) per class: [2·cell + outcome], allocated when class k is
-	// first seen.
-	OvrN [][]int64
-	OvrW [][]u128
+	// Ovr (unweighted: counts) or OvrW (weighted: weights times 2^40,
+	// truncated) hold class k's cells at [k·2·ovrCells + 2·cell +
+	// outcome]: K classes, allocated at the first row.
+	Ovr  []int64
+	OvrW []u128
 	// OvrBad is set by a weight of 2^24 or more (beyond the fixed-point
 	// grid): the AUROC is then NaN.
 	OvrBad bool
@@ -63,39 +64,24 @@ type classDetail struct {
 type cwBin struct {
 	W, W1, WP fx
 	P62       u128
+	N, N1     int64 // unweighted: W and W1 as counts
 }
 
 func (d *classDetail) merge(o *classDetail) {
 	d.TopN += o.TopN
 	d.TopW.Merge(&o.TopW)
 	d.OvrBad = d.OvrBad || o.OvrBad
-	for len(d.OvrN) < len(o.OvrN) {
-		d.OvrN = append(d.OvrN, nil)
+	if d.Ovr == nil && o.Ovr != nil {
+		d.Ovr = make([]int64, len(o.Ovr))
 	}
-	for k, v := range o.OvrN {
-		if v == nil {
-			continue
-		}
-		if d.OvrN[k] == nil {
-			d.OvrN[k] = make([]int64, 2*ovrCells)
-		}
-		for i, x := range v {
-			d.OvrN[k][i] += x
-		}
+	for i, x := range o.Ovr {
+		d.Ovr[i] += x
 	}
-	for len(d.OvrW) < len(o.OvrW) {
-		d.OvrW = append(d.OvrW, nil)
+	if d.OvrW == nil && o.OvrW != nil {
+		d.OvrW = make([]u128, len(o.OvrW))
 	}
-	for k, v := range o.OvrW {
-		if v == nil {
-			continue
-		}
-		if d.OvrW[k] == nil {
-			d.OvrW[k] = make([]u128, 2*ovrCells)
-		}
-		for i := range v {
-			d.OvrW[k][i].merge(v[i])
-		}
+	for i := range o.OvrW {
+		d.OvrW[i].merge(o.OvrW[i])
 	}
 	if d.CW == nil && o.CW != nil {
 		d.CW = make([]cwBin, len(o.CW))
@@ -105,6 +91,8 @@ func (d *classDetail) merge(o *classDetail) {
 		d.CW[i].W1.merge(&o.CW[i].W1)
 		d.CW[i].WP.merge(&o.CW[i].WP)
 		d.CW[i].P62.merge(o.CW[i].P62)
+		d.CW[i].N += o.CW[i].N
+		d.CW[i].N1 += o.CW[i].N1
 	}
 }
 
@@ -119,30 +107,42 @@ func (c *Config) wantClassDetail() bool {
 	return false
 }
 
-// ovrAdd adds score p with outcome o (weight w) to class k's cells.
-func (d *classDetail) ovrAdd(k int, p, w float64, o bool, weighted bool) {
-	i := 2*ovrCell(p) + int(b2i(o))
+// ovrKey is ovrCell without a branch on p < 1/2 (2·cell + outcome).
+func ovrKey(p float64, o bool) int {
+	up := b2i(p >= 0.5)
+	mask := -uint64(up)
+	xb := math.Float64bits(p)&^mask | math.Float64bits(1-p)&mask
+	e := int(xb >> 52)
+	if e < 1023-53 {
+		return 2*ovrCell(p) + int(b2i(o))
+	}
+	key := 1 + ((e-(1023-53))<<ovrM | int(xb>>(52-ovrM))&(1<<ovrM-1))
+	k := key ^ int(up)*(key^(ovrCells-1-key))
+	return 2*k + int(b2i(o))
+}
+
+// ovrAdd adds score p with outcome o (weight w) to class k's cells, of K.
+func (d *classDetail) ovrAdd(k, K int, p, w float64, o bool, weighted bool) {
+	i := k*2*ovrCells + ovrKey(p, o)
 	if !weighted {
-		for len(d.OvrN) <= k {
-			d.OvrN = append(d.OvrN, nil)
+		if d.Ovr == nil {
+			d.Ovr = make([]int64, K*2*ovrCells)
 		}
-		if d.OvrN[k] == nil {
-			d.OvrN[k] = make([]int64, 2*ovrCells)
+		if i < len(d.Ovr) {
+			d.Ovr[i]++
 		}
-		d.OvrN[k][i]++
 		return
 	}
-	for len(d.OvrW) <= k {
-		d.OvrW = append(d.OvrW, nil)
-	}
-	if d.OvrW[k] == nil {
-		d.OvrW[k] = make([]u128, 2*ovrCells)
+	if d.OvrW == nil {
+		d.OvrW = make([]u128, K*2*ovrCells)
 	}
 	if !(w < 0x1p24) {
 		d.OvrBad = true
 		return
 	}
-	d.OvrW[k][i].add(uint64(w * 0x1p40))
+	if i < len(d.OvrW) {
+		d.OvrW[i].add(uint64(w * 0x1p40))
+	}
 }
 
 // addClassDetail adds the valid rows of a batch to their slices' per-class
@@ -155,8 +155,9 @@ func (e *Evaluator) addClassDetail(c *Cols, t *terms) {
 				continue
 			}
 			d := e.accs[t.sliceOf[i]].classDetail()
+			K := int(t.pOff[i+1] - t.pOff[i])
 			for j := t.pOff[i]; j < t.pOff[i+1]; j++ {
-				d.ovrAdd(int(j-t.pOff[i]), t.conf[j], t.w[i], t.out[j], cfg.Weighted)
+				d.ovrAdd(int(j-t.pOff[i]), K, t.conf[j], t.w[i], t.out[j], cfg.Weighted)
 			}
 		}
 		return
@@ -169,9 +170,18 @@ func (e *Evaluator) addClassDetail(c *Cols, t *terms) {
 		}
 		lo, hi := p.Offsets[i], p.Offsets[i+1]
 		buf = buf[:0]
-		for j := lo; j < hi; j++ {
-			v, _ := elem(p, j)
-			buf = append(buf, v)
+		switch {
+		case p.ElemValid == nil && p.Type == column.Float64:
+			buf = append(buf, p.F64[lo:hi]...)
+		case p.ElemValid == nil && p.Type == column.Float32:
+			for _, v := range p.F32[lo:hi] {
+				buf = append(buf, float64(v))
+			}
+		default:
+			for j := lo; j < hi; j++ {
+				v, _ := elem(p, j)
+				buf = append(buf, v)
+			}
 		}
 		y := int(t.class[i])
 		w := t.w[i]
@@ -214,20 +224,30 @@ func (e *Evaluator) addClassDetail(c *Cols, t *terms) {
 		if cfg.Classwise && d.CW == nil {
 			d.CW = make([]cwBin, len(buf)*nb)
 		}
-		for k, v := range buf {
-			if cfg.Discrim {
-				d.ovrAdd(k, v, w, k == y, cfg.Weighted)
+		K := len(buf)
+		if cfg.Discrim {
+			for k, v := range buf {
+				d.ovrAdd(k, K, v, w, k == y, cfg.Weighted)
 			}
-			if cfg.Classwise && k*nb < len(d.CW) {
-				b := &d.CW[k*nb+UniformBin(v, nb)]
-				b.W.add(w)
-				if k == y {
-					b.W1.add(w)
-				}
+		}
+		if cfg.Classwise && K*nb <= len(d.CW) {
+			cw := d.CW[:K*nb]
+			for k, v := range buf {
+				b := &cw[k*nb+UniformBin(v, nb)]
 				if cfg.Weighted {
+					b.W.add(w)
 					b.WP.add(w * v)
 				} else {
+					b.N++
 					b.P62.add(conf62(v))
+				}
+			}
+			if y < K {
+				b := &cw[y*nb+UniformBin(buf[y], nb)]
+				if cfg.Weighted {
+					b.W1.add(w)
+				} else {
+					b.N1++
 				}
 			}
 		}
@@ -242,26 +262,28 @@ func (a *Acc) classDetail() *classDetail {
 	return a.CD
 }
 
-// ovrCells lists class k's cells as cellSums (w0, w1 only), in order.
+// ovrCellSums lists class k's cells as cellSums (w0, w1 only), in order;
+// nil when the class has none.
 func (d *classDetail) ovrCellSums(k int, weighted bool) []cellSums {
 	var out []cellSums
+	base := k * 2 * ovrCells
 	for c := 0; c < ovrCells; c++ {
 		var cs cellSums
 		if weighted {
-			if k >= len(d.OvrW) || d.OvrW[k] == nil {
+			if base+2*ovrCells > len(d.OvrW) {
 				return nil
 			}
-			v0, v1 := d.OvrW[k][2*c], d.OvrW[k][2*c+1]
+			v0, v1 := d.OvrW[base+2*c], d.OvrW[base+2*c+1]
 			if v0.lo|v0.hi|v1.lo|v1.hi == 0 {
 				continue
 			}
 			addFixed(&cs.w0, v0.lo, v0.hi, -40)
 			addFixed(&cs.w1, v1.lo, v1.hi, -40)
 		} else {
-			if k >= len(d.OvrN) || d.OvrN[k] == nil {
+			if base+2*ovrCells > len(d.Ovr) {
 				return nil
 			}
-			n0, n1 := d.OvrN[k][2*c], d.OvrN[k][2*c+1]
+			n0, n1 := d.Ovr[base+2*c], d.Ovr[base+2*c+1]
 			if n0+n1 == 0 {
 				continue
 			}
@@ -279,7 +301,7 @@ func (d *classDetail) macro(weighted bool) (auroc, auprc float64) {
 	if d.OvrBad {
 		return math.NaN(), math.NaN()
 	}
-	n := max(len(d.OvrN), len(d.OvrW))
+	n := max(len(d.Ovr), len(d.OvrW)) / (2 * ovrCells)
 	var sr, sp float64
 	m := 0
 	for k := range n {
@@ -310,16 +332,17 @@ func (d *classDetail) classECE(k, nb int) float64 {
 	var W, gap float64
 	for b := range nb {
 		c := &d.CW[k*nb+b]
-		W += c.W.float()
-		wp := c.WP.float()
-		if c.P62.lo|c.P62.hi != 0 {
+		if c.N > 0 || c.P62.lo|c.P62.hi != 0 {
+			// Unweighted: counts and p·2^62 sums, exactly.
+			W += float64(c.N)
 			var s exact.Sum
 			addFixed(&s, c.P62.lo, c.P62.hi, -62)
-			s.Add(-c.W1.float())
+			s.AddInt(-c.N1)
 			gap += math.Abs(s.Float64())
 			continue
 		}
-		gap += math.Abs(c.W1.float() - wp)
+		W += c.W.float()
+		gap += math.Abs(c.W1.float() - c.WP.float())
 	}
 	return gap / W
 }
