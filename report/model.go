@@ -322,7 +322,7 @@ func (m *Model) scaled(metric string, v float64) float64 {
 // runs: the bucket row counts and every replicate value.
 func (m *Model) bootstrapObj() Obj {
 	b := m.Bootstrap
-	key := "content"
+	key := "position"
 	if b.ByID {
 		key = "id"
 	}

@@ -189,6 +189,7 @@ func cmdEval(e *env, args []string) (int, error) {
 		return 0, err
 	}
 	job := mp.job(files, names, cfg)
+	job.Keys = inputKeys(inputs, names)
 	job.Options = pipeline.Options{Workers: f.workers}
 	if mp.listPred {
 		// A batch of list rows holds rows × list length values: keep it
