@@ -187,9 +187,22 @@ func TestBootstrapRepeatedValues(t *testing.T) {
 				continue
 			}
 			ratio := (b.Hi[m] - b.Lo[m]) / (2 * 1.96 * s)
+			if b.Bias[m] != 0 {
+				t.Errorf("%s: bias %g subtracted from a mean's interval", name, b.Bias[m])
+			}
 			if ratio < 0.8 || ratio > 1.25 {
 				t.Errorf("%g decimals: %s interval [%g, %g] is %.2f× ±1.96 stderr (%g)", decimals, name, b.Lo[m], b.Hi[m], ratio, s)
 			}
+		}
+		// The ECE interval holds the estimate (the raw percentiles of
+		// the replicates, all above it, did not).
+		m := len(b.Metrics) - 1
+		if b.Metrics[m] != "ece" || !(b.Lo[m] <= *o.ECE && *o.ECE <= b.Hi[m]) || !(b.Bias[m] > 0) {
+			t.Errorf("%g decimals: ece %g, interval [%g, %g], bias %g", decimals, *o.ECE, b.Lo[m], b.Hi[m], b.Bias[m])
+		}
+		lo, hi := Percentile95(b.Replicates[m])
+		if math.Abs((lo-b.Bias[m])-b.Lo[m]) > 1e-15 && b.Lo[m] != 0 || math.Abs((hi-b.Bias[m])-b.Hi[m]) > 1e-15 {
+			t.Errorf("ece interval [%g, %g] is not the percentiles [%g, %g] less the bias %g", b.Lo[m], b.Hi[m], lo, hi, b.Bias[m])
 		}
 	}
 }
@@ -219,5 +232,28 @@ func TestBootstrapPositionIDColumnIgnored(t *testing.T) {
 	a, b := run(Position{File: FileKey("a"), Row: 0}), run(Position{File: FileKey("b"), Row: 12345})
 	if fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Error("with --id the buckets depend on the position")
+	}
+}
+
+func TestBiasCorrect(t *testing.T) {
+	cases := []struct {
+		name           string
+		reps           []float64
+		est, lo, hi    float64
+		wantLo, wantHi float64
+		wantBias       float64
+	}{
+		{"shifted down", []float64{0.2, 0.3, 0.4}, 0.2, 0.21, 0.39, 0.11, 0.29, 0.1},
+		{"clamped at 0", []float64{0.2, 0.3, 0.4}, 0.05, 0.21, 0.39, 0, 0.14, 0.25},
+		{"NaN replicates ignored", []float64{0.2, math.NaN(), 0.4}, 0.3, 0.2, 0.4, 0.2, 0.4, 0},
+		{"no replicates", []float64{math.NaN()}, 0.3, 0.2, 0.4, 0.2, 0.4, 0},
+		{"NaN estimate", []float64{0.2}, math.NaN(), 0.2, 0.4, 0.2, 0.4, 0},
+	}
+	for _, c := range cases {
+		lo, hi := c.lo, c.hi
+		b := biasCorrect(c.reps, c.est, &lo, &hi)
+		if math.Abs(b-c.wantBias) > 1e-15 || math.Abs(lo-c.wantLo) > 1e-15 || math.Abs(hi-c.wantHi) > 1e-15 {
+			t.Errorf("%s: bias %v [%v, %v], want %v [%v, %v]", c.name, b, lo, hi, c.wantBias, c.wantLo, c.wantHi)
+		}
 	}
 }

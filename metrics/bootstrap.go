@@ -673,8 +673,39 @@ type BootstrapResult struct {
 	Metrics []string
 	// Replicates[m][r] is metric m in replicate r (NLL in nats).
 	Replicates [][]float64
-	// Lo and Hi are the 2.5% and 97.5% percentiles (nearest rank).
+	// Lo and Hi are the 95% intervals: the 2.5% and 97.5% percentiles
+	// (nearest rank) of the replicates, less Bias.
 	Lo, Hi []float64
+	// Bias[m] is what the interval of metric m was moved down by: for
+	// ECE, the bootstrap estimate of its bias (the mean replicate less the
+	// estimate from the same sums), since a resample's ECE is larger in
+	// expectation and the raw percentiles can exclude the estimate; 0 for
+	// the others (means, whose bootstrap is unbiased). Lo is at least 0
+	// when a bias was subtracted (ECE is never negative).
+	Bias []float64
+}
+
+// biasCorrect moves the interval of a metric whose bootstrap is biased
+// (a resample's ECE exceeds the sample's in expectation) down by the
+// bootstrap estimate of the bias, mean(reps) - est (NaN replicates
+// ignored), keeping lo at 0 or more: the percentile interval of the
+// bias-corrected replicates. It returns the bias subtracted (0 when none
+// can be estimated).
+func biasCorrect(reps []float64, est float64, lo, hi *float64) float64 {
+	var sum float64
+	n := 0
+	for _, x := range reps {
+		if x == x {
+			sum += x
+			n++
+		}
+	}
+	if n == 0 || est != est || math.IsInf(est, 0) {
+		return 0
+	}
+	b := sum/float64(n) - est
+	*lo, *hi = max(*lo-b, 0), max(*hi-b, 0)
+	return b
 }
 
 // Percentile95 returns the 2.5% and 97.5% nearest-rank percentiles of xs
@@ -816,10 +847,36 @@ func (s *State) bootstrap() *BootstrapResult {
 	}
 	wg.Wait()
 	res.Lo, res.Hi = make([]float64, len(res.Metrics)), make([]float64, len(res.Metrics))
-	for m := range res.Metrics {
+	res.Bias = make([]float64, len(res.Metrics))
+	for m, name := range res.Metrics {
 		res.Lo[m], res.Hi[m] = Percentile95(res.Replicates[m])
+		if name == "ece" {
+			res.Bias[m] = biasCorrect(res.Replicates[m], eceOfBuckets(gap, pw), &res.Lo[m], &res.Hi[m])
+		}
 	}
 	return res
+}
+
+// eceOfBuckets is the ECE of the buckets' sums taken once each (the
+// estimate the replicates scatter around, on the buckets' grid): sum over
+// bins of |sum of the buckets' gaps| over the predictions' weight.
+func eceOfBuckets(gap [][]float64, pw []float64) float64 {
+	if len(gap) == 0 {
+		return math.NaN()
+	}
+	bin := make([]float64, len(gap[0]))
+	var w float64
+	for k, g := range gap {
+		w += pw[k]
+		for j, x := range g {
+			bin[j] += x
+		}
+	}
+	var e float64
+	for _, x := range bin {
+		e += math.Abs(x)
+	}
+	return e / w
 }
 
 // poisson1 draws from Poisson(1) by inversion, from the 64 random bits v
