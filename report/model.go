@@ -197,6 +197,9 @@ func (m *Model) JSON() []byte {
 					o = append(o, KV{"delta_interval", Floats{g.DeltaLo, g.DeltaHi}})
 				}
 			}
+			if !g.Failed && g.Message != "" {
+				o = append(o, KV{"note", g.Message})
+			}
 			gs[i] = o
 		}
 		doc = append(doc, KV{"gates", gs})

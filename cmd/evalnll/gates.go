@@ -13,13 +13,18 @@ import (
 
 // runGates evaluates --fail-if thresholds, then baseline limits, recording
 // each in the model in that order. It reports whether any failed.
-func runGates(m *report.Model, ths []gate.Threshold, lims []gate.Limit, base *report.Baseline) (bool, error) {
+func runGates(m *report.Model, ths []gate.Threshold, lims []gate.Limit, base *report.Baseline, allowMismatch bool) (bool, error) {
 	if len(ths) == 0 && len(lims) == 0 {
 		return false, nil
 	}
 	doc, err := report.ParseDoc("report", m.JSON())
 	if err != nil {
 		return false, err
+	}
+	if base != nil && len(lims) > 0 {
+		if err := matchBaseline(base, doc, lims, allowMismatch, m.AddWarning); err != nil {
+			return false, err
+		}
 	}
 	return judgeGates(m, doc, ths, lims, base)
 }
@@ -35,7 +40,7 @@ func judgeGates(m *report.Model, doc report.Doc, ths []gate.Threshold, lims []ga
 	for _, t := range ths {
 		v, ok := doc.Lookup(t.Metric)
 		if !ok {
-			return false, usagef("--fail-if %q: %v", t.Expr, gate.UnknownMetric(t.Metric, doc.Metrics()))
+			return false, usagef("--fail-if %q: %v", t.Expr, metricError(doc, "the report", t.Metric))
 		}
 		g := report.Gate{Expr: t.Expr, Value: v, Failed: t.Holds(v)}
 		if g.Failed {
@@ -47,11 +52,11 @@ func judgeGates(m *report.Model, doc report.Doc, ths []gate.Threshold, lims []ga
 	for _, l := range lims {
 		v, ok := doc.Lookup(l.Metric)
 		if !ok {
-			return false, usagef("%s: %v", l.Name(), gate.UnknownMetric(l.Metric, doc.Metrics()))
+			return false, usagef("%s: %v", l.Name(), metricError(doc, "the report", l.Metric))
 		}
 		b, ok := base.Doc.Lookup(l.Metric)
 		if !ok {
-			return false, fmt.Errorf("%s: baseline has no figure %q", base.Path, l.Metric)
+			return false, fmt.Errorf("%s: baseline has no figure %q: %v", base.Path, l.Metric, metricError(base.Doc, "the baseline", l.Metric))
 		}
 		bb := b
 		g := report.Gate{Expr: l.Name(), Value: v, Base: &bb}
@@ -86,6 +91,9 @@ func judgeLimit(g *report.Gate, l gate.Limit, baseDoc, curDoc report.Doc, b, v f
 		if g.Failed {
 			g.Message = fmt.Sprintf("%s: %s went from %s to %s; the 95%% interval of the change%s, [%s, %s], lies above the limit %s",
 				l.Name(), l.Metric, report.Fmt(b), report.Fmt(v), unit, report.Fmt(g.DeltaLo), report.Fmt(g.DeltaHi), report.Fmt(l.Delta))
+		} else if note := passedByInterval(l, change, g.DeltaLo, g.DeltaHi); note != "" {
+			g.Message = note
+			m.AddWarning(note)
 		}
 		return
 	}
@@ -95,6 +103,17 @@ func judgeLimit(g *report.Gate, l gate.Limit, baseDoc, curDoc report.Doc, b, v f
 		g.Message = fmt.Sprintf("%s: %s went from %s to %s, a change of %s%s, over the limit %s (point estimates: %s)",
 			l.Name(), l.Metric, report.Fmt(b), report.Fmt(v), report.Fmt(change), unit, report.Fmt(l.Delta), why)
 	}
+}
+
+// passedByInterval is the note on a paired baseline gate that passed
+// although the point change exceeds the limit: only because the 95%
+// interval of the change reaches below it. "" otherwise.
+func passedByInterval(l gate.Limit, change, lo, hi float64) string {
+	if !(change > l.Delta) {
+		return ""
+	}
+	return fmt.Sprintf("%s passed only because the 95%% interval of the change, [%s, %s], reaches below the limit %s: the point change %s is over it",
+		l.Name(), report.Fmt(lo), report.Fmt(hi), report.Fmt(l.Delta), report.Fmt(change))
 }
 
 // parseGates parses the gate flags shared by eval and compare.
@@ -152,7 +171,10 @@ func checkGateMetrics(cfg *metrics.Config, ths []gate.Threshold, lims []gate.Lim
 		m := metric
 		if strings.HasPrefix(m, "slice[") {
 			i := strings.Index(m, "].")
-			if cfg.ByCols == 0 || i < 0 {
+			if cfg.ByCols == 0 {
+				return usagef("%s %q: slice figures need --by (this run has no slices)", flag, expr)
+			}
+			if i < 0 {
 				return usagef("%s %q: %v", flag, expr, gate.UnknownMetric(metric, valid))
 			}
 			m = m[i+2:]
