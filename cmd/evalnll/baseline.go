@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/report"
@@ -69,17 +68,4 @@ func flagOf(l gate.Limit) string {
 		return "--max-increase " + l.Expr
 	}
 	return "--max-decrease " + l.Expr
-}
-
-// metricError says why metric is not a figure of doc (whose role, "this
-// run" or the baseline's path, names it): a slice figure of a report made
-// without --by, a slice the report does not have, or an unknown name.
-func metricError(doc report.Doc, role, metric string) error {
-	if sel, _, ok := strings.Cut(strings.TrimPrefix(metric, "slice["), "]."); ok && strings.HasPrefix(metric, "slice[") {
-		if _, has := doc["slices"]; !has {
-			return fmt.Errorf("%q needs --by: %s has no slices", metric, role)
-		}
-		return fmt.Errorf("%s has no slice %s (slices are named by every --by column, e.g. slice[COL=VALUE,COL2=VALUE2].METRIC)", role, sel)
-	}
-	return gate.UnknownMetric(metric, doc.Metrics())
 }

@@ -75,7 +75,7 @@ func cmdCompare(e *env, args []string) (int, error) {
 	}
 	c := report.Compare(base.Doc, docs[1])
 	c.MarkMismatches(base.Doc, docs[1])
-	failed, err := judgeGates(m, docs[1], ths, lims, base)
+	failed, err := runGates(m, docs[1], ths, lims, base)
 	if err != nil {
 		return 0, err
 	}

@@ -190,10 +190,10 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err := checkGateMetrics(cfg, gates, limits); err != nil {
 		return 0, err
 	}
-	job := mp.job(files, names, cfg)
+	job := mp.Job(files, names, cfg)
 	job.Keys = inputKeys(inputs, names)
 	job.Options = pipeline.Options{Workers: f.workers}
-	if mp.listPred {
+	if mp.ListPred() {
 		// A batch of list rows holds rows × list length values: keep it
 		// to a few million (16 MiB of float32 at 1000 classes).
 		job.Options.BatchRows = 1024
@@ -225,7 +225,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	m := &report.Model{
 		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
-		Binning: cfg.Binning, Mapping: mp.report, Overall: sum.Overall, Slices: sum.Slices,
+		Binning: cfg.Binning, Mapping: mp.Report(), Overall: sum.Overall, Slices: sum.Slices,
 		MinSliceSize: int64(f.minSliceSize), Bootstrap: sum.Bootstrap,
 	}
 	for i, fl := range files {
@@ -245,7 +245,18 @@ func cmdEval(e *env, args []string) (int, error) {
 			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
 		}
 	}
-	failed, err := runGates(m, gates, limits, base, f.allowMismatch)
+	if base != nil && len(limits) > 0 {
+		// The baseline must match this run: kind, units (converted),
+		// settings of the gated figures.
+		doc, err := report.ParseDoc("report", m.JSON())
+		if err != nil {
+			return 0, err
+		}
+		if err := matchBaseline(base, doc, limits, f.allowMismatch, m.AddWarning); err != nil {
+			return 0, err
+		}
+	}
+	failed, err := runGates(m, m, gates, limits, base)
 	if err != nil {
 		return 0, err
 	}
