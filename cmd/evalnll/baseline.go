@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/evalnll/evalnll/gate"
+	"github.com/evalnll/evalnll/metrics"
 	"github.com/evalnll/evalnll/report"
 )
 
@@ -43,6 +44,20 @@ func matchBaseline(base *report.Baseline, cur report.Doc, lims []gate.Limit, all
 		warn(fmt.Sprintf("baseline gate %s judged although %s (--allow-config-mismatch)", l.Name(), s))
 	}
 	return nil
+}
+
+// plannedDoc is what matchBaseline reads of the report a run of cfg
+// (its mapping resolved) will write: kind, units, eps when probabilities
+// are clipped, the calibration's binning and bin count.
+func plannedDoc(cfg *metrics.Config) report.Doc {
+	d := report.Doc{"kind": cfg.Kind.String(), "units": cfg.Units.String()}
+	if cfg.Pred == metrics.PredProb {
+		d["eps"] = cfg.Eps
+	}
+	if cfg.Kind.HasCalibration() {
+		d["calibration"] = map[string]any{"binning": cfg.Binning.String(), "bins": make([]any, cfg.Bins)}
+	}
+	return d
 }
 
 // sameKind refuses to compare reports of different kinds: their figures

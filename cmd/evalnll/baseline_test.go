@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/report"
 )
 
 // runCmd runs evalnll with args and returns its exit status, stdout and
@@ -137,6 +140,14 @@ func TestBaselineConfigMismatch(t *testing.T) {
 			t.Errorf("nll does not depend on --bins: %s", line)
 		}
 	}
+	md := filepath.Join(dir, "summary.md")
+	if code, _, se := runCmd("compare", "--md", md, b10, b15); code != 0 {
+		t.Errorf("compare --md: exit %d: %s", code, se)
+	}
+	if text, _ := os.ReadFile(md); !strings.Contains(string(text), "| ece |") || !strings.Contains(string(text), "not comparable (--bins 10 vs 15)") ||
+		!strings.Contains(string(text), "Note: the baseline was made with --bins 10") {
+		t.Errorf("markdown comparison:\n%s", text)
+	}
 	if code, _, se := runCmd("compare", "--max-increase", "ece=0.01", b10, b15); code != 2 || !strings.Contains(se, "--bins") {
 		t.Errorf("compare gate on ece across bins: exit %d: %s", code, se)
 	}
@@ -236,5 +247,64 @@ func TestGatePassedByInterval(t *testing.T) {
 	ws, _ := json.Marshal(d["warnings"])
 	if !strings.Contains(note, "passed only because the 95% interval of the change") || !strings.Contains(string(ws), "passed only because") {
 		t.Errorf("gate %v, warnings %s", g, ws)
+	}
+}
+
+// TestPlannedDocMatchesReport: what the early check reads of the report a
+// run will write is what the report holds.
+func TestPlannedDocMatchesReport(t *testing.T) {
+	dir := t.TempDir()
+	preds, _ := baselineFixture(t, dir)
+	lp := filepath.Join("..", "..", "testdata", "golden", "logprob_scalar", "lp.parquet")
+	for _, args := range [][]string{
+		{"--label", "y", "--prob", "p", preds},
+		{"--label", "y", "--logit", "p", "--bins", "7", "--binning", "quantile", "--base", "2", preds},
+		{"--logprob", "lp", "--eps", "0.01", "--base", "10", lp},
+	} {
+		code, d, se := evalJSON(t, append([]string{"--bootstrap", "0"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, se)
+		}
+		var f evalFlags
+		if _, err := parseInterspersed(evalFlagSet(&f), args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, _, _, err := checkEvalFlags(&f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Kind, err = metrics.ParseKind(d["kind"].(string)); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case f.prob != "":
+			cfg.Pred = metrics.PredProb
+		case f.logit != "":
+			cfg.Pred = metrics.PredLogit
+		default:
+			cfg.Pred = metrics.PredLogprob
+		}
+		plan := plannedDoc(cfg)
+		for _, metric := range []string{"ece", "nll"} {
+			if s, bad := report.Mismatch(plan, report.Doc(d), metric); bad {
+				t.Errorf("%v: planned %s %s, the report has %s", args, s.Flag, s.Base, s.Cur)
+			}
+		}
+		if plan["kind"] != d["kind"] || plan["units"] != d["units"] {
+			t.Errorf("%v: planned %v %v, report %v %v", args, plan["kind"], plan["units"], d["kind"], d["units"])
+		}
+	}
+}
+
+// TestBaselineRefusedEarly: a baseline that cannot match is refused before
+// the inputs are read (an input that does not parse is not reached).
+func TestBaselineRefusedEarly(t *testing.T) {
+	dir := t.TempDir()
+	_, b10 := baselineFixture(t, dir, "--bins", "10")
+	bad := filepath.Join(dir, "bad.parquet")
+	writePreds(t, bad, []predRow{{1, 1, 0.5}, {2, 0, math.NaN()}})
+	code, _, se := evalJSON(t, "--label", "y", "--prob", "p", "--baseline", b10, "--max-increase", "ece=0.1", bad)
+	if code != 2 || !strings.Contains(se, "--bins 10") {
+		t.Errorf("exit %d: %s", code, se)
 	}
 }

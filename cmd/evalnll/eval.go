@@ -190,6 +190,14 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err := checkGateMetrics(cfg, gates, limits); err != nil {
 		return 0, err
 	}
+	if base != nil && len(limits) > 0 {
+		// Refuse a baseline that cannot match before reading the inputs;
+		// the report, once made, is checked again (matchBaseline below).
+		early := *base
+		if err := matchBaseline(&early, plannedDoc(cfg), limits, f.allowMismatch, func(string) {}); err != nil {
+			return 0, err
+		}
+	}
 	job := mp.Job(files, names, cfg)
 	job.Keys = inputKeys(inputs, names)
 	job.Options = pipeline.Options{Workers: f.workers}
