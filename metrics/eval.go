@@ -394,6 +394,9 @@ func (e *Evaluator) extras(c *Cols, base int64, t *terms) {
 	mc := e.cfg.Kind == Multiclass
 	boot := e.st.boot != nil
 	worst := e.cfg.Worst > 0
+	if boot && e.cfg.Kind == Gaussian {
+		e.addBootGauss(c, t)
+	}
 	if boot && e.bootFast() {
 		e.addBootFast(c, t)
 		boot = false

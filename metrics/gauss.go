@@ -132,3 +132,18 @@ func (g *gaussAcc) summary(a *Acc, cfg *Config, w *big.Float) (GaussFigures, []B
 	}
 	return f, bins
 }
+
+// addBootGauss adds the valid rows' Gaussian terms to their bootstrap
+// buckets (the buckets addBoot and addBootFast put the rows in).
+func (e *Evaluator) addBootGauss(c *Cols, t *terms) {
+	for i := 0; i < t.n; i++ {
+		if t.reason[i] != ReasonNone {
+			continue
+		}
+		b := &e.st.boot[e.bucketOf(c, i)]
+		gt, w := &t.gauss[i], t.w[i]
+		b.G[0].add(w * gt.err * gt.err)
+		b.G[1].add(w * math.Abs(gt.err))
+		b.G[2].add(w * gt.crps)
+	}
+}

@@ -153,3 +153,78 @@ func TestGaussianScores(t *testing.T) {
 		}
 	}
 }
+
+// TestGaussianBootstrap checks that the buckets hold every row's Gaussian
+// terms once and that the intervals come out around the point figures.
+func TestGaussianBootstrap(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	const n = 4000
+	y, m, s, w := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range y {
+		m[i], s[i] = r.NormFloat64(), 0.5+r.Float64()
+		y[i] = m[i] + r.NormFloat64()*s[i]
+		w[i] = 0.5 + r.Float64()
+	}
+	for _, weighted := range []bool{false, true} {
+		cfg := DefaultConfig()
+		cfg.Kind, cfg.Pred, cfg.Weighted = Gaussian, PredStd, weighted
+		cfg.Bootstrap = BootstrapConfig{Replicates: 200, Buckets: 64, Seed: 1}
+		ev := NewEvaluator(&cfg, 0)
+		ev.BeginUnit(0)
+		c := &Cols{Rows: n,
+			Label: &column.Column{Type: column.Float64, Len: n, F64: y},
+			Pred:  &column.Column{Type: column.Float64, Len: n, F64: m},
+			Scale: &column.Column{Type: column.Float64, Len: n, F64: s},
+		}
+		if weighted {
+			c.Weight = &column.Column{Type: column.Float64, Len: n, F64: w}
+		}
+		if !ev.Add(c, 0) {
+			t.Fatal("rows rejected")
+		}
+		st := ev.State()
+		var se, ae, cr float64
+		for i := range y {
+			wi := 1.0
+			if weighted {
+				wi = w[i]
+			}
+			z := (y[i] - m[i]) / s[i]
+			se += wi * (y[i] - m[i]) * (y[i] - m[i])
+			ae += wi * math.Abs(y[i]-m[i])
+			cr += wi * GaussianCRPS(z, s[i])
+		}
+		var g [3]float64
+		for k := range st.boot {
+			for j := range g {
+				g[j] += st.boot[k].G[j].float()
+			}
+		}
+		for j, want := range []float64{se, ae, cr} {
+			if !near(g[j], want, 1e-9) {
+				t.Errorf("weighted=%v: buckets hold %v for term %d, rows %v", weighted, g[j], j, want)
+			}
+		}
+		res := st.Summary()
+		b := res.Bootstrap
+		for i, name := range b.Metrics {
+			var v float64
+			switch name {
+			case "rmse":
+				v = res.Overall.Gauss.RMSE
+			case "mae":
+				v = res.Overall.Gauss.MAE
+			case "crps":
+				v = res.Overall.Gauss.CRPS
+			default:
+				continue
+			}
+			if !(b.Lo[i] < v && v < b.Hi[i]) {
+				t.Errorf("weighted=%v: %s %v outside its interval [%v, %v]", weighted, name, v, b.Lo[i], b.Hi[i])
+			}
+		}
+		if len(b.Metrics) != 4 {
+			t.Errorf("weighted=%v: bootstrap metrics %v", weighted, b.Metrics)
+		}
+	}
+}

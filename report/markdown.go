@@ -197,9 +197,9 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 	opt("AUROC", "auroc", f.AUROC)
 	opt("AUPRC", "auprc", f.AUPRC)
 	if g := f.Gauss; g != nil {
-		t.add("RMSE", Fmt(g.RMSE))
-		t.add("MAE", Fmt(g.MAE))
-		t.add("CRPS", Fmt(g.CRPS))
+		t.add("RMSE", Fmt(g.RMSE)+m.ci("rmse"))
+		t.add("MAE", Fmt(g.MAE)+m.ci("mae"))
+		t.add("CRPS", Fmt(g.CRPS)+m.ci("crps"))
 		t.add("coverage of the 50% / 90% / 95% intervals", Fmt(g.Coverage[0])+" / "+Fmt(g.Coverage[1])+" / "+Fmt(g.Coverage[2]))
 	}
 	if f.Clipped != nil {
