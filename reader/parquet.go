@@ -138,6 +138,10 @@ type pqFile struct {
 	leaves   []pqLeaf
 	closed   bool
 	noRaw    bool // read every chunk with parquet-go (tests)
+	// The LZ4_RAW chunks, by (row group, leaf), whose pages parquet-go
+	// would decode wrongly (see parquet_lz4.go), and the leaf columns.
+	lz4raw   map[[2]int]bool
+	leafCols []*parquet.Column
 }
 
 func openParquet(path, name string, osf *os.File, size int64, opt Options) (File, error) {
@@ -148,7 +152,8 @@ func openParquet(path, name string, osf *os.File, size int64, opt Options) (File
 	}
 	var ra io.ReaderAt = osf
 	vsize := size
-	if patched := patchFooter(footer); patched != nil {
+	patched, lz4raw := patchFooter(footer)
+	if patched != nil {
 		pr := newFooterPatchedFile(osf, footerStart, patched)
 		ra, vsize = pr, pr.size()
 	}
@@ -163,6 +168,15 @@ func openParquet(path, name string, osf *os.File, size int64, opt Options) (File
 	}
 	f := &pqFile{path: path, name: name, osf: osf, ra: ra, size: size, opt: opt, pf: pf, checked: map[chunkKey]error{}}
 	md := pf.Metadata()
+	if len(lz4raw) > 0 {
+		// parquet-go took these chunks for UNCOMPRESSED; everything else
+		// sees their real codec, and parquet_lz4.go reads their pages.
+		f.lz4raw = map[[2]int]bool{}
+		for _, k := range lz4raw {
+			md.RowGroups[k[0]].Columns[k[1]].MetaData.Codec = format.Lz4Raw
+			f.lz4raw[k] = true
+		}
+	}
 	root, nleaves, err := buildSchemaTree(md.Schema)
 	if err != nil {
 		return nil, newError(name, true, "", fmt.Errorf("corrupt Parquet schema: %w", err))
@@ -171,8 +185,13 @@ func openParquet(path, name string, osf *os.File, size int64, opt Options) (File
 	if len(leafCols) != nleaves {
 		return nil, newError(name, true, "", fmt.Errorf("corrupt Parquet schema: %d leaf columns, parquet-go sees %d", nleaves, len(leafCols)))
 	}
-	for _, c := range leafCols {
-		f.leaves = append(f.leaves, leafInfo(c))
+	f.leafCols = leafCols
+	for i, c := range leafCols {
+		l := leafInfo(c)
+		if f.lz4raw[[2]int{0, i}] {
+			l.codec = format.Lz4Raw
+		}
+		f.leaves = append(f.leaves, l)
 	}
 	for i, rg := range md.RowGroups {
 		if rg.NumRows < 0 {

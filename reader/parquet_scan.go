@@ -169,6 +169,8 @@ func (s *pqScanner) openRowGroup(rg int) error {
 	for _, c := range s.curs {
 		if rc := s.f.rawChunkFor(rg, c.col); rc != nil {
 			c.resetRaw(rc)
+		} else if s.f.lz4raw[[2]int{rg, c.col.leaf}] {
+			c.reset(s.f.lz4Pages(rg, c.col.leaf))
 		} else {
 			c.reset(chunks[c.col.leaf].Pages())
 		}

@@ -293,6 +293,9 @@ func TestParquetRoundTrip(t *testing.T) {
 		{"v1-small-pages", []parquet.WriterOption{parquet.DataPageVersion(1), parquet.PageBufferSize(512), parquet.MaxRowsPerRowGroup(700)}},
 		{"v2-small-pages-snappy", []parquet.WriterOption{parquet.PageBufferSize(300), parquet.MaxRowsPerRowGroup(450), parquet.Compression(&parquet.Snappy)}},
 		{"v1-zstd", []parquet.WriterOption{parquet.DataPageVersion(1), parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(1000)}},
+		// LZ4_RAW is read by parquet_lz4.go: v1 and v2 pages, dictionaries.
+		{"v1-lz4", []parquet.WriterOption{parquet.DataPageVersion(1), parquet.Compression(&parquet.Lz4Raw), parquet.MaxRowsPerRowGroup(1000)}},
+		{"v2-small-pages-lz4", []parquet.WriterOption{parquet.PageBufferSize(300), parquet.MaxRowsPerRowGroup(450), parquet.Compression(&parquet.Lz4Raw)}},
 	}
 	for _, l := range layouts {
 		t.Run(l.name, func(t *testing.T) {
