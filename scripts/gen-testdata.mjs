@@ -1,0 +1,141 @@
+// Writes testdata/users: prediction files as DuckDB and Polars write them
+// (LZ4_RAW Parquet, DECIMAL columns, string and categorical labels,
+// scikit-learn predict_proba pairs, CSV and JSON Lines, Hive-partitioned
+// folders), and cases.json: the evalnll command for each and the figures
+// it must report, computed here by DuckDB's SQL from the same rows (not
+// by evalnll).
+//
+//   mkdir -p /tmp/gen && cp ../shared/bench/package.json /tmp/gen && (cd /tmp/gen && npm install)
+//   NODE_PATH=/tmp/gen/node_modules node scripts/gen-testdata.mjs [--out testdata/users] [--big DIR]
+//
+// --big DIR also writes the 20000- and 100000-row LZ4_RAW files (about
+// 1 MB each, not committed) into DIR, with DIR/cases.json; the Go test
+// reads them when EVALNLL_USERS_BIG=DIR is set.
+//
+// Rows are a pure function of the row number (DuckDB's hash), so the files
+// are the same from run to run for a pinned DuckDB and Polars.
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const require = createRequire(path.join(process.env.NODE_PATH || process.cwd(), 'x.js'));
+const { DuckDBInstance } = require('@duckdb/node-api');
+const pl = require('nodejs-polars');
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf('--' + name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const OUT = opt('out', 'testdata/users');
+const BIG = opt('big', '');
+
+const db = await DuckDBInstance.create(':memory:', { threads: '1' });
+const con = await db.connect();
+const q = (p) => `'${p.replaceAll("'", "''")}'`;
+const run = (sql) => con.run(sql);
+async function rows(sql) {
+  const r = await con.runAndReadAll(sql);
+  return r.getRowObjectsJS();
+}
+
+await run(`
+  CREATE MACRO u01(a, b) AS ((hash(a, b, 20261206::BIGINT) >> 11)::DOUBLE / 9007199254740992.0);
+  CREATE MACRO sigmoid(z) AS (1.0 / (1.0 + exp(-z)));
+  CREATE MACRO clip(p) AS (greatest(least(p, 1.0 - 1e-15), 1e-15));
+`);
+
+// Figures of a binary run, from a query with columns y (0/1), p, and w
+// (weight, 1 when unweighted): the SPEC's definitions (eps 1e-15).
+async function binaryFigures(from) {
+  const [r] = await rows(`
+    SELECT count(*)::BIGINT AS n,
+      sum(w * CASE WHEN y = 1 THEN -ln(clip(p)) ELSE -ln(1 - clip(p)) END) / sum(w) AS nll,
+      sum(w * (p - y) * (p - y)) / sum(w) AS brier,
+      sum(w * CASE WHEN (p >= 0.5) = (y = 1) THEN 1 ELSE 0 END) / sum(w) AS accuracy
+    FROM (${from})`);
+  return { 'overall.rows': Number(r.n), 'overall.nll': r.nll, 'overall.brier': r.brier, 'overall.accuracy': r.accuracy };
+}
+
+const cases = [];
+// A case: evalnll eval ARGS --json R INPUTS (relative to the folder of
+// cases.json); expect maps report paths to values, or exit/stderr give the
+// expected failure.
+function addCase(list, name, argv, inputs, expect) {
+  list.push({ name, args: argv, inputs, ...expect });
+}
+
+// Binary predictions of a miscalibrated model: real-looking probabilities,
+// spread over (0, 1), as float64 (which LZ4 cannot shrink).
+const binarySQL = (n) => `
+  SELECT (u01(i, 1) < sigmoid(z * 1.3 - 0.2))::INT AS y, sigmoid(z) AS p
+  FROM (SELECT i, (u01(i, 2) - 0.5) * 8.0 AS z FROM range(${n}) t(i))`;
+
+// 1. LZ4_RAW Parquet from DuckDB (COMPRESSION lz4) and Polars
+// (compression: 'lz4'). Polars writes the rows DuckDB made.
+async function lz4Files(dir, sizes, list) {
+  fs.mkdirSync(path.join(dir, 'lz4'), { recursive: true });
+  for (const n of sizes) {
+    const duck = path.join(dir, 'lz4', `duckdb_${n}.parquet`);
+    const polars = path.join(dir, 'lz4', `polars_${n}.parquet`);
+    await run(`COPY (${binarySQL(n)}) TO ${q(duck)} (FORMAT parquet, COMPRESSION lz4)`);
+    const r = await con.runAndReadAll(`SELECT * FROM ${q(duck)}`);
+    const cols = r.getColumnsObjectJS();
+    pl.DataFrame({ y: cols.y, p: cols.p }).writeParquet(polars, { compression: 'lz4' });
+    const want = await binaryFigures(`SELECT y, p, 1.0 AS w FROM ${q(duck)}`);
+    const check = await binaryFigures(`SELECT y, p, 1.0 AS w FROM ${q(polars)}`);
+    if (JSON.stringify(want) !== JSON.stringify(check)) throw new Error(`Polars wrote other rows: ${JSON.stringify(check)}`);
+    for (const [who, f] of [['duckdb', duck], ['polars', polars]]) {
+      addCase(list, `lz4_${who}_${n}`, ['--label', 'y', '--prob', 'p'], [path.relative(dir, f)], { expect: want });
+    }
+  }
+}
+
+await lz4Files(OUT, [100, 1000], cases);
+
+// 2. DECIMAL predictions, weights and Gaussian columns. DuckDB stores
+// DECIMAL(4,3) and (9,6) in INT32, (18,15) in INT64 and (38,30) in a
+// 16-byte FIXED_LEN_BYTE_ARRAY; Polars writes its Decimal(p,s) casts.
+// The expected figures use DuckDB's CAST(d AS DOUBLE).
+{
+  const dir = path.join(OUT, 'decimal');
+  fs.mkdirSync(dir, { recursive: true });
+  const duck = path.join(dir, 'duckdb.parquet');
+  await run(`COPY (
+    SELECT y, round(p, 3)::DECIMAL(4,3) AS p4, round(p, 6)::DECIMAL(9,6) AS p9,
+      p::DECIMAL(18,15) AS p18, p::DECIMAL(38,30) AS p38,
+      (0.5 + round(u01(i, 3) * 1.5, 2))::DECIMAL(5,2) AS w,
+      round(m + (u01(i, 5) - 0.5) * 3.0, 4)::DECIMAL(9,4) AS g,
+      round(m, 4)::DECIMAL(9,4) AS m, (0.5 + round(u01(i, 6), 3))::DECIMAL(6,3) AS s
+    FROM (SELECT row_number() OVER () - 1 AS i, * FROM (${binarySQL(500)})),
+      LATERAL (SELECT (u01(i, 4) - 0.5) * 40.0 AS m)
+  ) TO ${q(duck)} (FORMAT parquet)`);
+  const r = await con.runAndReadAll(`SELECT y, p9::DOUBLE AS p9, p38::DOUBLE AS p38 FROM ${q(duck)}`);
+  const c = r.getColumnsObjectJS();
+  const polars = path.join(dir, 'polars.parquet');
+  pl.DataFrame({ y: c.y, p9: c.p9, p38: c.p38 })
+    .withColumns(pl.col('p9').cast(pl.Decimal(9, 6)), pl.col('p38').cast(pl.Decimal(38, 30)))
+    .writeParquet(polars);
+  const fig = (col, w = '1.0') => binaryFigures(`SELECT y, ${col}::DOUBLE AS p, ${w}::DOUBLE AS w FROM ${q(duck)}`);
+  for (const col of ['p4', 'p9', 'p18', 'p38']) {
+    addCase(cases, `decimal_duckdb_${col}`, ['--label', 'y', '--prob', col], ['decimal/duckdb.parquet'], { expect: await fig(col) });
+  }
+  addCase(cases, 'decimal_duckdb_weight', ['--label', 'y', '--prob', 'p9', '--weight', 'w'], ['decimal/duckdb.parquet'],
+    { expect: { ...(await fig('p9', 'w')), 'overall.weight': (await rows(`SELECT sum(w::DOUBLE) AS s FROM ${q(duck)}`))[0].s } });
+  for (const col of ['p9', 'p38']) {
+    addCase(cases, `decimal_polars_${col}`, ['--label', 'y', '--prob', col], ['decimal/polars.parquet'], { expect: await fig(col) });
+  }
+  const [g] = await rows(`SELECT count(*)::BIGINT AS n,
+      avg(0.5 * ln(2 * pi()) + ln(s::DOUBLE) + 0.5 * power((g::DOUBLE - m::DOUBLE) / s::DOUBLE, 2)) AS nll
+    FROM ${q(duck)}`);
+  addCase(cases, 'decimal_duckdb_gaussian', ['--kind', 'gaussian', '--label', 'g', '--mean', 'm', '--std', 's'], ['decimal/duckdb.parquet'],
+    { expect: { 'overall.rows': Number(g.n), 'overall.nll': g.nll } });
+}
+
+fs.writeFileSync(path.join(OUT, 'cases.json'), JSON.stringify(cases, null, 1) + '\n');
+if (BIG) {
+  const big = [];
+  await lz4Files(BIG, [20000, 100000], big);
+  fs.writeFileSync(path.join(BIG, 'cases.json'), JSON.stringify(big, null, 1) + '\n');
+}
+console.error(`wrote ${cases.length} cases to ${OUT}`);
