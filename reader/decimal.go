@@ -104,3 +104,14 @@ func decimalsFixed(dst []float64, b []byte, size int, scale int32) []float64 {
 	}
 	return dst
 }
+
+// decimalLE returns the nearest float64 to the little-endian two's
+// complement integer b (Arrow's decimal layout) divided by 10^scale.
+func decimalLE(b []byte, scale int32) float64 {
+	var be [32]byte
+	n := min(len(b), len(be))
+	for i := range n {
+		be[n-1-i] = b[i]
+	}
+	return decimalFixed(be[:n], scale)
+}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,8 +49,13 @@ func TestDecimalRounding(t *testing.T) {
 		}
 		for _, n := range []int{16, 32} {
 			if u.BitLen() < 8*n {
-				if got := decimalFixed(twos(u, n), scale); math.Float64bits(got) != math.Float64bits(want) {
+				be := twos(u, n)
+				if got := decimalFixed(be, scale); math.Float64bits(got) != math.Float64bits(want) {
 					t.Fatalf("decimalFixed(%s, %d bytes) = %v, ParseFloat says %v", s, n, got, want)
+				}
+				slices.Reverse(be)
+				if got := decimalLE(be, scale); math.Float64bits(got) != math.Float64bits(want) {
+					t.Fatalf("decimalLE(%s, %d bytes) = %v, ParseFloat says %v", s, n, got, want)
 				}
 			}
 		}

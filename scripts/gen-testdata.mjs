@@ -116,6 +116,10 @@ await lz4Files(OUT, [100, 1000], cases);
   pl.DataFrame({ y: c.y, p9: c.p9, p38: c.p38 })
     .withColumns(pl.col('p9').cast(pl.Decimal(9, 6)), pl.col('p38').cast(pl.Decimal(38, 30)))
     .writeParquet(polars);
+  // The same as an Arrow IPC file: decimal128 columns.
+  pl.DataFrame({ y: c.y, p9: c.p9, p38: c.p38 })
+    .withColumns(pl.col('p9').cast(pl.Decimal(9, 6)), pl.col('p38').cast(pl.Decimal(38, 30)))
+    .writeIPC(path.join(dir, 'polars.arrow'));
   const fig = (col, w = '1.0') => binaryFigures(`SELECT y, ${col}::DOUBLE AS p, ${w}::DOUBLE AS w FROM ${q(duck)}`);
   for (const col of ['p4', 'p9', 'p18', 'p38']) {
     addCase(cases, `decimal_duckdb_${col}`, ['--label', 'y', '--prob', col], ['decimal/duckdb.parquet'], { expect: await fig(col) });
@@ -124,6 +128,7 @@ await lz4Files(OUT, [100, 1000], cases);
     { expect: { ...(await fig('p9', 'w')), 'overall.weight': (await rows(`SELECT sum(w::DOUBLE) AS s FROM ${q(duck)}`))[0].s } });
   for (const col of ['p9', 'p38']) {
     addCase(cases, `decimal_polars_${col}`, ['--label', 'y', '--prob', col], ['decimal/polars.parquet'], { expect: await fig(col) });
+    addCase(cases, `decimal_polars_arrow_${col}`, ['--label', 'y', '--prob', col], ['decimal/polars.arrow'], { expect: await fig(col) });
   }
   const [g] = await rows(`SELECT count(*)::BIGINT AS n,
       avg(0.5 * ln(2 * pi()) + ln(s::DOUBLE) + 0.5 * power((g::DOUBLE - m::DOUBLE) / s::DOUBLE, 2)) AS nll
