@@ -111,6 +111,9 @@ type Config struct {
 	HasID bool
 	// Bootstrap configures the confidence intervals of the overall figures.
 	Bootstrap BootstrapConfig
+	// Labels maps a string label column to label values (nil: labels are
+	// numbers or bools).
+	Labels *Labels
 }
 
 // DefaultConfig is the SPEC's defaults for a binary evaluation.

@@ -63,6 +63,9 @@ type RowError struct {
 	Len, Want int
 	// Logprob marks a log-probability that is out of range (above 0).
 	Logprob bool
+	// Label is a string label as written, when Config.Labels refused it.
+	Label    string
+	HasLabel bool
 }
 
 // Message says what is wrong with the row, for a column named col.
@@ -85,6 +88,9 @@ func (e *RowError) Message(col string) string {
 		}
 		return fmt.Sprintf("column %q%s: %s is outside [0, 1]", col, at, v)
 	case ReasonBadLabel:
+		if e.HasLabel {
+			return fmt.Sprintf("column %q: label %s is not one of the classes given by --classes", col, strconv.Quote(e.Label))
+		}
 		if e.HasValue {
 			return fmt.Sprintf("column %q%s: label %s is not a valid class", col, at, v)
 		}
@@ -166,6 +172,7 @@ type Evaluator struct {
 	worstMin float64
 	idkey    []byte
 	t        terms
+	labels   labelScratch
 	accs     []*Acc
 	localIdx map[*Acc]int32
 	bpend    *bootPend
@@ -275,6 +282,11 @@ const evalChunk = 4096
 // current unit. It returns false when an invalid row stopped the unit (error
 // mode); the error is in State().Errs.
 func (e *Evaluator) Add(c *Cols, base int64) bool {
+	if e.cfg.Labels != nil {
+		orig, errs := c.Label, len(e.st.Errs)
+		c = e.translate(c)
+		defer e.nameBadLabel(orig, base, errs)
+	}
 	if c.Rows <= evalChunk {
 		return e.add(c, base)
 	}

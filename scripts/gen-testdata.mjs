@@ -137,6 +137,68 @@ await lz4Files(OUT, [100, 1000], cases);
     { expect: { 'overall.rows': Number(g.n), 'overall.nll': g.nll } });
 }
 
+// 3. String and categorical labels. Binary: "spam" is positive, "ham"
+// negative. Multiclass: three named classes, the label a name, the
+// prediction a list of 3 probabilities in the order of --classes.
+const CLASSES = ['setosa', 'versicolor', 'virginica'];
+const classList = `['${CLASSES.join("','")}']`;
+const multiSQL = (n) => `
+  SELECT ${classList}[y + 1] AS label, [e0 / s, e1 / s, e2 / s] AS probs
+  FROM (SELECT *, e0 + e1 + e2 AS s FROM (
+    SELECT floor(u01(i, 11) * 3)::INT AS y,
+      exp((u01(i, 12) - 0.5) * 4 + CASE WHEN floor(u01(i, 11) * 3) = 0 THEN 1.5 ELSE 0 END) AS e0,
+      exp((u01(i, 13) - 0.5) * 4 + CASE WHEN floor(u01(i, 11) * 3) = 1 THEN 1.0 ELSE 0 END) AS e1,
+      exp((u01(i, 14) - 0.5) * 4 + CASE WHEN floor(u01(i, 11) * 3) = 2 THEN 0.5 ELSE 0 END) AS e2
+    FROM range(${n}) t(i)))`;
+// Multiclass figures from a query with label (a name), probs.
+async function multiFigures(from) {
+  const [r] = await rows(`
+    WITH t AS (SELECT list_position(${classList}, label) AS k, probs FROM (${from}))
+    SELECT count(*)::BIGINT AS n, avg(-ln(clip(probs[k]))) AS nll,
+      avg(CASE WHEN list_position(probs, list_max(probs)) = k THEN 1.0 ELSE 0.0 END) AS accuracy,
+      avg(list_sum(list_transform(range(1, 4), j -> power(probs[j] - CASE WHEN j = k THEN 1 ELSE 0 END, 2)))) AS brier
+    FROM t`);
+  return { 'overall.rows': Number(r.n), 'overall.nll': r.nll, 'overall.brier': r.brier, 'overall.accuracy': r.accuracy };
+}
+{
+  const dir = path.join(OUT, 'strings');
+  fs.mkdirSync(dir, { recursive: true });
+  const duckBin = path.join(dir, 'duckdb_binary.parquet');
+  await run(`COPY (SELECT CASE WHEN y = 1 THEN 'spam' ELSE 'ham' END AS label, p FROM (${binarySQL(400)})) TO ${q(duckBin)} (FORMAT parquet)`);
+  const want = await binaryFigures(`SELECT (label = 'spam')::INT AS y, p, 1.0 AS w FROM ${q(duckBin)}`);
+  const b = (await con.runAndReadAll(`SELECT * FROM ${q(duckBin)}`)).getColumnsObjectJS();
+  const df = pl.DataFrame({ label: b.label, p: b.p });
+  df.writeParquet(path.join(dir, 'polars_binary.parquet'));
+  df.writeIPC(path.join(dir, 'polars_binary.arrow'));
+  df.withColumn(pl.col('label').cast(pl.Categorical)).writeIPC(path.join(dir, 'polars_binary_categorical.arrow'));
+  df.withColumn(pl.col('label').cast(pl.Categorical)).writeParquet(path.join(dir, 'polars_binary_categorical.parquet'));
+  for (const f of ['duckdb_binary.parquet', 'polars_binary.parquet', 'polars_binary.arrow', 'polars_binary_categorical.arrow', 'polars_binary_categorical.parquet']) {
+    addCase(cases, `strings_${f.replace('.', '_')}`, ['--label', 'label', '--prob', 'p', '--positive', 'spam'], [`strings/${f}`],
+      { expect: { ...want, 'mapping.positive': 'spam' } });
+  }
+  addCase(cases, 'strings_binary_no_positive', ['--label', 'label', '--prob', 'p'], ['strings/duckdb_binary.parquet'],
+    { exit: 2, stderr: 'holds strings (string): name the positive class with --positive VALUE' });
+
+  const duckMc = path.join(dir, 'duckdb_multiclass.parquet');
+  await run(`COPY (${multiSQL(300)}) TO ${q(duckMc)} (FORMAT parquet)`);
+  const mwant = await multiFigures(`SELECT * FROM ${q(duckMc)}`);
+  const m = (await con.runAndReadAll(`SELECT * FROM ${q(duckMc)}`)).getColumnsObjectJS();
+  const mdf = pl.DataFrame({ label: m.label, probs: m.probs.map((l) => Array.from(l)) });
+  mdf.withColumn(pl.col('label').cast(pl.Categorical)).writeParquet(path.join(dir, 'polars_multiclass_categorical.parquet'));
+  mdf.writeIPC(path.join(dir, 'polars_multiclass.arrow'));
+  for (const f of ['duckdb_multiclass.parquet', 'polars_multiclass_categorical.parquet', 'polars_multiclass.arrow']) {
+    addCase(cases, `strings_${f.replace('.', '_')}`, ['--label', 'label', '--prob', 'probs', '--classes', CLASSES.join(',')], [`strings/${f}`],
+      { expect: { ...mwant, 'mapping.classes': CLASSES }, md: ['| `setosa` (0) |', '| `virginica` (2) |'] });
+  }
+  addCase(cases, 'strings_multiclass_json_classes', ['--label', 'label', '--prob', 'probs', '--classes', JSON.stringify(CLASSES)], ['strings/duckdb_multiclass.parquet'],
+    { expect: mwant });
+  const [firstVirginica] = await rows(`SELECT i FROM (SELECT row_number() OVER () AS i, label FROM ${q(duckMc)}) WHERE label = 'virginica' ORDER BY i LIMIT 1`);
+  addCase(cases, 'strings_multiclass_unknown_class', ['--label', 'label', '--prob', 'probs', '--classes', 'setosa,versicolor,virginia'], ['strings/duckdb_multiclass.parquet'],
+    { exit: 2, stderr: `duckdb_multiclass.parquet:${firstVirginica.i}: column "label": label "virginica" is not one of the classes given by --classes` });
+  addCase(cases, 'strings_multiclass_no_classes', ['--label', 'label', '--prob', 'probs'], ['strings/duckdb_multiclass.parquet'],
+    { exit: 2, stderr: 'give the class names in the order of the prediction list with --classes' });
+}
+
 fs.writeFileSync(path.join(OUT, 'cases.json'), JSON.stringify(cases, null, 1) + '\n');
 if (BIG) {
   const big = [];

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -18,6 +19,60 @@ type mapping struct {
 	report                         report.Mapping
 	// listPred is set when the prediction column holds a list per row.
 	listPred bool
+	// classes are the names of --classes.
+	classes []string
+}
+
+// labelNames checks --positive and --classes against the kind and the
+// label column, and sets cfg.Labels for a string label column.
+func (m *mapping) labelNames(f *evalFlags, cfg *metrics.Config, pred, label reader.Field) error {
+	str := label.Type == column.String
+	if f.positive != "" {
+		if cfg.Kind != metrics.Binary {
+			return usagef("--positive names the positive class of a binary run, not a %s one (for class names use --classes)", cfg.Kind)
+		}
+		if !str {
+			return usagef("--positive: label column %q holds %s, not strings; a numeric label must be 0/1", m.label, label.Desc)
+		}
+		cfg.Labels = metrics.PositiveLabel(f.positive)
+	}
+	if f.classes != "" {
+		var names []string
+		if strings.HasPrefix(strings.TrimSpace(f.classes), "[") {
+			if err := json.Unmarshal([]byte(f.classes), &names); err != nil {
+				return usagef("--classes: not a JSON array of strings: %v", err)
+			}
+		} else {
+			names = strings.Split(f.classes, ",")
+		}
+		if cfg.Kind != metrics.Multiclass {
+			return usagef("--classes names the classes of a multiclass run, not a %s one (a binary string label takes --positive)", cfg.Kind)
+		}
+		if len(names) < 2 {
+			return usagef("--classes: %d class name; give at least 2", len(names))
+		}
+		if pred.FixedSize != 0 && pred.FixedSize != len(names) {
+			return usagef("--classes names %d classes, but column %q holds lists of %d", len(names), m.pred, pred.FixedSize)
+		}
+		l, err := metrics.ClassLabels(names)
+		if err != nil {
+			return usagef("--classes: %v", err)
+		}
+		if str {
+			cfg.Labels = l
+		}
+		cfg.Classes, m.classes = len(names), names
+	}
+	if str && cfg.Labels == nil {
+		switch cfg.Kind {
+		case metrics.Binary:
+			return usagef("label column %q holds strings (%s): name the positive class with --positive VALUE", m.label, label.Desc)
+		case metrics.Multiclass:
+			return usagef("label column %q holds strings (%s): give the class names in the order of the prediction list with --classes NAME,NAME,...", m.label, label.Desc)
+		}
+		return usagef("label column %q holds strings (%s); a %s label must be a number", m.label, label.Desc, cfg.Kind)
+	}
+	return nil
 }
 
 // Conventional names `--kind auto` looks for, in order of preference.
@@ -192,8 +247,11 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			} else if lf.List != labelField.List {
 				return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.label, lf.Desc, labelField.Desc, names[0])
 			}
-			if !lf.Type.Numeric() && lf.Type != column.Bool {
+			if !lf.Type.Numeric() && lf.Type != column.Bool && (lf.Type != column.String || lf.List) {
 				return nil, fmt.Errorf("%s: label column %q has type %s; want bool, integer or float", names[i], m.label, lf.Desc)
+			}
+			if i > 0 && (lf.Type == column.String) != (labelField.Type == column.String) {
+				return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.label, lf.Desc, labelField.Desc, names[0])
 			}
 		}
 		if m.scale != "" {
@@ -280,12 +338,15 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			return nil, fmt.Errorf("%s: --kind gaussian needs one number per row in %q and %q", names[0], m.label, m.pred)
 		}
 	}
+	if err := m.labelNames(f, cfg, predField, labelField); err != nil {
+		return nil, err
+	}
 	m.listPred = predField.List
 	cfg.Weighted = m.weight != ""
 	cfg.ByCols = len(m.by)
 	cfg.HasID = m.id != ""
 
-	r := report.Mapping{Label: m.label, Weight: m.weight, ID: m.id, By: m.by}
+	r := report.Mapping{Label: m.label, Weight: m.weight, ID: m.id, By: m.by, Positive: f.positive, Classes: m.classes}
 	switch cfg.Pred {
 	case metrics.PredProb:
 		r.Prob = m.pred

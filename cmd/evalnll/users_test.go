@@ -20,6 +20,8 @@ type userCase struct {
 	Expect map[string]any `json:"expect"`
 	Exit   int            `json:"exit"`
 	Stderr string         `json:"stderr"`
+	// MD lists lines the markdown report must hold.
+	MD []string `json:"md"`
 }
 
 // TestUserFiles evaluates the files that DuckDB and Polars wrote (see
@@ -52,7 +54,8 @@ func TestUserFiles(t *testing.T) {
 func runUserCase(t *testing.T, dir string, c userCase) {
 	out := filepath.Join(t.TempDir(), "report.json")
 	args := append([]string{"eval", "--bootstrap", "0"}, c.Args...)
-	args = append(args, "--json", out)
+	md := filepath.Join(t.TempDir(), "report.md")
+	args = append(args, "--json", out, "--md", md)
 	for _, in := range c.Inputs {
 		args = append(args, filepath.Join(dir, in))
 	}
@@ -70,6 +73,15 @@ func runUserCase(t *testing.T, dir string, c userCase) {
 	rep, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	mdText, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range c.MD {
+		if !strings.Contains(string(mdText), line) {
+			t.Errorf("the markdown report has no %q:\n%s", line, mdText)
+		}
 	}
 	var doc any
 	if err := json.Unmarshal(rep, &doc); err != nil {
