@@ -114,6 +114,9 @@ type Config struct {
 	// Labels maps a string label column to label values (nil: labels are
 	// numbers or bools).
 	Labels *Labels
+	// Pair: a binary run whose prediction is a list of two probabilities
+	// per row, [P(y=0), P(y=1)], evaluated on the second.
+	Pair bool
 }
 
 // DefaultConfig is the SPEC's defaults for a binary evaluation.

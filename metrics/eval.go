@@ -173,6 +173,7 @@ type Evaluator struct {
 	idkey    []byte
 	t        terms
 	labels   labelScratch
+	pair     pairScratch
 	accs     []*Acc
 	localIdx map[*Acc]int32
 	bpend    *bootPend
@@ -310,6 +311,10 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 	if c.Pred != nil && c.Pred.List && (e.cfg.Kind == Multiclass || e.cfg.Kind == Multilabel) {
 		e.noteFirstList(c.Pred, base)
 	}
+	var pairBad []pairRow
+	if e.cfg.Pair && c.Pred != nil && c.Pred.List {
+		c, pairBad = e.pairColumn(c)
+	}
 	t := &e.t
 	t.reset(c.Rows, c.Rows)
 	t.pOff = t.pOff[:0]
@@ -333,6 +338,11 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 	default:
 		e.rowKernel(c, t)
 	}
+	for _, b := range pairBad {
+		if t.reason[b.i] == ReasonNull && !c.Label.IsNull(b.i) {
+			t.reason[b.i] = ReasonLength
+		}
+	}
 	e.weights(c, t)
 	e.sliceIDs(c, t)
 	invalid := 0
@@ -347,6 +357,9 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 			continue
 		}
 		re := e.explain(c, i, t)
+		if pe, ok := pairError(pairBad, i); ok && r == ReasonLength {
+			re = pe
+		}
 		re.Unit = e.unit
 		re.Row = base + int64(i)
 		e.st.Errs = append(e.st.Errs, re)

@@ -107,3 +107,93 @@ func (e *Evaluator) nameBadLabel(orig *column.Column, base int64, errs int) {
 		}
 	}
 }
+
+// pairRow is a row of a probability pair column whose list does not have 2
+// elements.
+type pairRow struct {
+	i, n int
+}
+
+// pairScratch holds the p[1] column an evaluator made of a pair column.
+type pairScratch struct {
+	f64   []float64
+	f32   []float32
+	valid []bool
+	bad   []pairRow
+	col   column.Column
+}
+
+// pairColumn returns c with its prediction, a list of two probabilities
+// per row (scikit-learn's predict_proba for classes [0, 1]), replaced by
+// the second, P(y=1) (Config.Pair), and the rows whose list has another
+// length: their prediction is null here, and add reports them as length.
+func (e *Evaluator) pairColumn(c *Cols) (*Cols, []pairRow) {
+	p := c.Pred
+	s := &e.pair
+	s.bad = s.bad[:0]
+	s.valid = grow(s.valid, p.Len)
+	for i := range s.valid {
+		s.valid[i] = true
+	}
+	s.col = column.Column{Len: p.Len, Valid: s.valid}
+	at := func(i int) (int64, bool) {
+		if p.IsNull(i) {
+			s.valid[i] = false
+			return 0, false
+		}
+		lo, hi := p.Offsets[i], p.Offsets[i+1]
+		if hi-lo != 2 {
+			s.valid[i] = false
+			s.bad = append(s.bad, pairRow{i, int(hi - lo)})
+			return 0, false
+		}
+		if p.ElemValid != nil && !p.ElemValid[lo+1] {
+			s.valid[i] = false
+			return 0, false
+		}
+		return lo + 1, true
+	}
+	switch p.Type {
+	case column.Float32:
+		s.f32 = grow(s.f32, p.Len)
+		for i := range s.f32 {
+			j, ok := at(i)
+			s.f32[i] = 0
+			if ok {
+				s.f32[i] = p.F32[j]
+			}
+		}
+		s.col.Type, s.col.F32 = column.Float32, s.f32
+	default:
+		s.f64 = grow(s.f64, p.Len)
+		for i := range s.f64 {
+			j, ok := at(i)
+			s.f64[i] = 0
+			if !ok {
+				continue
+			}
+			switch p.Type {
+			case column.Float64:
+				s.f64[i] = p.F64[j]
+			case column.Int:
+				s.f64[i] = float64(p.Ints[j])
+			case column.Uint64:
+				s.f64[i] = float64(uint64(p.Ints[j]))
+			}
+		}
+		s.col.Type, s.col.F64 = column.Float64, s.f64
+	}
+	t := *c
+	t.Pred = &s.col
+	return &t, s.bad
+}
+
+// pairError is the row error of a pair row i whose list has another length.
+func pairError(bad []pairRow, i int) (RowError, bool) {
+	for _, b := range bad {
+		if b.i == i {
+			return RowError{Role: RolePred, Reason: ReasonLength, Len: b.n, Want: 2, Elem: -1}, true
+		}
+	}
+	return RowError{}, false
+}

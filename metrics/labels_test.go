@@ -51,3 +51,26 @@ func TestLabelsTranslate(t *testing.T) {
 		t.Errorf("another dictionary: %d", got.Label.Ints[0])
 	}
 }
+
+func TestPairColumn(t *testing.T) {
+	// Rows: a pair, a null row, a pair with a null P(y=1), a list of 3, a pair.
+	p := &column.Column{Type: column.Float64, List: true, Len: 5,
+		Valid:     []bool{true, false, true, true, true},
+		Offsets:   []int64{0, 2, 2, 4, 7, 9},
+		F64:       []float64{0.1, 0.9, 0.5, 0.5, 0.2, 0.3, 0.5, 0.7, 0.3},
+		ElemValid: []bool{true, true, true, false, true, true, true, true, true}}
+	e := &Evaluator{cfg: &Config{Pair: true}}
+	got, bad := e.pairColumn(&Cols{Rows: 5, Pred: p})
+	if got.Pred.List || got.Pred.Type != column.Float64 {
+		t.Fatalf("%+v", got.Pred)
+	}
+	if !slices.Equal(got.Pred.Valid, []bool{true, false, false, false, true}) || got.Pred.F64[0] != 0.9 || got.Pred.F64[4] != 0.3 {
+		t.Errorf("valid %v, values %v", got.Pred.Valid, got.Pred.F64)
+	}
+	if len(bad) != 1 || bad[0] != (pairRow{3, 3}) {
+		t.Errorf("bad rows %v", bad)
+	}
+	if re, ok := pairError(bad, 3); !ok || re.Reason != ReasonLength || re.Len != 3 || re.Want != 2 {
+		t.Errorf("%+v", re)
+	}
+}

@@ -34,6 +34,9 @@ type Mapping struct {
 	// Classes names the prediction list's positions (--classes).
 	Positive string
 	Classes  []string
+	// Pair: the prediction is a list [P(y=0), P(y=1)] read as binary from
+	// its element 1.
+	Pair bool
 }
 
 // Gate is one evaluated gate.
@@ -239,6 +242,9 @@ func (m *Model) mappingObj() Obj {
 			by[i] = b
 		}
 		o = append(o, KV{"by", by})
+	}
+	if mp.Pair {
+		o = append(o, KV{"prob_element", 1})
 	}
 	add("positive", mp.Positive)
 	if len(mp.Classes) > 0 {

@@ -199,6 +199,38 @@ async function multiFigures(from) {
     { exit: 2, stderr: 'give the class names in the order of the prediction list with --classes' });
 }
 
+// 4. scikit-learn predict_proba pairs: [P(y=0), P(y=1)] per row with 0/1
+// labels. --kind auto reads them as binary on P(y=1) (figures as
+// scikit-learn's log_loss, brier_score_loss, accuracy_score);
+// --kind multiclass keeps the 2-class reading.
+{
+  const dir = path.join(OUT, 'proba');
+  fs.mkdirSync(dir, { recursive: true });
+  const duck = path.join(dir, 'duckdb_pairs.parquet');
+  await run(`COPY (SELECT y, [1.0 - p, p] AS probs FROM (${binarySQL(300)})) TO ${q(duck)} (FORMAT parquet)`);
+  const want = await binaryFigures(`SELECT y, probs[2] AS p, 1.0 AS w FROM ${q(duck)}`);
+  const r = (await con.runAndReadAll(`SELECT y, probs FROM ${q(duck)}`)).getColumnsObjectJS();
+  const df = pl.DataFrame({ y: r.y, probs: r.probs.map((l) => Array.from(l)) });
+  df.writeParquet(path.join(dir, 'polars_pairs.parquet'));
+  df.withColumn(pl.col('probs').cast(pl.FixedSizeList(pl.Float64, 2))).writeIPC(path.join(dir, 'polars_pairs_fixed.arrow'));
+  for (const f of ['duckdb_pairs.parquet', 'polars_pairs.parquet', 'polars_pairs_fixed.arrow']) {
+    addCase(cases, `proba_auto_${f.replace('.', '_')}`, ['--label', 'y', '--prob', 'probs'], [`proba/${f}`],
+      { expect: { ...want, kind: 'binary', 'mapping.prob_element': 1 } });
+  }
+  addCase(cases, 'proba_kind_binary', ['--kind', 'binary', '--label', 'y', '--prob', 'probs'], ['proba/duckdb_pairs.parquet'], { expect: want });
+  const [mc] = await rows(`SELECT avg(-ln(clip(probs[y + 1]))) AS nll,
+      avg(power(probs[1] - (y = 0)::INT, 2) + power(probs[2] - (y = 1)::INT, 2)) AS brier
+    FROM ${q(duck)}`);
+  addCase(cases, 'proba_kind_multiclass', ['--kind', 'multiclass', '--label', 'y', '--prob', 'probs'], ['proba/duckdb_pairs.parquet'],
+    { expect: { kind: 'multiclass', 'overall.nll': mc.nll, 'overall.brier': mc.brier } });
+  // A row of three probabilities among pairs.
+  const bad = path.join(dir, 'duckdb_pairs_bad_length.parquet');
+  await run(`COPY (SELECT y, CASE WHEN i = 7 THEN [0.2, 0.3, 0.5] ELSE [1.0 - p, p] END AS probs
+    FROM (SELECT row_number() OVER () AS i, * FROM (${binarySQL(20)}))) TO ${q(bad)} (FORMAT parquet)`);
+  addCase(cases, 'proba_bad_length', ['--label', 'y', '--prob', 'probs'], ['proba/duckdb_pairs_bad_length.parquet'],
+    { exit: 2, stderr: 'duckdb_pairs_bad_length.parquet:7: column "probs": list has 3 elements, the rest of the input has 2' });
+}
+
 fs.writeFileSync(path.join(OUT, 'cases.json'), JSON.stringify(cases, null, 1) + '\n');
 if (BIG) {
   const big = [];

@@ -23,6 +23,31 @@ type mapping struct {
 	classes []string
 }
 
+// isPair reports whether a probability list column holds two elements per
+// row: a fixed size of 2, or a first non-null list (in input order) of 2.
+func isPair(files []reader.File, col string, fl reader.Field) bool {
+	if fl.FixedSize != 0 {
+		return fl.FixedSize == 2
+	}
+	for _, f := range files {
+		for _, u := range f.Units() {
+			s := f.Scan(u.Index, []string{col}, 256)
+			for s.Next() {
+				c := s.Batch().Cols[0]
+				for i := range c.Len {
+					if !c.IsNull(i) {
+						pair := c.Offsets[i+1]-c.Offsets[i] == 2 // before Close frees the batch
+						s.Close()
+						return pair
+					}
+				}
+			}
+			s.Close()
+		}
+	}
+	return false
+}
+
 // labelNames checks --positive and --classes against the kind and the
 // label column, and sets cfg.Labels for a string label column.
 func (m *mapping) labelNames(f *evalFlags, cfg *metrics.Config, pred, label reader.Field) error {
@@ -305,6 +330,9 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 				cfg.Kind = metrics.Binary
 			case labelField.List:
 				cfg.Kind = metrics.Multilabel
+			case cfg.Pred == metrics.PredProb && f.classes == "" && isPair(files, m.pred, predField):
+				// scikit-learn's predict_proba of a binary classifier.
+				cfg.Kind = metrics.Binary
 			default:
 				cfg.Kind = metrics.Multiclass
 			}
@@ -313,7 +341,10 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 	switch cfg.Kind {
 	case metrics.Binary:
 		if predField.List {
-			return nil, fmt.Errorf("%s: --kind binary needs one number per row, but %q is %s", names[0], m.pred, predField.Desc)
+			if cfg.Pred != metrics.PredProb || (predField.FixedSize != 0 && predField.FixedSize != 2) {
+				return nil, fmt.Errorf("%s: --kind binary needs one number per row, or a list of 2 probabilities [P(y=0), P(y=1)], but %q is %s", names[0], m.pred, predField.Desc)
+			}
+			cfg.Pair = true
 		}
 		if labelField.List {
 			return nil, fmt.Errorf("%s: --kind binary needs one label per row, but %q is %s", names[0], m.label, labelField.Desc)
@@ -346,7 +377,7 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 	cfg.ByCols = len(m.by)
 	cfg.HasID = m.id != ""
 
-	r := report.Mapping{Label: m.label, Weight: m.weight, ID: m.id, By: m.by, Positive: f.positive, Classes: m.classes}
+	r := report.Mapping{Label: m.label, Weight: m.weight, ID: m.id, By: m.by, Positive: f.positive, Classes: m.classes, Pair: cfg.Pair}
 	switch cfg.Pred {
 	case metrics.PredProb:
 		r.Prob = m.pred
