@@ -449,7 +449,7 @@ func TestParquetErrors(t *testing.T) {
 		"magic.parquet":     []byte("PAR1"),
 		"cut.parquet":       data[:len(data)/2],
 		"nofooter.parquet":  append(append([]byte{}, data[:len(data)-8]...), 0xff, 0xff, 0xff, 0x7f, 'P', 'A', 'R', '1'),
-		"notparquet.csv":    []byte("y,p\n1,0.5\n"),
+		"notatable.png":     []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), // a CSV is read (text.go)
 		"badfooter.parquet": append(append(append([]byte{}, data[:len(data)-40]...), bytes.Repeat([]byte{0xff}, 32)...), data[len(data)-8:]...),
 	}
 	for name, b := range cases {

@@ -37,6 +37,8 @@ const (
 	FormatParquet
 	FormatArrowFile
 	FormatArrowStream
+	FormatCSV
+	FormatJSONL
 )
 
 // String returns the name used in the JSON report: "parquet", "arrow-file"
@@ -49,6 +51,10 @@ func (f Format) String() string {
 		return "arrow-file"
 	case FormatArrowStream:
 		return "arrow-stream"
+	case FormatCSV:
+		return "csv"
+	case FormatJSONL:
+		return "jsonl"
 	}
 	return "unknown"
 }

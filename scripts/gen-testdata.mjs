@@ -231,6 +231,55 @@ async function multiFigures(from) {
     { exit: 2, stderr: 'duckdb_pairs_bad_length.parquet:7: column "probs": list has 3 elements, the rest of the input has 2' });
 }
 
+// 5. CSV and JSON Lines: DuckDB's COPY ... (FORMAT csv) and
+// (FORMAT json: one object per line), Polars' writeCSV and writeJSON
+// (lines), binary and multiclass (lists: JSON arrays; in CSV as DuckDB
+// writes them, "[0.1, 0.9]"). Names that say nothing of the format: the
+// content decides. A directory of them is read too.
+{
+  const dir = path.join(OUT, 'text');
+  fs.mkdirSync(path.join(dir, 'dir'), { recursive: true });
+  const bin = `SELECT y, p, CASE WHEN y = 1 THEN 'spam' ELSE 'ham' END AS label FROM (${binarySQL(700)})`;
+  await run(`COPY (${bin}) TO ${q(path.join(dir, 'duckdb_binary.csv'))} (FORMAT csv, HEADER)`);
+  await run(`COPY (${bin}) TO ${q(path.join(dir, 'duckdb_binary.jsonl'))} (FORMAT json)`);
+  await run(`COPY (${bin}) TO ${q(path.join(dir, 'duckdb_binary.txt'))} (FORMAT csv, HEADER, DELIMITER '\t')`);
+  const want = await binaryFigures(`SELECT y, p, 1.0 AS w FROM ${q(path.join(dir, 'duckdb_binary.csv'))}`);
+  const b = (await con.runAndReadAll(`SELECT * FROM read_csv(${q(path.join(dir, 'duckdb_binary.csv'))})`)).getColumnsObjectJS();
+  const df = pl.DataFrame({ y: b.y, p: b.p, label: b.label });
+  df.writeCSV(path.join(dir, 'polars_binary.csv'));
+  df.writeJSON(path.join(dir, 'polars_binary.ndjson'), { format: 'lines' });
+  // Split across a directory, with names of both formats.
+  await run(`COPY (SELECT * FROM (${bin}) LIMIT 300) TO ${q(path.join(dir, 'dir', 'a.csv'))} (FORMAT csv, HEADER)`);
+  await run(`COPY (SELECT * FROM (${bin}) OFFSET 300) TO ${q(path.join(dir, 'dir', 'b.jsonl'))} (FORMAT json)`);
+  for (const f of ['duckdb_binary.csv', 'duckdb_binary.jsonl', 'duckdb_binary.txt', 'polars_binary.csv', 'polars_binary.ndjson']) {
+    addCase(cases, `text_${f.replace('.', '_')}`, ['--label', 'y', '--prob', 'p'], [`text/${f}`], { expect: want });
+  }
+  addCase(cases, 'text_csv_string_label', ['--label', 'label', '--prob', 'p', '--positive', 'spam'], ['text/polars_binary.csv'], { expect: want });
+  addCase(cases, 'text_directory', ['--label', 'y', '--prob', 'p'], ['text/dir'], { expect: { ...want, 'inputs.0.format': 'csv', 'inputs.1.format': 'jsonl' } });
+
+  const mc = `SELECT list_position(${classList}, label) - 1 AS y, probs FROM (${multiSQL(200)})`;
+  await run(`COPY (${mc}) TO ${q(path.join(dir, 'duckdb_multiclass.csv'))} (FORMAT csv, HEADER)`);
+  await run(`COPY (${mc}) TO ${q(path.join(dir, 'duckdb_multiclass.jsonl'))} (FORMAT json)`);
+  const mwant = await multiFigures(`SELECT ${classList}[y + 1] AS label, probs FROM (${mc})`);
+  for (const f of ['duckdb_multiclass.csv', 'duckdb_multiclass.jsonl']) {
+    addCase(cases, `text_${f.replace('.', '_')}`, ['--label', 'y', '--prob', 'probs'], [`text/${f}`], { expect: mwant });
+  }
+  // Errors name the line: a float where the first 1000 rows had integers,
+  // a string where numbers were.
+  const lines = ['y,p'];
+  for (let i = 0; i < 1200; i++) lines.push(`${i % 2},${i % 2 ? 0.7 : 0.2}`);
+  lines[1102] = '1,oops';
+  fs.writeFileSync(path.join(dir, 'bad_value.csv'), lines.join('\n') + '\n');
+  addCase(cases, 'text_csv_bad_value', ['--label', 'y', '--prob', 'p'], ['text/bad_value.csv'],
+    { exit: 2, stderr: 'bad_value.csv: line 1103: column "p": "oops" is not double' });
+  const jl = [];
+  for (let i = 0; i < 1200; i++) jl.push(JSON.stringify({ y: i % 2, p: i % 2 ? 0.7 : 0.2 }));
+  jl[1099] = '{"y": 1, "p": "high"}';
+  fs.writeFileSync(path.join(dir, 'bad_value.jsonl'), jl.join('\n') + '\n');
+  addCase(cases, 'text_jsonl_bad_value', ['--label', 'y', '--prob', 'p'], ['text/bad_value.jsonl'],
+    { exit: 2, stderr: 'bad_value.jsonl: line 1100: column "p": "high" is not double' });
+}
+
 fs.writeFileSync(path.join(OUT, 'cases.json'), JSON.stringify(cases, null, 1) + '\n');
 if (BIG) {
   const big = [];
