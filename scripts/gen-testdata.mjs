@@ -280,6 +280,44 @@ async function multiFigures(from) {
     { exit: 2, stderr: 'bad_value.jsonl: line 1100: column "p": "high" is not double' });
 }
 
+// 6. Hive-partitioned folders: DuckDB's PARTITION_BY (country=BR/year=2024/
+// data_0.parquet) and, as Polars' partitioned writes lay them out, one
+// file per partition under country=XX/. The partition keys are columns:
+// --by country,year and slice gates. country is a string, year an int.
+{
+  const dir = path.join(OUT, 'hive');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const src = `SELECT y, p, ['BR', 'DE', 'US'][1 + (i % 3)] AS country, 2023 + (i % 2) AS year
+    FROM (SELECT row_number() OVER () - 1 AS i, * FROM (${binarySQL(600)}))`;
+  await run(`COPY (${src}) TO ${q(path.join(dir, 'duckdb'))} (FORMAT parquet, PARTITION_BY (country, year))`);
+  const r = (await con.runAndReadAll(src)).getColumnsObjectJS();
+  const df = pl.DataFrame({ y: r.y, p: r.p, country: r.country });
+  for (const part of df.partitionBy('country', true, true)) {
+    const c = part.getColumn('country').get(0);
+    fs.mkdirSync(path.join(dir, 'polars', `country=${c}`), { recursive: true });
+    part.drop('country').writeParquet(path.join(dir, 'polars', `country=${c}`, '00000000.parquet'));
+  }
+  const slice = async (where) => binaryFigures(`SELECT y, p, 1.0 AS w FROM (${src}) WHERE ${where}`);
+  const expect = { ...(await binaryFigures(`SELECT y, p, 1.0 AS w FROM (${src})`)) };
+  const pexpect = { ...expect };
+  for (const c of ['BR', 'DE', 'US']) {
+    for (const yr of [2023, 2024]) {
+      const f = await slice(`country = '${c}' AND year = ${yr}`);
+      expect[`slices[country=${c},year=${yr}].nll`] = f['overall.nll'];
+      expect[`slices[country=${c},year=${yr}].rows`] = f['overall.rows'];
+    }
+    const f = await slice(`country = '${c}'`);
+    pexpect[`slices[country=${c}].nll`] = f['overall.nll'];
+    pexpect[`slices[country=${c}].rows`] = f['overall.rows'];
+  }
+  addCase(cases, 'hive_duckdb', ['--label', 'y', '--prob', 'p', '--by', 'country,year'], ['hive/duckdb'], { expect });
+  addCase(cases, 'hive_polars', ['--label', 'y', '--prob', 'p', '--by', 'country'], ['hive/polars'], { expect: pexpect });
+  const br = await slice(`country = 'BR' AND year = 2024`);
+  addCase(cases, 'hive_gate', ['--label', 'y', '--prob', 'p', '--by', 'country,year', '--fail-if', `slice[country=BR,year=2024].nll > ${br['overall.nll'] / 2}`],
+    ['hive/duckdb'], { exit: 1, stderr: 'slice[country=BR,year=2024].nll' });
+}
+
 fs.writeFileSync(path.join(OUT, 'cases.json'), JSON.stringify(cases, null, 1) + '\n');
 if (BIG) {
   const big = [];

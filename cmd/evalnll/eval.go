@@ -474,6 +474,7 @@ func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []str
 		}
 		files = append(files, f)
 	}
+	files = reader.HivePartitions(files, paths)
 	return files, names, cleanup, nil
 }
 
