@@ -191,9 +191,9 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err := checkGateMetrics(cfg, gates, limits); err != nil {
 		return 0, err
 	}
-	job := mp.job(files, names, cfg)
+	job := mp.Job(files, names, cfg)
 	job.Options = pipeline.Options{Workers: f.workers}
-	if mp.listPred {
+	if mp.ListPred() {
 		// A batch of list rows holds rows × list length values: keep it
 		// to a few million (16 MiB of float32 at 1000 classes).
 		job.Options.BatchRows = 1024
@@ -225,7 +225,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	m := &report.Model{
 		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
-		Binning: cfg.Binning, Mapping: mp.report, Overall: sum.Overall, Slices: sum.Slices,
+		Binning: cfg.Binning, Mapping: mp.Report(), Overall: sum.Overall, Slices: sum.Slices,
 		MinSliceSize: int64(f.minSliceSize), Bootstrap: sum.Bootstrap,
 	}
 	for i, fl := range files {
@@ -234,8 +234,8 @@ func cmdEval(e *env, args []string) (int, error) {
 	for _, c := range sum.PerClass {
 		m.PerClass = append(m.PerClass, report.ClassFigures{Class: c.Class, Rows: c.Rows, Weight: c.Weight,
 			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence})
-		if c.Class < len(mp.report.Classes) {
-			m.PerClass[len(m.PerClass)-1].Name = mp.report.Classes[c.Class]
+		if cls := mp.Report().Classes; c.Class < len(cls) {
+			m.PerClass[len(m.PerClass)-1].Name = cls[c.Class]
 		}
 	}
 	if cfg.Worst > 0 {
@@ -248,7 +248,7 @@ func cmdEval(e *env, args []string) (int, error) {
 			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
 		}
 	}
-	failed, err := runGates(m, gates, limits, base)
+	failed, err := runGates(m, m, gates, limits, base)
 	if err != nil {
 		return 0, err
 	}

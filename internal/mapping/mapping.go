@@ -1,7 +1,14 @@
-package main
+// Package mapping decides which column of a table plays which role (label,
+// prediction, scale, weight, id, slices) and, for KindAuto, the kind of
+// evaluation, from what the caller asked for and the tables' fields.
+//
+// Callers fill a Request, call Resolve with the fields of every input (it
+// completes the metrics.Config: Pred, Kind, Classes, Tokens, Weighted,
+// ByCols, HasID), then read batches of Mapping.Columns and Bind them.
+// Messages name the roles as Names says: the CLI passes its flags.
+package mapping
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -12,93 +19,89 @@ import (
 	"github.com/evalnll/evalnll/report"
 )
 
-// mapping is the resolved column of each role.
-type mapping struct {
+// Request is what the caller asked for: the column of each role ("" picks
+// the label and prediction columns by convention, and leaves the weight, id
+// and slices out) and the kind (KindAuto: from the columns' shapes).
+type Request struct {
+	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID string
+	By                                                      []string
+	Kind                                                    metrics.Kind
+	// Positive is the string label of the positive class (binary);
+	// Classes names the prediction list's positions (multiclass), mapping
+	// string labels to them. See LabelNames.
+	Positive string
+	Classes  []string
+	// PairProbe, when set, reports whether the first non-null list of a
+	// column (in input order) has 2 elements: a variable-length
+	// probability list of pairs is then binary (see the auto kind).
+	PairProbe func(col string) bool
+}
+
+// Names says how messages name each role and the kind: the CLI passes its
+// flags ("--label"), a library its option names.
+type Names struct {
+	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID, By, Kind string
+	Positive, Classes                                                 string
+}
+
+// Mapping is the resolved column of each role.
+type Mapping struct {
 	label, pred, scale, weight, id string
 	by                             []string
 	report                         report.Mapping
 	// listPred is set when the prediction column holds a list per row.
 	listPred bool
-	// classes are the names of --classes.
-	classes []string
 }
 
-// isPair reports whether a probability list column holds two elements per
-// row: a fixed size of 2, or a first non-null list (in input order) of 2.
-func isPair(files []reader.File, col string, fl reader.Field) bool {
-	if fl.FixedSize != 0 {
-		return fl.FixedSize == 2
-	}
-	for _, f := range files {
-		for _, u := range f.Units() {
-			s := f.Scan(u.Index, []string{col}, 256)
-			for s.Next() {
-				c := s.Batch().Cols[0]
-				for i := range c.Len {
-					if !c.IsNull(i) {
-						pair := c.Offsets[i+1]-c.Offsets[i] == 2 // before Close frees the batch
-						s.Close()
-						return pair
-					}
-				}
-			}
-			s.Close()
-		}
-	}
-	return false
-}
-
-// labelNames checks --positive and --classes against the kind and the
-// label column, and sets cfg.Labels for a string label column.
-func (m *mapping) labelNames(f *evalFlags, cfg *metrics.Config, pred, label reader.Field) error {
+// labelNames checks Positive and Classes against the kind and the label
+// column, and sets cfg.Labels for a string label column.
+func (m *Mapping) labelNames(f *Request, n Names, cfg *metrics.Config, pred, label reader.Field) error {
 	str := label.Type == column.String
-	if f.positive != "" {
+	if f.Positive != "" {
 		if cfg.Kind != metrics.Binary {
-			return usagef("--positive names the positive class of a binary run, not a %s one (for class names use --classes)", cfg.Kind)
+			return fmt.Errorf("%s names the positive class of a binary run, not a %s one (for class names use %s)", n.Positive, cfg.Kind, n.Classes)
 		}
 		if !str {
-			return usagef("--positive: label column %q holds %s, not strings; a numeric label must be 0/1", m.label, label.Desc)
+			return fmt.Errorf("%s: label column %q holds %s, not strings; a numeric label must be 0/1", n.Positive, m.label, label.Desc)
 		}
-		cfg.Labels = metrics.PositiveLabel(f.positive)
+		cfg.Labels = metrics.PositiveLabel(f.Positive)
 	}
-	if f.classes != "" {
-		var names []string
-		if strings.HasPrefix(strings.TrimSpace(f.classes), "[") {
-			if err := json.Unmarshal([]byte(f.classes), &names); err != nil {
-				return usagef("--classes: not a JSON array of strings: %v", err)
-			}
-		} else {
-			names = strings.Split(f.classes, ",")
-		}
+	if f.Classes != nil {
 		if cfg.Kind != metrics.Multiclass {
-			return usagef("--classes names the classes of a multiclass run, not a %s one (a binary string label takes --positive)", cfg.Kind)
+			return fmt.Errorf("%s names the classes of a multiclass run, not a %s one (a binary string label takes %s)", n.Classes, cfg.Kind, n.Positive)
 		}
-		if len(names) < 2 {
-			return usagef("--classes: %d class name; give at least 2", len(names))
+		if len(f.Classes) < 2 {
+			return fmt.Errorf("%s: %d class name; give at least 2", n.Classes, len(f.Classes))
 		}
-		if pred.FixedSize != 0 && pred.FixedSize != len(names) {
-			return usagef("--classes names %d classes, but column %q holds lists of %d", len(names), m.pred, pred.FixedSize)
+		if pred.FixedSize != 0 && pred.FixedSize != len(f.Classes) {
+			return fmt.Errorf("%s names %d classes, but column %q holds lists of %d", n.Classes, len(f.Classes), m.pred, pred.FixedSize)
 		}
-		l, err := metrics.ClassLabels(names)
+		l, err := metrics.ClassLabels(f.Classes)
 		if err != nil {
-			return usagef("--classes: %v", err)
+			return fmt.Errorf("%s: %v", n.Classes, err)
 		}
 		if str {
 			cfg.Labels = l
 		}
-		cfg.Classes, m.classes = len(names), names
+		cfg.Classes = len(f.Classes)
 	}
 	if str && cfg.Labels == nil {
 		switch cfg.Kind {
 		case metrics.Binary:
-			return usagef("label column %q holds strings (%s): name the positive class with --positive VALUE", m.label, label.Desc)
+			return fmt.Errorf("label column %q holds strings (%s): name the positive class with %s VALUE", m.label, label.Desc, n.Positive)
 		case metrics.Multiclass:
-			return usagef("label column %q holds strings (%s): give the class names in the order of the prediction list with --classes NAME,NAME,...", m.label, label.Desc)
+			return fmt.Errorf("label column %q holds strings (%s): give the class names in the order of the prediction list with %s NAME,NAME,...", m.label, label.Desc, n.Classes)
 		}
-		return usagef("label column %q holds strings (%s); a %s label must be a number", m.label, label.Desc, cfg.Kind)
+		return fmt.Errorf("label column %q holds strings (%s); a %s label must be a number", m.label, label.Desc, cfg.Kind)
 	}
 	return nil
 }
+
+// Report is the mapping as the report names it.
+func (m *Mapping) Report() report.Mapping { return m.report }
+
+// ListPred reports whether the prediction column holds a list per row.
+func (m *Mapping) ListPred() bool { return m.listPred }
 
 // Conventional names `--kind auto` looks for, in order of preference.
 var (
@@ -108,9 +111,9 @@ var (
 	logprobNames = []string{"logprob", "logprobs", "token_logprobs"}
 )
 
-func fieldMap(f reader.File) map[string]reader.Field {
+func fieldMap(f []reader.Field) map[string]reader.Field {
 	m := map[string]reader.Field{}
-	for _, fl := range f.Fields() {
+	for _, fl := range f {
 		if _, dup := m[fl.Name]; !dup {
 			m[fl.Name] = fl
 		}
@@ -119,9 +122,9 @@ func fieldMap(f reader.File) map[string]reader.Field {
 }
 
 // columnList is "a (double), b (list<float>)" for messages.
-func columnList(f reader.File) string {
+func columnList(f []reader.Field) string {
 	var parts []string
-	for _, fl := range f.Fields() {
+	for _, fl := range f {
 		parts = append(parts, fmt.Sprintf("%s (%s)", fl.Name, fl.Desc))
 	}
 	if len(parts) == 0 {
@@ -139,36 +142,38 @@ func firstPresent(fields map[string]reader.Field, names []string) string {
 	return ""
 }
 
-// resolveMapping picks the columns and the kind from the flags, or by
-// convention, and checks every file has them with usable types.
-func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metrics.Config) (*mapping, error) {
+// Resolve picks the columns and the kind from the request, or by
+// convention, and checks every input has them with usable types. files
+// holds each input's fields and names its name for messages; cfg is
+// completed in place.
+func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *metrics.Config) (*Mapping, error) {
+	if len(files) == 0 || len(names) != len(files) {
+		return nil, fmt.Errorf("mapping: %d inputs with %d names", len(files), len(names))
+	}
+	cfg.Kind = f.Kind
 	// The first file with columns decides the conventions; every file is
 	// then checked against the result.
 	first := files[0]
 	fields := fieldMap(first)
-	m := &mapping{label: f.label, weight: f.weight, id: f.id}
-	if f.by != "" {
-		for _, b := range strings.Split(f.by, ",") {
-			b = strings.TrimSpace(b)
-			if b == "" {
-				return nil, usagef("--by %q: empty column name", f.by)
-			}
-			m.by = append(m.by, b)
+	m := &Mapping{label: f.Label, weight: f.Weight, id: f.ID, by: append([]string(nil), f.By...)}
+	for _, b := range m.by {
+		if b == "" {
+			return nil, fmt.Errorf("%s: an empty column name", n.By)
 		}
 	}
 	switch {
-	case f.prob != "":
-		m.pred, cfg.Pred = f.prob, metrics.PredProb
-	case f.logit != "":
-		m.pred, cfg.Pred = f.logit, metrics.PredLogit
-	case f.logprob != "":
-		m.pred, cfg.Pred = f.logprob, metrics.PredLogprob
-	case f.mean != "":
-		m.pred = f.mean
-		if f.std != "" {
-			m.scale, cfg.Pred = f.std, metrics.PredStd
+	case f.Prob != "":
+		m.pred, cfg.Pred = f.Prob, metrics.PredProb
+	case f.Logit != "":
+		m.pred, cfg.Pred = f.Logit, metrics.PredLogit
+	case f.Logprob != "":
+		m.pred, cfg.Pred = f.Logprob, metrics.PredLogprob
+	case f.Mean != "":
+		m.pred = f.Mean
+		if f.Std != "" {
+			m.scale, cfg.Pred = f.Std, metrics.PredStd
 		} else {
-			m.scale, cfg.Pred = f.varc, metrics.PredVar
+			m.scale, cfg.Pred = f.Var, metrics.PredVar
 		}
 	default:
 		type cand struct {
@@ -197,14 +202,14 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 		// Restrict to the family --kind asks for.
 		var keep []cand
 		for _, c := range found {
-			if kindAccepts(cfg.Kind, c.pred) {
+			if KindAccepts(cfg.Kind, c.pred) {
 				keep = append(keep, c)
 			}
 		}
 		switch len(keep) {
 		case 0:
-			return nil, fmt.Errorf("%s: no prediction column found (looked for %s; or mean with std/var); give --prob, --logit, --logprob or --mean; columns: %s",
-				names[0], strings.Join(append(append(append([]string{}, probNames...), logitNames...), logprobNames...), ", "), columnList(first))
+			return nil, fmt.Errorf("%s: no prediction column found (looked for %s; or mean with std/var); give %s; columns: %s",
+				names[0], strings.Join(append(append(append([]string{}, probNames...), logitNames...), logprobNames...), ", "), n.anyPred(), columnList(first))
 		case 1:
 			m.pred, cfg.Pred = keep[0].col, keep[0].pred
 			if cfg.Pred != metrics.PredStd && cfg.Pred != metrics.PredVar {
@@ -215,22 +220,22 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			for _, c := range keep {
 				cs = append(cs, c.col)
 			}
-			return nil, fmt.Errorf("%s: ambiguous prediction columns %s: choose one with --prob, --logit, --logprob or --mean; columns: %s",
-				names[0], strings.Join(cs, ", "), columnList(first))
+			return nil, fmt.Errorf("%s: ambiguous prediction columns %s: choose one with %s; columns: %s",
+				names[0], strings.Join(cs, ", "), n.anyPred(), columnList(first))
 		}
 	}
-	if !kindAccepts(cfg.Kind, cfg.Pred) {
-		return nil, usagef("--kind %s does not take a %s column", cfg.Kind, predFlag(cfg.Pred))
+	if !KindAccepts(cfg.Kind, cfg.Pred) {
+		return nil, fmt.Errorf("%s %s does not take a %s column", n.Kind, cfg.Kind, n.pred(cfg.Pred))
 	}
 	needLabel := cfg.Pred != metrics.PredLogprob
 	if needLabel && m.label == "" {
 		m.label = firstPresent(fields, labelNames)
 		if m.label == "" {
-			return nil, fmt.Errorf("%s: no label column (looked for label, target, y); give --label; columns: %s", names[0], columnList(first))
+			return nil, fmt.Errorf("%s: no label column (looked for label, target, y); give %s; columns: %s", names[0], n.Label, columnList(first))
 		}
 	}
-	if !needLabel && m.label != "" && f.label != "" {
-		return nil, usagef("--label: a --logprob evaluation takes no label")
+	if !needLabel && m.label != "" && f.Label != "" {
+		return nil, fmt.Errorf("%s: a %s evaluation takes no label", n.Label, n.Logprob)
 	}
 	if !needLabel {
 		m.label = ""
@@ -250,7 +255,7 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			}
 			return x, nil
 		}
-		pf, err := get(m.pred, predFlag(cfg.Pred))
+		pf, err := get(m.pred, n.pred(cfg.Pred))
 		if err != nil {
 			return nil, err
 		}
@@ -260,10 +265,10 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.pred, pf.Desc, predField.Desc, names[0])
 		}
 		if !pf.Type.Numeric() {
-			return nil, fmt.Errorf("%s: column %q (%s) has type %s; want numbers", names[i], m.pred, predFlag(cfg.Pred), pf.Desc)
+			return nil, fmt.Errorf("%s: column %q (%s) has type %s; want numbers", names[i], m.pred, n.pred(cfg.Pred), pf.Desc)
 		}
 		if m.label != "" {
-			lf, err := get(m.label, "--label")
+			lf, err := get(m.label, n.Label)
 			if err != nil {
 				return nil, err
 			}
@@ -280,7 +285,7 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			}
 		}
 		if m.scale != "" {
-			sf, err := get(m.scale, predFlag(cfg.Pred))
+			sf, err := get(m.scale, n.pred(cfg.Pred))
 			if err != nil {
 				return nil, err
 			}
@@ -289,7 +294,7 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			}
 		}
 		if m.weight != "" {
-			wf, err := get(m.weight, "--weight")
+			wf, err := get(m.weight, n.Weight)
 			if err != nil {
 				return nil, err
 			}
@@ -298,7 +303,7 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			}
 		}
 		if m.id != "" {
-			xf, err := get(m.id, "--id")
+			xf, err := get(m.id, n.ID)
 			if err != nil {
 				return nil, err
 			}
@@ -307,12 +312,12 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			}
 		}
 		for _, b := range m.by {
-			bf, err := get(b, "--by")
+			bf, err := get(b, n.By)
 			if err != nil {
 				return nil, err
 			}
 			if bf.List {
-				return nil, fmt.Errorf("%s: --by column %q is a list (%s); want one value per row", names[i], b, bf.Desc)
+				return nil, fmt.Errorf("%s: %s column %q is a list (%s); want one value per row", names[i], n.By, b, bf.Desc)
 			}
 		}
 	}
@@ -330,7 +335,8 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 				cfg.Kind = metrics.Binary
 			case labelField.List:
 				cfg.Kind = metrics.Multilabel
-			case cfg.Pred == metrics.PredProb && f.classes == "" && isPair(files, m.pred, predField):
+			case cfg.Pred == metrics.PredProb && f.Classes == nil && (predField.FixedSize == 2 ||
+				(predField.FixedSize == 0 && f.PairProbe != nil && f.PairProbe(m.pred))):
 				// scikit-learn's predict_proba of a binary classifier.
 				cfg.Kind = metrics.Binary
 			default:
@@ -342,34 +348,34 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 	case metrics.Binary:
 		if predField.List {
 			if cfg.Pred != metrics.PredProb || (predField.FixedSize != 0 && predField.FixedSize != 2) {
-				return nil, fmt.Errorf("%s: --kind binary needs one number per row, or a list of 2 probabilities [P(y=0), P(y=1)], but %q is %s", names[0], m.pred, predField.Desc)
+				return nil, fmt.Errorf("%s: %s binary needs one number per row, or a list of 2 probabilities [P(y=0), P(y=1)], but %q is %s", names[0], n.Kind, m.pred, predField.Desc)
 			}
 			cfg.Pair = true
 		}
 		if labelField.List {
-			return nil, fmt.Errorf("%s: --kind binary needs one label per row, but %q is %s", names[0], m.label, labelField.Desc)
+			return nil, fmt.Errorf("%s: %s binary needs one label per row, but %q is %s", names[0], n.Kind, m.label, labelField.Desc)
 		}
 	case metrics.Multiclass:
 		if !predField.List {
-			return nil, fmt.Errorf("%s: --kind multiclass needs a list of class %s per row, but %q is %s", names[0], predNoun(cfg.Pred), m.pred, predField.Desc)
+			return nil, fmt.Errorf("%s: %s multiclass needs a list of class %s per row, but %q is %s", names[0], n.Kind, predNoun(cfg.Pred), m.pred, predField.Desc)
 		}
 		if labelField.List {
-			return nil, fmt.Errorf("%s: --kind multiclass needs an integer class index per row, but %q is %s (for 0/1 lists use --kind multilabel)", names[0], m.label, labelField.Desc)
+			return nil, fmt.Errorf("%s: %s multiclass needs an integer class index per row, but %q is %s (for 0/1 lists use %s multilabel)", names[0], n.Kind, m.label, labelField.Desc, n.Kind)
 		}
 		cfg.Classes = predField.FixedSize
 	case metrics.Multilabel:
 		if !predField.List || !labelField.List {
-			return nil, fmt.Errorf("%s: --kind multilabel needs a list of %s and a list of 0/1 labels per row; %q is %s, %q is %s", names[0], predNoun(cfg.Pred), m.pred, predField.Desc, m.label, labelField.Desc)
+			return nil, fmt.Errorf("%s: %s multilabel needs a list of %s and a list of 0/1 labels per row; %q is %s, %q is %s", names[0], n.Kind, predNoun(cfg.Pred), m.pred, predField.Desc, m.label, labelField.Desc)
 		}
 		cfg.Classes = predField.FixedSize
 	case metrics.Logprob:
 		cfg.Tokens = predField.List
 	case metrics.Gaussian:
 		if predField.List || labelField.List {
-			return nil, fmt.Errorf("%s: --kind gaussian needs one number per row in %q and %q", names[0], m.label, m.pred)
+			return nil, fmt.Errorf("%s: %s gaussian needs one number per row in %q and %q", names[0], n.Kind, m.label, m.pred)
 		}
 	}
-	if err := m.labelNames(f, cfg, predField, labelField); err != nil {
+	if err := m.labelNames(f, n, cfg, predField, labelField); err != nil {
 		return nil, err
 	}
 	m.listPred = predField.List
@@ -377,7 +383,7 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 	cfg.ByCols = len(m.by)
 	cfg.HasID = m.id != ""
 
-	r := report.Mapping{Label: m.label, Weight: m.weight, ID: m.id, By: m.by, Positive: f.positive, Classes: m.classes, Pair: cfg.Pair}
+	r := report.Mapping{Label: m.label, Weight: m.weight, ID: m.id, By: m.by, Positive: f.Positive, Classes: f.Classes, Pair: cfg.Pair}
 	switch cfg.Pred {
 	case metrics.PredProb:
 		r.Prob = m.pred
@@ -394,7 +400,8 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 	return m, nil
 }
 
-func kindAccepts(k metrics.Kind, p metrics.Pred) bool {
+// KindAccepts reports whether kind k evaluates predictions of form p.
+func KindAccepts(k metrics.Kind, p metrics.Pred) bool {
 	switch k {
 	case metrics.KindAuto:
 		return true
@@ -408,8 +415,14 @@ func kindAccepts(k metrics.Kind, p metrics.Pred) bool {
 	return false
 }
 
-func predFlag(p metrics.Pred) string {
-	return [...]string{"--prob", "--logit", "--logprob", "--mean/--std", "--mean/--var"}[p]
+// pred names the role of a prediction form.
+func (n Names) pred(p metrics.Pred) string {
+	return [...]string{n.Prob, n.Logit, n.Logprob, n.Mean + "/" + n.Std, n.Mean + "/" + n.Var}[p]
+}
+
+// anyPred names the four ways to give a prediction column.
+func (n Names) anyPred() string {
+	return n.Prob + ", " + n.Logit + ", " + n.Logprob + " or " + n.Mean
 }
 
 func predNoun(p metrics.Pred) string {
@@ -419,9 +432,9 @@ func predNoun(p metrics.Pred) string {
 	return "probabilities"
 }
 
-// job builds the pipeline job: the columns to read and how a batch maps
+// Job builds the pipeline job: the columns to read and how a batch maps
 // onto roles.
-func (m *mapping) job(files []reader.File, names []string, cfg *metrics.Config) *pipeline.Job {
+func (m *Mapping) Job(files []reader.File, names []string, cfg *metrics.Config) *pipeline.Job {
 	var cols []string
 	idx := func(c string) int {
 		if c == "" {
