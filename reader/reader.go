@@ -95,6 +95,10 @@ type Options struct {
 	// MaxBatchBytes is the largest Arrow IPC record batch body, and the
 	// largest Parquet page, accepted.
 	MaxBatchBytes int64
+	// TextTypes gives the type of CSV and JSON Lines columns by name
+	// ("int64", "double", "bool", "string" or "list", a list of doubles)
+	// instead of inferring it from the first rows.
+	TextTypes map[string]string
 
 	// noMmap reads Arrow IPC files instead of mapping them (tests).
 	noMmap bool

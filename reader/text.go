@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -227,7 +228,7 @@ func (f *textFile) inferCSV() error {
 		names[i] = strings.TrimPrefix(h, "\ufeff")
 	}
 	types := make([]textType, len(names))
-	for n := 0; n < inferRows; n++ {
+	for n := 0; n < inferRows && len(f.opt.TextTypes) < len(names); n++ {
 		rec, err := r.Read()
 		if err == io.EOF {
 			break
@@ -238,6 +239,9 @@ func (f *textFile) inferCSV() error {
 		for i, v := range rec {
 			types[i] = joinType(types[i], csvValueType(v))
 		}
+	}
+	if err := f.givenTypes(names, types); err != nil {
+		return err
 	}
 	fields := make([]arrow.Field, len(names))
 	f.jsonList = make([]bool, len(names))
@@ -260,6 +264,32 @@ func (f *textFile) inferCSV() error {
 		f.idx = append(f.idx, i)
 	}
 	f.schema = arrow.NewSchema(fields, nil)
+	return nil
+}
+
+// givenTypes puts the types of Options.TextTypes in place of the inferred
+// ones; a name that is not a column is an error.
+func (f *textFile) givenTypes(names []string, types []textType) error {
+	for col, t := range f.opt.TextTypes {
+		i := slices.Index(names, col)
+		if i < 0 {
+			return fmt.Errorf("--types: no column %q", col)
+		}
+		switch t {
+		case "int64", "int":
+			types[i] = ttInt
+		case "double", "float64", "float":
+			types[i] = ttFloat
+		case "bool":
+			types[i] = ttBool
+		case "string":
+			types[i] = ttString
+		case "list", "list<double>":
+			types[i] = ttList
+		default:
+			return fmt.Errorf("--types: %q is not int64, double, bool, string or list", t)
+		}
+	}
 	return nil
 }
 
@@ -384,6 +414,9 @@ func (f *textFile) inferJSON() error {
 				other[k] = desc
 			}
 		}
+	}
+	if err := f.givenTypes(names, types); err != nil {
+		return err
 	}
 	var fields []arrow.Field
 	for i, n := range names {
@@ -550,7 +583,7 @@ func (f *textFile) locateJSON(line []byte, err error) error {
 			if len(v) > 80 {
 				v = v[:77] + "..."
 			}
-			return fmt.Errorf("column %q: %s is not %s (the type of the first %d rows; see README, CSV and JSON Lines)", fl.Name, v, fl.Desc, inferRows)
+			return fmt.Errorf("column %q: %s is not %s (the column's type, from the first %d rows or --types)", fl.Name, v, fl.Desc, inferRows)
 		}
 	}
 	return err
@@ -721,7 +754,7 @@ func (s *textScanner) locateCSV(err error) error {
 			}
 			if bad {
 				line, _ := r.FieldPos(i)
-				return fmt.Errorf("line %d: column %q: %q is not %s (the type of the first %d rows; see README, CSV and JSON Lines)", line, fl.Name, v, fl.Desc, inferRows)
+				return fmt.Errorf("line %d: column %q: %q is not %s (the column's type, from the first %d rows or --types)", line, fl.Name, v, fl.Desc, inferRows)
 			}
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/evalnll/evalnll/column"
 )
 
 func writeText(t *testing.T, name, s string) string {
@@ -93,5 +95,39 @@ func TestTextErrors(t *testing.T) {
 	// Binary content is not text.
 	if _, err := Open(writeText(t, "x.csv", "y,p\n\x00\x01"), DefaultOptions()); err == nil || !isFormat(err) {
 		t.Fatalf("binary file: %v", err)
+	}
+}
+
+// TestTextGivenTypes: Options.TextTypes replaces the inferred types.
+func TestTextGivenTypes(t *testing.T) {
+	old := inferRows
+	inferRows = 2
+	defer func() { inferRows = old }()
+	for _, name := range []string{"a.csv", "a.jsonl"} {
+		body := "y,p\n1,0.5\n0,0.25\n1.5,0.5\n"
+		if name == "a.jsonl" {
+			body = "{\"y\":1,\"p\":0.5}\n{\"y\":0,\"p\":0.25}\n{\"y\":1.5,\"p\":0.5}\n"
+		}
+		opt := DefaultOptions()
+		opt.TextTypes = map[string]string{"y": "double", "p": "string"}
+		if name == "a.jsonl" {
+			opt.TextTypes["p"] = "double" // a JSON number is not a string
+		}
+		f, err := Open(writeText(t, name, body), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := scanAll(t, f, -1, []string{"y", "p"}, 0)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0].typ != column.Float64 || got[0].f[2] != 1.5 || (name == "a.csv" && (got[1].typ != column.String || got[1].strs[1] != "0.25")) {
+			t.Errorf("%s: %+v %+v", name, got[0], got[1])
+		}
+		opt.TextTypes = map[string]string{"nope": "double"}
+		if _, err := Open(writeText(t, name, body), opt); err == nil || !strings.Contains(err.Error(), `no column "nope"`) {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
