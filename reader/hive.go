@@ -48,7 +48,8 @@ func hivePairs(path string) [][2]string {
 
 // HivePartitions wraps the files whose paths have KEY=VALUE folders so that
 // every key is a column of every file (null where a path lacks it). Files
-// is returned as is when no path has one.
+// is returned as is when no path has one. The CLI passes each file's path
+// below the input it was found under, so that folders above it do not count.
 func HivePartitions(files []File, paths []string) []File {
 	type key struct {
 		name string

@@ -59,6 +59,7 @@ type evalFlags struct {
 	cpuProfile                                                         string
 	maxSlices                                                          int
 	positive, classes, types                                           string
+	allowMismatch                                                      bool
 }
 
 func evalFlagSet(f *evalFlags) *flag.FlagSet {
@@ -96,6 +97,7 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.baseline, "baseline", "", "baseline JSON report `FILE` for --max-increase and --max-decrease")
 	fs.Var(&f.maxInc, "max-increase", "fail when `METRIC=DELTA` rose by more than DELTA (absolute, or N% relative) over the baseline; repeatable")
 	fs.Var(&f.maxDec, "max-decrease", "fail when `METRIC=DELTA` fell by more than DELTA over the baseline (for accuracy); repeatable")
+	fs.BoolVar(&f.allowMismatch, "allow-config-mismatch", false, "judge baseline gates on figures whose settings (--bins, --binning, --eps) differ from the baseline's, with a warning, rather than exit 2")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a profile of the run's allocations to `FILE` (go tool pprof)")
@@ -203,7 +205,16 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err := checkGateMetrics(cfg, gates, limits); err != nil {
 		return 0, err
 	}
+	if base != nil && len(limits) > 0 {
+		// Refuse a baseline that cannot match before reading the inputs;
+		// the report, once made, is checked again (matchBaseline below).
+		early := *base
+		if err := matchBaseline(&early, plannedDoc(cfg), limits, f.allowMismatch, func(string) {}); err != nil {
+			return 0, err
+		}
+	}
 	job := mp.Job(files, names, cfg)
+	job.Keys = inputKeys(inputs, names)
 	job.Options = pipeline.Options{Workers: f.workers}
 	if mp.ListPred() {
 		// A batch of list rows holds rows × list length values: keep it
@@ -258,6 +269,17 @@ func cmdEval(e *env, args []string) (int, error) {
 				id = metrics.Value{Kind: metrics.VString, S: res.RowName(w.Unit, w.Row)}
 			}
 			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
+		}
+	}
+	if base != nil && len(limits) > 0 {
+		// The baseline must match this run: kind, units (converted),
+		// settings of the gated figures.
+		doc, err := report.ParseDoc("report", m.JSON())
+		if err != nil {
+			return 0, err
+		}
+		if err := matchBaseline(base, doc, limits, f.allowMismatch, m.AddWarning); err != nil {
+			return 0, err
 		}
 	}
 	failed, err := runGates(m, m, gates, limits, base)
@@ -486,7 +508,8 @@ func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []str
 		}
 		files = append(files, f)
 	}
-	files = reader.HivePartitions(files, paths)
+	// Partition folders below the input each file was found under.
+	files = reader.HivePartitions(files, inputKeys(args, paths))
 	return files, names, cleanup, nil
 }
 
