@@ -60,6 +60,7 @@ type evalFlags struct {
 	maxSlices                                                          int
 	auroc, classwise                                                   bool
 	topk                                                               int
+	positive, classes, types                                           string
 	allowMismatch                                                      bool
 }
 
@@ -75,6 +76,9 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.weight, "weight", "", "non-negative sample weight `COL`")
 	fs.StringVar(&f.by, "by", "", "also report every slice of `COL[,COL]`")
 	fs.StringVar(&f.id, "id", "", "row identifier `COL`, used by --worst")
+	fs.StringVar(&f.positive, "positive", "", "string label `VALUE` of the positive class (binary; every other value is negative)")
+	fs.StringVar(&f.classes, "classes", "", "class `NAMES` in the order of the prediction list, a,b,c or a JSON array: maps string labels to positions and names the per-class table (multiclass)")
+	fs.StringVar(&f.types, "types", "", "CSV and JSON Lines column types `COL=TYPE[,COL=TYPE]` (int64, double, bool, string, list) instead of inferring them from the first 1000 rows")
 	fs.StringVar(&f.kind, "kind", "auto", "`KIND`: auto, binary, multiclass, multilabel, logprob or gaussian")
 	fs.Float64Var(&f.eps, "eps", 1e-15, "clip probabilities to [`E`, 1-E] before the log; 0 disables clipping")
 	fs.StringVar(&f.base, "base", "e", "log `BASE` of NLL figures: e (nats), 2 (bits) or 10 (hartleys)")
@@ -183,7 +187,18 @@ func cmdEval(e *env, args []string) (int, error) {
 			}
 		}()
 	}
-	files, names, cleanup, err := openInputs(e, inputs, reader.Options{MaxBatchBytes: f.maxBatchBytes})
+	opt := reader.Options{MaxBatchBytes: f.maxBatchBytes}
+	if f.types != "" {
+		opt.TextTypes = map[string]string{}
+		for _, kv := range strings.Split(f.types, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return 0, usagef("--types: %q is not COL=TYPE", kv)
+			}
+			opt.TextTypes[k] = v
+		}
+	}
+	files, names, cleanup, err := openInputs(e, inputs, opt)
 	defer cleanup()
 	if err != nil {
 		return 0, err
@@ -247,6 +262,9 @@ func cmdEval(e *env, args []string) (int, error) {
 	for _, c := range sum.PerClass {
 		m.PerClass = append(m.PerClass, report.ClassFigures{Class: c.Class, Rows: c.Rows, Weight: c.Weight,
 			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence, ECE: c.ECE})
+		if cls := mp.Report().Classes; c.Class < len(cls) {
+			m.PerClass[len(m.PerClass)-1].Name = cls[c.Class]
+		}
 	}
 	if cfg.Worst > 0 {
 		m.Worst = []report.WorstRow{}
@@ -501,6 +519,8 @@ func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []str
 		}
 		files = append(files, f)
 	}
+	// Partition folders below the input each file was found under.
+	files = reader.HivePartitions(files, inputKeys(args, paths))
 	return files, names, cleanup, nil
 }
 
