@@ -354,6 +354,9 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			cfg := *job.Config
 			cfg.Classes = k
 			fixed.Config = &cfg
+			// The first run read every unit, so progress already stands
+			// at the end: the rerun does not report its units again.
+			fixed.Progress = nil
 			return Run(ctx, &fixed)
 		}
 		classes = k
