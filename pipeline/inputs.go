@@ -3,7 +3,6 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,7 +18,10 @@ var ErrNoInputs = errors.New("no input files")
 
 // Expand turns INPUT arguments (files, directories walked recursively for
 // table extensions, globs, "-") into a sorted, de-duplicated list of paths.
-// "-" stays "-" and sorts first.
+// "-" stays "-" and sorts first. One file named twice (relative and
+// absolute paths, "..", a symlink or a hard link) is listed once, under
+// the first of its names in sorted order: files are compared by device
+// and inode.
 func Expand(args []string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
@@ -68,6 +70,7 @@ func Expand(args []string) ([]string, error) {
 		add(a)
 	}
 	sort.Strings(out)
+	out = dedupeByID(out)
 	if stdin {
 		out = append([]string{"-"}, out...)
 	}
@@ -75,6 +78,24 @@ func Expand(args []string) ([]string, error) {
 		return nil, ErrNoInputs
 	}
 	return out, nil
+}
+
+// dedupeByID drops the paths that name a file listed before them.
+func dedupeByID(paths []string) []string {
+	ids := make(map[FileID]bool, len(paths))
+	out := paths[:0]
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil {
+			if id, ok := IDOf(st); ok {
+				if ids[id] {
+					continue
+				}
+				ids[id] = true
+			}
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 func addPath(p string, add func(string)) error {
@@ -117,23 +138,4 @@ func unwrapPathErr(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// SpoolStdin copies standard input into a temporary file, so that it can be
-// read more than once like any other input. The caller removes the file.
-func SpoolStdin(r io.Reader) (string, error) {
-	f, err := os.CreateTemp("", "evalnll-stdin-*.arrows")
-	if err != nil {
-		return "", fmt.Errorf("-: %w", err)
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", fmt.Errorf("-: reading standard input: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return "", fmt.Errorf("-: %w", err)
-	}
-	return f.Name(), nil
 }
