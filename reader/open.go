@@ -37,15 +37,20 @@ const defaultMaxRows = 65536
 
 // open is Open with an injectable Arrow allocator (nil: the Go allocator).
 func open(path string, opt Options, alloc memory.Allocator) (f File, err error) {
+	name := path
+	if path == "-" {
+		name = "stdin"
+	}
+	return openNamed(path, name, opt, alloc)
+}
+
+// openNamed is open with the name used in errors.
+func openNamed(path, name string, opt Options, alloc memory.Allocator) (f File, err error) {
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = DefaultOptions().MaxBatchBytes
 	}
 	if alloc == nil {
 		alloc = memory.NewGoAllocator()
-	}
-	name := path
-	if path == "-" {
-		name = "stdin"
 	}
 	defer func() {
 		if r := recover(); r != nil {

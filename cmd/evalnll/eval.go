@@ -1,16 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/metrics"
@@ -58,6 +59,8 @@ type evalFlags struct {
 	memProfile                                                         string
 	cpuProfile                                                         string
 	maxSlices                                                          int
+	maxReportBytes                                                     int64
+	maxStdinBytes                                                      int64
 }
 
 func evalFlagSet(f *evalFlags) *flag.FlagSet {
@@ -79,6 +82,7 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.binning, "binning", "uniform", "`M`: uniform (equal width) or quantile (equal weight)")
 	fs.StringVar(&f.onInvalid, "on-invalid", "error", "`P`: error (stop at the first invalid row) or skip (count it by reason)")
 	fs.IntVar(&f.workers, "workers", 0, "`N` units evaluated at once (default: all cores); results do not depend on it")
+	fs.Int64Var(&f.maxStdinBytes, "max-stdin-bytes", defaultMaxStdinBytes, "largest standard input spooled to a temporary file, in `BYTES` (only a multiclass list whose class count is not fixed is spooled; other streams are read as they come)")
 	fs.Int64Var(&f.maxBatchBytes, "max-batch-bytes", reader.DefaultOptions().MaxBatchBytes, "largest Arrow IPC record batch body or Parquet page accepted, in `BYTES`")
 	fs.IntVar(&f.worst, "worst", 0, "list the `N` rows of highest NLL")
 	fs.IntVar(&f.maxSlices, "max-slices", 100000, "fail when --by yields more than `N` slices")
@@ -90,6 +94,7 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.Var(&f.outs, "o", "write a report to `FILE`, its format from the extension (.json, .md, .svg); repeatable")
 	fs.Var(&f.failIf, "fail-if", "exit 1 when `'METRIC OP VALUE'` holds, e.g. 'nll > 0.35'; repeatable")
 	fs.StringVar(&f.baseline, "baseline", "", "baseline JSON report `FILE` for --max-increase and --max-decrease")
+	fs.Int64Var(&f.maxReportBytes, "max-report-bytes", defaultMaxReportBytes, "largest --baseline report read, in `BYTES` (its parse takes several times that in memory)")
 	fs.Var(&f.maxInc, "max-increase", "fail when `METRIC=DELTA` rose by more than DELTA (absolute, or N% relative) over the baseline; repeatable")
 	fs.Var(&f.maxDec, "max-decrease", "fail when `METRIC=DELTA` fell by more than DELTA over the baseline (for accuracy); repeatable")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
@@ -122,6 +127,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 func cmdEval(e *env, args []string) (int, error) {
 	var f evalFlags
+	var profiles []func(*report.OutputSet)
 	fs := evalFlagSet(&f)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
@@ -148,41 +154,79 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var base *report.Baseline
-	if f.baseline != "" {
-		base, err = report.ReadBaseline(f.baseline)
-		if err != nil {
-			return 0, err
-		}
-	}
-
-	if f.cpuProfile != "" {
-		pf, err := os.Create(f.cpuProfile)
-		if err != nil {
-			return 0, usagef("--cpuprofile: %v", err)
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return 0, usagef("--cpuprofile: %v", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if f.memProfile != "" {
-		runtime.MemProfileRate = 64 << 10
-		defer func() {
-			if pf, err := os.Create(f.memProfile); err == nil {
-				pprof.Lookup("allocs").WriteTo(pf, 0)
-				pf.Close()
-			}
-		}()
-	}
-	files, names, cleanup, err := openInputs(e, inputs, reader.Options{MaxBatchBytes: f.maxBatchBytes})
-	defer cleanup()
+	paths, err := pipeline.Expand(inputs)
 	if err != nil {
 		return 0, err
 	}
+	// Nothing is read nor written before every output is known to be
+	// none of the inputs.
+	var onames, inames []namedPath
+	for _, o := range outs {
+		onames = append(onames, namedPath{o.flag, o.path})
+	}
+	if f.cpuProfile != "" {
+		onames = append(onames, namedPath{"--cpuprofile", f.cpuProfile})
+	}
+	if f.memProfile != "" {
+		onames = append(onames, namedPath{"--memprofile", f.memProfile})
+	}
+	for _, p := range paths {
+		inames = append(inames, namedPath{"input", p})
+	}
+	if f.baseline != "" {
+		inames = append(inames, namedPath{"--baseline", f.baseline})
+	}
+	if err := checkOutputs(e, onames, inames, len(outs) == 0); err != nil {
+		return 0, err
+	}
+	var base *report.Baseline
+	if f.baseline != "" {
+		data, err := readReport(e.ctx, "--baseline "+f.baseline, f.baseline, f.maxReportBytes)
+		if err != nil {
+			return 0, err
+		}
+		d, err := report.ParseDoc(f.baseline, data)
+		if err != nil {
+			return 0, err
+		}
+		base = &report.Baseline{Path: f.baseline, Doc: d}
+	}
+
+	// Profiles are outputs like the reports: kept in memory, committed
+	// with them.
+	var cpuProf bytes.Buffer
+	if f.cpuProfile != "" {
+		if err := pprof.StartCPUProfile(&cpuProf); err != nil {
+			return 0, usagef("--cpuprofile: %v", err)
+		}
+		stop := sync.OnceFunc(pprof.StopCPUProfile)
+		defer stop()
+		profiles = append(profiles, func(set *report.OutputSet) {
+			stop()
+			addOutput(e, set, f.cpuProfile, cpuProf.Bytes())
+		})
+	}
+	if f.memProfile != "" {
+		runtime.MemProfileRate = 64 << 10
+		profiles = append(profiles, func(set *report.OutputSet) {
+			var b bytes.Buffer
+			pprof.Lookup("allocs").WriteTo(&b, 0)
+			addOutput(e, set, f.memProfile, b.Bytes())
+		})
+	}
+	ins, err := openInputs(e, paths, reader.Options{MaxBatchBytes: f.maxBatchBytes}, f.maxStdinBytes)
+	defer ins.close()
+	if err != nil {
+		return 0, err
+	}
+	files, names := ins.files, ins.names
 	mp, err := resolveMapping(&f, files, names, cfg)
 	if err != nil {
+		return 0, err
+	}
+	// Standard input is streamed, unless the run may read it twice (an
+	// unknown class count: see pipeline.Run): then it is spooled.
+	if err := ins.settleStdin(e, mp.job(files, names, cfg).PredColumn != ""); err != nil {
 		return 0, err
 	}
 	if err := checkGateMetrics(cfg, gates, limits); err != nil {
@@ -246,7 +290,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := writeOutputs(e, m, outs); err != nil {
+	if err := writeOutputs(e, m, outs, profiles); err != nil {
 		return 0, err
 	}
 	if failed {
@@ -323,6 +367,12 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	if f.maxBatchBytes <= 0 {
 		return nil, nil, nil, usagef("--max-batch-bytes: %d is not positive", f.maxBatchBytes)
 	}
+	if f.maxStdinBytes <= 0 {
+		return nil, nil, nil, usagef("--max-stdin-bytes: %d is not positive", f.maxStdinBytes)
+	}
+	if f.maxReportBytes <= 0 {
+		return nil, nil, nil, usagef("--max-report-bytes: %d is not positive", f.maxReportBytes)
+	}
 	if f.maxSlices <= 0 {
 		return nil, nil, nil, usagef("--max-slices: %d is not positive", f.maxSlices)
 	}
@@ -363,32 +413,32 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	return &cfg, ths, lims, nil
 }
 
-type output struct{ path, format string }
+type output struct{ path, format, flag string }
 
 func outputs(f *evalFlags) ([]output, error) {
 	var outs []output
 	if f.jsonOut != "" {
-		outs = append(outs, output{f.jsonOut, "json"})
+		outs = append(outs, output{f.jsonOut, "json", "--json"})
 	}
 	if f.mdOut != "" {
-		outs = append(outs, output{f.mdOut, "md"})
+		outs = append(outs, output{f.mdOut, "md", "--md"})
 	}
 	if f.svgOut != "" {
-		outs = append(outs, output{f.svgOut, "svg"})
+		outs = append(outs, output{f.svgOut, "svg", "--svg"})
 	}
 	if f.pngOut != "" {
-		outs = append(outs, output{f.pngOut, "png"})
+		outs = append(outs, output{f.pngOut, "png", "--png"})
 	}
 	for _, o := range f.outs {
 		switch strings.ToLower(filepath.Ext(o)) {
 		case ".json":
-			outs = append(outs, output{o, "json"})
+			outs = append(outs, output{o, "json", "-o"})
 		case ".md", ".markdown":
-			outs = append(outs, output{o, "md"})
+			outs = append(outs, output{o, "md", "-o"})
 		case ".svg":
-			outs = append(outs, output{o, "svg"})
+			outs = append(outs, output{o, "svg", "-o"})
 		case ".png":
-			outs = append(outs, output{o, "png"})
+			outs = append(outs, output{o, "png", "-o"})
 		default:
 			return nil, usagef("-o %s: unknown extension (want .json, .md, .svg or .png)", o)
 		}
@@ -399,8 +449,8 @@ func outputs(f *evalFlags) ([]output, error) {
 	return outs, nil
 }
 
-func writeOutputs(e *env, m *report.Model, outs []output) error {
-	if len(outs) == 0 {
+func writeOutputs(e *env, m *report.Model, outs []output, profiles []func(*report.OutputSet)) error {
+	if len(outs) == 0 && len(profiles) == 0 {
 		return m.Text(e.stdout)
 	}
 	// The markdown links the diagram when one is written beside it.
@@ -409,66 +459,26 @@ func writeOutputs(e *env, m *report.Model, outs []output) error {
 			m.ImageLink = o.path
 		}
 	}
-	// Render every output before writing any: a failure leaves no report.
-	data := make([][]byte, len(outs))
-	for i, o := range outs {
-		var err error
-		if data[i], err = m.Render(o.format, o.path); err != nil {
-			return err
-		}
-	}
-	for i, o := range outs {
-		if o.path == "-" {
-			if _, err := e.stdout.Write(data[i]); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := report.WriteFileAtomic(o.path, data[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// openInputs expands the arguments and opens every file. Standard input is
-// spooled to a temporary file, removed by cleanup.
-func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []string, func(), error) {
-	var files []reader.File
-	var tmp string
-	cleanup := func() {
-		for _, f := range files {
-			f.Close()
-		}
-		if tmp != "" {
-			os.Remove(tmp)
-		}
-	}
-	paths, err := pipeline.Expand(args)
-	if err != nil {
-		return nil, nil, cleanup, err
-	}
-	names := make([]string, len(paths))
-	for i, p := range paths {
-		names[i] = p
-		open := p
-		if p == "-" {
-			tmp, err = pipeline.SpoolStdin(e.stdin)
-			if err != nil {
-				return nil, nil, cleanup, err
-			}
-			open = tmp
-		}
-		f, err := reader.Open(open, opt)
+	// Render every output, then write them all or none.
+	var set report.OutputSet
+	for _, o := range outs {
+		data, err := m.Render(o.format, o.path)
 		if err != nil {
-			if p == "-" {
-				return nil, nil, cleanup, fmt.Errorf("-: %v", strings.TrimPrefix(err.Error(), open+": "))
-			}
-			return nil, nil, cleanup, err
+			return err
 		}
-		files = append(files, f)
+		addOutput(e, &set, o.path, data)
 	}
-	return files, names, cleanup, nil
+	if len(outs) == 0 {
+		var b bytes.Buffer
+		if err := m.Text(&b); err != nil {
+			return err
+		}
+		set.AddLast(report.WriterSink("-", e.stdout), b.Bytes())
+	}
+	for _, p := range profiles {
+		p(&set)
+	}
+	return commitOutputs(e, &set)
 }
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/evalnll/evalnll/column"
 	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/pipeline"
 	"github.com/evalnll/evalnll/reader"
 )
 
@@ -37,11 +38,16 @@ func cmdInspect(e *env, args []string) error {
 	if len(inputs) == 0 {
 		return usagef("inspect: no INPUT given")
 	}
-	files, names, cleanup, err := openInputs(e, inputs, reader.DefaultOptions())
-	defer cleanup()
+	paths, err := pipeline.Expand(inputs)
 	if err != nil {
 		return err
 	}
+	ins, err := openInputs(e, paths, reader.DefaultOptions(), defaultMaxStdinBytes)
+	defer ins.close()
+	if err != nil {
+		return err
+	}
+	files, names := ins.files, ins.names
 	for i, f := range files {
 		if i > 0 {
 			fmt.Fprintln(e.stdout)
