@@ -296,7 +296,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	if failed {
 		for _, g := range m.Gates {
 			if g.Failed {
-				fmt.Fprintf(e.stderr, "evalnll: gate failed: %s\n", g.Message)
+				fmt.Fprintf(e.stderr, "evalnll: gate failed: %s\n", report.Escape(g.Message))
 			}
 		}
 		return exitGateFailed, nil
