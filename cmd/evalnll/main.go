@@ -17,9 +17,12 @@ import (
 )
 
 func main() {
+	stderr, flush := filterStderr()
+	os.Stderr = stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Stdin, os.Stdout, os.Stderr, os.Args[1:])
+	code := run(ctx, os.Stdin, os.Stdout, stderr, os.Args[1:])
 	stop()
+	flush()
 	os.Exit(code)
 }
 
