@@ -38,9 +38,9 @@ func writeEvil(t *testing.T, path string) {
 			key = "bell\a\r\n| nul\x00"
 		}
 		rows = append(rows, parquet.Row{
-			parquet.ValueOf(0.2 + 0.6*float64(i%2)).Level(0, 0, 0),
+			parquet.ValueOf(0.2+0.6*float64(i%2)).Level(0, 0, 0),
 			parquet.ValueOf(key).Level(0, 0, 1),
-			parquet.ValueOf(int64(i % 2)).Level(0, 0, 2),
+			parquet.ValueOf(int64(i%2)).Level(0, 0, 2),
 		})
 	}
 	if _, err := w.WriteRows(rows); err != nil {
