@@ -6,10 +6,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"hash/crc32"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // runIn runs the CLI in-process with empty standard input.
@@ -151,5 +157,97 @@ func TestOutputsAllOrNothing(t *testing.T) {
 	code, so, _ := runIn(t, "compare", "--md", filepath.Join(dir, "missing", "s.md"), base, base)
 	if code != 2 || so != "" {
 		t.Errorf("compare with an unwritable --md: exit %d, stdout %q", code, so)
+	}
+}
+
+// writeExtraValuePage writes a Parquet file whose string column s has a
+// PLAIN page holding one value more than its header says (the first
+// value's length set to 0 makes its bytes, which look like a value, a
+// second one), with a correct checksum: parquet-go reads it and prints
+// "parquet: warning: column 2 byte array page has 42 offsets ..." to
+// descriptor 2 with the runtime's println. badRow (from 1; 0 none) gets
+// the invalid label 7.
+func writeExtraValuePage(t *testing.T, path string, badRow int) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[slicedRow](&buf, parquet.DataPageVersion(1))
+	var rows []slicedRow
+	for i := 0; i < 40; i++ {
+		y := int64(i % 2)
+		if i+1 == badRow {
+			y = 7
+		}
+		rows = append(rows, slicedRow{y, 0.5, "\x03\x00\x00\x00abc"})
+	}
+	if _, err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := f.Metadata().RowGroups[0].Columns[2].MetaData.DataPageOffset
+	var proto thrift.CompactProtocol
+	rd := bytes.NewReader(data[off:])
+	var h format.PageHeader
+	if err := thrift.NewDecoder(proto.NewReader(rd)).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	hlen := int64(len(data[off:]) - rd.Len())
+	body := data[off+hlen : off+hlen+int64(h.CompressedPageSize)]
+	i := bytes.Index(body, []byte("\x07\x00\x00\x00\x03\x00\x00\x00abc"))
+	if i < 0 {
+		t.Fatal("value not found in the page")
+	}
+	body[i] = 0
+	h.CRC = int32(crc32.ChecksumIEEE(body))
+	enc, err := thrift.Marshal(&proto, &h)
+	if err != nil || int64(len(enc)) != hlen {
+		t.Fatalf("page header re-encoded to %d bytes (was %d): %v", len(enc), hlen, err)
+	}
+	copy(data[off:], enc)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestParquetWarningsSilenced: parquet-go's println warnings do not reach
+// stderr: a run that succeeds prints nothing there, one that fails prints
+// evalnll's one line.
+func TestParquetWarningsSilenced(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.parquet"), filepath.Join(dir, "bad.parquet")
+	writeExtraValuePage(t, good, 0)
+	writeExtraValuePage(t, bad, 30)
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"inspect", good}, 0},
+		{[]string{"eval", "--label", "y", "--prob", "p", "--by", "s", good}, 0},
+		{[]string{"eval", "--label", "y", "--prob", "p", "--by", "s", "--kind", "binary", bad}, 2},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		var se bytes.Buffer
+		cmd.Stderr = &se
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if code != c.code {
+			t.Fatalf("%v: exit %d, want %d (%s)", c.args, code, c.code, se.String())
+		}
+		if c.code == 0 && se.Len() != 0 {
+			t.Errorf("%v: stderr %q, want nothing", c.args, se.String())
+		}
+		if c.code == 2 {
+			oneLineErr(t, se.String(), bad+":30:")
+		}
 	}
 }
