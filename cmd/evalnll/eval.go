@@ -43,6 +43,25 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ", ") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
+// Limits of the flags whose memory grows with their value, and what each
+// costs (checked by TestFlagMemory): a run's memory stays bounded whatever
+// flags it is given.
+const (
+	maxBins          = 1000
+	maxWorkers       = 256
+	maxWorst         = 100000
+	defaultMaxSlices = 10000
+	// memBootBin is the bootstrap's cost of a calibration bin, per worker.
+	memBootBin = 20 << 10
+	// memWorker is a worker's figures with no bootstrap, at 15 bins.
+	memWorker = 64 << 10
+	// memSlice and memSliceBin: a --by slice, and each of its bins.
+	memSlice    = 8 << 10
+	memSliceBin = 1750
+	// memWorstRow is a row of the --worst list.
+	memWorstRow = 96
+)
+
 type evalFlags struct {
 	label, prob, logit, logprob, mean, std, varc, weight, by, id, kind string
 	eps                                                                float64
@@ -78,14 +97,14 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.kind, "kind", "auto", "`KIND`: auto, binary, multiclass, multilabel, logprob or gaussian")
 	fs.Float64Var(&f.eps, "eps", 1e-15, "clip probabilities to [`E`, 1-E] before the log; 0 disables clipping")
 	fs.StringVar(&f.base, "base", "e", "log `BASE` of NLL figures: e (nats), 2 (bits) or 10 (hartleys)")
-	fs.IntVar(&f.bins, "bins", 15, "`N` calibration bins")
+	fs.IntVar(&f.bins, "bins", 15, fmt.Sprintf("`N` calibration bins, at most %d; memory: about %d KB a bin per worker with --bootstrap, and %.1f KB a bin per --by slice", maxBins, memBootBin>>10, float64(memSliceBin)/1024))
 	fs.StringVar(&f.binning, "binning", "uniform", "`M`: uniform (equal width) or quantile (equal weight)")
 	fs.StringVar(&f.onInvalid, "on-invalid", "error", "`P`: error (stop at the first invalid row) or skip (count it by reason)")
-	fs.IntVar(&f.workers, "workers", 0, "`N` units evaluated at once (default: all cores); results do not depend on it")
+	fs.IntVar(&f.workers, "workers", 0, fmt.Sprintf("`N` units evaluated at once (default: all cores), at most %d; results do not depend on it; memory: each worker holds its own figures (about %d KB, and %d KB with --bootstrap, at 15 bins)", maxWorkers, memWorker>>10, (memWorker+15*memBootBin)>>10))
 	fs.Int64Var(&f.maxStdinBytes, "max-stdin-bytes", defaultMaxStdinBytes, "largest standard input spooled to a temporary file, in `BYTES` (only a multiclass list whose class count is not fixed is spooled; other streams are read as they come)")
 	fs.Int64Var(&f.maxBatchBytes, "max-batch-bytes", reader.DefaultOptions().MaxBatchBytes, "largest Arrow IPC record batch body or Parquet page accepted, in `BYTES`")
-	fs.IntVar(&f.worst, "worst", 0, "list the `N` rows of highest NLL")
-	fs.IntVar(&f.maxSlices, "max-slices", 100000, "fail when --by yields more than `N` slices")
+	fs.IntVar(&f.worst, "worst", 0, fmt.Sprintf("list the `N` rows of highest NLL, at most %d; memory: up to 2N+64 rows of about %d bytes per worker, never more than the rows read", maxWorst, memWorstRow))
+	fs.IntVar(&f.maxSlices, "max-slices", defaultMaxSlices, fmt.Sprintf("fail when --by yields more than `N` slices; memory: each slice costs about %d KB per worker that meets it (%.1f KB more per bin over 15)", (memSlice+15*memSliceBin)>>10, float64(memSliceBin)/1024))
 	fs.StringVar(&f.jsonOut, "json", "", "write the JSON report to `FILE` (- for stdout)")
 	fs.StringVar(&f.mdOut, "md", "", "write a markdown report to `FILE`")
 	fs.StringVar(&f.svgOut, "svg", "", "write a reliability diagram to `FILE` (SVG)")
@@ -338,8 +357,8 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	default:
 		return nil, nil, nil, usagef("--base: %q is not one of e, 2, 10", f.base)
 	}
-	if f.bins < 1 || f.bins > 1000000 {
-		return nil, nil, nil, usagef("--bins: %d is not between 1 and 1000000", f.bins)
+	if f.bins < 1 || f.bins > maxBins {
+		return nil, nil, nil, usagef("--bins: %d is not between 1 and %d", f.bins, maxBins)
 	}
 	cfg.Bins = f.bins
 	switch f.binning {
@@ -357,11 +376,11 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	default:
 		return nil, nil, nil, usagef("--on-invalid: %q is not error or skip", f.onInvalid)
 	}
-	if f.workers < 0 {
-		return nil, nil, nil, usagef("--workers: %d is negative", f.workers)
+	if f.workers < 0 || f.workers > maxWorkers {
+		return nil, nil, nil, usagef("--workers: %d is not between 0 and %d", f.workers, maxWorkers)
 	}
-	if f.worst < 0 {
-		return nil, nil, nil, usagef("--worst: %d is negative", f.worst)
+	if f.worst < 0 || f.worst > maxWorst {
+		return nil, nil, nil, usagef("--worst: %d is not between 0 and %d", f.worst, maxWorst)
 	}
 	cfg.Worst = f.worst
 	if f.maxBatchBytes <= 0 {
