@@ -245,15 +245,15 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	// Standard input is streamed, unless the run may read it twice (an
 	// unknown class count: see pipeline.Run): then it is spooled.
-	if err := ins.settleStdin(e, mp.job(files, names, cfg).PredColumn != ""); err != nil {
+	if err := ins.settleStdin(e, mp.Job(files, names, cfg).PredColumn != ""); err != nil {
 		return 0, err
 	}
 	if err := checkGateMetrics(cfg, gates, limits); err != nil {
 		return 0, err
 	}
-	job := mp.job(files, names, cfg)
+	job := mp.Job(files, names, cfg)
 	job.Options = pipeline.Options{Workers: f.workers}
-	if mp.listPred {
+	if mp.ListPred() {
 		// A batch of list rows holds rows × list length values: keep it
 		// to a few million (16 MiB of float32 at 1000 classes).
 		job.Options.BatchRows = 1024
@@ -285,7 +285,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	m := &report.Model{
 		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
-		Binning: cfg.Binning, Mapping: mp.report, Overall: sum.Overall, Slices: sum.Slices,
+		Binning: cfg.Binning, Mapping: mp.Report(), Overall: sum.Overall, Slices: sum.Slices,
 		MinSliceSize: int64(f.minSliceSize), Bootstrap: sum.Bootstrap,
 	}
 	for i, fl := range files {
@@ -305,7 +305,7 @@ func cmdEval(e *env, args []string) (int, error) {
 			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
 		}
 	}
-	failed, err := runGates(m, gates, limits, base)
+	failed, err := runGates(m, m, gates, limits, base)
 	if err != nil {
 		return 0, err
 	}
