@@ -419,3 +419,49 @@ func TestStdinErrorsNameDash(t *testing.T) {
 		}
 	}
 }
+
+// TestStdinReadTwice: a multiclass stream on standard input whose lists
+// change length makes the workers adopt different class counts, and the
+// run is made again with the first list's count (pipeline.Run): the spool
+// is read a second time, and the report is the one a file gives.
+func TestStdinReadTwice(t *testing.T) {
+	s := arrow.NewSchema([]arrow.Field{{Name: "y", Type: arrow.PrimitiveTypes.Int64}, {Name: "probs", Type: arrow.ListOf(arrow.PrimitiveTypes.Float64)}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, s)
+	defer b.Release()
+	for i := 0; i < 2048; i++ {
+		b.Field(0).(*array.Int64Builder).Append(0)
+		lb := b.Field(1).(*array.ListBuilder)
+		lb.Append(true)
+		vb := lb.ValueBuilder().(*array.Float64Builder)
+		if i < 512 {
+			vb.AppendValues([]float64{0.2, 0.3, 0.5}, nil)
+		} else {
+			vb.AppendValues([]float64{0.5, 0.5}, nil)
+		}
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	var stream bytes.Buffer
+	w := ipc.NewWriter(&stream, ipc.WithSchema(s))
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	file := filepath.Join(t.TempDir(), "lists.arrows")
+	os.WriteFile(file, stream.Bytes(), 0o644)
+	args := []string{"eval", "--label", "y", "--prob", "probs", "--on-invalid", "skip", "--workers", "2", "--json", "-"}
+	var want, got, se bytes.Buffer
+	if code := run(context.Background(), strings.NewReader(""), &want, &se, append(args, file)); code != 0 {
+		t.Fatalf("file: exit %d: %s", code, se.String())
+	}
+	if code := run(context.Background(), bytes.NewReader(stream.Bytes()), &got, &se, append(args, "-")); code != 0 {
+		t.Fatalf("stdin: exit %d: %s", code, se.String())
+	}
+	if !strings.Contains(want.String(), `"length": 1536`) {
+		t.Fatalf("the file's report does not skip 1536 rows as length: %.400s", want.String())
+	}
+	norm := func(s string) string { return strings.ReplaceAll(s, file, "-") }
+	if norm(want.String()) != got.String() {
+		t.Errorf("stdin report differs from the file's:\n%s", firstDiff(norm(want.String()), got.String()))
+	}
+}
