@@ -14,7 +14,7 @@ import (
 type Pool struct {
 	mu   sync.Mutex
 	max  int
-	idle *list.List // *lazyFile held open, least recently used first
+	idle *list.List // *lazyFile held open, most recently used last
 }
 
 // NewPool returns a pool that keeps at most n files open while they are
@@ -117,9 +117,14 @@ func (p *Pool) put(f *lazyFile) {
 	} else {
 		p.idle.MoveToBack(f.elem)
 	}
+	// Files are read in input order, in passes (metadata, sizes, data):
+	// evicting the most recently used file other than f, rather than the
+	// least, keeps the first files of a pass open for the next one,
+	// where the least recently used would be closed just before it is
+	// needed again, every time.
 	var evict []*lazyFile
 	for p.idle.Len() > p.max {
-		g := p.idle.Remove(p.idle.Front()).(*lazyFile)
+		g := p.idle.Remove(f.elem.Prev()).(*lazyFile)
 		g.elem = nil
 		evict = append(evict, g)
 	}
@@ -195,7 +200,8 @@ func (f *lazyFile) Split(u int, cols []string, n int) ([]Part, error) {
 		return nil, errors.New("not splittable")
 	}
 	parts, err := sp.Split(u, cols, n)
-	if err != nil || len(parts) == 0 {
+	if err != nil || len(parts) < 2 {
+		// Not cut: the caller reads the unit with Scan.
 		f.release(1)
 		return parts, err
 	}

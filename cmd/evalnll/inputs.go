@@ -33,12 +33,13 @@ type inputs struct {
 }
 
 // openFilesBudget is the number of files the pool keeps open: a quarter of
-// the descriptor limit, between 8 and 256.
+// the descriptor limit (which Go raises to the hard limit at start), between
+// 8 and 1024.
 func openFilesBudget() int {
 	var rl syscall.Rlimit
 	n := 256
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
-		n = int(min(rl.Cur/4, 256))
+		n = int(min(rl.Cur/4, 1024))
 	}
 	return max(n, 8)
 }
