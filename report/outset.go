@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -88,8 +89,9 @@ func (s *OutputSet) Stage() error {
 }
 
 // Commit commits every staged output, those added with AddLast last. When
-// one fails, the ones committed before it are rolled back.
-func (s *OutputSet) Commit() error {
+// one fails, the ones committed before it are rolled back. ctx ends a
+// commit blocked opening a FIFO no one reads (as a failure: rolled back).
+func (s *OutputSet) Commit(ctx context.Context) error {
 	s.mu.Lock()
 	if s.aborted {
 		s.mu.Unlock()
@@ -108,6 +110,9 @@ func (s *OutputSet) Commit() error {
 	for _, it := range s.items {
 		if it.last {
 			continue
+		}
+		if fs, ok := it.sink.(*fileSink); ok {
+			fs.ctx = ctx
 		}
 		if err := it.sink.Commit(); err != nil {
 			err = fail(err)
@@ -147,6 +152,7 @@ func (s *OutputSet) Abort() {
 func FileSink(path string) Sink { return &fileSink{path: path} }
 
 type fileSink struct {
+	ctx     context.Context // ends a blocked open of a FIFO (nil: none)
 	path    string
 	mu      sync.Mutex
 	tmp     string // staged data
@@ -208,7 +214,7 @@ func (f *fileSink) Stage(data []byte) error {
 
 func (f *fileSink) Commit() error {
 	if f.direct != nil {
-		w, err := os.OpenFile(f.path, os.O_WRONLY, 0)
+		w, err := openWrite(f.ctx, f.path)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.path, unwrapPath(err))
 		}
@@ -385,4 +391,32 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// openWrite opens path for writing, giving up when ctx ends: opening a
+// FIFO for writing blocks until a reader opens it.
+func openWrite(ctx context.Context, path string) (*os.File, error) {
+	if ctx == nil {
+		return os.OpenFile(path, os.O_WRONLY, 0)
+	}
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		ch <- opened{f, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.f, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-ch; o.f != nil {
+				o.f.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
 }

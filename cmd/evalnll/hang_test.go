@@ -159,6 +159,23 @@ func TestSignalFIFONoWriter(t *testing.T) {
 			t.Errorf("%v: stderr %q", c.args, se)
 		}
 	}
+	// An output that is a FIFO no one reads blocks the commit: an
+	// interrupt ends it, and the outputs committed before are rolled
+	// back.
+	out := filepath.Join(dir, "r.json")
+	os.WriteFile(out, []byte("previous\n"), 0o644)
+	cmd, se := startBin(t, nil, nil, "eval", "--label", "y", "--prob", "p", "--json", out, "--md", fifo, in)
+	waitBlocked(t, cmd.Process.Pid, "wait_for_partner", "fifo")
+	cmd.Process.Signal(syscall.SIGINT)
+	if code := waitExit(t, cmd); code != 130 {
+		t.Errorf("FIFO output: exit %d, want 130 (stderr %q)", code, se)
+	}
+	if got, _ := os.ReadFile(out); string(got) != "previous\n" {
+		t.Errorf("FIFO output: r.json is %q, want it rolled back", got)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".r.json.tmp-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
 }
 
 // TestSignalStdinNeverCloses: standard input that stays open, mid-stream

@@ -158,7 +158,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		if errors.Is(r.err, errHelp) {
 			return exitOK
 		}
-		if ctx.Err() != nil && !e.committing {
+		if ctx.Err() != nil && (!e.committing || errors.Is(r.err, context.Canceled)) {
 			// Whatever stopped the command (standard input closed
 			// late, a read cut short), the user interrupted it.
 			e.interrupt()

@@ -121,7 +121,7 @@ func commitOutputs(e *env, set *report.OutputSet) error {
 		set.Abort()
 		return e.ctx.Err()
 	}
-	return set.Commit()
+	return set.Commit(e.ctx)
 }
 
 // sinkFor is the sink of an output path: standard output for "-", else a
