@@ -482,3 +482,23 @@ func TestStdinReadTwice(t *testing.T) {
 		t.Errorf("stdin report differs from the file's:\n%s", firstDiff(norm(want.String()), got.String()))
 	}
 }
+
+// TestInspectStdinStreams: inspect reads standard input as a stream and
+// keeps no copy of it: a stream larger than the spool limit is fine.
+func TestInspectStdinStreams(t *testing.T) {
+	var stream bytes.Buffer
+	sw := newStreamWriter(t, &stream, false)
+	for range 40 {
+		sw.batch(8192)
+	}
+	sw.w.Close()
+	defer func(n int64) { inspectMaxStdin = n }(inspectMaxStdin)
+	inspectMaxStdin = 1 << 20
+	var so, se bytes.Buffer
+	if code := run(context.Background(), bytes.NewReader(stream.Bytes()), &so, &se, []string{"inspect", "-"}); code != 0 {
+		t.Fatalf("inspect - of %d bytes, limit 1 MiB: exit %d: %s", stream.Len(), code, se.String())
+	}
+	if !strings.Contains(so.String(), "rows    327680") {
+		t.Errorf("inspect output: %s", so.String())
+	}
+}

@@ -24,6 +24,10 @@ Example:
   $ evalnll inspect preds.parquet
 `
 
+// inspectMaxStdin bounds what inspect would spool of standard input (it
+// never spools: it reads standard input once); a variable for tests.
+var inspectMaxStdin int64 = defaultMaxStdinBytes
+
 func cmdInspect(e *env, args []string) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -43,9 +47,13 @@ func cmdInspect(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ins, err := openInputs(e, paths, reader.DefaultOptions(), defaultMaxStdinBytes)
+	ins, err := openInputs(e, paths, reader.DefaultOptions(), inspectMaxStdin)
 	defer ins.close()
 	if err != nil {
+		return err
+	}
+	// Inspect reads standard input once: as a stream.
+	if err := ins.settleStdin(e, false); err != nil {
 		return err
 	}
 	files, names := ins.files, ins.names
