@@ -80,6 +80,9 @@ type evalFlags struct {
 	maxSlices                                                          int
 	maxReportBytes                                                     int64
 	maxStdinBytes                                                      int64
+	auroc, classwise                                                   bool
+	topk                                                               int
+	allowMismatch                                                      bool
 }
 
 func evalFlagSet(f *evalFlags) *flag.FlagSet {
@@ -99,6 +102,9 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.base, "base", "e", "log `BASE` of NLL figures: e (nats), 2 (bits) or 10 (hartleys)")
 	fs.IntVar(&f.bins, "bins", 15, fmt.Sprintf("`N` calibration bins, at most %d; memory: about %d KB a bin per worker with --bootstrap, and %.1f KB a bin per --by slice", maxBins, memBootBin>>10, float64(memSliceBin)/1024))
 	fs.StringVar(&f.binning, "binning", "uniform", "`M`: uniform (equal width) or quantile (equal weight)")
+	fs.BoolVar(&f.auroc, "auroc", false, "also compute auroc and auprc (binary; one-vs-rest macro for multiclass and multilabel) and, from the confidence histogram, ece_sweep and smece")
+	fs.BoolVar(&f.classwise, "classwise", false, "multiclass: also compute classwise_ece and each class's one-vs-rest ECE")
+	fs.IntVar(&f.topk, "topk", 0, "multiclass: also report accuracy_top`K`, the share of rows whose label is among the K highest-scored classes")
 	fs.StringVar(&f.onInvalid, "on-invalid", "error", "`P`: error (stop at the first invalid row) or skip (count it by reason)")
 	fs.IntVar(&f.workers, "workers", 0, fmt.Sprintf("`N` units evaluated at once (default: all cores), at most %d; results do not depend on it; memory: each worker holds its own figures (about %d KB, and %d KB with --bootstrap, at 15 bins)", maxWorkers, memWorker>>10, (memWorker+15*memBootBin)>>10))
 	fs.Int64Var(&f.maxStdinBytes, "max-stdin-bytes", defaultMaxStdinBytes, "largest standard input spooled to a temporary file, in `BYTES` (only a multiclass list whose class count is not fixed is spooled; other streams are read as they come)")
@@ -116,6 +122,7 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.Int64Var(&f.maxReportBytes, "max-report-bytes", defaultMaxReportBytes, "largest --baseline report read, in `BYTES` (its parse takes several times that in memory)")
 	fs.Var(&f.maxInc, "max-increase", "fail when `METRIC=DELTA` rose by more than DELTA (absolute, or N% relative) over the baseline; repeatable")
 	fs.Var(&f.maxDec, "max-decrease", "fail when `METRIC=DELTA` fell by more than DELTA over the baseline (for accuracy); repeatable")
+	fs.BoolVar(&f.allowMismatch, "allow-config-mismatch", false, "judge baseline gates on figures whose settings (--bins, --binning, --eps) differ from the baseline's, with a warning, rather than exit 2")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a profile of the run's allocations to `FILE` (go tool pprof)")
@@ -251,7 +258,16 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err := checkGateMetrics(cfg, gates, limits); err != nil {
 		return 0, err
 	}
+	if base != nil && len(limits) > 0 {
+		// Refuse a baseline that cannot match before reading the inputs;
+		// the report, once made, is checked again (matchBaseline below).
+		early := *base
+		if err := matchBaseline(&early, plannedDoc(cfg), limits, f.allowMismatch, func(string) {}); err != nil {
+			return 0, err
+		}
+	}
 	job := mp.Job(files, names, cfg)
+	job.Keys = inputKeys(inputs, names)
 	job.Options = pipeline.Options{Workers: f.workers}
 	if mp.ListPred() {
 		// A batch of list rows holds rows × list length values: keep it
@@ -293,7 +309,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	for _, c := range sum.PerClass {
 		m.PerClass = append(m.PerClass, report.ClassFigures{Class: c.Class, Rows: c.Rows, Weight: c.Weight,
-			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence})
+			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence, ECE: c.ECE})
 	}
 	if cfg.Worst > 0 {
 		m.Worst = []report.WorstRow{}
@@ -303,6 +319,17 @@ func cmdEval(e *env, args []string) (int, error) {
 				id = metrics.Value{Kind: metrics.VString, S: res.RowName(w.Unit, w.Row)}
 			}
 			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
+		}
+	}
+	if base != nil && len(limits) > 0 {
+		// The baseline must match this run: kind, units (converted),
+		// settings of the gated figures.
+		doc, err := report.ParseDoc("report", m.JSON())
+		if err != nil {
+			return 0, err
+		}
+		if err := matchBaseline(base, doc, limits, f.allowMismatch, m.AddWarning); err != nil {
+			return 0, err
 		}
 	}
 	failed, err := runGates(m, m, gates, limits, base)
@@ -369,6 +396,12 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	default:
 		return nil, nil, nil, usagef("--binning: %q is not uniform or quantile", f.binning)
 	}
+	cfg.Discrim = f.auroc
+	cfg.Classwise = f.classwise
+	if f.topk < 0 || f.topk > 1000000 {
+		return nil, nil, nil, usagef("--topk: %d is not between 1 and 1000000", f.topk)
+	}
+	cfg.TopK = f.topk
 	switch f.onInvalid {
 	case "error":
 	case "skip":
