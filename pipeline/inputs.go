@@ -3,7 +3,6 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,22 +11,46 @@ import (
 )
 
 // tableExts are the extensions a directory walk picks up.
-var tableExts = map[string]bool{".parquet": true, ".arrow": true, ".arrows": true, ".ipc": true, ".feather": true}
+var tableExts = map[string]bool{".parquet": true, ".arrow": true, ".arrows": true, ".ipc": true, ".feather": true,
+	".csv": true, ".tsv": true, ".jsonl": true, ".ndjson": true}
 
 // ErrNoInputs is wrapped when the arguments name no input file.
 var ErrNoInputs = errors.New("no input files")
 
 // Expand turns INPUT arguments (files, directories walked recursively for
 // table extensions, globs, "-") into a sorted, de-duplicated list of paths.
-// "-" stays "-" and sorts first.
+// "-" stays "-" and sorts first. One file named twice (relative and
+// absolute paths, "..", a symlink or a hard link) is listed once, under
+// the first of its names in sorted order: files are compared by device
+// and inode.
 func Expand(args []string) ([]string, error) {
-	seen := map[string]bool{}
+	paths, _, err := ExpandKeys(args)
+	return paths, err
+}
+
+// ExpandKeys is Expand, and for each path its key: the path relative to the
+// input it was found under, with forward slashes. A file named as an
+// argument is keyed by its base name, a file found in a directory argument
+// by its path below that directory, a file matched by a glob by its path
+// below the glob's fixed leading directories ("runs/*/p.parquet" keys
+// runs/a/p.parquet as "a/p.parquet"), and "-" as "-". So the keys do not
+// depend on the working directory nor on where the inputs were copied. A
+// file that several arguments name gets the longest of its keys (then the
+// least bytewise), whatever the order of the arguments.
+func ExpandKeys(args []string) (paths, keys []string, err error) {
+	key := map[string]string{}
 	var out []string
-	add := func(p string) {
-		p = filepath.Clean(p)
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
+	add := func(root string) func(string) {
+		return func(p string) {
+			p = filepath.Clean(p)
+			k := relKey(root, p)
+			old, seen := key[p]
+			if !seen {
+				out = append(out, p)
+			}
+			if !seen || len(k) > len(old) || len(k) == len(old) && k < old {
+				key[p] = k
+			}
 		}
 	}
 	stdin := false
@@ -39,42 +62,91 @@ func Expand(args []string) ([]string, error) {
 		st, err := os.Stat(a)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) || !hasMeta(a) {
-				return nil, fmt.Errorf("%s: %w", a, unwrapPathErr(err))
+				return nil, nil, fmt.Errorf("%s: %w", a, unwrapPathErr(err))
 			}
 			matches, gerr := filepath.Glob(a)
 			if gerr != nil {
-				return nil, fmt.Errorf("%s: bad glob pattern: %v", a, gerr)
+				return nil, nil, fmt.Errorf("%s: bad glob pattern: %v", a, gerr)
 			}
 			if len(matches) == 0 {
-				return nil, fmt.Errorf("%s: no file matches the pattern", a)
+				return nil, nil, fmt.Errorf("%s: no file matches the pattern", a)
 			}
+			root := globRoot(a)
 			for _, m := range matches {
-				if err := addPath(m, add); err != nil {
-					return nil, err
+				if err := addPath(m, add(root)); err != nil {
+					return nil, nil, err
 				}
 			}
 			continue
 		}
 		if st.IsDir() {
 			n := len(out)
-			if err := walk(a, add); err != nil {
-				return nil, err
+			if err := walk(a, add(a)); err != nil {
+				return nil, nil, err
 			}
 			if len(out) == n {
-				return nil, fmt.Errorf("%s: directory holds no .parquet, .arrow, .arrows, .ipc or .feather file", a)
+				return nil, nil, fmt.Errorf("%s: directory holds no .parquet, .arrow, .arrows, .ipc, .feather, .csv, .tsv, .jsonl or .ndjson file", a)
 			}
 			continue
 		}
-		add(a)
+		add(filepath.Dir(a))(a)
 	}
 	sort.Strings(out)
+	out = dedupeByID(out, key)
 	if stdin {
 		out = append([]string{"-"}, out...)
+		key["-"] = "-"
 	}
 	if len(out) == 0 {
-		return nil, ErrNoInputs
+		return nil, nil, ErrNoInputs
 	}
-	return out, nil
+	keys = make([]string, len(out))
+	for i, p := range out {
+		keys[i] = key[p]
+	}
+	return out, keys, nil
+}
+
+// relKey is p relative to root, with forward slashes (p's base name when
+// it is not below root).
+func relKey(root, p string) string {
+	r, err := filepath.Rel(filepath.Clean(root), p)
+	if err != nil || r == "." || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		r = filepath.Base(p)
+	}
+	return filepath.ToSlash(r)
+}
+
+// globRoot is the directory of a glob pattern's leading elements that hold
+// no pattern characters: "runs/*/p.parquet" and "runs/*.arrow" give "runs".
+func globRoot(pattern string) string {
+	dir := pattern
+	for hasMeta(dir) {
+		dir = filepath.Dir(dir)
+	}
+	return dir
+}
+
+// dedupeByID drops the paths that name a file listed before them; the
+// kept path takes the longest (then least) key of all its names.
+func dedupeByID(paths []string, key map[string]string) []string {
+	first := make(map[FileID]string, len(paths))
+	out := paths[:0]
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil {
+			if id, ok := IDOf(st); ok {
+				if q, dup := first[id]; dup {
+					if k, old := key[p], key[q]; len(k) > len(old) || len(k) == len(old) && k < old {
+						key[q] = k
+					}
+					continue
+				}
+				first[id] = p
+			}
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 func addPath(p string, add func(string)) error {
@@ -117,23 +189,4 @@ func unwrapPathErr(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// SpoolStdin copies standard input into a temporary file, so that it can be
-// read more than once like any other input. The caller removes the file.
-func SpoolStdin(r io.Reader) (string, error) {
-	f, err := os.CreateTemp("", "evalnll-stdin-*.arrows")
-	if err != nil {
-		return "", fmt.Errorf("-: %w", err)
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", fmt.Errorf("-: reading standard input: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return "", fmt.Errorf("-: %w", err)
-	}
-	return f.Name(), nil
 }

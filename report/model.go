@@ -9,6 +9,7 @@ package report
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/evalnll/evalnll/metrics"
 )
@@ -30,6 +31,13 @@ type Input struct {
 type Mapping struct {
 	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID string
 	By                                                      []string
+	// Positive is the string label of the positive class (--positive);
+	// Classes names the prediction list's positions (--classes).
+	Positive string
+	Classes  []string
+	// Pair: the prediction is a list [P(y=0), P(y=1)] read as binary from
+	// its element 1.
+	Pair bool
 }
 
 // Gate is one evaluated gate.
@@ -99,11 +107,14 @@ type Model struct {
 // ClassFigures are the figures of the rows whose true class is Class.
 type ClassFigures struct {
 	Class          int
+	Name           string // from --classes, or ""
 	Rows           int64
 	Weight         float64
 	NLL            float64 // in the report's units
 	Accuracy       float64
 	MeanConfidence float64
+	// ECE is the class's one-vs-rest ECE (--classwise), else nil.
+	ECE *float64
 }
 
 // Render renders the model in a format: json, md, svg or png. path is where
@@ -173,8 +184,33 @@ func (m *Model) JSON() []byte {
 		} else {
 			cal = append(cal, KV{"edges", "each bin holds as near total/N weight as ties allow; lo and hi are its smallest and largest confidence"})
 		}
+		d := &m.Overall.Detail
+		opt := func(k string, v *float64) {
+			if v != nil {
+				cal = append(cal, KV{k, Num(*v)})
+			}
+		}
+		opt("rmsce", d.RMSCE)
+		opt("l2ce_debiased", d.L2CEDebiased)
+		opt("brier_reliability", d.BrierReliability)
+		opt("brier_resolution", d.BrierResolution)
+		opt("brier_uncertainty", d.BrierUncertainty)
+		opt("ece_sweep", d.ECESweep)
+		if d.ECESweepBins != nil {
+			cal = append(cal, KV{"ece_sweep_bins", *d.ECESweepBins})
+		}
+		opt("smece", d.SmECE)
+		opt("smece_sigma", d.SmECESigma)
+		opt("classwise_ece", d.ClasswiseECE)
 		cal = append(cal, KV{"bins", bins})
 		doc = append(doc, KV{"calibration", cal})
+	}
+	if m.Overall.Gauss != nil {
+		bins := make([]any, len(m.Overall.Calibration))
+		for i, b := range m.Overall.Calibration {
+			bins[i] = Obj{{"lo", Num(b.Lo)}, {"hi", Num(b.Hi)}, {"count", b.Count}, {"weight", Num(b.Weight)}}
+		}
+		doc = append(doc, KV{"calibration", Obj{{"binning", "pit"}, {"edges", EdgeRule}, {"bins", bins}}})
 	}
 	if m.Bootstrap != nil {
 		doc = append(doc, KV{"bootstrap", m.bootstrapObj()})
@@ -224,6 +260,9 @@ func (m *Model) JSON() []byte {
 					o = append(o, KV{"delta_interval", Floats{g.DeltaLo, g.DeltaHi}})
 				}
 			}
+			if !g.Failed && g.Message != "" {
+				o = append(o, KV{"note", g.Message})
+			}
 			gs[i] = o
 		}
 		doc = append(doc, KV{"gates", gs})
@@ -262,6 +301,17 @@ func (m *Model) mappingObj() Obj {
 		}
 		o = append(o, KV{"by", by})
 	}
+	if mp.Pair {
+		o = append(o, KV{"prob_element", 1})
+	}
+	add("positive", mp.Positive)
+	if len(mp.Classes) > 0 {
+		cs := make([]any, len(mp.Classes))
+		for i, c := range mp.Classes {
+			cs[i] = c
+		}
+		o = append(o, KV{"classes", cs})
+	}
 	return o
 }
 
@@ -288,6 +338,15 @@ func figuresObj(f *metrics.Figures, kind metrics.Kind) Obj {
 	opt("brier", f.Brier)
 	opt("ece", f.ECE)
 	opt("mce", f.MCE)
+	if f.TopK != nil {
+		o = append(o, KV{"accuracy_top" + strconv.Itoa(f.TopKN), Num(*f.TopK)})
+	}
+	opt("auroc", f.AUROC)
+	opt("auprc", f.AUPRC)
+	if g := f.Gauss; g != nil {
+		o = append(o, KV{"rmse", Num(g.RMSE)}, KV{"mae", Num(g.MAE)}, KV{"crps", Num(g.CRPS)},
+			KV{"coverage_50", Num(g.Coverage[0])}, KV{"coverage_90", Num(g.Coverage[1])}, KV{"coverage_95", Num(g.Coverage[2])})
+	}
 	if f.Clipped != nil {
 		o = append(o, KV{"clipped", *f.Clipped})
 	}
@@ -349,13 +408,17 @@ func (m *Model) scaled(metric string, v float64) float64 {
 // runs: the bucket row counts and every replicate value.
 func (m *Model) bootstrapObj() Obj {
 	b := m.Bootstrap
-	key := "content"
+	key := "position"
 	if b.ByID {
 		key = "id"
 	}
 	iv := Obj{}
 	reps := Obj{}
+	bias := Obj{}
 	for i, name := range b.Metrics {
+		if i < len(b.Bias) && b.Bias[i] != 0 {
+			bias = append(bias, KV{name, Num(m.scaled(name, b.Bias[i]))})
+		}
 		iv = append(iv, KV{name, Floats{m.scaled(name, b.Lo[i]), m.scaled(name, b.Hi[i])}})
 		vals := make(Floats, len(b.Replicates[i]))
 		for r, v := range b.Replicates[i] {
@@ -363,7 +426,7 @@ func (m *Model) bootstrapObj() Obj {
 		}
 		reps = append(reps, KV{name, vals})
 	}
-	return Obj{
+	o := Obj{
 		{"method", "poisson bootstrap over hash buckets of rows"},
 		{"level", Num(0.95)},
 		{"seed", b.Config.Seed},
@@ -371,7 +434,11 @@ func (m *Model) bootstrapObj() Obj {
 		{"replicates", b.Config.Replicates},
 		{"key", key},
 		{"intervals", iv},
-		{"bucket_rows", Ints(b.BucketRows)},
-		{"replicate_values", reps},
 	}
+	if len(bias) > 0 {
+		// The intervals of these figures are the replicates' percentiles
+		// less this bias (bias-corrected percentile intervals).
+		o = append(o, KV{"bias", bias})
+	}
+	return append(o, KV{"bucket_rows", Ints(b.BucketRows)}, KV{"replicate_values", reps})
 }

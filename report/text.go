@@ -111,9 +111,9 @@ func (m *Model) Text(w io.Writer) error {
 			kv = append(kv, m.Mapping.By[j]+"="+v.String())
 		}
 		if s.NLLPerToken != nil {
-			fmt.Fprintf(&b, "  %d slices; highest NLL per token: %s (nll/token %s, nll %s, %d rows); --md lists them all\n", len(m.Slices), strings.Join(kv, ","), Fmt(*s.NLLPerToken), Fmt(s.NLL), s.Rows)
+			fmt.Fprintf(&b, "  %d slices; highest NLL per token: %s (nll/token %s, nll %s, %d rows); --md lists them all\n", len(m.Slices), Escape(strings.Join(kv, ",")), Fmt(*s.NLLPerToken), Fmt(s.NLL), s.Rows)
 		} else {
-			fmt.Fprintf(&b, "  %d slices; highest NLL: %s (nll %s, %d rows); --md lists them all\n", len(m.Slices), strings.Join(kv, ","), Fmt(s.NLL), s.Rows)
+			fmt.Fprintf(&b, "  %d slices; highest NLL: %s (nll %s, %d rows); --md lists them all\n", len(m.Slices), Escape(strings.Join(kv, ",")), Fmt(s.NLL), s.Rows)
 		}
 	}
 	switch {
@@ -127,12 +127,12 @@ func (m *Model) Text(w io.Writer) error {
 		if tok == "1" {
 			unit = "token"
 		}
-		fmt.Fprintf(&b, "  worst row per token: %s (nll/token %s, nll %s, %s %s)\n", w.ID.String(), optFmt(w.NLLPerToken), Fmt(w.NLL), tok, unit)
+		fmt.Fprintf(&b, "  worst row per token: %s (nll/token %s, nll %s, %s %s)\n", Escape(w.ID.String()), optFmt(w.NLLPerToken), Fmt(w.NLL), tok, unit)
 	case len(m.Worst) > 0:
 		w := &m.Worst[0]
 		var what []string
 		if m.Mapping.Label != "" {
-			what = append(what, "label "+w.Label.String())
+			what = append(what, "label "+Escape(w.Label.String()))
 		}
 		switch {
 		case m.Kind == metrics.Multiclass && w.PredClass != nil && w.Pred != nil:
@@ -150,17 +150,17 @@ func (m *Model) Text(w io.Writer) error {
 			}
 		}
 		what = append(what, "nll "+Fmt(w.NLL))
-		fmt.Fprintf(&b, "  worst row: %s (%s)\n", w.ID.String(), strings.Join(what, ", "))
+		fmt.Fprintf(&b, "  worst row: %s (%s)\n", Escape(w.ID.String()), strings.Join(what, ", "))
 	}
 	for _, g := range m.Gates {
 		st := "pass"
 		if g.Failed {
 			st = "FAIL"
 		}
-		fmt.Fprintf(&b, "  gate %-4s %s (value %s)\n", st, g.Expr, Fmt(g.Value))
+		fmt.Fprintf(&b, "  gate %-4s %s (value %s)\n", st, Escape(g.Expr), Fmt(g.Value))
 	}
 	for _, wn := range m.Warnings {
-		fmt.Fprintf(&b, "  warning: %s\n", wn)
+		fmt.Fprintf(&b, "  warning: %s\n", Escape(wn))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

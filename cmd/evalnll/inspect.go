@@ -13,6 +13,7 @@ import (
 	"github.com/evalnll/evalnll/metrics"
 	"github.com/evalnll/evalnll/pipeline"
 	"github.com/evalnll/evalnll/reader"
+	"github.com/evalnll/evalnll/report"
 )
 
 const inspectUsage = `Usage: evalnll inspect INPUT...
@@ -24,6 +25,10 @@ mapping flags.
 Example:
   $ evalnll inspect preds.parquet
 `
+
+// inspectMaxStdin bounds what inspect would spool of standard input (it
+// never spools: it reads standard input once); a variable for tests.
+var inspectMaxStdin int64 = defaultMaxStdinBytes
 
 func cmdInspect(e *env, args []string) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
@@ -67,12 +72,14 @@ func cmdInspect(e *env, args []string) error {
 		if e.ctx.Err() != nil {
 			return e.ctx.Err()
 		}
-		files, names, cleanup, err := openInputs(e, []string{p}, reader.DefaultOptions())
+		ins, err := openInputs(e, []string{p}, reader.DefaultOptions(), inspectMaxStdin)
+		if err == nil {
+			// Inspect reads standard input once: as a stream.
+			err = ins.settleStdin(e, false)
+		}
 		if err == nil {
 			var b bytes.Buffer
-			out := *e
-			out.stdout = &b
-			if err = inspectFile(&out, files[0], names[0]); err == nil {
+			if err = inspectFile(&b, ins.files[0], ins.names[0]); err == nil {
 				if n > 0 {
 					fmt.Fprintln(e.stdout)
 				}
@@ -80,7 +87,7 @@ func cmdInspect(e *env, args []string) error {
 				e.stdout.Write(b.Bytes())
 			}
 		}
-		cleanup()
+		ins.close()
 		if err != nil {
 			fail(p, err)
 		}
@@ -126,7 +133,7 @@ func verify(f reader.File) (int64, error) {
 	return rows, nil
 }
 
-func inspectFile(e *env, f reader.File, name string) error {
+func inspectFile(w io.Writer, f reader.File, name string) error {
 	n, err := verify(f)
 	note := ""
 	switch {
@@ -143,17 +150,17 @@ func inspectFile(e *env, f reader.File, name string) error {
 	rows := fmt.Sprint(n)
 	defer func() {
 		if note != "" {
-			fmt.Fprintf(e.stdout, "  note: eval cannot read this file: %s\n", note)
+			fmt.Fprintf(w, "  note: eval cannot read this file: %s\n", report.Escape(note))
 		}
 	}()
-	fmt.Fprintf(e.stdout, "%s\n  format  %s\n  rows    %s\n", name, f.Format(), rows)
+	fmt.Fprintf(w, "%s\n  format  %s\n  rows    %s\n", report.Escape(name), f.Format(), rows)
 	for _, kv := range f.Metadata() {
 		if kv[0] == "format" || kv[0] == "rows" {
 			continue
 		}
-		fmt.Fprintf(e.stdout, "  %s: %s\n", kv[0], kv[1])
+		fmt.Fprintf(w, "  %s: %s\n", report.Escape(kv[0]), report.Escape(kv[1]))
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  column\ttype\tevalnll reads it as\t")
 	for _, fl := range f.Fields() {
 		as := fl.Type.String()
@@ -170,7 +177,8 @@ func inspectFile(e *env, f reader.File, name string) error {
 		if fl.Nullable {
 			null = ", nullable"
 		}
-		fmt.Fprintf(tw, "  %s\t%s%s\t%s\t\n", fl.Name, fl.Desc, null, as)
+		// Names are data: escaped, a newline or tab cannot break the table.
+		fmt.Fprintf(tw, "  %s\t%s%s\t%s\t\n", report.Escape(fl.Name), report.Escape(fl.Desc), null, as)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -186,13 +194,13 @@ func inspectFile(e *env, f reader.File, name string) error {
 		if i := strings.Index(msg, "; columns:"); i >= 0 {
 			msg = msg[:i]
 		}
-		fmt.Fprintf(e.stdout, "  mapping: none (%s)\n", strings.TrimPrefix(msg, name+": "))
+		fmt.Fprintf(w, "  mapping: none (%s)\n", report.Escape(strings.TrimPrefix(msg, name+": ")))
 		return nil
 	}
 	var parts []string
 	for _, kv := range m.Report().Pairs() {
 		parts = append(parts, kv)
 	}
-	fmt.Fprintf(e.stdout, "  mapping: kind %s, %s\n", cfg.Kind, strings.Join(parts, ", "))
+	fmt.Fprintf(w, "  mapping: kind %s, %s\n", cfg.Kind, report.Escape(strings.Join(parts, ", ")))
 	return nil
 }

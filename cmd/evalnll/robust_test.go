@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,91 +63,6 @@ func bigInput(t *testing.T, path string, n int) {
 		rows[i] = predRow{int64(i), y, p}
 	}
 	writePreds(t, path, rows)
-}
-
-// TestSignalCancels: SIGINT during a run exits 130, writes no report, and
-// leaves an existing report of that name intact. The signal is sent once the
-// process is seen reading its input (a readiness signal, not a sleep), and
-// the only deadline is a generous one that catches a hang: the test asserts
-// no speed.
-func TestSignalCancels(t *testing.T) {
-	if _, err := os.Stat("/proc/self/fd"); err != nil {
-		t.Skip("needs /proc to see when the process is reading")
-	}
-	bin := binary(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "big.parquet")
-	bigInput(t, in, 1_000_000)
-	out := filepath.Join(dir, "report.json")
-	os.WriteFile(out, []byte("previous report\n"), 0o644)
-	// The same file many times over keeps the run busy for seconds.
-	args := []string{"eval", "--label", "y", "--prob", "p", "--workers", "1", "--json", out}
-	for i := 0; i < 400; i++ {
-		link := filepath.Join(dir, "in", "part-"+strconv.Itoa(i)+".parquet")
-		os.MkdirAll(filepath.Dir(link), 0o755)
-		if err := os.Symlink(in, link); err != nil {
-			t.Fatal(err)
-		}
-	}
-	args = append(args, filepath.Join(dir, "in"))
-	cmd := exec.Command(bin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	// Ready: the process holds the input open, so its signal handler is
-	// installed (main installs it before anything else) and it is reading.
-	if !waitOpen(cmd.Process.Pid, in, done) {
-		cmd.Process.Kill()
-		t.Fatalf("the process ended before it was seen reading %s (stderr %q)", in, stderr.String())
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("still running 2 minutes after SIGINT: hung")
-	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-		t.Fatalf("exit %v, want 130 (stderr %q)", err, stderr.String())
-	}
-	if got, _ := os.ReadFile(out); string(got) != "previous report\n" {
-		t.Errorf("existing report was changed: %q", got)
-	}
-	if tmps, _ := filepath.Glob(filepath.Join(dir, ".report.json.tmp-*")); len(tmps) > 0 {
-		t.Errorf("temporary files left: %v", tmps)
-	}
-}
-
-// waitOpen polls /proc/PID/fd until the process has target open, and
-// reports whether it saw that before the process ended (done delivers its
-// exit; a value read here is put back).
-func waitOpen(pid int, target string, done chan error) bool {
-	want, err := filepath.EvalSymlinks(target)
-	if err != nil {
-		return false
-	}
-	fdDir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
-	for {
-		select {
-		case err := <-done:
-			done <- err
-			return false
-		default:
-		}
-		ents, _ := os.ReadDir(fdDir)
-		for _, e := range ents {
-			if l, err := os.Readlink(filepath.Join(fdDir, e.Name())); err == nil && l == want {
-				return true
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // TestNoReportOnError: an input error exits 2 and leaves the existing
