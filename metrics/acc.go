@@ -19,6 +19,9 @@ type Acc struct {
 	W exact.Sum
 	// Tokens is the weighted token count (token lists only).
 	Tokens exact.Sum
+	// Bytes and Words are the weighted byte and word counts (language-model
+	// columns only).
+	Bytes, Words exact.Sum
 	// NLL is the weighted sum of row NLLs in nats.
 	NLL exact.Sum
 	// SqA, SqB and SqC are sum w²x², sum w²x and sum w² for nll_stderr.
@@ -70,6 +73,8 @@ func (a *Acc) Merge(o *Acc) {
 	a.Rows += o.Rows
 	a.W.Merge(&o.W)
 	a.Tokens.Merge(&o.Tokens)
+	a.Bytes.Merge(&o.Bytes)
+	a.Words.Merge(&o.Words)
 	a.NLL.Merge(&o.NLL)
 	a.SqA.Merge(&o.SqA)
 	a.SqB.Merge(&o.SqB)
@@ -114,6 +119,13 @@ type Figures struct {
 	Clipped     *int64
 	Skipped     map[string]int64
 	Calibration []BinFigures
+
+	// Language-model figures (see lm.go): the weighted byte count,
+	// bits per byte (in bits whatever Units) and byte perplexity with
+	// --bytes or --text; the weighted word count and word perplexity with
+	// --words or --text.
+	Bytes, BitsPerByte, BytePerplexity *float64
+	Words, WordPerplexity              *float64
 }
 
 // BinFigures describes one calibration bin; Confidence and Outcome are nil
@@ -216,6 +228,7 @@ func (a *Acc) Summary(cfg *Config) Figures {
 		}
 		f.NLLPerToken = &pt
 	}
+	a.lmSummary(cfg, nll, &f)
 	if a.Rows >= 2 {
 		se := stderr(a, cfg, w, nll) / scale
 		f.NLLStderr = &se

@@ -111,6 +111,13 @@ type Config struct {
 	HasID bool
 	// Bootstrap configures the confidence intervals of the overall figures.
 	Bootstrap BootstrapConfig
+
+	// Language-model figures (kind logprob only; see lm.go): LMBytes when
+	// each row has a byte count (Cols.Bytes, or the length of Cols.Text),
+	// LMWords when it has a word count (Cols.Words, or the words of
+	// Cols.Text). Mask (token lists only) counts only the tokens whose
+	// Cols.Mask element is 1.
+	LMBytes, LMWords, Mask bool
 }
 
 // DefaultConfig is the SPEC's defaults for a binary evaluation.
@@ -132,10 +139,11 @@ const (
 	ReasonLength
 	ReasonNegativeWeight
 	ReasonBadScale
+	ReasonNegativeCount // a negative byte or word count
 	NumReasons
 )
 
-var reasonNames = [...]string{"", "null", "nan", "inf", "out_of_range", "bad_label", "sum", "length", "negative_weight", "bad_scale"}
+var reasonNames = [...]string{"", "null", "nan", "inf", "out_of_range", "bad_label", "sum", "length", "negative_weight", "bad_scale", "negative_count"}
 
 // String is the reason's key in the report's "skipped" object.
 func (r Reason) String() string { return reasonNames[r] }
