@@ -59,6 +59,7 @@ type evalFlags struct {
 	cpuProfile                                                         string
 	maxSlices                                                          int
 	allowMismatch                                                      bool
+	bytes, words, text, mask                                           string
 }
 
 func evalFlagSet(f *evalFlags) *flag.FlagSet {
@@ -73,6 +74,10 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.weight, "weight", "", "non-negative sample weight `COL`")
 	fs.StringVar(&f.by, "by", "", "also report every slice of `COL[,COL]`")
 	fs.StringVar(&f.id, "id", "", "row identifier `COL`, used by --worst")
+	fs.StringVar(&f.bytes, "bytes", "", "UTF-8 byte count `COL` of each document (logprob): adds bits_per_byte, byte_perplexity")
+	fs.StringVar(&f.words, "words", "", "word count `COL` of each document (logprob): adds word_perplexity")
+	fs.StringVar(&f.text, "text", "", "document text `COL` (logprob): its byte length and whitespace-separated words stand in for --bytes and --words")
+	fs.StringVar(&f.mask, "mask", "", "`COL` of 0/1 or bool lists parallel to the token log-probabilities: only tokens marked 1 count")
 	fs.StringVar(&f.kind, "kind", "auto", "`KIND`: auto, binary, multiclass, multilabel, logprob or gaussian")
 	fs.Float64Var(&f.eps, "eps", 1e-15, "clip probabilities to [`E`, 1-E] before the log; 0 disables clipping")
 	fs.StringVar(&f.base, "base", "e", "log `BASE` of NLL figures: e (nats), 2 (bits) or 10 (hartleys)")
@@ -250,7 +255,12 @@ func cmdEval(e *env, args []string) (int, error) {
 			if !cfg.HasID {
 				id = metrics.Value{Kind: metrics.VString, S: res.RowName(w.Unit, w.Row)}
 			}
-			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
+			wr := report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()}
+			if cfg.Tokens {
+				tk := w.Tokens
+				wr.Tokens = &tk
+			}
+			m.Worst = append(m.Worst, wr)
 		}
 	}
 	if base != nil && len(limits) > 0 {
