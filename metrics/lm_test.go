@@ -170,7 +170,7 @@ func bigRatio(x, y *big.Float) float64 {
 }
 
 // near is |got - want| <= 2 ulps of want.
-func near(got, want float64) bool {
+func lmNear(got, want float64) bool {
 	return math.Abs(got-want) <= 2*(math.Nextafter(math.Abs(want), math.Inf(1))-math.Abs(want))
 }
 
@@ -186,7 +186,7 @@ func checkLMFigures(t *testing.T, name string, f *Figures, ref lmRef) {
 	if *f.Bytes != wantBytes || *f.Words != wantWords || *f.Tokens != wantTok {
 		t.Errorf("%s: bytes %v words %v tokens %v, want %v %v %v", name, *f.Bytes, *f.Words, *f.Tokens, wantBytes, wantWords, wantTok)
 	}
-	if !near(*f.BitsPerByte, bpb) {
+	if !lmNear(*f.BitsPerByte, bpb) {
 		t.Errorf("%s: bits_per_byte %v, want %v", name, *f.BitsPerByte, bpb)
 	}
 	if bp := math.Pow(2, bpb); math.Abs(*f.BytePerplexity-bp) > 1e-14*bp {
@@ -239,7 +239,7 @@ func TestLMScalarLogprob(t *testing.T) {
 	}
 	f := e.State().Summary().Overall
 	want := (10 + 3.5 + 120.25) / 547.0 / math.Ln2
-	if *f.Bytes != 547 || !near(*f.BitsPerByte, want) || f.Words != nil {
+	if *f.Bytes != 547 || !lmNear(*f.BitsPerByte, want) || f.Words != nil {
 		t.Fatalf("bytes %v bpb %v (want %v) words %v", *f.Bytes, *f.BitsPerByte, want, f.Words)
 	}
 }
@@ -268,7 +268,7 @@ func TestLMEdges(t *testing.T) {
 		e.Add(c, 0)
 		f := e.State().Summary().Overall
 		got := *f.BitsPerByte
-		if !(got == tc.want || got != got && tc.want != tc.want || near(got, tc.want)) {
+		if !(got == tc.want || got != got && tc.want != tc.want || lmNear(got, tc.want)) {
 			t.Errorf("lp %v bytes %d units %v: bits_per_byte %v, want %v", tc.lp, tc.bytes, tc.units, got, tc.want)
 		}
 	}
