@@ -244,3 +244,47 @@ func TestLMErrors(t *testing.T) {
 func fmtectx(path string, row int, format string, a ...any) string {
 	return fmt.Sprintf("%s:%d: ", filepath.Base(path), row) + fmt.Sprintf(format, a...)
 }
+
+// TestLMGates: gates and baselines on the language-model figures; a
+// baseline in other units compares bits_per_byte as it is (it is in bits
+// in both).
+func TestLMGates(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "lm.parquet")
+	writeLM(t, in, genLMRows(rand.New(rand.NewPCG(45, 46)), 40))
+	evalArgs := func(args ...string) (int, string, map[string]any) {
+		out := filepath.Join(dir, "g.json")
+		os.Remove(out)
+		var so, se bytes.Buffer
+		code := run(context.Background(), strings.NewReader(""), &so, &se, append(append([]string{"eval", "--logprob", "token_logprobs", "--json", out}, args...), in))
+		var d map[string]any
+		if b, err := os.ReadFile(out); err == nil {
+			json.Unmarshal(b, &d)
+		}
+		return code, se.String(), d
+	}
+	code, msg, base := evalArgs("--text", "text", "--base", "2")
+	if code != 0 {
+		t.Fatal(msg)
+	}
+	bpb := base["overall"].(map[string]any)["bits_per_byte"].(float64)
+	basePath := filepath.Join(dir, "base.json")
+	b, _ := json.Marshal(base)
+	os.WriteFile(basePath, b, 0o644)
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--text", "text", "--fail-if", fmt.Sprintf("bits_per_byte > %v", bpb)}, 0},
+		{[]string{"--text", "text", "--fail-if", fmt.Sprintf("bits_per_byte >= %v", bpb)}, 1},
+		{[]string{"--text", "text", "--fail-if", "word_perplexity < 1"}, 0},
+		{[]string{"--text", "text", "--baseline", basePath, "--max-increase", "bits_per_byte=0"}, 0},
+		{[]string{"--text", "text", "--mask", "mask", "--baseline", basePath, "--max-decrease", "byte_perplexity=0.001"}, 1},
+		{[]string{"--bytes", "n_bytes", "--fail-if", "word_perplexity > 1"}, 2}, // no words in this run
+	} {
+		code, msg, _ := evalArgs(tc.args...)
+		if code != tc.code {
+			t.Errorf("%v: exit %d (%s), want %d", tc.args, code, msg, tc.code)
+		}
+	}
+}
