@@ -370,9 +370,13 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		multiclassProbsKernel(e, c, c.Pred.F64, t)
 	case e.mcProbsFast(c) && c.Pred.Type == column.Float32:
 		multiclassProbsKernel(e, c, c.Pred.F32, t)
+	case e.cfg.Mask && c.Pred.List && c.Mask.List && c.Pred.Type == column.Float32:
+		// Masked token lists: their own kernel, so that the unmasked
+		// ones stay as they are.
+		maskedTokensKernel(e, c, c.Pred.F32, t)
+	case e.cfg.Mask && c.Pred.List && c.Mask.List && c.Pred.Type == column.Float64:
+		maskedTokensKernel(e, c, c.Pred.F64, t)
 	case e.cfg.Mask:
-		// Masked token lists: their own per-row path (logprobRow), so
-		// that the unmasked kernels stay as they are.
 		e.rowKernel(c, t)
 	case e.cfg.Kind == Logprob && e.cfg.Tokens && c.Pred.List && c.Pred.Type == column.Float32:
 		tokensKernel(e, c, c.Pred.F32, t)

@@ -154,3 +154,66 @@ func (a *Acc) lmSummary(cfg *Config, nll *big.Float, f *Figures) {
 		f.Words, f.WordPerplexity = &w, &wp
 	}
 }
+
+// maskedTokensKernel is tokensKernel for token lists with a mask: a row's
+// NLL is minus the exact sum of its masked-in elements, rounded once, and
+// its token count theirs, as maskedRow computes them. Rows with a null, a
+// null element, a length mismatch, a mask value other than 0 and 1, or a
+// masked-in term outside the integer sums' range go to maskedRow.
+func maskedTokensKernel[T Float](e *Evaluator, c *Cols, vals []T, t *terms) {
+	p, m := c.Pred, c.Mask
+	x, tok, class, reason := t.x[:t.n], t.tok[:t.n], t.class[:t.n], t.reason[:t.n]
+	fast := p.ElemValid == nil && m.ElemValid == nil && (m.Type == column.Int || m.Type == column.Uint64 || m.Type == column.Bool)
+	for i := range x {
+		class[i] = 0
+		lo, hi := p.Offsets[i], p.Offsets[i+1]
+		mlo, mhi := m.Offsets[i], m.Offsets[i+1]
+		ok := fast && !p.IsNull(i) && !m.IsNull(i) && mhi-mlo == hi-lo
+		var a tokAcc
+		n := 0
+		if ok {
+			vs := vals[lo:hi]
+			if m.Type == column.Bool {
+				for j, in := range m.Bools[mlo:mhi] {
+					if !in {
+						continue
+					}
+					v := float64(vs[j])
+					if !(v <= 0 && tokInRange(v)) {
+						ok = false
+						break
+					}
+					a.addTerm(v)
+					n++
+				}
+			} else {
+				for j, mv := range m.Ints[mlo:mhi] {
+					if mv == 0 {
+						continue
+					}
+					v := float64(vs[j])
+					if mv != 1 || !(v <= 0 && tokInRange(v)) {
+						ok = false
+						break
+					}
+					a.addTerm(v)
+					n++
+				}
+			}
+		}
+		if !ok {
+			re, valid := e.logprobRow(c, i)
+			if !valid {
+				reason[i] = re.Reason
+				continue
+			}
+			x[i], tok[i] = e.curX, e.curTok
+			continue
+		}
+		s := a.float()
+		if s == 0 {
+			s = math.Copysign(0, -1) // as maskedRow: minus a sum of +0
+		}
+		x[i], tok[i] = s, float64(n)
+	}
+}

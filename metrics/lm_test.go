@@ -497,3 +497,98 @@ func TestWordCount(t *testing.T) {
 		t.Fatal("edges")
 	}
 }
+
+// TestMaskedTokensKernel: each row's NLL, token count and reason from
+// maskedTokensKernel are those of maskedRow (the per-row reference), for
+// float32 and float64 lists, int and bool masks, with null rows, null
+// elements, length mismatches, mask values other than 0/1 and values that
+// are not log-probabilities or fall outside the integer sums' range.
+func TestMaskedTokensKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(39, 40))
+	bad := []float64{math.NaN(), math.Inf(1), math.Inf(-1), 0.5, 5e-324, -1e30, math.Copysign(0, -1), 0}
+	for _, f32 := range []bool{false, true} {
+		for _, boolMask := range []bool{false, true} {
+			for _, nulls := range []bool{false, true} {
+				n := 600
+				off, moff := []int64{0}, []int64{0}
+				var vals []float64
+				var ev, mv []bool
+				var mi []int64
+				rowValid, maskValid := make([]bool, n), make([]bool, n)
+				for i := range n {
+					rowValid[i] = !nulls || r.IntN(20) > 0
+					maskValid[i] = !nulls || r.IntN(20) > 0
+					k := r.IntN(300)
+					if r.IntN(15) == 0 {
+						k = 0
+					}
+					for range k {
+						v := -r.ExpFloat64() * math.Pow(10, float64(r.IntN(8)-4))
+						if r.IntN(300) == 0 {
+							v = bad[r.IntN(len(bad))]
+						}
+						vals = append(vals, v)
+						ev = append(ev, !nulls || r.IntN(500) > 0)
+					}
+					mk := k
+					if r.IntN(40) == 0 {
+						mk = r.IntN(300)
+					}
+					for range mk {
+						x := int64(r.IntN(2))
+						if !boolMask && r.IntN(2000) == 0 {
+							x = 2
+						}
+						mi = append(mi, x)
+						mv = append(mv, x == 1)
+					}
+					off = append(off, int64(len(vals)))
+					moff = append(moff, int64(len(mi)))
+				}
+				col := &column.Column{Type: column.Float64, List: true, Len: n, Offsets: off, F64: vals}
+				if f32 {
+					q := make([]float32, len(vals))
+					for i, v := range vals {
+						q[i] = float32(v)
+					}
+					col.Type, col.F64, col.F32 = column.Float32, nil, q
+				}
+				mask := &column.Column{Type: column.Int, List: true, Len: n, Offsets: moff, Ints: mi}
+				if boolMask {
+					mask.Type, mask.Ints, mask.Bools = column.Bool, nil, mv
+				}
+				if nulls {
+					col.Valid, col.ElemValid, mask.Valid = rowValid, ev, maskValid
+				}
+				cfg := lmConfig(false, false, false, false, true)
+				e := NewEvaluator(&cfg, 0)
+				c := &Cols{Rows: n, Pred: col, Mask: mask}
+				tm := &terms{}
+				tm.reset(n, n)
+				if f32 {
+					maskedTokensKernel(e, c, col.F32, tm)
+				} else {
+					maskedTokensKernel(e, c, col.F64, tm)
+				}
+				invalid := 0
+				for i := range n {
+					re, ok := e.logprobRow(c, i)
+					switch {
+					case !ok:
+						invalid++
+						if tm.reason[i] != re.Reason {
+							t.Fatalf("f32 %v bool %v row %d: reason %v, want %v", f32, boolMask, i, tm.reason[i], re.Reason)
+						}
+					case tm.reason[i] != ReasonNone:
+						t.Fatalf("f32 %v bool %v row %d: marked %v, valid for maskedRow", f32, boolMask, i, tm.reason[i])
+					case math.Float64bits(tm.x[i]) != math.Float64bits(e.curX) || tm.tok[i] != e.curTok:
+						t.Fatalf("f32 %v bool %v row %d: x %v tok %v, want %v %v", f32, boolMask, i, tm.x[i], tm.tok[i], e.curX, e.curTok)
+					}
+				}
+				if invalid == 0 || invalid == n {
+					t.Fatalf("%d of %d rows invalid: the test does not mix valid and invalid rows", invalid, n)
+				}
+			}
+		}
+	}
+}
