@@ -592,3 +592,21 @@ func TestMaskedTokensKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestLMNoAllocs: a batch with text, counts and a mask allocates nothing
+// per row once the evaluator is warm.
+func TestLMNoAllocs(t *testing.T) {
+	d := genLM(rand.New(rand.NewPCG(47, 48)), 2000)
+	for _, fromText := range []bool{false, true} {
+		cfg := lmConfig(true, false, true, true, true)
+		e := NewEvaluator(&cfg, 0)
+		c := d.cols(0, 2000, true, false)
+		if fromText {
+			c.Bytes, c.Words = nil, nil
+		}
+		e.Add(c, 0)
+		if a := testing.AllocsPerRun(5, func() { e.Add(c, 0) }); a > 2 {
+			t.Errorf("text %v: %v allocations per batch of 2000 rows", fromText, a)
+		}
+	}
+}
