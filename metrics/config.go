@@ -119,6 +119,12 @@ type Config struct {
 	Classwise bool
 	// Bootstrap configures the confidence intervals of the overall figures.
 	Bootstrap BootstrapConfig
+	// Labels maps a string label column to label values (nil: labels are
+	// numbers or bools).
+	Labels *Labels
+	// Pair: a binary run whose prediction is a list of two probabilities
+	// per row, [P(y=0), P(y=1)], evaluated on the second.
+	Pair bool
 
 	// Language-model figures (kind logprob only; see lm.go): LMBytes when
 	// each row has a byte count (Cols.Bytes, or the length of Cols.Text),
