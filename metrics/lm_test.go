@@ -610,3 +610,42 @@ func TestLMNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestLMNullText: a null text is an invalid row (null, role text) when it
+// stands in for a count, and is not read when both counts are given.
+func TestLMNullText(t *testing.T) {
+	mk := func() *Cols {
+		return &Cols{
+			Rows: 3,
+			Pred: &column.Column{Type: column.Float64, Len: 3, F64: []float64{-1, -2, -3}},
+			Text: &column.Column{Type: column.String, Len: 3, Strs: []string{"a b", "", "c"}, Valid: []bool{true, false, true}},
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Kind, cfg.Pred, cfg.LMBytes, cfg.LMWords, cfg.Skip = Logprob, PredLogprob, true, true, true
+	e := NewEvaluator(&cfg, 0)
+	e.Add(mk(), 0)
+	f := e.State().Summary().Overall
+	if f.Rows != 2 || f.Skipped["null"] != 1 || *f.Bytes != 4 || *f.Words != 3 || !lmNear(*f.BitsPerByte, 4/4.0/math.Ln2) {
+		t.Fatalf("rows %d skipped %v bytes %v words %v bpb %v", f.Rows, f.Skipped, *f.Bytes, *f.Words, *f.BitsPerByte)
+	}
+	cfg.Skip = false
+	e = NewEvaluator(&cfg, 0)
+	if e.Add(mk(), 0) {
+		t.Fatal("a null text was accepted")
+	}
+	if re := e.State().Errs[0]; re.Row != 1 || re.Role != RoleText || re.Reason != ReasonNull {
+		t.Fatalf("error %+v", re)
+	}
+	// Both counts given: the text is not read.
+	c := mk()
+	c.Bytes = &column.Column{Type: column.Int, Len: 3, Ints: []int64{1, 2, 3}}
+	c.Words = &column.Column{Type: column.Int, Len: 3, Ints: []int64{1, 1, 1}}
+	e = NewEvaluator(&cfg, 0)
+	if !e.Add(c, 0) {
+		t.Fatalf("rejected: %+v", e.State().Errs)
+	}
+	if f := e.State().Summary().Overall; *f.Bytes != 6 || *f.Words != 3 {
+		t.Fatalf("bytes %v words %v", *f.Bytes, *f.Words)
+	}
+}
