@@ -34,6 +34,7 @@ func (m *Model) Markdown(w io.Writer, path string) error {
 	m.mdGates(&b)
 	m.mdHeader(&b, notes)
 	m.mdOverall(&b)
+	m.mdLM(&b)
 	m.mdCalibration(&b, path)
 	m.mdCalibrationDetail(&b)
 	m.mdPIT(&b)
@@ -586,6 +587,55 @@ func (m *Model) mdPerClass(b *bytes.Buffer) {
 		t.add(row...)
 	}
 	t.write(b)
+}
+
+// mdLM is the language-model section, when byte or word counts were
+// given: the counts, NLL per token, byte and word, and the perplexities.
+func (m *Model) mdLM(b *bytes.Buffer) {
+	f := &m.Overall
+	if f.Bytes == nil && f.Words == nil {
+		return
+	}
+	b.WriteString("\n## Language model\n\n")
+	t := table{head: []string{"figure", "per token", "per byte", "per word"}, align: "lrrr"}
+	cell := func(v *float64) string {
+		if v == nil {
+			return "—"
+		}
+		return Fmt(*v)
+	}
+	per := func(n *float64) *float64 {
+		if n == nil {
+			return nil
+		}
+		v := f.NLLSum / *n
+		return &v
+	}
+	t.add("count", cell(f.Tokens), cell(f.Bytes), cell(f.Words))
+	if m.Units == metrics.Bits && f.BitsPerByte != nil {
+		// The per-byte NLL is bits per byte: its own figure and interval.
+		t.add("NLL (bits)", cell(per(f.Tokens)), m.figure("bits_per_byte", *f.BitsPerByte, nil), cell(per(f.Words)))
+	} else {
+		t.add(fmt.Sprintf("NLL (%s)", m.Units), cell(per(f.Tokens)), cell(per(f.Bytes)), cell(per(f.Words)))
+		if f.BitsPerByte != nil {
+			t.add("bits per byte", "", m.figure("bits_per_byte", *f.BitsPerByte, nil), "")
+		}
+	}
+	var tokPPL string
+	if f.Tokens != nil {
+		tokPPL = Fmt(f.Perplexity)
+	} else {
+		tokPPL = "—"
+	}
+	ppl := func(v *float64, metric string) string {
+		if v == nil {
+			return "—"
+		}
+		return m.figure(metric, *v, nil)
+	}
+	t.add("perplexity", tokPPL, ppl(f.BytePerplexity, "byte_perplexity"), ppl(f.WordPerplexity, "word_perplexity"))
+	t.write(b)
+	b.WriteString("\nPer byte and per word figures do not depend on the tokenizer: compare models with them. Bits per byte is Σ NLL ÷ (Σ bytes · ln 2), in bits whatever the units; byte perplexity is 2^(bits per byte), word perplexity exp(Σ NLL in nats ÷ Σ words).\n")
 }
 
 func (m *Model) mdWorst(b *bytes.Buffer) {
