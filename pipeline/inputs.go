@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/evalnll/evalnll/store"
 )
 
 // tableExts are the extensions a directory walk picks up.
@@ -19,12 +22,21 @@ var ErrNoInputs = errors.New("no input files")
 
 // Expand turns INPUT arguments (files, directories walked recursively for
 // table extensions, globs, "-") into a sorted, de-duplicated list of paths.
-// "-" stays "-" and sorts first.
+// "-" stays "-" and sorts first. Object store URLs (s3://, gs://, azblob://,
+// file://) are listed with store.Expand: an object, a prefix (with the
+// directory walk's rules) or a glob in the key.
 func Expand(args []string) ([]string, error) {
+	return ExpandContext(context.Background(), args)
+}
+
+// ExpandContext is Expand, listing object stores under ctx.
+func ExpandContext(ctx context.Context, args []string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	add := func(p string) {
-		p = filepath.Clean(p)
+		if !store.IsURL(p) {
+			p = filepath.Clean(p)
+		}
 		if !seen[p] {
 			seen[p] = true
 			out = append(out, p)
@@ -34,6 +46,16 @@ func Expand(args []string) ([]string, error) {
 	for _, a := range args {
 		if a == "-" {
 			stdin = true
+			continue
+		}
+		if store.IsURL(a) {
+			urls, err := store.Expand(ctx, a, tableExts)
+			if err != nil {
+				return nil, err
+			}
+			for _, u := range urls {
+				add(u)
+			}
 			continue
 		}
 		st, err := os.Stat(a)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -119,8 +118,8 @@ type pqNode struct {
 // pqFile is an open Parquet file.
 type pqFile struct {
 	path, name string
-	osf        *os.File
-	ra         io.ReaderAt // osf, or osf with a patched footer
+	closer     io.Closer   // nil: not closed (standard input)
+	ra         io.ReaderAt // the file, or the file with a patched footer
 	size       int64
 	opt        Options
 	pf         *parquet.File
@@ -140,16 +139,16 @@ type pqFile struct {
 	noRaw    bool // read every chunk with parquet-go (tests)
 }
 
-func openParquet(path, name string, osf *os.File, size int64, opt Options) (File, error) {
+func openParquet(path, name string, src io.ReaderAt, closer io.Closer, size int64, opt Options) (File, error) {
 	budget := max(opt.MaxBatchBytes/4, 64<<20)
-	footer, footerStart, err := readFooter(osf, size, budget)
+	footer, footerStart, err := readFooter(src, size, budget)
 	if err != nil {
 		return nil, newError(name, true, "", err)
 	}
-	var ra io.ReaderAt = osf
+	ra := src
 	vsize := size
 	if patched := patchFooter(footer); patched != nil {
-		pr := newFooterPatchedFile(osf, footerStart, patched)
+		pr := newFooterPatchedFile(src, footerStart, patched)
 		ra, vsize = pr, pr.size()
 	}
 	pf, err := parquet.OpenFile(ra, vsize,
@@ -161,7 +160,7 @@ func openParquet(path, name string, osf *os.File, size int64, opt Options) (File
 	if err != nil {
 		return nil, newError(name, true, "", fmt.Errorf("corrupt Parquet file: %w", err))
 	}
-	f := &pqFile{path: path, name: name, osf: osf, ra: ra, size: size, opt: opt, pf: pf, checked: map[chunkKey]error{}}
+	f := &pqFile{path: path, name: name, closer: closer, ra: ra, size: size, opt: opt, pf: pf, checked: map[chunkKey]error{}}
 	md := pf.Metadata()
 	root, nleaves, err := buildSchemaTree(md.Schema)
 	if err != nil {
@@ -604,10 +603,10 @@ func (f *pqFile) Close() error {
 		return nil
 	}
 	f.closed = true
-	if f.path == "-" {
+	if f.closer == nil {
 		return nil
 	}
-	return f.osf.Close()
+	return f.closer.Close()
 }
 
 // pqLeaf is what the checks of a column chunk need to know of its column.

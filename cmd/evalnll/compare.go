@@ -52,13 +52,14 @@ func cmdCompare(e *env, args []string) (int, error) {
 	}
 	var docs [2]report.Doc
 	for i, p := range pos {
-		data, err := os.ReadFile(p)
+		data, name, err := readReport(e.ctx, p)
 		if err != nil {
-			return 0, fmt.Errorf("%s: %v", p, unwrapPath(err))
-		}
-		if docs[i], err = report.ParseDoc(p, data); err != nil {
 			return 0, err
 		}
+		if docs[i], err = report.ParseDoc(name, data); err != nil {
+			return 0, err
+		}
+		pos[i] = name
 	}
 	c := report.Compare(docs[0], docs[1])
 	m := &report.Model{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -17,6 +18,7 @@ import (
 	"github.com/evalnll/evalnll/pipeline"
 	"github.com/evalnll/evalnll/reader"
 	"github.com/evalnll/evalnll/report"
+	"github.com/evalnll/evalnll/store"
 )
 
 const evalUsage = `Usage: evalnll eval [flags] INPUT...
@@ -150,7 +152,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	var base *report.Baseline
 	if f.baseline != "" {
-		base, err = report.ReadBaseline(f.baseline)
+		base, err = readBaseline(e.ctx, f.baseline)
 		if err != nil {
 			return 0, err
 		}
@@ -380,7 +382,13 @@ func outputs(f *evalFlags) ([]output, error) {
 		outs = append(outs, output{f.pngOut, "png"})
 	}
 	for _, o := range f.outs {
-		switch strings.ToLower(filepath.Ext(o)) {
+		ext := filepath.Ext(o)
+		if store.IsURL(o) {
+			if l, err := store.Parse(o); err == nil {
+				ext = path.Ext(l.Key)
+			}
+		}
+		switch strings.ToLower(ext) {
 		case ".json":
 			outs = append(outs, output{o, "json"})
 		case ".md", ".markdown":
@@ -404,20 +412,37 @@ func writeOutputs(e *env, m *report.Model, outs []output) error {
 		return m.Text(e.stdout)
 	}
 	// The markdown links the diagram when one is written beside it.
+	img := ""
 	for _, o := range outs {
-		if (o.format == "svg" || o.format == "png" && m.ImageLink == "") && m.Kind.HasCalibration() {
-			m.ImageLink = o.path
+		if (o.format == "svg" || o.format == "png" && img == "") && m.Kind.HasCalibration() {
+			img = o.path
 		}
 	}
 	// Render every output before writing any: a failure leaves no report.
 	data := make([][]byte, len(outs))
+	paths := make([]string, len(outs))
+	formats := make([]string, len(outs))
 	for i, o := range outs {
+		paths[i], formats[i] = o.path, o.format
+		path := o.path
+		m.ImageLink = ""
+		if img != "" && o.format == "md" {
+			if li, lm, ok := linkPaths(img, o.path); ok {
+				m.ImageLink, path = li, lm
+			}
+		}
 		var err error
-		if data[i], err = m.Render(o.format, o.path); err != nil {
+		if data[i], err = m.Render(o.format, path); err != nil {
 			return err
 		}
 	}
+	if err := putURLOutputs(e.ctx, paths, formats, data); err != nil {
+		return err
+	}
 	for i, o := range outs {
+		if store.IsURL(o.path) {
+			continue
+		}
 		if o.path == "-" {
 			if _, err := e.stdout.Write(data[i]); err != nil {
 				return err
@@ -444,7 +469,7 @@ func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []str
 			os.Remove(tmp)
 		}
 	}
-	paths, err := pipeline.Expand(args)
+	paths, err := pipeline.ExpandContext(e.ctx, args)
 	if err != nil {
 		return nil, nil, cleanup, err
 	}
@@ -459,7 +484,13 @@ func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []str
 			}
 			open = tmp
 		}
-		f, err := reader.Open(open, opt)
+		var f reader.File
+		if store.IsURL(p) {
+			names[i] = store.Redact(p)
+			f, err = openURL(e.ctx, p, opt)
+		} else {
+			f, err = reader.Open(open, opt)
+		}
 		if err != nil {
 			if p == "-" {
 				return nil, nil, cleanup, fmt.Errorf("-: %v", strings.TrimPrefix(err.Error(), open+": "))
