@@ -36,6 +36,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/azureblob" // azblob://
 	_ "gocloud.dev/blob/fileblob"  // file://
@@ -547,7 +548,14 @@ func (o *Object) beforeRead(as func(any) bool) error {
 	}
 	var s3opts *[]func(*s3.Options)
 	if as(&s3opts) && s3opts != nil {
-		*s3opts = append(*s3opts, func(opt *s3.Options) { opt.Retryer = aws.NopRetryer{} })
+		*s3opts = append(*s3opts, func(opt *s3.Options) {
+			opt.Retryer = aws.NopRetryer{}
+			// Objects written without checksums (most, and every one
+			// written by S3-compatible stores) would log a warning on
+			// stderr per GET; the ETag pins the version read.
+			opt.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+			opt.Logger = logging.Nop{}
+		})
 	}
 	var oh **storage.ObjectHandle
 	if as(&oh) && oh != nil && *oh != nil {
