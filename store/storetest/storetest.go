@@ -24,12 +24,12 @@ import (
 type Mode int
 
 const (
-	None     Mode = iota
-	Status503     // answer 503 Service Unavailable (S3 SlowDown body)
-	Reset         // close the connection with a TCP reset, nothing sent
-	Truncate      // send the headers and half the body, then close
-	Stall         // send the headers and half the body, then wait until the client gives up
-	Forbidden     // answer 403 AccessDenied
+	None      Mode = iota
+	Status503      // answer 503 Service Unavailable (S3 SlowDown body)
+	Reset          // close the connection with a TCP reset, nothing sent
+	Truncate       // send the headers and half the body, then close
+	Stall          // send the headers and half the body, then wait until the client gives up
+	Forbidden      // answer 403 AccessDenied
 )
 
 // Faults wraps a handler: every Every-th object read (a GET with a Range
