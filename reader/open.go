@@ -159,12 +159,20 @@ func openAt(path, name string, src io.ReaderAt, closer io.Closer, size int64, op
 		return nil, newError(name, true, "", errors.New("empty file (0 bytes)"))
 	}
 	var head [8]byte
-	nh, _ := src.ReadAt(head[:min(int64(8), size)], 0)
+	nh, err := src.ReadAt(head[:min(int64(8), size)], 0)
+	if err != nil && err != io.EOF {
+		// An I/O error (object storage: one that retries did not cure).
+		return nil, newError(name, false, "", err)
+	}
 	h := head[:nh]
 	var tail [8]byte
 	var t []byte
 	if size >= 8 {
-		if n, _ := src.ReadAt(tail[:], size-8); n == 8 {
+		n, err := src.ReadAt(tail[:], size-8)
+		if err != nil && err != io.EOF {
+			return nil, newError(name, false, "", err)
+		}
+		if n == 8 {
 			t = tail[:]
 		}
 	}
@@ -252,6 +260,10 @@ func (e *fileError) Unwrap() []error {
 func newError(name string, format bool, where string, err error) error {
 	var fe *fileError
 	if errors.As(err, &fe) && fe.name == name {
+		return err
+	}
+	if strings.HasPrefix(err.Error(), name+": ") {
+		// Already named (the errors of an object store reader).
 		return err
 	}
 	return &fileError{name: name, where: where, err: err, format: format}

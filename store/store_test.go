@@ -255,6 +255,7 @@ func TestS3Faults(t *testing.T) {
 		if strings.Count(err.Error(), "\n") > 0 || !strings.HasPrefix(err.Error(), "s3://bucket/obj?endpoint=") {
 			t.Errorf("message %q", err)
 		}
+		s.Faults.Set(storetest.ForbiddenAll, 1)
 		if _, err := c.Open(context.Background(), s.URL("obj")); kind(err) != store.Permanent {
 			t.Errorf("open under 403: %v", err)
 		}

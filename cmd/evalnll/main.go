@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/evalnll/evalnll/store"
+
 	"context"
 	"errors"
 	"fmt"
@@ -79,6 +81,12 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			fmt.Fprintln(stderr, "evalnll: interrupted")
 			return exitInterrupted
+		}
+		var se *store.Error
+		if errors.As(err, &se) {
+			// An object store failure, wherever the reader met it: the
+			// URL (without secret parameters) and the reason.
+			err = se
 		}
 		fmt.Fprintf(stderr, "evalnll: %s\n", oneLine(err.Error()))
 		return exitInputError

@@ -24,12 +24,13 @@ import (
 type Mode int
 
 const (
-	None      Mode = iota
-	Status503      // answer 503 Service Unavailable (S3 SlowDown body)
-	Reset          // close the connection with a TCP reset, nothing sent
-	Truncate       // send the headers and half the body, then close
-	Stall          // send the headers and half the body, then wait until the client gives up
-	Forbidden      // answer 403 AccessDenied
+	None         Mode = iota
+	Status503         // answer 503 Service Unavailable (S3 SlowDown body)
+	Reset             // close the connection with a TCP reset, nothing sent
+	Truncate          // send the headers and half the body, then close
+	Stall             // send the headers and half the body, then wait until the client gives up
+	Forbidden         // answer 403 AccessDenied
+	ForbiddenAll      // answer 403 AccessDenied to every request, not only reads
 )
 
 // Faults wraps a handler: every Every-th object read (a GET with a Range
@@ -75,7 +76,7 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			mode = f.mode
 		}
 	}
-	if f.mode == Forbidden && f.every > 0 {
+	if f.mode == ForbiddenAll && f.every > 0 {
 		mode = Forbidden // every request, reads or not
 	}
 	onRead := f.OnRead
