@@ -120,6 +120,7 @@ type pqFile struct {
 	path, name string
 	closer     io.Closer   // nil: not closed (standard input)
 	ra         io.ReaderAt // the file, or the file with a patched footer
+	hint       RangeHinter // the file's, or nil
 	size       int64
 	opt        Options
 	pf         *parquet.File
@@ -160,7 +161,8 @@ func openParquet(path, name string, src io.ReaderAt, closer io.Closer, size int6
 	if err != nil {
 		return nil, newError(name, true, "", fmt.Errorf("corrupt Parquet file: %w", err))
 	}
-	f := &pqFile{path: path, name: name, closer: closer, ra: ra, size: size, opt: opt, pf: pf, checked: map[chunkKey]error{}}
+	hint, _ := src.(RangeHinter)
+	f := &pqFile{path: path, name: name, closer: closer, ra: ra, hint: hint, size: size, opt: opt, pf: pf, checked: map[chunkKey]error{}}
 	md := pf.Metadata()
 	root, nleaves, err := buildSchemaTree(md.Schema)
 	if err != nil {
@@ -698,12 +700,29 @@ func (f *pqFile) checkChunk(rg, leaf int, strict bool) error {
 
 // checkRowGroup checks the page headers of every column chunk of a row
 // group, read or not (a row group whose columns disagree is corrupt), and
-// those of the leaves it will read against the size limits.
+// those of the leaves it will read against the size limits. A file read
+// through a RangeHinter (an object store) has only its chunks read checked.
 func (f *pqFile) checkRowGroup(rg int, read []int) error {
+	if f.hint != nil {
+		md := f.pf.Metadata()
+		for _, leaf := range read {
+			cm := &md.RowGroups[rg].Columns[leaf].MetaData
+			start := cm.DataPageOffset
+			if cm.DictionaryPageOffset != 0 {
+				start = cm.DictionaryPageOffset
+			}
+			f.hint.WillRead(start, cm.TotalCompressedSize)
+		}
+	}
 	for _, leaf := range read {
 		if err := f.checkChunk(rg, leaf, true); err != nil {
 			return err
 		}
+	}
+	if f.hint != nil {
+		// An object in object storage: checking the chunks not read
+		// would cost a request per page of theirs.
+		return nil
 	}
 	for leaf := range f.leaves {
 		if slices.Contains(read, leaf) {

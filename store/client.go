@@ -63,10 +63,11 @@ type Options struct {
 	ReadAhead int
 }
 
-// DefaultOptions: 2 minutes of retries, 30 s stall timeout, 2 MiB blocks,
-// 64 MiB of cache, 2 blocks of read-ahead.
+// DefaultOptions: 2 minutes of retries, 30 s stall timeout, 256 KiB blocks,
+// 64 MiB of cache, 16 blocks (4 MiB, fetched by GETs of up to 1 MiB) of
+// read-ahead.
 func DefaultOptions() Options {
-	return Options{RetryTime: 2 * time.Minute, ReadTimeout: 30 * time.Second, BlockSize: 2 << 20, CacheBytes: 64 << 20, ReadAhead: 2}
+	return Options{RetryTime: 2 * time.Minute, ReadTimeout: 30 * time.Second, BlockSize: 256 << 10, CacheBytes: 64 << 20, ReadAhead: 16}
 }
 
 // Client opens buckets once and shares them, and the block cache, between

@@ -29,7 +29,8 @@ type Object struct {
 	gen  int64 // GCS generation, else 0
 	mod  time.Time
 
-	runs map[int64]int // block index → length of the sequential run ending there (under cache.mu)
+	runs  map[int64]int // block index → length of the sequential run ending there (under cache.mu)
+	hints []span        // ranges announced by WillRead, latest last (under cache.mu)
 }
 
 // Size is the size of the version opened.
@@ -58,9 +59,8 @@ func (o *Object) ReadAt(p []byte, off int64) (int, error) {
 	}
 	n := int(min(int64(len(p)), o.size-off))
 	var err error
-	bs := o.c.opt.BlockSize
-	if int64(n) >= bs {
-		_, err = o.readDirect(p[:n], off)
+	if int64(n) >= o.c.opt.BlockSize {
+		err = o.readLarge(p[:n], off)
 	} else {
 		err = o.readCached(p[:n], off)
 	}
@@ -90,6 +90,55 @@ func (o *Object) readCached(p []byte, off int64) error {
 		if k == 0 {
 			return &Error{URL: o.loc.String(), Op: "read", Err: io.ErrUnexpectedEOF, Kind: Transient}
 		}
+	}
+	return nil
+}
+
+// readLarge serves a read of a block or more: from the blocks held or in
+// flight (read ahead) where there are some, with one direct GET for each
+// stretch that has none, not kept in the cache.
+func (o *Object) readLarge(p []byte, off int64) error {
+	bs := o.c.opt.BlockSize
+	c := o.c.cache
+	for len(p) > 0 {
+		idx := off / bs
+		c.mu.Lock()
+		b := c.blocks[blockKey{o, idx}]
+		if b != nil {
+			b.refs++
+			if b.elem != nil {
+				c.lru.Remove(b.elem)
+				b.elem = nil
+			}
+		}
+		var n int64
+		if b == nil {
+			// The stretch of absent blocks from here.
+			end := (idx + 1) * bs
+			for end < off+int64(len(p)) && c.blocks[blockKey{o, end / bs}] == nil {
+				end += bs
+			}
+			n = min(end, off+int64(len(p))) - off
+		}
+		c.mu.Unlock()
+		if b == nil {
+			if _, err := o.readDirect(p[:n], off); err != nil {
+				return err
+			}
+		} else {
+			<-b.done
+			if b.err != nil {
+				c.release(b)
+				return b.err
+			}
+			n = int64(copy(p, b.data[off-idx*bs:]))
+			c.release(b)
+			if n == 0 {
+				return &Error{URL: o.loc.String(), Op: "read", Err: io.ErrUnexpectedEOF, Kind: Transient}
+			}
+		}
+		p = p[n:]
+		off += n
 	}
 	return nil
 }
@@ -233,49 +282,106 @@ func newCache(limit int64) *cache {
 }
 
 // get returns block idx of o, referenced (release it), starting its fetch
-// when absent. A demand read also starts the read-ahead of a sequential
-// run.
+// when absent. A demand read also keeps the read-ahead window ahead of it
+// fetched: to the end of the range announced with WillRead that holds it
+// (ReadAhead blocks at most), or, outside announced ranges, a few blocks
+// once reads run sequentially across blocks.
 func (c *cache) get(o *Object, idx int64, demand bool) *block {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b := c.lookupLocked(o, idx)
 	if b == nil {
-		b = c.startLocked(o, idx)
+		c.startLocked(o, idx, 1)
+		b = c.blocks[blockKey{o, idx}]
 	}
 	b.refs++
 	if demand {
-		if o.runs == nil {
-			o.runs = map[int64]int{}
-		}
-		run, ok := o.runs[idx]
-		if prev, seq := o.runs[idx-1]; seq && !ok {
-			run = prev + 1
-			delete(o.runs, idx-1)
-		} else if !ok {
-			run = 1
-		}
-		if len(o.runs) > 64 {
-			clear(o.runs)
-		}
-		o.runs[idx] = run
 		bs := o.c.opt.BlockSize
-		for k := int64(1); k <= int64(min(run-1, o.c.opt.ReadAhead)); k++ {
-			j := idx + k
-			if j*bs >= o.size {
-				break
+		to := idx + 1
+		if h, ok := o.hintAt(idx * bs); ok {
+			to = min(idx+1+int64(o.c.opt.ReadAhead), (h.hi+bs-1)/bs)
+		} else {
+			if o.runs == nil {
+				o.runs = map[int64]int{}
 			}
-			if c.lookupLocked(o, j) != nil {
-				continue
+			run, ok := o.runs[idx]
+			if prev, seq := o.runs[idx-1]; seq && !ok {
+				run = prev + 1
+				delete(o.runs, idx-1)
+			} else if !ok {
+				run = 1
 			}
-			c.evictLocked(bs)
-			if c.used+bs > c.limit {
-				break // no room to read ahead
+			if len(o.runs) > 64 {
+				clear(o.runs)
 			}
-			nb := c.startLocked(o, j)
-			c.toLRULocked(nb) // unreferenced until read
+			o.runs[idx] = run
+			to = idx + 1 + int64(min(run-1, 4, o.c.opt.ReadAhead))
 		}
+		c.ensureLocked(o, idx+1, to)
 	}
 	return b
+}
+
+// maxGroup is the most blocks fetched by one GET.
+const maxGroup = 4
+
+// ensureLocked starts the fetch of the blocks [from, to) of o that are
+// neither held nor in flight, a run of up to maxGroup blocks per GET, while
+// the budget allows.
+func (c *cache) ensureLocked(o *Object, from, to int64) {
+	bs := o.c.opt.BlockSize
+	to = min(to, (o.size+bs-1)/bs)
+	for i := from; i < to; {
+		if c.blocks[blockKey{o, i}] != nil {
+			i++
+			continue
+		}
+		k := int64(1)
+		for k < maxGroup && i+k < to && c.blocks[blockKey{o, i + k}] == nil {
+			k++
+		}
+		c.evictLocked(k * bs)
+		if c.used+k*bs > c.limit {
+			return // no room to read ahead
+		}
+		c.startLocked(o, i, k)
+		for j := i; j < i+k; j++ {
+			c.toLRULocked(c.blocks[blockKey{o, j}]) // unreferenced until read
+		}
+		i += k
+	}
+}
+
+// WillRead announces that [off, off+n) is about to be read in order (a
+// column chunk, a record batch): reads in it keep up to ReadAhead blocks
+// fetched ahead, and never beyond it. The table readers call it through
+// reader.RangeHinter.
+func (o *Object) WillRead(off, n int64) {
+	if n <= 0 || off >= o.size {
+		return
+	}
+	c := o.c.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := span{off, min(off+n, o.size)}
+	if len(o.hints) >= 256 {
+		o.hints = o.hints[1:]
+	}
+	o.hints = append(o.hints, h)
+	bs := o.c.opt.BlockSize
+	c.ensureLocked(o, off/bs, min(off/bs+int64(o.c.opt.ReadAhead), (h.hi+bs-1)/bs))
+}
+
+type span struct{ lo, hi int64 }
+
+// hintAt finds the latest announced range holding off (under cache.mu).
+func (o *Object) hintAt(off int64) (span, bool) {
+	for i := len(o.hints) - 1; i >= 0; i-- {
+		if h := o.hints[i]; off >= h.lo && off < h.hi {
+			return h, true
+		}
+	}
+	return span{}, false
 }
 
 func (c *cache) lookupLocked(o *Object, idx int64) *block {
@@ -293,31 +399,36 @@ func (c *cache) toLRULocked(b *block) {
 	}
 }
 
-// startLocked registers block idx of o and fetches it in the background.
-func (c *cache) startLocked(o *Object, idx int64) *block {
+// startLocked registers the k blocks from idx of o and fetches them with
+// one ranged GET in the background.
+func (c *cache) startLocked(o *Object, idx, k int64) {
 	bs := o.c.opt.BlockSize
-	n := min(bs, o.size-idx*bs)
-	c.evictLocked(n)
-	b := &block{key: blockKey{o, idx}, data: make([]byte, n), done: make(chan struct{})}
-	c.blocks[b.key] = b
-	c.used += n
+	lo := idx * bs
+	hi := min((idx+k)*bs, o.size)
+	c.evictLocked(hi - lo)
+	bl := make([]*block, 0, k)
+	for i := idx; i < idx+k; i++ {
+		b := &block{key: blockKey{o, i}, data: nil, done: make(chan struct{})}
+		c.blocks[b.key] = b
+		c.used += min(bs, o.size-i*bs)
+		bl = append(bl, b)
+	}
 	go func() {
-		_, err := o.readDirect(b.data, idx*bs)
+		buf := make([]byte, hi-lo)
+		_, err := o.readDirect(buf, lo)
 		c.mu.Lock()
-		b.err = err
-		close(b.done)
-		if err != nil && c.blocks[b.key] == b {
-			// Not kept: the next read retries.
-			delete(c.blocks, b.key)
-			if b.elem != nil {
-				c.lru.Remove(b.elem)
-				b.elem = nil
+		defer c.mu.Unlock()
+		for j, b := range bl {
+			n := min(bs, o.size-b.key.idx*bs)
+			b.data = buf[int64(j)*bs : int64(j)*bs+n : int64(j)*bs+n]
+			b.err = err
+			close(b.done)
+			if err != nil && c.blocks[b.key] == b {
+				// Not kept: the next read retries.
+				c.removeLocked(b)
 			}
-			c.used -= int64(len(b.data))
 		}
-		c.mu.Unlock()
 	}()
-	return b
 }
 
 // evictLocked drops least recently used complete blocks until n more bytes
@@ -361,7 +472,8 @@ func (c *cache) removeLocked(b *block) {
 	}
 	if c.blocks[b.key] == b {
 		delete(c.blocks, b.key)
-		c.used -= int64(len(b.data))
+		bs := b.key.o.c.opt.BlockSize
+		c.used -= min(bs, b.key.o.size-b.key.idx*bs)
 	}
 }
 
@@ -384,4 +496,5 @@ func (c *cache) drop(o *Object) {
 		}
 	}
 	o.runs = nil
+	o.hints = nil
 }
