@@ -124,7 +124,7 @@ func TestReadersOverS3(t *testing.T) {
 		units []int   // the units scanned (nil: every one)
 		most  float64 // the most bytes fetched, as a fraction of the object
 	}{
-		{"pq.parquet", parquetBytes(t), nil, 0.75},   // junk (2/5 of the bytes) skipped
+		{"pq.parquet", parquetBytes(t), nil, 0.75}, // junk (2/5 of the bytes) skipped
 		{"one-rg.parquet", parquetBytes(t), []int{2}, 0.3},
 		{"f.arrow", arrowBytes(t, false), []int{1}, 0.4}, // one record batch of four
 		{"s.arrows", arrowBytes(t, true), nil, 1.3},
