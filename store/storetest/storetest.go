@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/johannesboyne/gofakes3"
@@ -44,6 +45,53 @@ type Faults struct {
 	all    int
 	OnRead func(n int)
 	h      http.Handler
+
+	// Throttle, when set, delays every request by its latency and paces
+	// response bodies to its rate (shared by all connections): a network
+	// for benchmarks.
+	Throttle *Throttle
+}
+
+// Throttle is a latency per request and a bandwidth cap.
+type Throttle struct {
+	Latency     time.Duration
+	BytesPerSec float64
+
+	mu   sync.Mutex
+	next time.Time // when the link is free
+}
+
+// wait blocks until n more bytes may be sent.
+func (th *Throttle) wait(n int) {
+	th.mu.Lock()
+	now := time.Now()
+	if th.next.Before(now) {
+		th.next = now
+	}
+	th.next = th.next.Add(time.Duration(float64(n) / th.BytesPerSec * float64(time.Second)))
+	until := th.next
+	th.mu.Unlock()
+	time.Sleep(time.Until(until))
+}
+
+type throttledWriter struct {
+	http.ResponseWriter
+	th *Throttle
+}
+
+func (w throttledWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), 64<<10)
+		w.th.wait(k)
+		m, err := w.ResponseWriter.Write(p[:k])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[k:]
+	}
+	return n, nil
 }
 
 // Set makes every every-th object read from now on fail with m.
@@ -86,6 +134,10 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch mode {
 	case None:
+		if th := f.Throttle; th != nil {
+			time.Sleep(th.Latency)
+			w = throttledWriter{w, th}
+		}
 		f.h.ServeHTTP(w, r)
 	case Status503:
 		w.Header().Set("Content-Type", "application/xml")
