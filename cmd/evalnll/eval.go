@@ -473,6 +473,16 @@ func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []str
 	if err != nil {
 		return nil, nil, cleanup, err
 	}
+	// Objects are opened concurrently: each costs round trips (attributes,
+	// then the footer). Errors are still reported in input order.
+	pre := openURLs(e.ctx, paths, opt)
+	defer func() {
+		for _, o := range pre {
+			if o.f != nil {
+				o.f.Close()
+			}
+		}
+	}()
 	names := make([]string, len(paths))
 	for i, p := range paths {
 		names[i] = p
@@ -487,7 +497,8 @@ func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []str
 		var f reader.File
 		if store.IsURL(p) {
 			names[i] = store.Redact(p)
-			f, err = openURL(e.ctx, p, opt)
+			f, err = pre[i].f, pre[i].err
+			pre[i].f = nil
 		} else {
 			f, err = reader.Open(open, opt)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/evalnll/evalnll/reader"
 	"github.com/evalnll/evalnll/report"
@@ -29,6 +30,33 @@ func openURL(ctx context.Context, u string, opt reader.Options) (reader.File, er
 		return nil, err
 	}
 	return f, nil
+}
+
+type opened struct {
+	f   reader.File
+	err error
+}
+
+// openURLs opens the URLs among paths, 16 at a time; the other entries of
+// the result are empty.
+func openURLs(ctx context.Context, paths []string, opt reader.Options) []opened {
+	out := make([]opened, len(paths))
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i, p := range paths {
+		if !store.IsURL(p) {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			out[i].f, out[i].err = openURL(ctx, p, opt)
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // readReport reads a JSON report from a file or a URL; name is how
