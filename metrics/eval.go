@@ -133,6 +133,8 @@ type ClassFigures struct {
 	NLL            float64 // nats
 	Accuracy       float64
 	MeanConfidence float64
+	// ECE is the class's one-vs-rest ECE (--classwise), else nil.
+	ECE *float64
 }
 
 // WorstRow is one row of the --worst list.
@@ -163,8 +165,15 @@ type Evaluator struct {
 	curTok   float64
 	curClip  int
 	curClass int
+	curG     gaussTerms
 	worstMin float64
 	idkey    []byte
+	// posSeed is the bootstrap key seed of the current unit's file (see
+	// Position), row0 the row within that file of the current batch's
+	// first row.
+	posSeed  uint64
+	unitRow  int64
+	row0     int64
 	t        terms
 	accs     []*Acc
 	localIdx map[*Acc]int32
@@ -176,6 +185,7 @@ type Evaluator struct {
 	// by bucket; see addBootCal).
 	binsFromBoot bool
 	firstLen     map[int]FirstList // per unit: its first non-null prediction list
+	probBuf      []float64         // a row's class probabilities (addClassDetail)
 }
 
 // NewEvaluator returns an evaluator with an empty State. classes is the
@@ -201,9 +211,30 @@ func (e *Evaluator) State() *State {
 
 // BeginUnit starts unit u (a row group or record batch, numbered in input
 // order across files); row numbers passed to Add count from 0 within it.
+// Its rows are placed at the start of an unnamed file (Position{}): use
+// BeginUnitAt when rows are bootstrapped without --id.
 func (e *Evaluator) BeginUnit(u int) {
+	e.BeginUnitAt(u, Position{})
+}
+
+// BeginUnitAt is BeginUnit for a unit whose first row is at p: without
+// --id, a row's bootstrap bucket comes from its file and its row within
+// that file, so that distinct rows fall into buckets independently
+// whatever their content, and a bucket does not depend on how the file
+// was cut into units, parts and batches.
+func (e *Evaluator) BeginUnitAt(u int, p Position) {
 	e.unit = u
 	e.stop = false
+	e.posSeed = mix64(e.cfg.Bootstrap.Seed ^ p.File)
+	e.unitRow = p.Row
+}
+
+// Position is where a unit's rows are: File is FileKey of the path of
+// their file relative to the input it was found under, Row the row of the
+// unit's first row within that file (from 0).
+type Position struct {
+	File uint64
+	Row  int64
 }
 
 // Classes is the class count in use (0 if none was seen yet).
@@ -292,6 +323,7 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		return false
 	}
 	e.st.UnitRows[e.unit] += int64(c.Rows)
+	e.row0 = e.unitRow + base
 	if len(e.st.slices) > e.cfg.MaxSlices && e.cfg.MaxSlices > 0 {
 		return false
 	}
@@ -341,13 +373,16 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		e.stop = true
 		return false
 	}
-	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel && e.cfg.Binning != Quantile {
+	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel {
 		e.accumulateAll(e.accs[0], t)
 	} else {
 		starts := e.groupRows(t)
 		for s := range e.accs {
 			e.accumulate(e.accs[s], t.order[starts[s]:starts[s+1]], t)
 		}
+	}
+	if e.cfg.wantClassDetail() {
+		e.addClassDetail(c, t)
 	}
 	e.extras(c, base, t)
 	return true
@@ -359,6 +394,9 @@ func (e *Evaluator) extras(c *Cols, base int64, t *terms) {
 	mc := e.cfg.Kind == Multiclass
 	boot := e.st.boot != nil
 	worst := e.cfg.Worst > 0
+	if boot && e.cfg.Kind == Gaussian {
+		e.addBootGauss(c, t)
+	}
 	if boot && e.bootFast() {
 		e.addBootFast(c, t)
 		boot = false
@@ -547,7 +585,7 @@ func (s *State) Summary() Result {
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return compareKeys(list[i].key, list[j].key) < 0 })
-	r := Result{Overall: all.Summary(s.cfg)}
+	r := Result{Overall: all.summary(s.cfg, true)}
 	if s.cfg.Worst > 0 {
 		r.Worst = trimWorst(append([]WorstRow(nil), s.worst...), s.cfg.Worst, s.cfg.HasID)
 	}
@@ -568,6 +606,11 @@ func (s *State) Summary() Result {
 			Class: k, Rows: ca.Rows, Weight: f64(w),
 			NLL: quo(ca.NLL.Big(), w), Accuracy: quo(correct, w), MeanConfidence: quo(ca.Conf.Big(), w),
 		})
+	}
+	if s.cfg.Classwise && all.CD != nil {
+		for i := range r.PerClass {
+			r.PerClass[i].ECE = fp(all.CD.classECE(r.PerClass[i].Class, s.cfg.Bins))
+		}
 	}
 	return r
 }

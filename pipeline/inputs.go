@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"path"
 	"strings"
 
 	"github.com/evalnll/evalnll/store"
@@ -26,20 +27,51 @@ var ErrNoInputs = errors.New("no input files")
 // file://) are listed with store.Expand: an object, a prefix (with the
 // directory walk's rules) or a glob in the key.
 func Expand(args []string) ([]string, error) {
-	return ExpandContext(context.Background(), args)
+	paths, _, err := ExpandKeys(args)
+	return paths, err
 }
 
 // ExpandContext is Expand, listing object stores under ctx.
 func ExpandContext(ctx context.Context, args []string) ([]string, error) {
-	seen := map[string]bool{}
+	paths, _, err := ExpandKeysContext(ctx, args)
+	return paths, err
+}
+
+// ExpandKeys is Expand, and for each path its key: the path relative to the
+// input it was found under, with forward slashes. A file named as an
+// argument is keyed by its base name, a file found in a directory argument
+// by its path below that directory, a file matched by a glob by its path
+// below the glob's fixed leading directories ("runs/*/p.parquet" keys
+// runs/a/p.parquet as "a/p.parquet"), and "-" as "-". So the keys do not
+// depend on the working directory nor on where the inputs were copied. A
+// file that several arguments name gets the longest of its keys (then the
+// least bytewise), whatever the order of the arguments. Object store URLs
+// are keyed alike, by their keys below the prefix or the glob's fixed
+// leading elements.
+func ExpandKeys(args []string) (paths, keys []string, err error) {
+	return ExpandKeysContext(context.Background(), args)
+}
+
+// ExpandKeysContext is ExpandKeys, listing object stores under ctx.
+func ExpandKeysContext(ctx context.Context, args []string) (paths, keys []string, err error) {
+	key := map[string]string{}
 	var out []string
-	add := func(p string) {
-		if !store.IsURL(p) {
-			p = filepath.Clean(p)
-		}
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
+	add := func(root string) func(string) {
+		return func(p string) {
+			var k string
+			if store.IsURL(p) {
+				k = urlKey(root, p)
+			} else {
+				p = filepath.Clean(p)
+				k = relKey(root, p)
+			}
+			old, seen := key[p]
+			if !seen {
+				out = append(out, p)
+			}
+			if !seen || len(k) > len(old) || len(k) == len(old) && k < old {
+				key[p] = k
+			}
 		}
 	}
 	stdin := false
@@ -51,52 +83,103 @@ func ExpandContext(ctx context.Context, args []string) ([]string, error) {
 		if store.IsURL(a) {
 			urls, err := store.Expand(ctx, a, tableExts)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
+			}
+			root := ""
+			if l, err := store.Parse(a); err == nil {
+				root = l.Key
+				if hasMeta(root) {
+					root = root[:strings.LastIndex(root[:strings.IndexAny(root, "*?[")], "/")+1]
+				} else if len(urls) == 1 && urls[0] == a {
+					root = path.Dir(root) // an object named: its base name
+				}
 			}
 			for _, u := range urls {
-				add(u)
+				add(root)(u)
 			}
 			continue
 		}
 		st, err := os.Stat(a)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) || !hasMeta(a) {
-				return nil, fmt.Errorf("%s: %w", a, unwrapPathErr(err))
+				return nil, nil, fmt.Errorf("%s: %w", a, unwrapPathErr(err))
 			}
 			matches, gerr := filepath.Glob(a)
 			if gerr != nil {
-				return nil, fmt.Errorf("%s: bad glob pattern: %v", a, gerr)
+				return nil, nil, fmt.Errorf("%s: bad glob pattern: %v", a, gerr)
 			}
 			if len(matches) == 0 {
-				return nil, fmt.Errorf("%s: no file matches the pattern", a)
+				return nil, nil, fmt.Errorf("%s: no file matches the pattern", a)
 			}
+			root := globRoot(a)
 			for _, m := range matches {
-				if err := addPath(m, add); err != nil {
-					return nil, err
+				if err := addPath(m, add(root)); err != nil {
+					return nil, nil, err
 				}
 			}
 			continue
 		}
 		if st.IsDir() {
 			n := len(out)
-			if err := walk(a, add); err != nil {
-				return nil, err
+			if err := walk(a, add(a)); err != nil {
+				return nil, nil, err
 			}
 			if len(out) == n {
-				return nil, fmt.Errorf("%s: directory holds no .parquet, .arrow, .arrows, .ipc or .feather file", a)
+				return nil, nil, fmt.Errorf("%s: directory holds no .parquet, .arrow, .arrows, .ipc or .feather file", a)
 			}
 			continue
 		}
-		add(a)
+		add(filepath.Dir(a))(a)
 	}
 	sort.Strings(out)
 	if stdin {
 		out = append([]string{"-"}, out...)
+		key["-"] = "-"
 	}
 	if len(out) == 0 {
-		return nil, ErrNoInputs
+		return nil, nil, ErrNoInputs
 	}
-	return out, nil
+	keys = make([]string, len(out))
+	for i, p := range out {
+		keys[i] = key[p]
+	}
+	return out, keys, nil
+}
+
+// relKey is p relative to root, with forward slashes (p's base name when
+// it is not below root).
+func relKey(root, p string) string {
+	r, err := filepath.Rel(filepath.Clean(root), p)
+	if err != nil || r == "." || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		r = filepath.Base(p)
+	}
+	return filepath.ToSlash(r)
+}
+
+// urlKey is the key of object URL u relative to the key prefix root.
+func urlKey(root, u string) string {
+	l, err := store.Parse(u)
+	if err != nil {
+		return u
+	}
+	root = strings.TrimSuffix(root, "/")
+	if root == "." || root == "" {
+		return l.Key
+	}
+	if k, ok := strings.CutPrefix(l.Key, root+"/"); ok && k != "" {
+		return k
+	}
+	return path.Base(l.Key)
+}
+
+// globRoot is the directory of a glob pattern's leading elements that hold
+// no pattern characters: "runs/*/p.parquet" and "runs/*.arrow" give "runs".
+func globRoot(pattern string) string {
+	dir := pattern
+	for hasMeta(dir) {
+		dir = filepath.Dir(dir)
+	}
+	return dir
 }
 
 func addPath(p string, add func(string)) error {

@@ -9,6 +9,7 @@ package report
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/evalnll/evalnll/metrics"
 )
@@ -90,6 +91,8 @@ type ClassFigures struct {
 	NLL            float64 // in the report's units
 	Accuracy       float64
 	MeanConfidence float64
+	// ECE is the class's one-vs-rest ECE (--classwise), else nil.
+	ECE *float64
 }
 
 // Render renders the model in a format: json, md, svg or png. path is where
@@ -159,8 +162,33 @@ func (m *Model) JSON() []byte {
 		} else {
 			cal = append(cal, KV{"edges", "each bin holds as near total/N weight as ties allow; lo and hi are its smallest and largest confidence"})
 		}
+		d := &m.Overall.Detail
+		opt := func(k string, v *float64) {
+			if v != nil {
+				cal = append(cal, KV{k, Num(*v)})
+			}
+		}
+		opt("rmsce", d.RMSCE)
+		opt("l2ce_debiased", d.L2CEDebiased)
+		opt("brier_reliability", d.BrierReliability)
+		opt("brier_resolution", d.BrierResolution)
+		opt("brier_uncertainty", d.BrierUncertainty)
+		opt("ece_sweep", d.ECESweep)
+		if d.ECESweepBins != nil {
+			cal = append(cal, KV{"ece_sweep_bins", *d.ECESweepBins})
+		}
+		opt("smece", d.SmECE)
+		opt("smece_sigma", d.SmECESigma)
+		opt("classwise_ece", d.ClasswiseECE)
 		cal = append(cal, KV{"bins", bins})
 		doc = append(doc, KV{"calibration", cal})
+	}
+	if m.Overall.Gauss != nil {
+		bins := make([]any, len(m.Overall.Calibration))
+		for i, b := range m.Overall.Calibration {
+			bins[i] = Obj{{"lo", Num(b.Lo)}, {"hi", Num(b.Hi)}, {"count", b.Count}, {"weight", Num(b.Weight)}}
+		}
+		doc = append(doc, KV{"calibration", Obj{{"binning", "pit"}, {"edges", EdgeRule}, {"bins", bins}}})
 	}
 	if m.Bootstrap != nil {
 		doc = append(doc, KV{"bootstrap", m.bootstrapObj()})
@@ -196,6 +224,9 @@ func (m *Model) JSON() []byte {
 				if g.Paired {
 					o = append(o, KV{"delta_interval", Floats{g.DeltaLo, g.DeltaHi}})
 				}
+			}
+			if !g.Failed && g.Message != "" {
+				o = append(o, KV{"note", g.Message})
 			}
 			gs[i] = o
 		}
@@ -261,6 +292,15 @@ func figuresObj(f *metrics.Figures, kind metrics.Kind) Obj {
 	opt("brier", f.Brier)
 	opt("ece", f.ECE)
 	opt("mce", f.MCE)
+	if f.TopK != nil {
+		o = append(o, KV{"accuracy_top" + strconv.Itoa(f.TopKN), Num(*f.TopK)})
+	}
+	opt("auroc", f.AUROC)
+	opt("auprc", f.AUPRC)
+	if g := f.Gauss; g != nil {
+		o = append(o, KV{"rmse", Num(g.RMSE)}, KV{"mae", Num(g.MAE)}, KV{"crps", Num(g.CRPS)},
+			KV{"coverage_50", Num(g.Coverage[0])}, KV{"coverage_90", Num(g.Coverage[1])}, KV{"coverage_95", Num(g.Coverage[2])})
+	}
 	if f.Clipped != nil {
 		o = append(o, KV{"clipped", *f.Clipped})
 	}
@@ -322,13 +362,17 @@ func (m *Model) scaled(metric string, v float64) float64 {
 // runs: the bucket row counts and every replicate value.
 func (m *Model) bootstrapObj() Obj {
 	b := m.Bootstrap
-	key := "content"
+	key := "position"
 	if b.ByID {
 		key = "id"
 	}
 	iv := Obj{}
 	reps := Obj{}
+	bias := Obj{}
 	for i, name := range b.Metrics {
+		if i < len(b.Bias) && b.Bias[i] != 0 {
+			bias = append(bias, KV{name, Num(m.scaled(name, b.Bias[i]))})
+		}
 		iv = append(iv, KV{name, Floats{m.scaled(name, b.Lo[i]), m.scaled(name, b.Hi[i])}})
 		vals := make(Floats, len(b.Replicates[i]))
 		for r, v := range b.Replicates[i] {
@@ -336,7 +380,7 @@ func (m *Model) bootstrapObj() Obj {
 		}
 		reps = append(reps, KV{name, vals})
 	}
-	return Obj{
+	o := Obj{
 		{"method", "poisson bootstrap over hash buckets of rows"},
 		{"level", Num(0.95)},
 		{"seed", b.Config.Seed},
@@ -344,7 +388,11 @@ func (m *Model) bootstrapObj() Obj {
 		{"replicates", b.Config.Replicates},
 		{"key", key},
 		{"intervals", iv},
-		{"bucket_rows", Ints(b.BucketRows)},
-		{"replicate_values", reps},
 	}
+	if len(bias) > 0 {
+		// The intervals of these figures are the replicates' percentiles
+		// less this bias (bias-corrected percentile intervals).
+		o = append(o, KV{"bias", bias})
+	}
+	return append(o, KV{"bucket_rows", Ints(b.BucketRows)}, KV{"replicate_values", reps})
 }

@@ -60,6 +60,9 @@ type evalFlags struct {
 	memProfile                                                         string
 	cpuProfile                                                         string
 	maxSlices                                                          int
+	auroc, classwise                                                   bool
+	topk                                                               int
+	allowMismatch                                                      bool
 }
 
 func evalFlagSet(f *evalFlags) *flag.FlagSet {
@@ -79,6 +82,9 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.base, "base", "e", "log `BASE` of NLL figures: e (nats), 2 (bits) or 10 (hartleys)")
 	fs.IntVar(&f.bins, "bins", 15, "`N` calibration bins")
 	fs.StringVar(&f.binning, "binning", "uniform", "`M`: uniform (equal width) or quantile (equal weight)")
+	fs.BoolVar(&f.auroc, "auroc", false, "also compute auroc and auprc (binary; one-vs-rest macro for multiclass and multilabel) and, from the confidence histogram, ece_sweep and smece")
+	fs.BoolVar(&f.classwise, "classwise", false, "multiclass: also compute classwise_ece and each class's one-vs-rest ECE")
+	fs.IntVar(&f.topk, "topk", 0, "multiclass: also report accuracy_top`K`, the share of rows whose label is among the K highest-scored classes")
 	fs.StringVar(&f.onInvalid, "on-invalid", "error", "`P`: error (stop at the first invalid row) or skip (count it by reason)")
 	fs.IntVar(&f.workers, "workers", 0, "`N` units evaluated at once (default: all cores); results do not depend on it")
 	fs.Int64Var(&f.maxBatchBytes, "max-batch-bytes", reader.DefaultOptions().MaxBatchBytes, "largest Arrow IPC record batch body or Parquet page accepted, in `BYTES`")
@@ -94,6 +100,7 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.baseline, "baseline", "", "baseline JSON report `FILE` for --max-increase and --max-decrease")
 	fs.Var(&f.maxInc, "max-increase", "fail when `METRIC=DELTA` rose by more than DELTA (absolute, or N% relative) over the baseline; repeatable")
 	fs.Var(&f.maxDec, "max-decrease", "fail when `METRIC=DELTA` fell by more than DELTA over the baseline (for accuracy); repeatable")
+	fs.BoolVar(&f.allowMismatch, "allow-config-mismatch", false, "judge baseline gates on figures whose settings (--bins, --binning, --eps) differ from the baseline's, with a warning, rather than exit 2")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a profile of the run's allocations to `FILE` (go tool pprof)")
@@ -190,9 +197,18 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err := checkGateMetrics(cfg, gates, limits); err != nil {
 		return 0, err
 	}
-	job := mp.job(files, names, cfg)
+	if base != nil && len(limits) > 0 {
+		// Refuse a baseline that cannot match before reading the inputs;
+		// the report, once made, is checked again (matchBaseline below).
+		early := *base
+		if err := matchBaseline(&early, plannedDoc(cfg), limits, f.allowMismatch, func(string) {}); err != nil {
+			return 0, err
+		}
+	}
+	job := mp.Job(files, names, cfg)
+	job.Keys = inputKeys(inputs, names)
 	job.Options = pipeline.Options{Workers: f.workers}
-	if mp.listPred {
+	if mp.ListPred() {
 		// A batch of list rows holds rows × list length values: keep it
 		// to a few million (16 MiB of float32 at 1000 classes).
 		job.Options.BatchRows = 1024
@@ -224,7 +240,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	m := &report.Model{
 		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
-		Binning: cfg.Binning, Mapping: mp.report, Overall: sum.Overall, Slices: sum.Slices,
+		Binning: cfg.Binning, Mapping: mp.Report(), Overall: sum.Overall, Slices: sum.Slices,
 		MinSliceSize: int64(f.minSliceSize), Bootstrap: sum.Bootstrap,
 	}
 	for i, fl := range files {
@@ -232,7 +248,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	for _, c := range sum.PerClass {
 		m.PerClass = append(m.PerClass, report.ClassFigures{Class: c.Class, Rows: c.Rows, Weight: c.Weight,
-			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence})
+			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence, ECE: c.ECE})
 	}
 	if cfg.Worst > 0 {
 		m.Worst = []report.WorstRow{}
@@ -244,7 +260,18 @@ func cmdEval(e *env, args []string) (int, error) {
 			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
 		}
 	}
-	failed, err := runGates(m, gates, limits, base)
+	if base != nil && len(limits) > 0 {
+		// The baseline must match this run: kind, units (converted),
+		// settings of the gated figures.
+		doc, err := report.ParseDoc("report", m.JSON())
+		if err != nil {
+			return 0, err
+		}
+		if err := matchBaseline(base, doc, limits, f.allowMismatch, m.AddWarning); err != nil {
+			return 0, err
+		}
+	}
+	failed, err := runGates(m, m, gates, limits, base)
 	if err != nil {
 		return 0, err
 	}
@@ -308,6 +335,12 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	default:
 		return nil, nil, nil, usagef("--binning: %q is not uniform or quantile", f.binning)
 	}
+	cfg.Discrim = f.auroc
+	cfg.Classwise = f.classwise
+	if f.topk < 0 || f.topk > 1000000 {
+		return nil, nil, nil, usagef("--topk: %d is not between 1 and 1000000", f.topk)
+	}
+	cfg.TopK = f.topk
 	switch f.onInvalid {
 	case "error":
 	case "skip":
