@@ -318,6 +318,13 @@ func TestGCS(t *testing.T) {
 		t.Error("no retry")
 	}
 	g.Faults.Set(storetest.None, 0)
+	o, err = c.Open(ctx, "gs://bucket/d/obj.parquet") // nothing of it cached
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.ReadAt(make([]byte, 10), 0); err != nil {
+		t.Fatal(err)
+	}
 	g.Put("d/obj.parquet", randomBytes(len(data), 5))
 	// A block-sized read goes to the server (smaller ones may be served
 	// from blocks of the version opened, cached before the change).
