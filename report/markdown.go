@@ -484,7 +484,11 @@ func (m *Model) mdPerClass(b *bytes.Buffer) {
 	}
 	t := table{head: head, align: align}
 	for _, c := range m.PerClass {
-		row := []string{strconv.Itoa(c.Class), strconv.FormatInt(c.Rows, 10)}
+		class := strconv.Itoa(c.Class)
+		if c.Name != "" {
+			class = code(c.Name, true) + " (" + class + ")"
+		}
+		row := []string{class, strconv.FormatInt(c.Rows, 10)}
 		if m.weighted() {
 			row = append(row, Fmt(c.Weight))
 		}
@@ -677,13 +681,16 @@ func esc(s string) string {
 	return b.String()
 }
 
+// oneLineText puts s on one line, and escapes the characters that are not
+// printable (ESC, BEL, NUL ...: see Escape), so that no name read from a
+// file carries them into the report.
 func oneLineText(s string) string {
-	return strings.Map(func(r rune) rune {
+	return Escape(strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\r' || r == '\t' {
 			return ' '
 		}
 		return r
-	}, s)
+	}, s))
 }
 
 // relLink is img relative to the directory of the markdown file mdPath, as

@@ -31,6 +31,13 @@ type Input struct {
 type Mapping struct {
 	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID string
 	By                                                      []string
+	// Positive is the string label of the positive class (--positive);
+	// Classes names the prediction list's positions (--classes).
+	Positive string
+	Classes  []string
+	// Pair: the prediction is a list [P(y=0), P(y=1)] read as binary from
+	// its element 1.
+	Pair bool
 }
 
 // Gate is one evaluated gate.
@@ -86,6 +93,7 @@ type Model struct {
 // ClassFigures are the figures of the rows whose true class is Class.
 type ClassFigures struct {
 	Class          int
+	Name           string // from --classes, or ""
 	Rows           int64
 	Weight         float64
 	NLL            float64 // in the report's units
@@ -265,6 +273,17 @@ func (m *Model) mappingObj() Obj {
 			by[i] = b
 		}
 		o = append(o, KV{"by", by})
+	}
+	if mp.Pair {
+		o = append(o, KV{"prob_element", 1})
+	}
+	add("positive", mp.Positive)
+	if len(mp.Classes) > 0 {
+		cs := make([]any, len(mp.Classes))
+		for i, c := range mp.Classes {
+			cs[i] = c
+		}
+		o = append(o, KV{"classes", cs})
 	}
 	return o
 }

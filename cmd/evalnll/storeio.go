@@ -5,18 +5,13 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
+	"path"
 	"strings"
 	"sync"
 
 	"github.com/evalnll/evalnll/reader"
-	"github.com/evalnll/evalnll/report"
 	"github.com/evalnll/evalnll/store"
 )
-
-// maxReportBytes bounds a baseline or compared report read from a URL.
-const maxReportBytes = 256 << 20
 
 // openURL opens an object as a table, read with ranged GETs.
 func openURL(ctx context.Context, u string, opt reader.Options) (reader.File, error) {
@@ -59,61 +54,47 @@ func openURLs(ctx context.Context, paths []string, opt reader.Options) []opened 
 	return out
 }
 
-// readReport reads a JSON report from a file or a URL; name is how
-// messages and reports show it.
-func readReport(ctx context.Context, p string) (data []byte, name string, err error) {
-	if store.IsURL(p) {
-		data, err = store.ReadAll(ctx, p, maxReportBytes)
-		return data, store.Redact(p), err
-	}
-	data, err = os.ReadFile(p)
-	if err != nil {
-		return nil, p, fmt.Errorf("%s: %v", p, unwrapPath(err))
-	}
-	return data, p, nil
+// urlSink is an output to object storage: staged in memory, committed
+// with one PUT, rolled back by deleting the object (best effort: an object
+// it replaced is gone).
+type urlSink struct {
+	ctx  context.Context
+	url  string
+	data []byte
+	put  bool
 }
 
-// readBaseline is report.ReadBaseline for files and URLs.
-func readBaseline(ctx context.Context, p string) (*report.Baseline, error) {
-	if !store.IsURL(p) {
-		return report.ReadBaseline(p)
-	}
-	data, name, err := readReport(ctx, p)
-	if err != nil {
-		return nil, fmt.Errorf("--baseline %v", err)
-	}
-	d, err := report.ParseDoc(name, data)
-	if err != nil {
-		return nil, err
-	}
-	return &report.Baseline{Path: name, Doc: d}, nil
-}
+func (s *urlSink) Name() string { return store.Redact(s.url) }
 
-// contentTypes of the rendered formats.
-var contentTypes = map[string]string{
-	"json": "application/json", "md": "text/markdown; charset=utf-8",
-	"svg": "image/svg+xml", "png": "image/png", "state": "application/octet-stream",
-}
-
-// putURLOutputs uploads the outputs that are URLs, one PUT each, once every
-// output has been rendered. When one fails, those already uploaded are
-// deleted (best effort) and the error returned: the caller then writes no
-// local output either.
-func putURLOutputs(ctx context.Context, paths, formats []string, data [][]byte) error {
-	var done []string
-	for i, p := range paths {
-		if !store.IsURL(p) {
-			continue
-		}
-		if err := store.Put(ctx, p, data[i], contentTypes[formats[i]]); err != nil {
-			for _, d := range done {
-				_ = store.Delete(context.WithoutCancel(ctx), d)
-			}
-			return err
-		}
-		done = append(done, p)
-	}
+func (s *urlSink) Stage(data []byte) error {
+	s.data = data
 	return nil
+}
+
+func (s *urlSink) Commit() error {
+	if err := store.Put(s.ctx, s.url, s.data, contentTypes[strings.TrimPrefix(path.Ext(urlKey(s.url)), ".")]); err != nil {
+		return err
+	}
+	s.put = true
+	return nil
+}
+
+func (s *urlSink) Rollback() bool {
+	if !s.put {
+		return true
+	}
+	return store.Delete(context.WithoutCancel(s.ctx), s.url) == nil
+}
+
+func (s *urlSink) Abort() {}
+
+// urlKey is the key of an object URL ("" when it does not parse).
+func urlKey(u string) string {
+	l, err := store.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return l.Key
 }
 
 // linkPaths returns the paths the markdown report links its diagram with:
@@ -133,4 +114,10 @@ func linkPaths(img, md string) (string, string, bool) {
 		return "", "", false
 	}
 	return "/" + strings.TrimPrefix(li.Key, "/"), "/" + lm.Key, true
+}
+
+// contentTypes of outputs, by extension.
+var contentTypes = map[string]string{
+	"json": "application/json", "md": "text/markdown; charset=utf-8", "markdown": "text/markdown; charset=utf-8",
+	"svg": "image/svg+xml", "png": "image/png",
 }
