@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
-	"path"
 	"strings"
 
 	"github.com/evalnll/evalnll/store"
