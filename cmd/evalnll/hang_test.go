@@ -416,13 +416,14 @@ func TestStdinErrorsNameDash(t *testing.T) {
 	sw.badRow = 2
 	sw.batch(3)
 	sw.w.Close()
-	// The multiclass list is spooled; a binary kind is refused on the
-	// stream's schema.
+	// The multiclass list is spooled; a multilabel kind is refused on the
+	// stream's schema (an integer label is no list of 0/1). A binary kind
+	// would take the 2-element lists as predict_proba pairs.
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"eval", "--label", "y", "--prob", "probs", "--kind", "binary", "-"}, "evalnll: -: "},
+		{[]string{"eval", "--label", "y", "--prob", "probs", "--kind", "multilabel", "-"}, "evalnll: -: "},
 		{[]string{"eval", "--label", "y", "--prob", "probs", "-"}, `evalnll: -:2: column "y"`},
 	} {
 		var so, se bytes.Buffer
