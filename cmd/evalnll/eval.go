@@ -28,6 +28,8 @@ Evaluates prediction tables and writes a report. INPUT is a Parquet or Arrow
 IPC file (file or stream, found by its magic bytes), a directory (walked for
 *.parquet, *.arrow, *.arrows, *.ipc, *.feather), a glob, or - for an Arrow
 IPC stream on standard input. Flags and inputs may come in any order.
+INPUT, --baseline and outputs may also be s3://, gs://, azblob:// or file://
+URLs (see README, Object storage).
 
 Examples:
   $ evalnll eval --label y --prob p preds.parquet
