@@ -12,9 +12,9 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// runArgs runs the program in-process and returns its exit status, stdout
+// runCLI runs the program in-process and returns its exit status, stdout
 // and stderr.
-func runArgs(args ...string) (int, string, string) {
+func runCLI(args ...string) (int, string, string) {
 	var so, se bytes.Buffer
 	code := run(context.Background(), strings.NewReader(""), &so, &se, args)
 	return code, so.String(), se.String()
@@ -24,7 +24,7 @@ func runArgs(args ...string) (int, string, string) {
 // subcommand; the top-level help names every command, version included.
 func TestHelpOnce(t *testing.T) {
 	for _, args := range [][]string{{"eval", "-h"}, {"eval", "--help"}, {"inspect", "-h"}, {"compare", "-h"}, {"-h"}, {"help"}} {
-		code, so, se := runArgs(args...)
+		code, so, se := runCLI(args...)
 		if code != 0 || se != "" {
 			t.Errorf("%v: exit %d, stderr %q; want 0 and nothing on stderr", args, code, se)
 		}
@@ -32,13 +32,13 @@ func TestHelpOnce(t *testing.T) {
 			t.Errorf("%v: the help says Usage: %d times on stdout, want once", args, n)
 		}
 	}
-	_, so, _ := runArgs("-h")
+	_, so, _ := runCLI("-h")
 	for _, c := range []string{"eval", "compare", "inspect", "version"} {
 		if !strings.Contains(so, "evalnll "+c) {
 			t.Errorf("top-level help does not list %q:\n%s", c, so)
 		}
 	}
-	_, so, _ = runArgs("eval", "-h")
+	_, so, _ = runCLI("eval", "-h")
 	i := strings.Index(so, "  -o FILE\n")
 	if i < 0 {
 		t.Fatalf("no -o in the eval help:\n%s", so)
@@ -68,7 +68,7 @@ func TestUsageErrorsOneLine(t *testing.T) {
 		{[]string{"evla"}, []string{`unknown command "evla"`, "did you mean eval?"}},
 	}
 	for _, c := range cases {
-		code, so, se := runArgs(c.args...)
+		code, so, se := runCLI(c.args...)
 		if code != 2 {
 			t.Errorf("%v: exit %d, want 2", c.args, code)
 		}
@@ -85,7 +85,7 @@ func TestUsageErrorsOneLine(t *testing.T) {
 		}
 	}
 	// No command: the usage, on stderr, and exit 2.
-	code, so, se := runArgs()
+	code, so, se := runCLI()
 	if code != 2 || so != "" || !strings.Contains(se, "Usage:") {
 		t.Errorf("no arguments: exit %d, stdout %q, stderr %q; want 2 and the usage on stderr", code, so, se)
 	}
@@ -120,7 +120,7 @@ func TestKindMismatchMessage(t *testing.T) {
 			[]string{`column "token_logprobs" exists but is a list (list<double>) read as token log-probabilities, which does not fit --kind binary`}},
 	}
 	for _, c := range cases {
-		code, _, se := runArgs(c.args...)
+		code, _, se := runCLI(c.args...)
 		if code != 2 || strings.Count(se, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and one line", c.args, code, se)
 		}
@@ -155,7 +155,7 @@ func TestLogprobListBesideLabel(t *testing.T) {
 	}
 	f.Close()
 	out := filepath.Join(dir, "r.json")
-	code, _, se := runArgs("eval", "--logprob", "p", "--json", out, in)
+	code, _, se := runCLI("eval", "--logprob", "p", "--json", out, in)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, se)
 	}
@@ -167,11 +167,11 @@ func TestLogprobListBesideLabel(t *testing.T) {
 	if data, _ := os.ReadFile(out); !strings.Contains(string(data), `is not used`) || !strings.Contains(string(data), `"kind": "logprob"`) {
 		t.Errorf("the report lacks the warning or is not a logprob run:\n%s", data)
 	}
-	if code, _, se := runArgs("eval", "--logprob", "p", "--kind", "logprob", "--json", out, in); code != 0 || se != "" {
+	if code, _, se := runCLI("eval", "--logprob", "p", "--kind", "logprob", "--json", out, in); code != 0 || se != "" {
 		t.Errorf("--kind logprob: exit %d, stderr %q; want 0 and no warning", code, se)
 	}
 	// The multiclass reading the warning suggests works.
-	if code, _, se := runArgs("eval", "--logit", "p", "--label", "y", "--json", out, in); code != 0 || se != "" {
+	if code, _, se := runCLI("eval", "--logit", "p", "--label", "y", "--json", out, in); code != 0 || se != "" {
 		t.Errorf("--logit: exit %d, stderr %q", code, se)
 	}
 	if data, _ := os.ReadFile(out); !strings.Contains(string(data), `"kind": "multiclass"`) {
@@ -187,7 +187,7 @@ func TestDiagramWithoutCalibration(t *testing.T) {
 	dir := t.TempDir()
 	png, md, js := filepath.Join(dir, "r.png"), filepath.Join(dir, "r.md"), filepath.Join(dir, "r.json")
 	in := golden("logprob_tokens", "tokens.parquet")
-	code, so, se := runArgs("eval", "--png", png, "-o", filepath.Join(dir, "r.svg"), "--md", md, "--json", js, in)
+	code, so, se := runCLI("eval", "--png", png, "-o", filepath.Join(dir, "r.svg"), "--md", md, "--json", js, in)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, se)
 	}
@@ -210,7 +210,7 @@ func TestDiagramWithoutCalibration(t *testing.T) {
 	// Only diagrams asked for: exit 2, one line, nothing written. The
 	// check comes before reading: an input whose rows are invalid still
 	// gets this message, not its row error.
-	code, _, se = runArgs("eval", "--svg", filepath.Join(dir, "only.svg"), golden("err_nan_prob", "nan_prob.parquet"), "--kind", "gaussian", "--mean", "p", "--std", "p", "--label", "y")
+	code, _, se = runCLI("eval", "--svg", filepath.Join(dir, "only.svg"), golden("err_nan_prob", "nan_prob.parquet"), "--kind", "gaussian", "--mean", "p", "--std", "p", "--label", "y")
 	if code != 2 || strings.Count(se, "\n") != 1 || !strings.Contains(se, "a gaussian run has no calibration") {
 		t.Errorf("diagram only: exit %d, stderr %q", code, se)
 	}
@@ -237,7 +237,7 @@ func TestInspectEveryFile(t *testing.T) {
 	cp(golden("err_truncated_parquet", "truncated.parquet"), "b.parquet")
 	cp(golden("mc_probs_list", "preds.parquet"), "c.parquet")
 	missing := filepath.Join(dir, "nosuch.parquet")
-	code, so, se := runArgs("inspect", dir, missing)
+	code, so, se := runCLI("inspect", dir, missing)
 	if code != 2 {
 		t.Errorf("exit %d, want 2", code)
 	}
@@ -252,7 +252,7 @@ func TestInspectEveryFile(t *testing.T) {
 		t.Errorf("stderr is not one line per failure: %q", se)
 	}
 	// All good: exit 0, nothing on stderr.
-	if code, _, se := runArgs("inspect", golden("binary_prob_basic", "preds.parquet")); code != 0 || se != "" {
+	if code, _, se := runCLI("inspect", golden("binary_prob_basic", "preds.parquet")); code != 0 || se != "" {
 		t.Errorf("a good file: exit %d, stderr %q", code, se)
 	}
 }
