@@ -3,6 +3,7 @@ package gate
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/evalnll/evalnll/metrics"
 	"github.com/evalnll/evalnll/report"
@@ -22,25 +23,25 @@ type Result struct {
 
 // A MetricError is a gate that names a figure a report does not have.
 type MetricError struct {
-	// Gate is the threshold's expression or the limit's Name.
-	Gate      string
+	// Expr is the threshold's or the limit's expression as given.
+	Expr      string
 	Threshold bool // a Threshold (else a Limit)
 	Metric    string
-	// Valid lists the figures of the report judged; nil when the figure is
+	// Valid lists the figures the report has; nil when the figure is
 	// missing from the baseline.
 	Valid []string
 	// Baseline is the baseline report's path when it lacks the figure.
 	Baseline string
+	// Before is set when Check found it, before any row was read.
+	Before bool
+	gate   string // the gate as the message names it
 }
 
 func (e *MetricError) Error() string {
 	if e.Baseline != "" {
 		return fmt.Sprintf("%s: baseline has no figure %q", e.Baseline, e.Metric)
 	}
-	if e.Threshold {
-		return fmt.Sprintf("%q: %v", e.Gate, UnknownMetric(e.Metric, e.Valid))
-	}
-	return fmt.Sprintf("%s: %v", e.Gate, UnknownMetric(e.Metric, e.Valid))
+	return fmt.Sprintf("%s: %v", e.gate, UnknownMetric(e.Metric, e.Valid))
 }
 
 // Eval judges the thresholds, then the limits against base, on the figures
@@ -56,7 +57,7 @@ func Eval(cur report.Figures, ths []Threshold, lims []Limit, base *report.Baseli
 	for _, t := range ths {
 		v, ok := cur.Lookup(t.Metric)
 		if !ok {
-			return Result{}, &MetricError{Gate: t.Expr, Threshold: true, Metric: t.Metric, Valid: cur.Metrics()}
+			return Result{}, &MetricError{Expr: t.Expr, Threshold: true, Metric: t.Metric, Valid: cur.Metrics(), gate: fmt.Sprintf("%q", t.Expr)}
 		}
 		g := report.Gate{Expr: t.Expr, Value: v, Failed: t.Holds(v)}
 		if g.Failed {
@@ -71,11 +72,11 @@ func Eval(cur report.Figures, ths []Threshold, lims []Limit, base *report.Baseli
 	for _, l := range lims {
 		v, ok := cur.Lookup(l.Metric)
 		if !ok {
-			return Result{}, &MetricError{Gate: l.Name(), Metric: l.Metric, Valid: cur.Metrics()}
+			return Result{}, &MetricError{Expr: l.Expr, Metric: l.Metric, Valid: cur.Metrics(), gate: l.Name()}
 		}
 		b, ok := base.Doc.Lookup(l.Metric)
 		if !ok {
-			return Result{}, &MetricError{Gate: l.Name(), Metric: l.Metric, Baseline: base.Path}
+			return Result{}, &MetricError{Expr: l.Expr, Metric: l.Metric, Baseline: base.Path, gate: l.Name()}
 		}
 		bb := b
 		g := report.Gate{Expr: l.Name(), Value: v, Base: &bb}
@@ -122,4 +123,58 @@ func judgeLimit(g *report.Gate, l Limit, baseDoc, curDoc report.Figures, b, v fl
 			l.Name(), l.Metric, report.Fmt(b), report.Fmt(v), report.Fmt(change), unit, report.Fmt(l.Delta), why)
 	}
 	return warning
+}
+
+// knownMetrics lists the figures a report of this configuration has, so
+// that a gate naming another is refused before the inputs are read.
+func knownMetrics(cfg *metrics.Config) []string {
+	ms := []string{"rows", "weight", "nll", "nll_sum", "nll_stderr", "perplexity"}
+	if cfg.Tokens {
+		ms = append(ms, "tokens", "nll_per_token")
+	}
+	if cfg.Kind.HasCalibration() {
+		ms = append(ms, "accuracy", "brier", "ece", "mce")
+	}
+	if cfg.Pred == metrics.PredProb {
+		ms = append(ms, "clipped")
+	}
+	return ms
+}
+
+// Check refuses, with a *MetricError, gates on figures that a report of
+// cfg (its kind and mapping resolved) will not have.
+func Check(cfg *metrics.Config, ths []Threshold, lims []Limit) error {
+	known := knownMetrics(cfg)
+	valid := append([]string(nil), known...)
+	if cfg.ByCols > 0 {
+		valid = append(valid, "slice[COL=VALUE].METRIC")
+	}
+	check := func(threshold bool, expr, metric string) error {
+		m := metric
+		bad := &MetricError{Expr: expr, Threshold: threshold, Metric: metric, Valid: valid, Before: true, gate: fmt.Sprintf("%q", expr)}
+		if strings.HasPrefix(m, "slice[") {
+			i := strings.Index(m, "].")
+			if cfg.ByCols == 0 || i < 0 {
+				return bad
+			}
+			m = m[i+2:]
+		}
+		for _, k := range known {
+			if k == m {
+				return nil
+			}
+		}
+		return bad
+	}
+	for _, t := range ths {
+		if err := check(true, t.Expr, t.Metric); err != nil {
+			return err
+		}
+	}
+	for _, l := range lims {
+		if err := check(false, l.Expr, l.Metric); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -125,20 +125,21 @@ type ClassAcc struct {
 	W, NLL, Correct, Conf exact.Sum
 }
 
-// ClassFigures are the rounded figures of one true class.
+// ClassFigures are the rounded figures of the rows whose true class is
+// Class.
 type ClassFigures struct {
 	Class          int
 	Rows           int64
 	Weight         float64
-	NLL            float64 // nats
+	NLL            float64 // in Config.Units after Summary (nats in a State)
 	Accuracy       float64
 	MeanConfidence float64
 }
 
 // WorstRow is one row of the --worst list.
 type WorstRow struct {
-	NLL  float64 // nats
-	ID   Value   // with --id
+	NLL  float64 // in Config.Units after Summary (nats in a State)
+	ID   Value   // with --id; a report names other rows FILE:ROW here
 	Unit int
 	Row  int64
 }
@@ -514,7 +515,9 @@ type SliceFigures struct {
 	Figures
 }
 
-// Result is the summary of a State.
+// Result is the summary of a State. Every NLL figure in it, bootstrap
+// intervals and replicates included, is in Config.Units: State.Summary is
+// the one place where nats are converted.
 type Result struct {
 	Overall Figures
 	Slices  []SliceFigures
@@ -566,8 +569,22 @@ func (s *State) Summary() Result {
 		}
 		r.PerClass = append(r.PerClass, ClassFigures{
 			Class: k, Rows: ca.Rows, Weight: f64(w),
-			NLL: quo(ca.NLL.Big(), w), Accuracy: quo(correct, w), MeanConfidence: quo(ca.Conf.Big(), w),
+			NLL: quo(ca.NLL.Big(), w) / s.cfg.Units.Scale(), Accuracy: quo(correct, w), MeanConfidence: quo(ca.Conf.Big(), w),
 		})
+	}
+	for i := range r.Worst {
+		r.Worst[i].NLL /= s.cfg.Units.Scale()
+	}
+	if b := r.Bootstrap; b != nil {
+		for i, name := range b.Metrics {
+			if name == "nll" || name == "nll_per_token" {
+				b.Lo[i] /= s.cfg.Units.Scale()
+				b.Hi[i] /= s.cfg.Units.Scale()
+				for j := range b.Replicates[i] {
+					b.Replicates[i][j] /= s.cfg.Units.Scale()
+				}
+			}
+		}
 	}
 	return r
 }

@@ -153,7 +153,7 @@ func (m *Model) boot() *bootView {
 				if name == metric {
 					out := make([]float64, len(b.Replicates[i]))
 					for r, v := range b.Replicates[i] {
-						if out[r] = m.scaled(name, v); out[r] == 0 {
+						if out[r] = v; v == 0 {
 							out[r] = 0 // the JSON report writes -0 as 0
 						}
 					}

@@ -209,7 +209,7 @@ func (m *Model) ci(metric string) string {
 	}
 	for i, name := range m.Bootstrap.Metrics {
 		if name == metric {
-			return " [" + Fmt(m.scaled(name, m.Bootstrap.Lo[i])) + ", " + Fmt(m.scaled(name, m.Bootstrap.Hi[i])) + "]"
+			return " [" + Fmt(m.Bootstrap.Lo[i]) + ", " + Fmt(m.Bootstrap.Hi[i]) + "]"
 		}
 	}
 	return ""

@@ -47,12 +47,6 @@ type Gate struct {
 	Message          string // how much it failed by, for people
 }
 
-// WorstRow is one entry of the worst list, named.
-type WorstRow struct {
-	ID  metrics.Value
-	NLL float64 // in the report's units
-}
-
 // Model is everything a renderer needs.
 type Model struct {
 	Kind    metrics.Kind
@@ -64,32 +58,24 @@ type Model struct {
 	Mapping Mapping
 	Overall metrics.Figures
 	Slices  []metrics.SliceFigures
-	Worst   []WorstRow
-	Gates   []Gate
+	// Worst lists the rows of highest NLL; ID names the row (its --id, or
+	// FILE:ROW as a string).
+	Worst []metrics.WorstRow
+	Gates []Gate
 	// Warnings are caveats about the run, deduplicated, in first-seen order.
 	Warnings []string
 	// PerClass holds per-true-class figures of a multiclass run (nil
 	// otherwise).
-	PerClass []ClassFigures
+	PerClass []metrics.ClassFigures
 	// MinSliceSize hides slices of fewer rows in the markdown and text
 	// reports (the JSON keeps every slice).
 	MinSliceSize int64
 	// ImageLink is the reliability diagram written beside the markdown
 	// report, or "".
 	ImageLink string
-	// Bootstrap holds the intervals of the overall figures (nil when off);
-	// its NLL replicates are in nats.
+	// Bootstrap holds the intervals of the overall figures (nil when off),
+	// in the report's units like every figure of the model.
 	Bootstrap *metrics.BootstrapResult
-}
-
-// ClassFigures are the figures of the rows whose true class is Class.
-type ClassFigures struct {
-	Class          int
-	Rows           int64
-	Weight         float64
-	NLL            float64 // in the report's units
-	Accuracy       float64
-	MeanConfidence float64
 }
 
 // Render renders the model in a format: json, md, svg or png. path is where
@@ -310,14 +296,6 @@ func (mp Mapping) Pairs() []string {
 	return out
 }
 
-// scaled is the interval or replicate value in the report's units.
-func (m *Model) scaled(metric string, v float64) float64 {
-	if metric == "nll" || metric == "nll_per_token" {
-		return v / m.Units.Scale()
-	}
-	return v
-}
-
 // bootstrapObj writes the intervals and what `compare` needs to pair two
 // runs: the bucket row counts and every replicate value.
 func (m *Model) bootstrapObj() Obj {
@@ -329,10 +307,10 @@ func (m *Model) bootstrapObj() Obj {
 	iv := Obj{}
 	reps := Obj{}
 	for i, name := range b.Metrics {
-		iv = append(iv, KV{name, Floats{m.scaled(name, b.Lo[i]), m.scaled(name, b.Hi[i])}})
+		iv = append(iv, KV{name, Floats{b.Lo[i], b.Hi[i]}})
 		vals := make(Floats, len(b.Replicates[i]))
 		for r, v := range b.Replicates[i] {
-			vals[r] = m.scaled(name, v)
+			vals[r] = v
 		}
 		reps = append(reps, KV{name, vals})
 	}

@@ -12,9 +12,10 @@ import (
 	"strconv"
 	"strings"
 
+	evalnll "github.com/evalnll/evalnll"
 	"github.com/evalnll/evalnll/gate"
+	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/metrics"
-	"github.com/evalnll/evalnll/pipeline"
 	"github.com/evalnll/evalnll/reader"
 	"github.com/evalnll/evalnll/report"
 )
@@ -58,6 +59,7 @@ type evalFlags struct {
 	memProfile                                                         string
 	cpuProfile                                                         string
 	maxSlices                                                          int
+	byCols                                                             []string // --by, split
 }
 
 func evalFlagSet(f *evalFlags) *flag.FlagSet {
@@ -176,75 +178,20 @@ func cmdEval(e *env, args []string) (int, error) {
 			}
 		}()
 	}
-	files, names, cleanup, err := openInputs(e, inputs, reader.Options{MaxBatchBytes: f.maxBatchBytes})
-	defer cleanup()
-	if err != nil {
-		return 0, err
-	}
-	mp, err := resolveMapping(&f, files, names, cfg)
-	if err != nil {
-		return 0, err
-	}
-	if err := checkGateMetrics(cfg, gates, limits); err != nil {
-		return 0, err
-	}
-	job := mp.Job(files, names, cfg)
-	job.Options = pipeline.Options{Workers: f.workers}
-	if mp.ListPred() {
-		// A batch of list rows holds rows × list length values: keep it
-		// to a few million (16 MiB of float32 at 1000 classes).
-		job.Options.BatchRows = 1024
-	}
-	prog := newProgress(e, f.quiet, files)
-	job.Progress = prog.add
-	res, err := pipeline.Run(e.ctx, job)
+	spec := evalSpec(&f, cfg)
+	spec.FailIf, spec.Limits, spec.Baseline = gates, limits, base
+	spec.Stdin = e.stdin
+	prog := &progressHook{e: e, quiet: f.quiet}
+	spec.Progress = prog
+	m, err := evalnll.Evaluate(mapping.WithNames(e.ctx, flagNames), spec, inputs...)
 	prog.finish()
 	if err != nil {
-		return 0, err
+		return 0, gateFlagError(err)
 	}
-	if e.ctx.Err() != nil {
-		return 0, e.ctx.Err()
-	}
-
-	var total int64
-	for _, n := range res.FileRows {
-		total += n
-	}
-	if total == 0 {
-		return 0, fmt.Errorf("%s: no input rows (every input is empty)", strings.Join(names, ", "))
-	}
-	sum := res.State.Summary()
-	if sum.Overall.Rows == 0 || !(sum.Overall.Weight > 0) {
-		if sum.Overall.Rows == 0 {
-			return 0, fmt.Errorf("%s: no valid rows to evaluate (%s)", strings.Join(names, ", "), skippedText(sum.Overall.Skipped))
-		}
-		return 0, fmt.Errorf("%s: total weight is 0", strings.Join(names, ", "))
-	}
-	m := &report.Model{
-		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
-		Binning: cfg.Binning, Mapping: mp.Report(), Overall: sum.Overall, Slices: sum.Slices,
-		MinSliceSize: int64(f.minSliceSize), Bootstrap: sum.Bootstrap,
-	}
-	for i, fl := range files {
-		m.Inputs = append(m.Inputs, report.Input{Path: names[i], Rows: res.FileRows[i], Format: fl.Format().String()})
-	}
-	for _, c := range sum.PerClass {
-		m.PerClass = append(m.PerClass, report.ClassFigures{Class: c.Class, Rows: c.Rows, Weight: c.Weight,
-			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence})
-	}
-	if cfg.Worst > 0 {
-		m.Worst = []report.WorstRow{}
-		for _, w := range sum.Worst {
-			id := w.ID
-			if !cfg.HasID {
-				id = metrics.Value{Kind: metrics.VString, S: res.RowName(w.Unit, w.Row)}
-			}
-			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
-		}
-	}
-	failed, err := runGates(m, m, gates, limits, base)
-	if err != nil {
-		return 0, err
+	m.MinSliceSize = int64(f.minSliceSize)
+	failed := false
+	for _, g := range m.Gates {
+		failed = failed || g.Failed
 	}
 	if err := writeOutputs(e, m, outs); err != nil {
 		return 0, err
@@ -258,19 +205,6 @@ func cmdEval(e *env, args []string) (int, error) {
 		return exitGateFailed, nil
 	}
 	return exitOK, nil
-}
-
-func skippedText(m map[string]int64) string {
-	if len(m) == 0 {
-		return "no rows"
-	}
-	var parts []string
-	for r := metrics.Reason(1); r < metrics.NumReasons; r++ {
-		if n, ok := m[r.String()]; ok {
-			parts = append(parts, fmt.Sprintf("%d skipped as %s", n, r))
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Limit, error) {
@@ -353,6 +287,14 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	if n > 1 {
 		return nil, nil, nil, usagef("--prob, --logit, --logprob and --mean: give one prediction column")
 	}
+	for p, col := range map[metrics.Pred]string{metrics.PredProb: f.prob, metrics.PredLogit: f.logit, metrics.PredLogprob: f.logprob, metrics.PredStd: f.std, metrics.PredVar: f.varc} {
+		if col != "" && !mapping.KindAccepts(cfg.Kind, p) {
+			return nil, nil, nil, usagef("--kind %s does not take a %s column", cfg.Kind, predFlag(p))
+		}
+	}
+	if err := parseBy(f); err != nil {
+		return nil, nil, nil, err
+	}
 	ths, lims, err := parseGates(f.failIf, f.maxInc, f.maxDec)
 	if err != nil {
 		return nil, nil, nil, err
@@ -361,6 +303,19 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 		return nil, nil, nil, usagef("--max-increase/--max-decrease need --baseline")
 	}
 	return &cfg, ths, lims, nil
+}
+
+// evalSpec is the library's Spec for the checked flags.
+func evalSpec(f *evalFlags, cfg *metrics.Config) evalnll.Spec {
+	s := evalnll.Spec{
+		Label: f.label, Prob: f.prob, Logit: f.logit, Logprob: f.logprob, Mean: f.mean, Std: f.std, Var: f.varc,
+		Weight: f.weight, ID: f.id, By: f.byCols,
+		Kind: cfg.Kind, Eps: cfg.Eps, Units: cfg.Units, Bins: cfg.Bins, Binning: cfg.Binning,
+		SkipInvalid: cfg.Skip, Worst: cfg.Worst, MaxSlices: cfg.MaxSlices,
+		Bootstrap: cfg.Bootstrap.Replicates, BootstrapSeed: cfg.Bootstrap.Seed,
+		Workers: f.workers, MaxBatchBytes: f.maxBatchBytes,
+	}
+	return s
 }
 
 type output struct{ path, format string }
@@ -429,46 +384,6 @@ func writeOutputs(e *env, m *report.Model, outs []output) error {
 		}
 	}
 	return nil
-}
-
-// openInputs expands the arguments and opens every file. Standard input is
-// spooled to a temporary file, removed by cleanup.
-func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []string, func(), error) {
-	var files []reader.File
-	var tmp string
-	cleanup := func() {
-		for _, f := range files {
-			f.Close()
-		}
-		if tmp != "" {
-			os.Remove(tmp)
-		}
-	}
-	paths, err := pipeline.Expand(args)
-	if err != nil {
-		return nil, nil, cleanup, err
-	}
-	names := make([]string, len(paths))
-	for i, p := range paths {
-		names[i] = p
-		open := p
-		if p == "-" {
-			tmp, err = pipeline.SpoolStdin(e.stdin)
-			if err != nil {
-				return nil, nil, cleanup, err
-			}
-			open = tmp
-		}
-		f, err := reader.Open(open, opt)
-		if err != nil {
-			if p == "-" {
-				return nil, nil, cleanup, fmt.Errorf("-: %v", strings.TrimPrefix(err.Error(), open+": "))
-			}
-			return nil, nil, cleanup, err
-		}
-		files = append(files, f)
-	}
-	return files, names, cleanup, nil
 }
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

@@ -18,20 +18,35 @@ var flagNames = mapping.Names{
 // resolveMapping picks the columns and the kind from the flags, or by
 // convention, and checks every file has them with usable types.
 func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metrics.Config) (*mapping.Mapping, error) {
-	req := mapping.Request{Label: f.label, Prob: f.prob, Logit: f.logit, Logprob: f.logprob,
-		Mean: f.mean, Std: f.std, Var: f.varc, Weight: f.weight, ID: f.id, Kind: cfg.Kind}
-	if f.by != "" {
-		for _, b := range strings.Split(f.by, ",") {
-			b = strings.TrimSpace(b)
-			if b == "" {
-				return nil, usagef("--by %q: empty column name", f.by)
-			}
-			req.By = append(req.By, b)
-		}
+	if err := parseBy(f); err != nil {
+		return nil, err
 	}
+	req := mapping.Request{Label: f.label, Prob: f.prob, Logit: f.logit, Logprob: f.logprob,
+		Mean: f.mean, Std: f.std, Var: f.varc, Weight: f.weight, ID: f.id, By: f.byCols, Kind: cfg.Kind}
 	fields := make([][]reader.Field, len(files))
 	for i, fl := range files {
 		fields[i] = fl.Fields()
 	}
 	return mapping.Resolve(&req, flagNames, fields, names, cfg)
+}
+
+// parseBy splits --by into f.byCols.
+func parseBy(f *evalFlags) error {
+	f.byCols = nil
+	if f.by == "" {
+		return nil
+	}
+	for _, b := range strings.Split(f.by, ",") {
+		b = strings.TrimSpace(b)
+		if b == "" {
+			return usagef("--by %q: empty column name", f.by)
+		}
+		f.byCols = append(f.byCols, b)
+	}
+	return nil
+}
+
+// predFlag is the flag of a prediction form.
+func predFlag(p metrics.Pred) string {
+	return [...]string{"--prob", "--logit", "--logprob", "--mean/--std", "--mean/--var"}[p]
 }
