@@ -112,7 +112,9 @@ func TestAccumulatorMatchesEval(t *testing.T) {
 				s.FailIf = []gate.Threshold{th}
 			}},
 		{"multiclass_logits", []string{"--label", "cls", "--logit", "logits", "--by", "grp", "--id", "id", "--worst", "3"},
-			func(s *evalnll.Spec) { s.Label, s.Logit, s.By, s.ID, s.Worst = "cls", "logits", []string{"grp"}, "id", 3 }},
+			func(s *evalnll.Spec) {
+				s.Label, s.Logit, s.By, s.ID, s.Worst = "cls", "logits", []string{"grp"}, "id", 3
+			}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(dir, c.name+".json")
