@@ -3,6 +3,7 @@ package evalnll_test
 import (
 	"context"
 	"errors"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -295,5 +296,42 @@ func TestMergeMismatch(t *testing.T) {
 	}
 	if m, err := a.Report(); err != nil || m.Overall.Rows != 6 {
 		t.Errorf("rows after merge and add: %v", err)
+	}
+}
+
+func TestEvaluateRecords(t *testing.T) {
+	mem := checked(t)
+	a := predictions(mem, []int64{1, 0}, []float64{0.9, 0.2})
+	defer a.Release()
+	b := predictions(mem, []int64{1, 1}, []float64{0.6, 0.99})
+	defer b.Release()
+	rr, err := array.NewRecordReader(a.Schema(), []arrow.RecordBatch{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	spec := specWith(func(*evalnll.Spec) {})
+	th, err := gate.ParseThreshold("nll > 0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.FailIf = []gate.Threshold{th}
+	m, err := evalnll.EvaluateRecords(context.Background(), spec, rr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// -(ln 0.9 + ln 0.8 + ln 0.6 + ln 0.99) / 4
+	if want := 0.21234500664788206; m.Overall.Rows != 4 || math.Abs(m.Overall.NLL-want) > 1e-15 {
+		t.Errorf("rows %d nll %v, want 4 and %v", m.Overall.Rows, m.Overall.NLL, want)
+	}
+	if len(m.Gates) != 1 || !m.Gates[0].Failed {
+		t.Errorf("gates %+v: want nll > 0.2 failed", m.Gates)
+	}
+	// A gate on a figure the kind has not: refused before any row.
+	th, _ = gate.ParseThreshold("nll_per_token > 1")
+	spec.FailIf = []gate.Threshold{th}
+	var me *gate.MetricError
+	if _, err := evalnll.NewAccumulator(spec, a.Schema()); !errors.As(err, &me) || !me.Before {
+		t.Errorf("gate on nll_per_token: %v", err)
 	}
 }
