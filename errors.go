@@ -55,7 +55,12 @@ type RowError struct {
 	msg    string // the message about the column, as metrics writes it
 }
 
-func (e *RowError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Row, e.msg) }
+func (e *RowError) Error() string {
+	if e.msg == "" { // built by the caller
+		return fmt.Sprintf("%s:%d: column %q: %s", e.File, e.Row, e.Column, e.Reason)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Row, e.msg)
+}
 func (e *RowError) Unwrap() error { return ErrInvalidRow }
 
 // newRowError splits a metrics message `column "C"[ element N]: reason`.

@@ -168,9 +168,9 @@ type InputInfo struct {
 	Units int
 }
 
-// DefaultSpec has the defaults of `evalnll eval`: binary or auto kind
-// (KindAuto), Eps 1e-15, nats, 15 uniform bins, stop at the first invalid
-// row, 1000 bootstrap replicates.
+// DefaultSpec has the defaults of `evalnll eval`: KindAuto, Eps 1e-15,
+// nats, 15 uniform bins, stop at the first invalid row, at most 100000
+// slices, 1000 bootstrap replicates with the default seed, no gates.
 func DefaultSpec() Spec {
 	b := metrics.DefaultBootstrap()
 	return Spec{Kind: KindAuto, Eps: 1e-15, Bins: 15, MaxSlices: 100000, Bootstrap: b.Replicates, BootstrapSeed: b.Seed}
