@@ -89,7 +89,7 @@ func (a *Accumulator) Add(rec arrow.RecordBatch) error {
 		return nil
 	}
 	if !rec.Schema().Equal(a.schema) {
-		return &SchemaError{Input: a.Name, Err: fmt.Errorf("%s: record batch schema %s differs from the accumulator's %s", a.Name, rec.Schema(), a.schema)}
+		return &SchemaError{Err: fmt.Errorf("%s: record batch schema %s differs from the accumulator's %s", a.Name, rec.Schema(), a.schema)}
 	}
 	if a.ev == nil {
 		a.ev = metrics.NewEvaluator(a.cfg, a.classes)

@@ -31,11 +31,10 @@ func (e *SpecError) Unwrap() error { return ErrSpec }
 
 // A SchemaError is a table whose columns do not fit the Spec: a column
 // missing, of an unusable type, of another shape than the kind needs, or no
-// column found by convention. Its message names the input and lists its
-// columns.
+// column found by convention. Its message names the input at fault and
+// lists its columns.
 type SchemaError struct {
-	Input string // the input's name ("" for an Accumulator's schema)
-	Err   error
+	Err error
 }
 
 func (e *SchemaError) Error() string { return e.Err.Error() }

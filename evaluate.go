@@ -61,7 +61,7 @@ func evaluateFiles(ctx context.Context, spec Spec, names mapping.Names, cfg *met
 	}
 	mp, err := mapping.Resolve(spec.request(), names, fields, inputNames, cfg)
 	if err != nil {
-		return nil, &SchemaError{Input: inputNames[0], Err: err}
+		return nil, &SchemaError{Err: err}
 	}
 	if err := gate.Check(cfg, spec.FailIf, spec.Limits); err != nil {
 		return nil, err
