@@ -108,6 +108,8 @@ func selectorText(v metrics.Value) string {
 			return "+Inf"
 		case math.IsInf(v.F, -1):
 			return "-Inf"
+		case v.F == 0:
+			return "0" // the JSON report writes -0 as 0
 		}
 		return strconv.FormatFloat(v.F, 'g', -1, 64)
 	case metrics.VString:
