@@ -48,7 +48,7 @@ func (e *MetricError) Error() string {
 // of cur (a finished report.Model, or a report read back). base may be nil
 // when there are no limits. A gate naming a figure the report lacks is a
 // *MetricError.
-func Eval(cur report.Figures, ths []Threshold, lims []Limit, base *report.Baseline) (Result, error) {
+func Eval(cur report.Source, ths []Threshold, lims []Limit, base *report.Baseline) (Result, error) {
 	var r Result
 	if len(ths) == 0 && len(lims) == 0 {
 		return r, nil
@@ -95,7 +95,7 @@ func Eval(cur report.Figures, ths []Threshold, lims []Limit, base *report.Baseli
 // replicates pair, the gate fails only if the whole 95% interval of the
 // change lies above the limit; otherwise it compares point estimates and
 // says why it could not pair, in the warning it returns.
-func judgeLimit(g *report.Gate, l Limit, baseDoc, curDoc report.Figures, b, v float64) (warning string) {
+func judgeLimit(g *report.Gate, l Limit, baseDoc, curDoc report.Source, b, v float64) (warning string) {
 	change := l.Change(b, v)
 	unit := ""
 	if l.Relative {

@@ -10,7 +10,7 @@ import (
 // runGates evaluates --fail-if thresholds, then baseline limits, on the
 // model's figures, recording each in the model in that order. It reports
 // whether any failed.
-func runGates(m *report.Model, cur report.Figures, ths []gate.Threshold, lims []gate.Limit, base *report.Baseline) (bool, error) {
+func runGates(m *report.Model, cur report.Source, ths []gate.Threshold, lims []gate.Limit, base *report.Baseline) (bool, error) {
 	res, err := gate.Eval(cur, ths, lims, base)
 	if err != nil {
 		return false, gateFlagError(err)
