@@ -23,8 +23,9 @@ type Result struct {
 
 // A MetricError is a gate that names a figure a report does not have.
 type MetricError struct {
-	// Expr is the threshold's or the limit's expression as given.
-	Expr      string
+	// Gate is the threshold's expression or the limit's Name (its
+	// expression as given when Check found it).
+	Gate      string
 	Threshold bool // a Threshold (else a Limit)
 	Metric    string
 	// Valid lists the figures the report has; nil when the figure is
@@ -34,21 +35,23 @@ type MetricError struct {
 	Baseline string
 	// Before is set when Check found it, before any row was read.
 	Before bool
-	gate   string // the gate as the message names it
 }
 
 func (e *MetricError) Error() string {
 	if e.Baseline != "" {
 		return fmt.Sprintf("%s: baseline has no figure %q", e.Baseline, e.Metric)
 	}
-	return fmt.Sprintf("%s: %v", e.gate, UnknownMetric(e.Metric, e.Valid))
+	if e.Threshold {
+		return fmt.Sprintf("%q: %v", e.Gate, UnknownMetric(e.Metric, e.Valid))
+	}
+	return fmt.Sprintf("%s: %v", e.Gate, UnknownMetric(e.Metric, e.Valid))
 }
 
 // Eval judges the thresholds, then the limits against base, on the figures
 // of cur (a finished report.Model, or a report read back). base may be nil
 // when there are no limits. A gate naming a figure the report lacks is a
 // *MetricError.
-func Eval(cur report.Source, ths []Threshold, lims []Limit, base *report.Baseline) (Result, error) {
+func Eval(cur report.Figures, ths []Threshold, lims []Limit, base *report.Baseline) (Result, error) {
 	var r Result
 	if len(ths) == 0 && len(lims) == 0 {
 		return r, nil
@@ -57,7 +60,7 @@ func Eval(cur report.Source, ths []Threshold, lims []Limit, base *report.Baselin
 	for _, t := range ths {
 		v, ok := cur.Lookup(t.Metric)
 		if !ok {
-			return Result{}, &MetricError{Expr: t.Expr, Threshold: true, Metric: t.Metric, Valid: cur.Metrics(), gate: fmt.Sprintf("%q", t.Expr)}
+			return Result{}, &MetricError{Gate: t.Expr, Threshold: true, Metric: t.Metric, Valid: cur.Metrics()}
 		}
 		g := report.Gate{Expr: t.Expr, Value: v, Failed: t.Holds(v)}
 		if g.Failed {
@@ -72,11 +75,11 @@ func Eval(cur report.Source, ths []Threshold, lims []Limit, base *report.Baselin
 	for _, l := range lims {
 		v, ok := cur.Lookup(l.Metric)
 		if !ok {
-			return Result{}, &MetricError{Expr: l.Expr, Metric: l.Metric, Valid: cur.Metrics(), gate: l.Name()}
+			return Result{}, &MetricError{Gate: l.Name(), Metric: l.Metric, Valid: cur.Metrics()}
 		}
 		b, ok := base.Doc.Lookup(l.Metric)
 		if !ok {
-			return Result{}, &MetricError{Expr: l.Expr, Metric: l.Metric, Baseline: base.Path, gate: l.Name()}
+			return Result{}, &MetricError{Gate: l.Name(), Metric: l.Metric, Baseline: base.Path}
 		}
 		bb := b
 		g := report.Gate{Expr: l.Name(), Value: v, Base: &bb}
@@ -95,7 +98,7 @@ func Eval(cur report.Source, ths []Threshold, lims []Limit, base *report.Baselin
 // replicates pair, the gate fails only if the whole 95% interval of the
 // change lies above the limit; otherwise it compares point estimates and
 // says why it could not pair, in the warning it returns.
-func judgeLimit(g *report.Gate, l Limit, baseDoc, curDoc report.Source, b, v float64) (warning string) {
+func judgeLimit(g *report.Gate, l Limit, baseDoc, curDoc report.Figures, b, v float64) (warning string) {
 	change := l.Change(b, v)
 	unit := ""
 	if l.Relative {
@@ -151,7 +154,7 @@ func Check(cfg *metrics.Config, ths []Threshold, lims []Limit) error {
 	}
 	check := func(threshold bool, expr, metric string) error {
 		m := metric
-		bad := &MetricError{Expr: expr, Threshold: threshold, Metric: metric, Valid: valid, Before: true, gate: fmt.Sprintf("%q", expr)}
+		bad := &MetricError{Gate: expr, Threshold: threshold, Metric: metric, Valid: valid, Before: true}
 		if strings.HasPrefix(m, "slice[") {
 			i := strings.Index(m, "].")
 			if cfg.ByCols == 0 || i < 0 {

@@ -164,10 +164,10 @@ func (d Doc) Replicates(metric string) []float64 {
 	return out
 }
 
-// Source is a report as gates and comparisons read it: a finished Model,
+// Figures is what gates and comparisons read of a report: a finished Model,
 // or a JSON report read back (Doc). Lookup and Metrics name figures as
 // `--fail-if` does; the bootstrap section is read by Pair.
-type Source interface {
+type Figures interface {
 	// Lookup finds a figure: "nll" (overall), or "slice[COL=V,...].nll".
 	Lookup(metric string) (float64, bool)
 	// Metrics lists the names Lookup accepts, sorted.
@@ -198,7 +198,7 @@ func (d Doc) boot() *bootView {
 // two runs cannot be paired: bootstraps must exist, bucket rows by --id with
 // the same seed, bucket count and replicate count, and hold the same number
 // of rows in every bucket (the same rows), in the same units.
-func Pair(base, cur Source, metric string) (b, c []float64, why string) {
+func Pair(base, cur Figures, metric string) (b, c []float64, why string) {
 	bb, cb := base.boot(), cur.boot()
 	switch {
 	case bb == nil && cb == nil:

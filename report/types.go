@@ -4,10 +4,9 @@ import "github.com/evalnll/evalnll/metrics"
 
 // The types of a Model's figures, named here so that a program reading a
 // report names them from this package (they are metrics' own: one type per
-// concept). Every NLL figure among them is in the Model's Units.
+// concept; Model.Overall is a metrics.Figures). Every NLL figure among them
+// is in the Model's Units.
 type (
-	// Figures are the figures of the whole input or of one slice.
-	Figures = metrics.Figures
 	// SliceFigures are the figures of the rows of one By combination.
 	SliceFigures = metrics.SliceFigures
 	// BinFigures is one calibration bin.

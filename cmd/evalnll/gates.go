@@ -10,7 +10,7 @@ import (
 // runGates evaluates --fail-if thresholds, then baseline limits, on the
 // model's figures, recording each in the model in that order. It reports
 // whether any failed.
-func runGates(m *report.Model, cur report.Source, ths []gate.Threshold, lims []gate.Limit, base *report.Baseline) (bool, error) {
+func runGates(m *report.Model, cur report.Figures, ths []gate.Threshold, lims []gate.Limit, base *report.Baseline) (bool, error) {
 	res, err := gate.Eval(cur, ths, lims, base)
 	if err != nil {
 		return false, gateFlagError(err)
@@ -60,7 +60,7 @@ func gateFlagError(err error) error {
 	case me.Threshold:
 		return usagef("--fail-if %v", err)
 	case me.Before:
-		return usagef("--max-increase/--max-decrease %v", err)
+		return usagef("--max-increase/--max-decrease %q: %v", me.Gate, gate.UnknownMetric(me.Metric, me.Valid))
 	case me.Baseline == "":
 		return usagef("%v", err)
 	}
