@@ -58,15 +58,13 @@ type Model struct {
 	Mapping Mapping
 	Overall metrics.Figures
 	Slices  []metrics.SliceFigures
-	// Worst lists the rows of highest NLL; ID names the row (its --id, or
-	// FILE:ROW as a string).
-	Worst []metrics.WorstRow
-	Gates []Gate
+	Worst   []WorstRow
+	Gates   []Gate
 	// Warnings are caveats about the run, deduplicated, in first-seen order.
 	Warnings []string
 	// PerClass holds per-true-class figures of a multiclass run (nil
 	// otherwise).
-	PerClass []metrics.ClassFigures
+	PerClass []ClassFigures
 	// MinSliceSize hides slices of fewer rows in the markdown and text
 	// reports (the JSON keeps every slice).
 	MinSliceSize int64

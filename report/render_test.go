@@ -91,7 +91,7 @@ func binaryModel() *Model {
 			sl(valStr("small"), 200, 0.3011, 0.031, 0.87, 0.094, 0.051, sliceBins(0.8)),
 			sl(valNull(), 20, 0.512, 0.11, 0.75, 0.17, 0.12, sliceBins(0.7)),
 		},
-		Worst: []metrics.WorstRow{
+		Worst: []WorstRow{
 			{ID: valStr("row-17"), NLL: 34.538776},
 			{ID: valStr("row`2`"), NLL: 6.90775528},
 			{ID: valStr("a|b"), NLL: 4.60517019},
@@ -126,7 +126,7 @@ func multiclassModel() *Model {
 			Perplexity: 1.53204, Accuracy: ptrF(0.7896), Brier: ptrF(0.30118), ECE: ptrF(0.0287), MCE: ptrF(0.0577),
 			Skipped: map[string]int64{}, Calibration: cal,
 		},
-		PerClass: []metrics.ClassFigures{
+		PerClass: []ClassFigures{
 			{Class: 0, Rows: 40, Weight: 55, NLL: 0.0912, Accuracy: 1, MeanConfidence: 0.9711},
 			{Class: 1, Rows: 41, Weight: 54.5, NLL: 0.9021, Accuracy: 0.6697, MeanConfidence: 0.6012},
 			{Class: 2, Rows: 39, Weight: 54, NLL: 0.8577, Accuracy: 0.6944, MeanConfidence: 0.6377},
@@ -149,7 +149,7 @@ func tokensModel() *Model {
 			{By: []metrics.Value{valStr("de"), valBool(false)}, Figures: metrics.Figures{Rows: 1, Weight: 1, Tokens: ptrF(0), NLL: 0, Perplexity: math.NaN(), NLLPerToken: ptrF(math.NaN())}},
 			{By: []metrics.Value{valStr("en"), valBool(true)}, Figures: metrics.Figures{Rows: 2, Weight: 2, Tokens: ptrF(9), NLL: 10.8202128, NLLStderr: ptrF(1.5), NLLPerToken: ptrF(2.40449173), Perplexity: 5.29449005}},
 		},
-		Worst: []metrics.WorstRow{{ID: valStr("-:2"), NLL: 12.3}, {ID: valFloat(2.5), NLL: 9.34}, {ID: valInt(3), NLL: 0}},
+		Worst: []WorstRow{{ID: valStr("-:2"), NLL: 12.3}, {ID: valFloat(2.5), NLL: 9.34}, {ID: valInt(3), NLL: 0}},
 	}
 }
 
