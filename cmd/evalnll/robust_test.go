@@ -169,7 +169,7 @@ func TestInterop(t *testing.T) {
 		t.Fatalf("interop corpus not found or incomplete under %s: %d valid, %d bad", root, len(valid), len(bad))
 	}
 	runBin := func(args ...string) (int, string, time.Duration, int64) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang, not a speed
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, args...)
 		var so, se bytes.Buffer
@@ -222,7 +222,7 @@ func TestInterop(t *testing.T) {
 	for _, p := range bad {
 		for _, args := range [][]string{{"inspect", p}, {"eval", "--label", "y", "--prob", "p", p}} {
 			t.Run(args[0]+"/"+filepath.Base(p), func(t *testing.T) {
-				code, se, _, rss := runBin(args...)
+				code, se, took, rss := runBin(args...)
 				if readable[filepath.Base(p)] && args[0] == "inspect" {
 					if code != 0 {
 						t.Errorf("inspect exit %d on a readable file: %s", code, se)
@@ -237,6 +237,9 @@ func TestInterop(t *testing.T) {
 				}
 				if strings.Contains(se, "goroutine ") || strings.Contains(se, "panic:") {
 					t.Errorf("panic: %s", se)
+				}
+				if took > 5*time.Second {
+					t.Errorf("took %v", took)
 				}
 				if rss > 300<<20 {
 					t.Errorf("peak RSS %d MiB", rss>>20)
