@@ -9,7 +9,6 @@ import (
 
 	"github.com/evalnll/evalnll/column"
 	"github.com/evalnll/evalnll/metrics"
-	"github.com/evalnll/evalnll/pipeline"
 	"github.com/evalnll/evalnll/reader"
 )
 
@@ -38,7 +37,7 @@ func cmdInspect(e *env, args []string) error {
 	if len(inputs) == 0 {
 		return usagef("inspect: no INPUT given")
 	}
-	files, names, cleanup, err := pipeline.Open(inputs, e.stdin, reader.DefaultOptions())
+	files, names, cleanup, err := openInputs(e, inputs, reader.DefaultOptions())
 	defer cleanup()
 	if err != nil {
 		return err

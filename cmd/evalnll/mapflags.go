@@ -5,6 +5,7 @@ import (
 
 	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/pipeline"
 	"github.com/evalnll/evalnll/reader"
 )
 
@@ -28,6 +29,12 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 		fields[i] = fl.Fields()
 	}
 	return mapping.Resolve(&req, flagNames, fields, names, cfg)
+}
+
+// openInputs opens the inputs of inspect (eval's are opened by
+// evalnll.Evaluate), standard input from e.
+func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []string, func(), error) {
+	return pipeline.Open(args, e.stdin, opt)
 }
 
 // parseBy splits --by into f.byCols.
