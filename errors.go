@@ -3,6 +3,8 @@ package evalnll
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // Sentinels that the errors of the package wrap, for errors.Is.
@@ -72,6 +74,23 @@ func newRowError(file string, row int64, col, msg string) *RowError {
 		}
 	}
 	return &RowError{File: file, Row: row, Column: col, Reason: reason, msg: msg}
+}
+
+// messageColumn is the column a metrics row message names, `column "C"...`.
+func messageColumn(msg string) string {
+	rest, ok := strings.CutPrefix(msg, "column ")
+	if !ok {
+		return ""
+	}
+	q, err := strconv.QuotedPrefix(rest)
+	if err != nil {
+		return ""
+	}
+	c, err := strconv.Unquote(q)
+	if err != nil {
+		return ""
+	}
+	return c
 }
 
 // A MismatchError is a Merge of accumulators whose settings differ: their

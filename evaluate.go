@@ -88,7 +88,7 @@ func evaluateFiles(ctx context.Context, spec Spec, names mapping.Names, cfg *met
 	if err != nil {
 		var ie *pipeline.InputError
 		if errors.As(err, &ie) && errors.Is(err, pipeline.ErrInvalidRow) {
-			return nil, newRowError(ie.File, ie.Row, ie.Column, ie.Msg)
+			return nil, newRowError(ie.File, ie.Row, messageColumn(ie.Msg), ie.Msg)
 		}
 		return nil, err
 	}

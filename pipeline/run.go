@@ -68,11 +68,8 @@ func DefaultOptions() Options {
 type InputError struct {
 	File string
 	Row  int64 // 0 when the error is not about one row
-	// Column is the column of an invalid row (Msg then begins
-	// `column "C"`), or "".
-	Column string
-	Msg    string
-	Err    error
+	Msg  string
+	Err  error
 }
 
 func (e *InputError) Error() string {
@@ -375,7 +372,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		name := job.Names[units[f.unit].file]
 		if f.re != nil {
 			col := job.ColumnOf(f.re.Role)
-			return nil, &InputError{File: name, Row: start[f.unit] + f.row + 1, Column: col, Msg: f.re.Message(col), Err: ErrInvalidRow}
+			return nil, &InputError{File: name, Row: start[f.unit] + f.row + 1, Msg: f.re.Message(col), Err: ErrInvalidRow}
 		}
 		return nil, f.err
 	}
