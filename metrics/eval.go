@@ -516,8 +516,8 @@ type SliceFigures struct {
 }
 
 // Result is the summary of a State. Every NLL figure in it, bootstrap
-// intervals and replicates included, is in Config.Units: State.Summary is
-// the one place where nats are converted.
+// intervals and replicates included, is in Config.Units: Summary (through
+// Acc.Summary and inUnits) is the one place where nats are converted.
 type Result struct {
 	Overall Figures
 	Slices  []SliceFigures
@@ -569,22 +569,9 @@ func (s *State) Summary() Result {
 		}
 		r.PerClass = append(r.PerClass, ClassFigures{
 			Class: k, Rows: ca.Rows, Weight: f64(w),
-			NLL: quo(ca.NLL.Big(), w) / s.cfg.Units.Scale(), Accuracy: quo(correct, w), MeanConfidence: quo(ca.Conf.Big(), w),
+			NLL: quo(ca.NLL.Big(), w), Accuracy: quo(correct, w), MeanConfidence: quo(ca.Conf.Big(), w),
 		})
 	}
-	for i := range r.Worst {
-		r.Worst[i].NLL /= s.cfg.Units.Scale()
-	}
-	if b := r.Bootstrap; b != nil {
-		for i, name := range b.Metrics {
-			if name == "nll" || name == "nll_per_token" {
-				b.Lo[i] /= s.cfg.Units.Scale()
-				b.Hi[i] /= s.cfg.Units.Scale()
-				for j := range b.Replicates[i] {
-					b.Replicates[i][j] /= s.cfg.Units.Scale()
-				}
-			}
-		}
-	}
+	r.inUnits(s.cfg.Units)
 	return r
 }
