@@ -2,9 +2,11 @@
 // machines read: the JSON report (schema evalnll.report/v1), a text summary
 // and, from the same Model, the other renderers.
 //
-// Callers build a Model once with New, add gate results, then call one
-// renderer per format (JSON, Text, ...) and write each with
-// WriteFileAtomic. Renderers only format: every figure is computed before.
+// The evalnll package builds a Model (Evaluate, Accumulator.Report) with
+// its gates judged (package gate, which reads the figures through
+// Model.Lookup); callers then call one renderer per format (JSON, Text, ...)
+// and write each with WriteFileAtomic. Renderers only format: every figure
+// is computed before, in the Model's units.
 package report
 
 import (
