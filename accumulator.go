@@ -8,7 +8,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/evalnll/evalnll/column"
-	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/metrics"
 	"github.com/evalnll/evalnll/reader"
@@ -61,7 +60,7 @@ func NewAccumulator(spec Spec, schema *arrow.Schema) (*Accumulator, error) {
 	if err != nil {
 		return nil, &SchemaError{Err: err}
 	}
-	if err := gate.Check(cfg, spec.FailIf, spec.Limits); err != nil {
+	if err := checkGates(cfg, spec, specNames); err != nil {
 		return nil, err
 	}
 	job := mp.Job(nil, nil, cfg)
@@ -93,7 +92,10 @@ func (a *Accumulator) Add(rec arrow.RecordBatch) error {
 	}
 	if a.ev == nil {
 		a.ev = metrics.NewEvaluator(a.cfg, a.classes)
-		a.ev.BeginUnit(0)
+		// Without an ID column, bootstrap buckets key rows by position:
+		// the accumulator's Name and the row's number in it, as the
+		// command keys a file's rows by its path and row.
+		a.ev.BeginUnitAt(0, metrics.Position{File: metrics.FileKey(a.Name)}) // rows: base in Add
 	}
 	n := rec.NumRows()
 	for lo := int64(0); lo < n; lo += addChunk {
@@ -203,7 +205,7 @@ func (a *Accumulator) Report() (*report.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := judge(m, a.spec); err != nil {
+	if err := judge(m, a.spec, specNames); err != nil {
 		return nil, err
 	}
 	return m, nil

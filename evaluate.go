@@ -49,12 +49,12 @@ func Evaluate(ctx context.Context, spec Spec, inputs ...string) (*report.Model, 
 	if err != nil {
 		return nil, err
 	}
-	return evaluateFiles(ctx, spec, mapping.NamesFrom(ctx, specNames), cfg, files, names)
+	return evaluateFiles(ctx, spec, mapping.NamesFrom(ctx, specNames), cfg, inputs, files, names)
 }
 
 // evaluateFiles evaluates opened inputs; messages name the roles as names
 // says.
-func evaluateFiles(ctx context.Context, spec Spec, names mapping.Names, cfg *metrics.Config, files []reader.File, inputNames []string) (*report.Model, error) {
+func evaluateFiles(ctx context.Context, spec Spec, names mapping.Names, cfg *metrics.Config, args []string, files []reader.File, inputNames []string) (*report.Model, error) {
 	fields := make([][]reader.Field, len(files))
 	for i, f := range files {
 		fields[i] = f.Fields()
@@ -63,10 +63,11 @@ func evaluateFiles(ctx context.Context, spec Spec, names mapping.Names, cfg *met
 	if err != nil {
 		return nil, &SchemaError{Err: err}
 	}
-	if err := gate.Check(cfg, spec.FailIf, spec.Limits); err != nil {
+	if err := checkGates(cfg, spec, names); err != nil {
 		return nil, err
 	}
 	job := mp.Job(files, inputNames, cfg)
+	job.Keys = pipeline.InputKeys(args, inputNames)
 	job.Options = pipeline.Options{Workers: spec.Workers}
 	if mp.ListPred() {
 		// A batch of list rows holds rows × list length values: keep it
@@ -110,7 +111,7 @@ func evaluateFiles(ctx context.Context, spec Spec, names mapping.Names, cfg *met
 	if err != nil {
 		return nil, err
 	}
-	if err := judge(m, spec); err != nil {
+	if err := judge(m, spec, names); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -182,9 +183,35 @@ func skippedText(m map[string]int64) string {
 	return strings.Join(parts, ", ")
 }
 
-// judge records the gates of spec in m.
-func judge(m *report.Model, spec Spec) error {
-	res, err := gate.Eval(m, spec.FailIf, spec.Limits, spec.Baseline)
+// checkGates refuses, before any row is read, gates on figures a report of
+// cfg cannot have and a baseline that cannot match it.
+func checkGates(cfg *metrics.Config, spec Spec, names mapping.Names) error {
+	if err := gate.Check(cfg, spec.FailIf, spec.Limits); err != nil {
+		return err
+	}
+	if spec.Baseline != nil && len(spec.Limits) > 0 {
+		early := *spec.Baseline
+		return gate.MatchBaseline(&early, gate.PlannedDoc(cfg), spec.Limits, spec.AllowMismatch, names.AllowMismatch, func(string) {})
+	}
+	return nil
+}
+
+// judge records the gates of spec in m: thresholds, then limits against
+// the baseline matched to m (its NLL figures converted to m's units).
+func judge(m *report.Model, spec Spec, names mapping.Names) error {
+	base := spec.Baseline
+	if base != nil && len(spec.Limits) > 0 {
+		doc, err := report.ParseDoc("report", m.JSON())
+		if err != nil {
+			return err
+		}
+		matched := *base
+		if err := gate.MatchBaseline(&matched, doc, spec.Limits, spec.AllowMismatch, names.AllowMismatch, m.AddWarning); err != nil {
+			return err
+		}
+		base = &matched
+	}
+	res, err := gate.Eval(m, spec.FailIf, spec.Limits, base)
 	if err != nil {
 		return err
 	}

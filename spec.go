@@ -134,6 +134,12 @@ type Spec struct {
 	FailIf   []gate.Threshold
 	Limits   []gate.Limit
 	Baseline *report.Baseline
+	// The baseline must be of the same kind; its NLL figures in other
+	// units are converted (a warning says so); a limit on a figure whose
+	// settings differ (Bins and Binning for ECE and MCE, Eps for NLL) is a
+	// *gate.BaselineError unless AllowMismatch, then judged with a warning.
+	// Spec.Baseline itself is never changed.
+	AllowMismatch bool
 
 	// Run-time settings of Evaluate: they never change the report.
 	//
@@ -180,7 +186,7 @@ func DefaultSpec() Spec {
 var specNames = mapping.Names{
 	Label: "Spec.Label", Prob: "Spec.Prob", Logit: "Spec.Logit", Logprob: "Spec.Logprob",
 	Mean: "Spec.Mean", Std: "Spec.Std", Var: "Spec.Var", Weight: "Spec.Weight", ID: "Spec.ID",
-	By: "Spec.By", Kind: "Spec.Kind",
+	By: "Spec.By", Kind: "Spec.Kind", AllowMismatch: "Spec.AllowMismatch",
 }
 
 // Check reports the first setting of s that cannot be evaluated, as a

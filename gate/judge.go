@@ -1,8 +1,10 @@
 package gate
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/evalnll/evalnll/metrics"
@@ -39,12 +41,36 @@ type MetricError struct {
 
 func (e *MetricError) Error() string {
 	if e.Baseline != "" {
+		if e.slice() {
+			return fmt.Sprintf("%s: baseline has no figure %q (it has no such slice, or was made without --by)", e.Baseline, e.Metric)
+		}
 		return fmt.Sprintf("%s: baseline has no figure %q", e.Baseline, e.Metric)
 	}
-	if e.Threshold {
-		return fmt.Sprintf("%q: %v", e.Gate, UnknownMetric(e.Metric, e.Valid))
+	why := UnknownMetric(e.Metric, e.Valid)
+	if e.Before {
+		// Check, before the run: the figure cannot exist in its report.
+		if strings.HasPrefix(e.Metric, "slice[") && !slices.Contains(e.Valid, "slice[COL=VALUE].METRIC") {
+			why = errors.New("slice figures need --by (this run has no slices)")
+		}
+		return fmt.Sprintf("%q: %v", e.Gate, why)
 	}
-	return fmt.Sprintf("%s: %v", e.Gate, UnknownMetric(e.Metric, e.Valid))
+	if e.slice() {
+		// A slice figure: the report has no slices, or not this one.
+		why = fmt.Errorf("%q needs --by: the report has no slices", e.Metric)
+		if slices.Contains(e.Valid, "slice[COL=VALUE].METRIC") {
+			sel, _, _ := strings.Cut(strings.TrimPrefix(e.Metric, "slice["), "].")
+			why = fmt.Errorf("the report has no slice %s (a slice is named by every --by column: slice[COL=VALUE,COL2=VALUE2].METRIC)", sel)
+		}
+	}
+	if e.Threshold {
+		return fmt.Sprintf("%q: %v", e.Gate, why)
+	}
+	return fmt.Sprintf("%s: %v", e.Gate, why)
+}
+
+// slice reports whether the figure is a slice's (slice[...].METRIC).
+func (e *MetricError) slice() bool {
+	return strings.HasPrefix(e.Metric, "slice[") && strings.Contains(e.Metric, "].")
 }
 
 // Eval judges the thresholds, then the limits against base, on the figures
@@ -116,8 +142,12 @@ func judgeLimit(g *report.Gate, l Limit, baseDoc, curDoc report.Figures, b, v fl
 		if g.Failed {
 			g.Message = fmt.Sprintf("%s: %s went from %s to %s; the 95%% interval of the change%s, [%s, %s], lies above the limit %s",
 				l.Name(), l.Metric, report.Fmt(b), report.Fmt(v), unit, report.Fmt(g.DeltaLo), report.Fmt(g.DeltaHi), report.Fmt(l.Delta))
+			return ""
 		}
-		return ""
+		// Passed: say so when only the interval's reach below the limit
+		// saved it (the note is the gate's message and a warning).
+		g.Message = passedByInterval(l, change, g.DeltaLo, g.DeltaHi)
+		return g.Message
 	}
 	warning = fmt.Sprintf("baseline gate %s compared point estimates: %s", l.Name(), why)
 	g.Failed = l.Fails(b, v)
@@ -180,4 +210,15 @@ func Check(cfg *metrics.Config, ths []Threshold, lims []Limit) error {
 		}
 	}
 	return nil
+}
+
+// passedByInterval is the note on a paired baseline gate that passed
+// although the point change exceeds the limit: only because the 95%
+// interval of the change reaches below it. "" otherwise.
+func passedByInterval(l Limit, change, lo, hi float64) string {
+	if !(change > l.Delta) {
+		return ""
+	}
+	return fmt.Sprintf("%s passed only because the 95%% interval of the change, [%s, %s], reaches below the limit %s: the point change %s is over it",
+		l.Name(), report.Fmt(lo), report.Fmt(hi), report.Fmt(l.Delta), report.Fmt(change))
 }

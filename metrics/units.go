@@ -1,7 +1,7 @@
 package metrics
 
 // inUnits converts the NLL figures of r that are still in nats (per class,
-// worst rows, bootstrap intervals and replicates; Acc.Summary converted the
+// worst rows, bootstrap intervals, biases and replicates; Acc.Summary converted the
 // overall and slice figures) into u. With Acc.Summary, the one place where
 // nats become the report's units.
 func (r *Result) inUnits(u Units) {
@@ -17,6 +17,9 @@ func (r *Result) inUnits(u Units) {
 			if name == "nll" || name == "nll_per_token" {
 				b.Lo[i] /= scale
 				b.Hi[i] /= scale
+				if i < len(b.Bias) {
+					b.Bias[i] /= scale
+				}
 				for j := range b.Replicates[i] {
 					b.Replicates[i][j] /= scale
 				}

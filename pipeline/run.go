@@ -33,6 +33,11 @@ type Job struct {
 	Files []reader.File
 	// Names are the file names used in messages and row ids, one per file.
 	Names []string
+	// Keys are the files' paths relative to the inputs they were found
+	// under (see Expand), one per file: without --id, a row's bootstrap
+	// bucket comes from its file's key and its row within the file. Nil:
+	// Names.
+	Keys []string
 	// Columns are read from every file, in this order; Bind maps a batch of
 	// them onto roles.
 	Columns []string
@@ -103,6 +108,7 @@ func (r *Result) RowName(unit int, row int64) string { return r.rowName(unit, ro
 // them in input order.
 type unit struct {
 	file, index, ordinal int
+	first                int64        // the unit's (or part's) first row within its file
 	part                 *reader.Part // nil: the whole unit
 	// left counts the parts of the unit not yet read (nil for a whole
 	// unit): the last one to finish reports the unit done.
@@ -124,6 +130,7 @@ func (u unit) done() bool { return u.left == nil || u.left.Add(-1) == 0 }
 // into (1: none).
 type wholeUnit struct {
 	file, index int
+	first       int64 // its first row within the file
 	parts       int
 }
 
@@ -164,12 +171,14 @@ func newPlanner(files []reader.File, cols []string, workers int) *planner {
 			continue
 		}
 		sp, _ := f.(reader.Splitter)
+		var first int64
 		for _, u := range us {
 			var n int64
 			if sp != nil {
 				n = max(sp.UnitBytes(u.Index, cols), 0)
 			}
-			p.units = append(p.units, wholeUnit{file: fi, index: u.Index, parts: 1})
+			p.units = append(p.units, wholeUnit{file: fi, index: u.Index, first: first, parts: 1})
+			first += max(u.Rows, 0)
 			sizes = append(sizes, n)
 			total += n
 		}
@@ -200,7 +209,7 @@ func (p *planner) planned() int {
 // corrupt while cutting it leaves the error to the whole unit's scan, which
 // reports it at its place).
 func (p *planner) split(w wholeUnit, ordinal int) []unit {
-	whole := []unit{{file: w.file, index: w.index, ordinal: ordinal}}
+	whole := []unit{{file: w.file, index: w.index, ordinal: ordinal, first: w.first}}
 	if w.parts < 2 {
 		return whole
 	}
@@ -213,7 +222,7 @@ func (p *planner) split(w wholeUnit, ordinal int) []unit {
 	left.Store(int32(len(parts)))
 	us := make([]unit, len(parts))
 	for k := range parts {
-		us[k] = unit{file: w.file, index: w.index, ordinal: ordinal + k, part: &parts[k], left: left}
+		us[k] = unit{file: w.file, index: w.index, ordinal: ordinal + k, first: w.first + parts[k].First, part: &parts[k], left: left}
 	}
 	return us
 }
@@ -406,9 +415,14 @@ func runUnit(ctx context.Context, job *Job, own []*metrics.Evaluator, spare chan
 			spare <- e
 		}
 	}()
+	key := job.Names[u.file]
+	if job.Keys != nil {
+		key = job.Keys[u.file]
+	}
+	pos := metrics.Position{File: metrics.FileKey(key), Row: u.first}
 	nerr := make([]int, len(evs))
 	for k, ev := range evs {
-		ev.BeginUnit(u.ordinal)
+		ev.BeginUnitAt(u.ordinal, pos)
 		nerr[k] = len(ev.State().Errs)
 	}
 	s := u.scan(job.Files[u.file], job.Columns, opt.BatchRows)
@@ -422,7 +436,7 @@ func runUnit(ctx context.Context, job *Job, own []*metrics.Evaluator, spare chan
 			select {
 			case ev := <-spare:
 				borrowed.Add(1)
-				ev.BeginUnit(u.ordinal)
+				ev.BeginUnitAt(u.ordinal, pos)
 				evs = append(evs, ev)
 				nerr = append(nerr, len(ev.State().Errs))
 				oks = append(oks, false)

@@ -60,6 +60,7 @@ type evalFlags struct {
 	cpuProfile                                                         string
 	maxSlices                                                          int
 	byCols                                                             []string // --by, split
+	allowMismatch                                                      bool
 }
 
 func evalFlagSet(f *evalFlags) *flag.FlagSet {
@@ -94,6 +95,7 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.baseline, "baseline", "", "baseline JSON report `FILE` for --max-increase and --max-decrease")
 	fs.Var(&f.maxInc, "max-increase", "fail when `METRIC=DELTA` rose by more than DELTA (absolute, or N% relative) over the baseline; repeatable")
 	fs.Var(&f.maxDec, "max-decrease", "fail when `METRIC=DELTA` fell by more than DELTA over the baseline (for accuracy); repeatable")
+	fs.BoolVar(&f.allowMismatch, "allow-config-mismatch", false, "judge baseline gates on figures whose settings (--bins, --binning, --eps) differ from the baseline's, with a warning, rather than exit 2")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a profile of the run's allocations to `FILE` (go tool pprof)")
@@ -180,6 +182,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	spec := evalSpec(&f, cfg)
 	spec.FailIf, spec.Limits, spec.Baseline = gates, limits, base
+	spec.AllowMismatch = f.allowMismatch
 	spec.Stdin = e.stdin
 	prog := &progressHook{e: e, quiet: f.quiet}
 	spec.Progress = prog

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/evalnll/evalnll/gate"
+	"github.com/evalnll/evalnll/metrics"
 	"github.com/evalnll/evalnll/report"
 )
 
@@ -52,15 +53,36 @@ func parseGates(failIf, maxInc, maxDec []string) ([]gate.Threshold, []gate.Limit
 	return ths, lims, nil
 }
 
-// gateFlagError names the flag of a gate that names an unknown figure.
+// matchBaseline is gate.MatchBaseline with the flags named.
+func matchBaseline(base *report.Baseline, cur report.Doc, lims []gate.Limit, allow bool, warn func(string)) error {
+	return gateFlagError(gate.MatchBaseline(base, cur, lims, allow, flagNames.AllowMismatch, warn))
+}
+
+// plannedDoc is what a run of cfg will report, for matchBaseline.
+func plannedDoc(cfg *metrics.Config) report.Doc { return gate.PlannedDoc(cfg) }
+
+// flagOf is how a limit was given on the command line.
+func flagOf(l gate.Limit) string {
+	if l.Increase {
+		return "--max-increase " + l.Expr
+	}
+	return "--max-decrease " + l.Expr
+}
+
+// gateFlagError names the flag of a gate that names an unknown figure, or
+// of a baseline gate refused for a mismatched setting.
 func gateFlagError(err error) error {
 	var me *gate.MetricError
+	var be *gate.BaselineError
+	if errors.As(err, &be) {
+		return usagef("%s: %s (pass %s to judge it anyway)", flagOf(be.Limit), be.Setting, flagNames.AllowMismatch)
+	}
 	switch {
 	case !errors.As(err, &me):
 	case me.Threshold:
 		return usagef("--fail-if %v", err)
 	case me.Before:
-		return usagef("--max-increase/--max-decrease %q: %v", me.Gate, gate.UnknownMetric(me.Metric, me.Valid))
+		return usagef("--max-increase/--max-decrease %v", err)
 	case me.Baseline == "":
 		return usagef("%v", err)
 	}

@@ -115,6 +115,10 @@ func TestAccumulatorMatchesEval(t *testing.T) {
 			func(s *evalnll.Spec) {
 				s.Label, s.Logit, s.By, s.ID, s.Worst = "cls", "logits", []string{"grp"}, "id", 3
 			}},
+		// Without --id, rows are bootstrapped and named by position: one
+		// accumulator named as the file fed every row in order.
+		{"by_position", []string{"--label", "y", "--prob", "p", "--worst", "4", "--bootstrap", "100"},
+			func(s *evalnll.Spec) { s.Label, s.Prob, s.Worst, s.Bootstrap = "y", "p", 4, 100 }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(dir, c.name+".json")
@@ -135,6 +139,9 @@ func TestAccumulatorMatchesEval(t *testing.T) {
 			// Rows 0-999 and 1001-2999 go to one accumulator, in two
 			// records; row 1000 to another, which the first is merged into.
 			accs := make([]*evalnll.Accumulator, 2)
+			if c.name == "by_position" {
+				accs = accs[:1]
+			}
 			for i := range accs {
 				empty := libRecord(mem, nil)
 				accs[i], err = evalnll.NewAccumulator(spec, empty.Schema())
@@ -143,21 +150,34 @@ func TestAccumulatorMatchesEval(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for _, part := range []struct{ acc, lo, hi int }{{0, 0, 1000}, {1, 1000, 1001}, {0, 1001, 3000}} {
+			parts := []struct{ acc, lo, hi int }{{0, 0, 1000}, {1, 1000, 1001}, {0, 1001, 3000}}
+			if len(accs) == 1 {
+				accs[0].Name = "preds.parquet" // the key evalnll gives a file argument
+				parts = []struct{ acc, lo, hi int }{{0, 0, 1000}, {0, 1000, 1001}, {0, 1001, 3000}}
+			}
+			for _, part := range parts {
 				rec := libRecord(mem, rows[part.lo:part.hi])
 				if err := accs[part.acc].Add(rec); err != nil {
 					t.Fatal(err)
 				}
 				rec.Release()
 			}
-			if err := accs[1].Merge(accs[0]); err != nil {
-				t.Fatal(err)
+			if len(accs) == 2 {
+				if err := accs[1].Merge(accs[0]); err != nil {
+					t.Fatal(err)
+				}
+				accs = accs[1:]
 			}
-			m, err := accs[1].Report()
+			m, err := accs[0].Report()
 			if err != nil {
 				t.Fatal(err)
 			}
 			m.Inputs = []report.Input{{Path: path, Rows: int64(len(rows)), Format: "parquet"}}
+			for i := range m.Worst {
+				if s := m.Worst[i].ID.S; c.name == "by_position" {
+					m.Worst[i].ID.S = filepath.Join(dir, s) // the CLI names a row by the path given
+				}
+			}
 			if got := m.JSON(); !bytes.Equal(got, want) {
 				t.Errorf("accumulator JSON differs from evalnll eval's:\n%s", firstDiff(string(want), string(got)))
 			}

@@ -13,7 +13,7 @@ import (
 var flagNames = mapping.Names{
 	Label: "--label", Prob: "--prob", Logit: "--logit", Logprob: "--logprob",
 	Mean: "--mean", Std: "--std", Var: "--var", Weight: "--weight", ID: "--id",
-	By: "--by", Kind: "--kind",
+	By: "--by", Kind: "--kind", AllowMismatch: "--allow-config-mismatch",
 }
 
 // resolveMapping picks the columns and the kind from the flags, or by

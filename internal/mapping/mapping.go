@@ -33,6 +33,9 @@ type Request struct {
 // flags ("--label"), a library its option names.
 type Names struct {
 	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID, By, Kind string
+	// AllowMismatch is the setting that lets baseline gates judge figures
+	// of mismatched settings (named in warnings).
+	AllowMismatch string
 }
 
 // Mapping is the resolved column of each role.
