@@ -248,6 +248,12 @@ func (a *Accumulator) compatible(other *Accumulator) error {
 		return diff("ID", a.spec.ID, other.spec.ID)
 	case x.Bootstrap != y.Bootstrap:
 		return diff("Bootstrap", x.Bootstrap, y.Bootstrap)
+	case x.Discrim != y.Discrim:
+		return diff("AUROC", x.Discrim, y.Discrim)
+	case x.Classwise != y.Classwise:
+		return diff("Classwise", x.Classwise, y.Classwise)
+	case x.TopK != y.TopK:
+		return diff("TopK", x.TopK, y.TopK)
 	case *x != *y:
 		return diff("settings", *x, *y)
 	}

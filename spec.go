@@ -121,6 +121,16 @@ type Spec struct {
 	Worst int
 	// MaxSlices bounds the number of By combinations (0: 100000).
 	MaxSlices int
+	// AUROC adds auroc and auprc (binary; one-vs-rest macro for
+	// multiclass and multilabel) and, from the confidence histogram,
+	// ece_sweep and smece.
+	AUROC bool
+	// Classwise adds classwise_ece and each class's one-vs-rest ECE
+	// (multiclass).
+	Classwise bool
+	// TopK adds accuracy_topK (multiclass): the share of rows whose label
+	// is among the K highest-scored classes (0: none; at most 1000000).
+	TopK int
 	// Bootstrap is the number of bootstrap replicates for 95% intervals
 	// of the overall figures (0: none; at most 100000), drawn with
 	// BootstrapSeed.
@@ -246,6 +256,10 @@ func (s Spec) config() (*metrics.Config, error) {
 		cfg.Bootstrap.Replicates = s.Bootstrap
 		cfg.Bootstrap.Seed = s.BootstrapSeed
 	}
+	if s.TopK < 0 || s.TopK > 1000000 {
+		return nil, bad("TopK", "%d is not between 0 and 1000000", s.TopK)
+	}
+	cfg.Discrim, cfg.Classwise, cfg.TopK = s.AUROC, s.Classwise, s.TopK
 	if s.Workers < 0 {
 		return nil, bad("Workers", "%d is negative", s.Workers)
 	}

@@ -109,8 +109,21 @@ type Config struct {
 	// Worst keeps the N rows of highest NLL.
 	Worst int
 	HasID bool
+	// Discrim adds the discrimination figures (AUROC, AUPRC) and the
+	// figures of the confidence histogram (ece_sweep, smece).
+	Discrim bool
+	// TopK adds top-k accuracy (multiclass), 0 for none.
+	TopK int
+	// Classwise adds each class's one-vs-rest ECE and their mean
+	// (multiclass).
+	Classwise bool
 	// Bootstrap configures the confidence intervals of the overall figures.
 	Bootstrap BootstrapConfig
+}
+
+// hist reports whether accumulators keep the confidence histogram.
+func (c *Config) hist() bool {
+	return c.Kind.HasCalibration() && (c.Binning == Quantile || c.Discrim)
 }
 
 // DefaultConfig is the SPEC's defaults for a binary evaluation.

@@ -134,6 +134,8 @@ type ClassFigures struct {
 	NLL            float64 // in Config.Units after Summary (nats in a State)
 	Accuracy       float64
 	MeanConfidence float64
+	// ECE is the class's one-vs-rest ECE (--classwise), else nil.
+	ECE *float64
 }
 
 // WorstRow is one row of the --worst list.
@@ -164,6 +166,7 @@ type Evaluator struct {
 	curTok   float64
 	curClip  int
 	curClass int
+	curG     gaussTerms
 	worstMin float64
 	idkey    []byte
 	// posSeed is the bootstrap key seed of the current unit's file (see
@@ -183,6 +186,7 @@ type Evaluator struct {
 	// by bucket; see addBootCal).
 	binsFromBoot bool
 	firstLen     map[int]FirstList // per unit: its first non-null prediction list
+	probBuf      []float64         // a row's class probabilities (addClassDetail)
 }
 
 // NewEvaluator returns an evaluator with an empty State. classes is the
@@ -370,13 +374,16 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		e.stop = true
 		return false
 	}
-	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel && e.cfg.Binning != Quantile {
+	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel {
 		e.accumulateAll(e.accs[0], t)
 	} else {
 		starts := e.groupRows(t)
 		for s := range e.accs {
 			e.accumulate(e.accs[s], t.order[starts[s]:starts[s+1]], t)
 		}
+	}
+	if e.cfg.wantClassDetail() {
+		e.addClassDetail(c, t)
 	}
 	e.extras(c, base, t)
 	return true
@@ -388,6 +395,9 @@ func (e *Evaluator) extras(c *Cols, base int64, t *terms) {
 	mc := e.cfg.Kind == Multiclass
 	boot := e.st.boot != nil
 	worst := e.cfg.Worst > 0
+	if boot && e.cfg.Kind == Gaussian {
+		e.addBootGauss(c, t)
+	}
 	if boot && e.bootFast() {
 		e.addBootFast(c, t)
 		boot = false
@@ -578,7 +588,7 @@ func (s *State) Summary() Result {
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return compareKeys(list[i].key, list[j].key) < 0 })
-	r := Result{Overall: all.Summary(s.cfg)}
+	r := Result{Overall: all.summary(s.cfg, true)}
 	if s.cfg.Worst > 0 {
 		r.Worst = trimWorst(append([]WorstRow(nil), s.worst...), s.cfg.Worst, s.cfg.HasID)
 	}
@@ -599,6 +609,11 @@ func (s *State) Summary() Result {
 			Class: k, Rows: ca.Rows, Weight: f64(w),
 			NLL: quo(ca.NLL.Big(), w), Accuracy: quo(correct, w), MeanConfidence: quo(ca.Conf.Big(), w),
 		})
+	}
+	if s.cfg.Classwise && all.CD != nil {
+		for i := range r.PerClass {
+			r.PerClass[i].ECE = fp(all.CD.classECE(r.PerClass[i].Class, s.cfg.Bins))
+		}
 	}
 	r.inUnits(s.cfg.Units)
 	return r

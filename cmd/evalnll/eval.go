@@ -60,6 +60,8 @@ type evalFlags struct {
 	cpuProfile                                                         string
 	maxSlices                                                          int
 	byCols                                                             []string // --by, split
+	auroc, classwise                                                   bool
+	topk                                                               int
 	allowMismatch                                                      bool
 }
 
@@ -80,6 +82,9 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.base, "base", "e", "log `BASE` of NLL figures: e (nats), 2 (bits) or 10 (hartleys)")
 	fs.IntVar(&f.bins, "bins", 15, "`N` calibration bins")
 	fs.StringVar(&f.binning, "binning", "uniform", "`M`: uniform (equal width) or quantile (equal weight)")
+	fs.BoolVar(&f.auroc, "auroc", false, "also compute auroc and auprc (binary; one-vs-rest macro for multiclass and multilabel) and, from the confidence histogram, ece_sweep and smece")
+	fs.BoolVar(&f.classwise, "classwise", false, "multiclass: also compute classwise_ece and each class's one-vs-rest ECE")
+	fs.IntVar(&f.topk, "topk", 0, "multiclass: also report accuracy_top`K`, the share of rows whose label is among the K highest-scored classes")
 	fs.StringVar(&f.onInvalid, "on-invalid", "error", "`P`: error (stop at the first invalid row) or skip (count it by reason)")
 	fs.IntVar(&f.workers, "workers", 0, "`N` units evaluated at once (default: all cores); results do not depend on it")
 	fs.Int64Var(&f.maxBatchBytes, "max-batch-bytes", reader.DefaultOptions().MaxBatchBytes, "largest Arrow IPC record batch body or Parquet page accepted, in `BYTES`")
@@ -243,6 +248,12 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	default:
 		return nil, nil, nil, usagef("--binning: %q is not uniform or quantile", f.binning)
 	}
+	cfg.Discrim = f.auroc
+	cfg.Classwise = f.classwise
+	if f.topk < 0 || f.topk > 1000000 {
+		return nil, nil, nil, usagef("--topk: %d is not between 1 and 1000000", f.topk)
+	}
+	cfg.TopK = f.topk
 	switch f.onInvalid {
 	case "error":
 	case "skip":
@@ -316,6 +327,7 @@ func evalSpec(f *evalFlags, cfg *metrics.Config) evalnll.Spec {
 		Kind: cfg.Kind, Eps: cfg.Eps, Units: cfg.Units, Bins: cfg.Bins, Binning: cfg.Binning,
 		SkipInvalid: cfg.Skip, Worst: cfg.Worst, MaxSlices: cfg.MaxSlices,
 		Bootstrap: cfg.Bootstrap.Replicates, BootstrapSeed: cfg.Bootstrap.Seed,
+		AUROC: cfg.Discrim, Classwise: cfg.Classwise, TopK: cfg.TopK,
 		Workers: f.workers, MaxBatchBytes: f.maxBatchBytes,
 	}
 	return s

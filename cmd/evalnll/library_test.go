@@ -111,9 +111,10 @@ func TestAccumulatorMatchesEval(t *testing.T) {
 				}
 				s.FailIf = []gate.Threshold{th}
 			}},
-		{"multiclass_logits", []string{"--label", "cls", "--logit", "logits", "--by", "grp", "--id", "id", "--worst", "3"},
+		{"multiclass_logits", []string{"--label", "cls", "--logit", "logits", "--by", "grp", "--id", "id", "--worst", "3", "--auroc", "--classwise", "--topk", "2"},
 			func(s *evalnll.Spec) {
 				s.Label, s.Logit, s.By, s.ID, s.Worst = "cls", "logits", []string{"grp"}, "id", 3
+				s.AUROC, s.Classwise, s.TopK = true, true, 2
 			}},
 		// Without --id, rows are bootstrapped and named by position: one
 		// accumulator named as the file fed every row in order.
