@@ -40,6 +40,7 @@ func Evaluate(ctx context.Context, spec Spec, inputs ...string) (*report.Model, 
 	if spec.MaxBatchBytes > 0 {
 		opt.MaxBatchBytes = spec.MaxBatchBytes
 	}
+	opt.TextTypes = spec.TextTypes
 	stdin := spec.Stdin
 	if stdin == nil {
 		stdin = os.Stdin
@@ -59,7 +60,9 @@ func evaluateFiles(ctx context.Context, spec Spec, names mapping.Names, cfg *met
 	for i, f := range files {
 		fields[i] = f.Fields()
 	}
-	mp, err := mapping.Resolve(spec.request(), names, fields, inputNames, cfg)
+	req := spec.request()
+	req.PairProbe = func(col string) bool { return pipeline.FirstListIsPair(files, col) }
+	mp, err := mapping.Resolve(req, names, fields, inputNames, cfg)
 	if err != nil {
 		return nil, &SchemaError{Err: err}
 	}
@@ -157,6 +160,11 @@ func newModel(cfg *metrics.Config, mp *mapping.Mapping, sum metrics.Result, ins 
 		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
 		Binning: cfg.Binning, Mapping: mp.Report(), Overall: sum.Overall, Slices: sum.Slices,
 		Bootstrap: sum.Bootstrap, Inputs: ins, PerClass: sum.PerClass,
+	}
+	for i := range m.PerClass {
+		if cls := mp.Report().Classes; m.PerClass[i].Class < len(cls) {
+			m.PerClass[i].Name = cls[m.PerClass[i].Class]
+		}
 	}
 	if cfg.Worst > 0 {
 		m.Worst = make([]metrics.WorstRow, len(sum.Worst))

@@ -102,6 +102,12 @@ type Spec struct {
 	// By lists the columns whose every combination of values is a slice
 	// reported on its own.
 	By []string
+	// Positive is the string label of the positive class (binary, string
+	// labels; every other value is negative).
+	Positive string
+	// Classes names the prediction list's positions (multiclass): string
+	// labels map to them, and they name the per-class figures.
+	Classes []string
 
 	// Kind is the kind of prediction; KindAuto decides from the columns.
 	Kind Kind
@@ -159,6 +165,9 @@ type Spec struct {
 	// MaxBatchBytes is the largest Arrow IPC record batch body or Parquet
 	// page accepted (0: 1 GiB).
 	MaxBatchBytes int64
+	// TextTypes gives CSV and JSON Lines column types (COL: int64, double,
+	// bool, string, list) instead of inferring them from the first rows.
+	TextTypes map[string]string
 	// Stdin is read for the input "-", an Arrow IPC stream (nil: os.Stdin).
 	Stdin io.Reader
 	// Progress, if set, is told of the inputs once they are open and of
@@ -196,7 +205,8 @@ func DefaultSpec() Spec {
 var specNames = mapping.Names{
 	Label: "Spec.Label", Prob: "Spec.Prob", Logit: "Spec.Logit", Logprob: "Spec.Logprob",
 	Mean: "Spec.Mean", Std: "Spec.Std", Var: "Spec.Var", Weight: "Spec.Weight", ID: "Spec.ID",
-	By: "Spec.By", Kind: "Spec.Kind", AllowMismatch: "Spec.AllowMismatch",
+	By: "Spec.By", Kind: "Spec.Kind", Positive: "Spec.Positive", Classes: "Spec.Classes",
+	AllowMismatch: "Spec.AllowMismatch",
 }
 
 // Check reports the first setting of s that cannot be evaluated, as a
@@ -315,5 +325,6 @@ func (s Spec) config() (*metrics.Config, error) {
 // request is the mapping request of s.
 func (s Spec) request() *mapping.Request {
 	return &mapping.Request{Label: s.Label, Prob: s.Prob, Logit: s.Logit, Logprob: s.Logprob,
-		Mean: s.Mean, Std: s.Std, Var: s.Var, Weight: s.Weight, ID: s.ID, By: s.By, Kind: s.Kind}
+		Mean: s.Mean, Std: s.Std, Var: s.Var, Weight: s.Weight, ID: s.ID, By: s.By, Kind: s.Kind,
+		Positive: s.Positive, Classes: s.Classes}
 }

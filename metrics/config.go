@@ -119,6 +119,12 @@ type Config struct {
 	Classwise bool
 	// Bootstrap configures the confidence intervals of the overall figures.
 	Bootstrap BootstrapConfig
+	// Labels maps a string label column to label values (nil: labels are
+	// numbers or bools).
+	Labels *Labels
+	// Pair: a binary run whose prediction is a list of two probabilities
+	// per row, [P(y=0), P(y=1)], evaluated on the second.
+	Pair bool
 }
 
 // hist reports whether accumulators keep the confidence histogram.

@@ -63,6 +63,9 @@ type RowError struct {
 	Len, Want int
 	// Logprob marks a log-probability that is out of range (above 0).
 	Logprob bool
+	// Label is a string label as written, when Config.Labels refused it.
+	Label    string
+	HasLabel bool
 }
 
 // Message says what is wrong with the row, for a column named col.
@@ -85,6 +88,9 @@ func (e *RowError) Message(col string) string {
 		}
 		return fmt.Sprintf("column %q%s: %s is outside [0, 1]", col, at, v)
 	case ReasonBadLabel:
+		if e.HasLabel {
+			return fmt.Sprintf("column %q: label %s is not one of the classes given by --classes", col, strconv.Quote(e.Label))
+		}
 		if e.HasValue {
 			return fmt.Sprintf("column %q%s: label %s is not a valid class", col, at, v)
 		}
@@ -129,6 +135,7 @@ type ClassAcc struct {
 // Class.
 type ClassFigures struct {
 	Class          int
+	Name           string // from the class names given (--classes), or ""
 	Rows           int64
 	Weight         float64
 	NLL            float64 // in Config.Units after Summary (nats in a State)
@@ -176,6 +183,8 @@ type Evaluator struct {
 	unitRow  int64
 	row0     int64
 	t        terms
+	labels   labelScratch
+	pair     pairScratch
 	accs     []*Acc
 	localIdx map[*Acc]int32
 	bpend    *bootPend
@@ -307,6 +316,11 @@ const evalChunk = 4096
 // current unit. It returns false when an invalid row stopped the unit (error
 // mode); the error is in State().Errs.
 func (e *Evaluator) Add(c *Cols, base int64) bool {
+	if e.cfg.Labels != nil {
+		orig, errs := c.Label, len(e.st.Errs)
+		c = e.translate(c)
+		defer e.nameBadLabel(orig, base, errs)
+	}
 	if c.Rows <= evalChunk {
 		return e.add(c, base)
 	}
@@ -331,6 +345,10 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 	if c.Pred != nil && c.Pred.List && (e.cfg.Kind == Multiclass || e.cfg.Kind == Multilabel) {
 		e.noteFirstList(c.Pred, base)
 	}
+	var pairBad []pairRow
+	if e.cfg.Pair && c.Pred != nil && c.Pred.List {
+		c, pairBad = e.pairColumn(c)
+	}
 	t := &e.t
 	t.reset(c.Rows, c.Rows)
 	t.pOff = t.pOff[:0]
@@ -354,6 +372,11 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 	default:
 		e.rowKernel(c, t)
 	}
+	for _, b := range pairBad {
+		if t.reason[b.i] == ReasonNull && !c.Label.IsNull(b.i) {
+			t.reason[b.i] = ReasonLength
+		}
+	}
 	e.weights(c, t)
 	e.sliceIDs(c, t)
 	invalid := 0
@@ -368,6 +391,9 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 			continue
 		}
 		re := e.explain(c, i, t)
+		if pe, ok := pairError(pairBad, i); ok && r == ReasonLength {
+			re = pe
+		}
 		re.Unit = e.unit
 		re.Row = base + int64(i)
 		e.st.Errs = append(e.st.Errs, re)

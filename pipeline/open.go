@@ -47,5 +47,7 @@ func Open(args []string, stdin io.Reader, opt reader.Options) (files []reader.Fi
 		}
 		files = append(files, f)
 	}
+	// Partition folders below the input each file was found under.
+	files = reader.HivePartitions(files, InputKeys(args, paths))
 	return files, names, cleanup, nil
 }

@@ -484,7 +484,11 @@ func (m *Model) mdPerClass(b *bytes.Buffer) {
 	}
 	t := table{head: head, align: align}
 	for _, c := range m.PerClass {
-		row := []string{strconv.Itoa(c.Class), strconv.FormatInt(c.Rows, 10)}
+		class := strconv.Itoa(c.Class)
+		if c.Name != "" {
+			class = code(c.Name, true) + " (" + class + ")"
+		}
+		row := []string{class, strconv.FormatInt(c.Rows, 10)}
 		if m.weighted() {
 			row = append(row, Fmt(c.Weight))
 		}

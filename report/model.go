@@ -33,6 +33,13 @@ type Input struct {
 type Mapping struct {
 	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID string
 	By                                                      []string
+	// Positive is the string label of the positive class (--positive);
+	// Classes names the prediction list's positions (--classes).
+	Positive string
+	Classes  []string
+	// Pair: the prediction is a list [P(y=0), P(y=1)] read as binary from
+	// its element 1.
+	Pair bool
 }
 
 // Gate is one evaluated gate.
@@ -249,6 +256,17 @@ func (m *Model) mappingObj() Obj {
 			by[i] = b
 		}
 		o = append(o, KV{"by", by})
+	}
+	if mp.Pair {
+		o = append(o, KV{"prob_element", 1})
+	}
+	add("positive", mp.Positive)
+	if len(mp.Classes) > 0 {
+		cs := make([]any, len(mp.Classes))
+		for i, c := range mp.Classes {
+			cs[i] = c
+		}
+		o = append(o, KV{"classes", cs})
 	}
 	return o
 }

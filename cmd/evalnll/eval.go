@@ -62,6 +62,9 @@ type evalFlags struct {
 	byCols                                                             []string // --by, split
 	auroc, classwise                                                   bool
 	topk                                                               int
+	positive, classes, types                                           string
+	classNames                                                         []string          // --classes, parsed
+	textTypes                                                          map[string]string // --types, parsed
 	allowMismatch                                                      bool
 }
 
@@ -77,6 +80,9 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.weight, "weight", "", "non-negative sample weight `COL`")
 	fs.StringVar(&f.by, "by", "", "also report every slice of `COL[,COL]`")
 	fs.StringVar(&f.id, "id", "", "row identifier `COL`, used by --worst")
+	fs.StringVar(&f.positive, "positive", "", "string label `VALUE` of the positive class (binary; every other value is negative)")
+	fs.StringVar(&f.classes, "classes", "", "class `NAMES` in the order of the prediction list, a,b,c or a JSON array: maps string labels to positions and names the per-class table (multiclass)")
+	fs.StringVar(&f.types, "types", "", "CSV and JSON Lines column types `COL=TYPE[,COL=TYPE]` (int64, double, bool, string, list) instead of inferring them from the first 1000 rows")
 	fs.StringVar(&f.kind, "kind", "auto", "`KIND`: auto, binary, multiclass, multilabel, logprob or gaussian")
 	fs.Float64Var(&f.eps, "eps", 1e-15, "clip probabilities to [`E`, 1-E] before the log; 0 disables clipping")
 	fs.StringVar(&f.base, "base", "e", "log `BASE` of NLL figures: e (nats), 2 (bits) or 10 (hartleys)")
@@ -309,6 +315,20 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	if err := parseBy(f); err != nil {
 		return nil, nil, nil, err
 	}
+	if err := parseClasses(f); err != nil {
+		return nil, nil, nil, err
+	}
+	f.textTypes = nil
+	if f.types != "" {
+		f.textTypes = map[string]string{}
+		for _, kv := range strings.Split(f.types, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return nil, nil, nil, usagef("--types: %q is not COL=TYPE", kv)
+			}
+			f.textTypes[k] = v
+		}
+	}
 	ths, lims, err := parseGates(f.failIf, f.maxInc, f.maxDec)
 	if err != nil {
 		return nil, nil, nil, err
@@ -328,6 +348,7 @@ func evalSpec(f *evalFlags, cfg *metrics.Config) evalnll.Spec {
 		SkipInvalid: cfg.Skip, Worst: cfg.Worst, MaxSlices: cfg.MaxSlices,
 		Bootstrap: cfg.Bootstrap.Replicates, BootstrapSeed: cfg.Bootstrap.Seed,
 		AUROC: cfg.Discrim, Classwise: cfg.Classwise, TopK: cfg.TopK,
+		Positive: f.positive, Classes: f.classNames, TextTypes: f.textTypes,
 		Workers: f.workers, MaxBatchBytes: f.maxBatchBytes,
 	}
 	return s

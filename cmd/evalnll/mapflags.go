@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/evalnll/evalnll/internal/mapping"
@@ -13,7 +14,8 @@ import (
 var flagNames = mapping.Names{
 	Label: "--label", Prob: "--prob", Logit: "--logit", Logprob: "--logprob",
 	Mean: "--mean", Std: "--std", Var: "--var", Weight: "--weight", ID: "--id",
-	By: "--by", Kind: "--kind", AllowMismatch: "--allow-config-mismatch",
+	By: "--by", Kind: "--kind", Positive: "--positive", Classes: "--classes",
+	AllowMismatch: "--allow-config-mismatch",
 }
 
 // resolveMapping picks the columns and the kind from the flags, or by
@@ -24,6 +26,12 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 	}
 	req := mapping.Request{Label: f.label, Prob: f.prob, Logit: f.logit, Logprob: f.logprob,
 		Mean: f.mean, Std: f.std, Var: f.varc, Weight: f.weight, ID: f.id, By: f.byCols, Kind: cfg.Kind}
+	req.Positive = f.positive
+	if err := parseClasses(f); err != nil {
+		return nil, err
+	}
+	req.Classes = f.classNames
+	req.PairProbe = func(col string) bool { return pipeline.FirstListIsPair(files, col) }
 	fields := make([][]reader.Field, len(files))
 	for i, fl := range files {
 		fields[i] = fl.Fields()
@@ -56,4 +64,20 @@ func parseBy(f *evalFlags) error {
 // predFlag is the flag of a prediction form.
 func predFlag(p metrics.Pred) string {
 	return [...]string{"--prob", "--logit", "--logprob", "--mean/--std", "--mean/--var"}[p]
+}
+
+// parseClasses reads --classes (a,b,c or a JSON array) into f.classNames.
+func parseClasses(f *evalFlags) error {
+	f.classNames = nil
+	if f.classes == "" {
+		return nil
+	}
+	if strings.HasPrefix(strings.TrimSpace(f.classes), "[") {
+		if err := json.Unmarshal([]byte(f.classes), &f.classNames); err != nil {
+			return usagef("--classes: not a JSON array of strings: %v", err)
+		}
+		return nil
+	}
+	f.classNames = strings.Split(f.classes, ",")
+	return nil
 }
