@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/evalnll/evalnll/gate"
+	"github.com/evalnll/evalnll/internal/cli"
 	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/metrics"
 	"github.com/evalnll/evalnll/pipeline"
@@ -45,7 +46,7 @@ func Evaluate(ctx context.Context, spec Spec, inputs ...string) (*report.Model, 
 	if stdin == nil {
 		stdin = os.Stdin
 	}
-	files, names, cleanup, err := pipeline.Open(inputs, stdin, opt)
+	files, names, cleanup, err := pipeline.Open(ctx, inputs, stdin, opt)
 	defer cleanup()
 	if err != nil {
 		return nil, err
@@ -230,4 +231,21 @@ func judge(m *report.Model, spec Spec, names mapping.Names) error {
 		m.AddWarning(w)
 	}
 	return nil
+}
+
+func init() {
+	cli.EvaluateFiles = func(ctx context.Context, spec any, args []string, files []reader.File, names []string) (*report.Model, error) {
+		s, ok := spec.(Spec)
+		if !ok {
+			return nil, fmt.Errorf("evalnll: cli.EvaluateFiles given a %T, not a Spec", spec)
+		}
+		cfg, err := s.config()
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 || len(names) != len(files) {
+			return nil, fmt.Errorf("evalnll: %d files with %d names", len(files), len(names))
+		}
+		return evaluateFiles(ctx, s, mapping.NamesFrom(ctx, specNames), cfg, args, files, names)
+	}
 }

@@ -1,8 +1,10 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 
@@ -13,7 +15,7 @@ import (
 // order; names are the paths as expanded, "-" for standard input, which is
 // spooled to a temporary file. cleanup closes the files and removes the
 // spool; call it even when err is not nil.
-func Open(args []string, stdin io.Reader, opt reader.Options) (files []reader.File, names []string, cleanup func(), err error) {
+func Open(ctx context.Context, args []string, stdin io.Reader, opt reader.Options) (files []reader.File, names []string, cleanup func(), err error) {
 	var tmp string
 	cleanup = func() {
 		for _, f := range files {
@@ -32,7 +34,7 @@ func Open(args []string, stdin io.Reader, opt reader.Options) (files []reader.Fi
 		names[i] = p
 		open := p
 		if p == "-" {
-			tmp, err = SpoolStdin(stdin)
+			tmp, err = Spool(ctx, nil, stdin, math.MaxInt64, func(string) {})
 			if err != nil {
 				return nil, nil, cleanup, err
 			}

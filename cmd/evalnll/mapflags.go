@@ -39,12 +39,6 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 	return mapping.Resolve(&req, flagNames, fields, names, cfg)
 }
 
-// openInputs opens the inputs of inspect (eval's are opened by
-// evalnll.Evaluate), standard input from e.
-func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []string, func(), error) {
-	return pipeline.Open(args, e.stdin, opt)
-}
-
 // parseBy splits --by into f.byCols.
 func parseBy(f *evalFlags) error {
 	f.byCols = nil
