@@ -168,12 +168,16 @@ func newModel(cfg *metrics.Config, mp *mapping.Mapping, sum metrics.Result, ins 
 		}
 	}
 	if cfg.Worst > 0 {
-		m.Worst = make([]metrics.WorstRow, len(sum.Worst))
+		m.Worst = make([]report.WorstRow, len(sum.Worst))
 		for i, w := range sum.Worst {
 			if !cfg.HasID {
 				w.ID = metrics.Value{Kind: metrics.VString, S: rowName(w.Unit, w.Row)}
 			}
-			m.Worst[i] = w
+			m.Worst[i] = report.WorstRow{ID: w.ID, NLL: w.NLL} // NLL in units already (Summary)
+			if cfg.Tokens {
+				tk := w.Tokens
+				m.Worst[i].Tokens = &tk
+			}
 		}
 	}
 	return m, nil

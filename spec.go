@@ -102,6 +102,12 @@ type Spec struct {
 	// By lists the columns whose every combination of values is a slice
 	// reported on its own.
 	By []string
+	// Bytes and Words are columns of each document's UTF-8 byte and word
+	// counts (logprob): they add bits_per_byte, byte_perplexity and
+	// word_perplexity; Text is a document text column that stands in for
+	// both; Mask is a column of 0/1 lists parallel to the token
+	// log-probabilities: only tokens marked 1 count.
+	Bytes, Words, Text, Mask string
 	// Positive is the string label of the positive class (binary, string
 	// labels; every other value is negative).
 	Positive string
@@ -206,6 +212,7 @@ var specNames = mapping.Names{
 	Label: "Spec.Label", Prob: "Spec.Prob", Logit: "Spec.Logit", Logprob: "Spec.Logprob",
 	Mean: "Spec.Mean", Std: "Spec.Std", Var: "Spec.Var", Weight: "Spec.Weight", ID: "Spec.ID",
 	By: "Spec.By", Kind: "Spec.Kind", Positive: "Spec.Positive", Classes: "Spec.Classes",
+	Bytes: "Spec.Bytes", Words: "Spec.Words", Text: "Spec.Text", Mask: "Spec.Mask",
 	AllowMismatch: "Spec.AllowMismatch",
 }
 
@@ -326,5 +333,5 @@ func (s Spec) config() (*metrics.Config, error) {
 func (s Spec) request() *mapping.Request {
 	return &mapping.Request{Label: s.Label, Prob: s.Prob, Logit: s.Logit, Logprob: s.Logprob,
 		Mean: s.Mean, Std: s.Std, Var: s.Var, Weight: s.Weight, ID: s.ID, By: s.By, Kind: s.Kind,
-		Positive: s.Positive, Classes: s.Classes}
+		Positive: s.Positive, Classes: s.Classes, Bytes: s.Bytes, Words: s.Words, Text: s.Text, Mask: s.Mask}
 }

@@ -13,9 +13,6 @@ type (
 	BinFigures = metrics.BinFigures
 	// ClassFigures are the figures of the rows of one true class.
 	ClassFigures = metrics.ClassFigures
-	// WorstRow is a row of the worst list: in a Model, ID names it (its
-	// ID column value, or FILE:ROW as a string).
-	WorstRow = metrics.WorstRow
 	// Value is a By or ID value read from a table.
 	Value = metrics.Value
 	// BootstrapResult holds the bootstrap intervals and replicates.

@@ -90,6 +90,7 @@ type evalFlags struct {
 	classNames                                                         []string          // --classes, parsed
 	textTypes                                                          map[string]string // --types, parsed
 	allowMismatch                                                      bool
+	bytes, words, text, mask                                           string
 }
 
 func evalFlagSet(f *evalFlags) *flag.FlagSet {
@@ -104,6 +105,10 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.weight, "weight", "", "non-negative sample weight `COL`")
 	fs.StringVar(&f.by, "by", "", "also report every slice of `COL[,COL]`")
 	fs.StringVar(&f.id, "id", "", "row identifier `COL`, used by --worst")
+	fs.StringVar(&f.bytes, "bytes", "", "UTF-8 byte count `COL` of each document (logprob): adds bits_per_byte, byte_perplexity")
+	fs.StringVar(&f.words, "words", "", "word count `COL` of each document (logprob): adds word_perplexity")
+	fs.StringVar(&f.text, "text", "", "document text `COL` (logprob): its byte length and whitespace-separated words stand in for --bytes and --words")
+	fs.StringVar(&f.mask, "mask", "", "`COL` of 0/1 or bool lists parallel to the token log-probabilities: only tokens marked 1 count")
 	fs.StringVar(&f.positive, "positive", "", "string label `VALUE` of the positive class (binary; every other value is negative)")
 	fs.StringVar(&f.classes, "classes", "", "class `NAMES` in the order of the prediction list, a,b,c or a JSON array: maps string labels to positions and names the per-class table (multiclass)")
 	fs.StringVar(&f.types, "types", "", "CSV and JSON Lines column types `COL=TYPE[,COL=TYPE]` (int64, double, bool, string, list) instead of inferring them from the first 1000 rows")
@@ -435,6 +440,7 @@ func evalSpec(f *evalFlags, cfg *metrics.Config) evalnll.Spec {
 		Bootstrap: cfg.Bootstrap.Replicates, BootstrapSeed: cfg.Bootstrap.Seed,
 		AUROC: cfg.Discrim, Classwise: cfg.Classwise, TopK: cfg.TopK,
 		Positive: f.positive, Classes: f.classNames, TextTypes: f.textTypes,
+		Bytes: f.bytes, Words: f.words, Text: f.text, Mask: f.mask,
 		Workers: f.workers, MaxBatchBytes: f.maxBatchBytes,
 	}
 	return s

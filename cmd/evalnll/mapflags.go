@@ -15,6 +15,7 @@ var flagNames = mapping.Names{
 	Label: "--label", Prob: "--prob", Logit: "--logit", Logprob: "--logprob",
 	Mean: "--mean", Std: "--std", Var: "--var", Weight: "--weight", ID: "--id",
 	By: "--by", Kind: "--kind", Positive: "--positive", Classes: "--classes",
+	Bytes: "--bytes", Words: "--words", Text: "--text", Mask: "--mask",
 	AllowMismatch: "--allow-config-mismatch",
 }
 
@@ -25,7 +26,8 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 		return nil, err
 	}
 	req := mapping.Request{Label: f.label, Prob: f.prob, Logit: f.logit, Logprob: f.logprob,
-		Mean: f.mean, Std: f.std, Var: f.varc, Weight: f.weight, ID: f.id, By: f.byCols, Kind: cfg.Kind}
+		Mean: f.mean, Std: f.std, Var: f.varc, Weight: f.weight, ID: f.id, By: f.byCols, Kind: cfg.Kind,
+		Bytes: f.bytes, Words: f.words, Text: f.text, Mask: f.mask}
 	req.Positive = f.positive
 	if err := parseClasses(f); err != nil {
 		return nil, err
