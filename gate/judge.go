@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -24,15 +25,18 @@ type Result struct {
 
 // A MetricError is a gate that names a figure a report does not have.
 type MetricError struct {
-	// Gate is the threshold's expression or the limit's Name.
+	// Gate is the threshold's expression or the limit's Name (its
+	// expression as given when Check found it).
 	Gate      string
 	Threshold bool // a Threshold (else a Limit)
 	Metric    string
-	// Valid lists the figures of the report judged; nil when the figure is
+	// Valid lists the figures the report has; nil when the figure is
 	// missing from the baseline.
 	Valid []string
 	// Baseline is the baseline report's path when it lacks the figure.
 	Baseline string
+	// Before is set when Check found it, before any row was read.
+	Before bool
 }
 
 func (e *MetricError) Error() string {
@@ -43,6 +47,13 @@ func (e *MetricError) Error() string {
 		return fmt.Sprintf("%s: baseline has no figure %q", e.Baseline, e.Metric)
 	}
 	why := UnknownMetric(e.Metric, e.Valid)
+	if e.Before {
+		// Check, before the run: the figure cannot exist in its report.
+		if strings.HasPrefix(e.Metric, "slice[") && !slices.Contains(e.Valid, "slice[COL=VALUE].METRIC") {
+			why = errors.New("slice figures need --by (this run has no slices)")
+		}
+		return fmt.Sprintf("%q: %v", e.Gate, why)
+	}
 	if e.slice() {
 		// A slice figure: the report has no slices, or not this one.
 		why = fmt.Errorf("%q needs --by: the report has no slices", e.Metric)
@@ -145,6 +156,66 @@ func judgeLimit(g *report.Gate, l Limit, baseDoc, curDoc report.Figures, b, v fl
 			l.Name(), l.Metric, report.Fmt(b), report.Fmt(v), report.Fmt(change), unit, report.Fmt(l.Delta), why)
 	}
 	return warning
+}
+
+// knownMetrics lists the figures a report of this configuration has, so
+// that a gate naming another is refused before the inputs are read.
+func knownMetrics(cfg *metrics.Config) []string {
+	ms := []string{"rows", "weight", "nll", "nll_sum", "nll_stderr", "perplexity"}
+	if cfg.Tokens {
+		ms = append(ms, "tokens", "nll_per_token")
+	}
+	if cfg.LMBytes {
+		ms = append(ms, "bytes", "bits_per_byte", "byte_perplexity")
+	}
+	if cfg.LMWords {
+		ms = append(ms, "words", "word_perplexity")
+	}
+	if cfg.Kind.HasCalibration() {
+		ms = append(ms, "accuracy", "brier", "ece", "mce")
+	}
+	if cfg.Pred == metrics.PredProb {
+		ms = append(ms, "clipped")
+	}
+	return ms
+}
+
+// Check refuses, with a *MetricError, gates on figures that a report of
+// cfg (its kind and mapping resolved) will not have.
+func Check(cfg *metrics.Config, ths []Threshold, lims []Limit) error {
+	known := knownMetrics(cfg)
+	valid := append([]string(nil), known...)
+	if cfg.ByCols > 0 {
+		valid = append(valid, "slice[COL=VALUE].METRIC")
+	}
+	check := func(threshold bool, expr, metric string) error {
+		m := metric
+		bad := &MetricError{Gate: expr, Threshold: threshold, Metric: metric, Valid: valid, Before: true}
+		if strings.HasPrefix(m, "slice[") {
+			i := strings.Index(m, "].")
+			if cfg.ByCols == 0 || i < 0 {
+				return bad
+			}
+			m = m[i+2:]
+		}
+		for _, k := range known {
+			if k == m {
+				return nil
+			}
+		}
+		return bad
+	}
+	for _, t := range ths {
+		if err := check(true, t.Expr, t.Metric); err != nil {
+			return err
+		}
+	}
+	for _, l := range lims {
+		if err := check(false, l.Expr, l.Metric); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // passedByInterval is the note on a paired baseline gate that passed

@@ -154,12 +154,14 @@ type ClassAcc struct {
 	W, NLL, Correct, Conf exact.Sum
 }
 
-// ClassFigures are the rounded figures of one true class.
+// ClassFigures are the rounded figures of the rows whose true class is
+// Class.
 type ClassFigures struct {
 	Class          int
+	Name           string // from the class names given (--classes), or ""
 	Rows           int64
 	Weight         float64
-	NLL            float64 // nats
+	NLL            float64 // in Config.Units after Summary (nats in a State)
 	Accuracy       float64
 	MeanConfidence float64
 	// ECE is the class's one-vs-rest ECE (--classwise), else nil.
@@ -168,8 +170,8 @@ type ClassFigures struct {
 
 // WorstRow is one row of the --worst list.
 type WorstRow struct {
-	NLL  float64 // nats
-	ID   Value   // with --id
+	NLL  float64 // in Config.Units after Summary (nats in a State)
+	ID   Value   // with --id; a report names other rows FILE:ROW here
 	Unit int
 	Row  int64
 	// Tokens is the row's token count (token lists: the masked-in tokens
@@ -714,7 +716,9 @@ type SliceFigures struct {
 	Figures
 }
 
-// Result is the summary of a State.
+// Result is the summary of a State. Every NLL figure in it, bootstrap
+// intervals and replicates included, is in Config.Units: Summary (through
+// Acc.Summary and inUnits) is the one place where nats are converted.
 type Result struct {
 	Overall Figures
 	Slices  []SliceFigures
@@ -780,5 +784,6 @@ func (s *State) Summary() Result {
 			r.PerClass[i].ECE = fp(all.CD.classECE(r.PerClass[i].Class, s.cfg.Bins))
 		}
 	}
+	r.inUnits(s.cfg.Units)
 	return r
 }

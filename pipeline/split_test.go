@@ -337,7 +337,10 @@ func runKind(t *testing.T, path string, k splitKind, skip bool, workers int, pro
 	for _, w := range sum.Worst {
 		worst = append(worst, fmt.Sprintf("%s %v", res.RowName(w.Unit, w.Row), w.NLL))
 	}
-	sum.Worst = nil
+	for _, w := range sum.WorstPerToken {
+		worst = append(worst, fmt.Sprintf("per token %s %v", res.RowName(w.Unit, w.Row), w.NLL))
+	}
+	sum.Worst, sum.WorstPerToken = nil, nil // their Pred may be NaN (none)
 	js, err := json.Marshal(sum)
 	if err != nil {
 		t.Fatal(err)

@@ -268,46 +268,71 @@ const (
 	pageDataV2     = 3
 )
 
+// Thrift field ids of parquet.thrift's PageHeader and of the page headers
+// it holds.
+const (
+	fidPageType         = 1 // PageHeader.type
+	fidUncompressedSize = 2 // PageHeader.uncompressed_page_size
+	fidCompressedSize   = 3 // PageHeader.compressed_page_size
+	fidCRC              = 4 // PageHeader.crc
+	fidDataPage         = 5 // PageHeader.data_page_header
+	fidDictionaryPage   = 7 // PageHeader.dictionary_page_header
+	fidDataPageV2       = 8 // PageHeader.data_page_header_v2
+
+	fidNumValues = 1 // DataPageHeader, DictionaryPageHeader, DataPageHeaderV2: num_values
+	fidEncoding  = 2 // DataPageHeader.encoding (DictionaryPageHeader's too)
+	fidDefEnc    = 3 // DataPageHeader.definition_level_encoding
+	fidRepEnc    = 4 // DataPageHeader.repetition_level_encoding
+
+	fidV2NumNulls     = 2 // DataPageHeaderV2.num_nulls
+	fidV2NumRows      = 3 // DataPageHeaderV2.num_rows
+	fidV2Encoding     = 4 // DataPageHeaderV2.encoding
+	fidV2DefLen       = 5 // DataPageHeaderV2.definition_levels_byte_length
+	fidV2RepLen       = 6 // DataPageHeaderV2.repetition_levels_byte_length
+	fidV2IsCompressed = 7 // DataPageHeaderV2.is_compressed
+)
+
 // parsePageHeader reads a PageHeader from b, returning it and its length.
 func parsePageHeader(b []byte) (h pageHeader, n int, err error) {
 	w := thriftWalker{b: b}
 	err = w.walkStruct(0, func(id int16, t byte) (bool, error) {
 		var err error
 		switch id {
-		case 1:
+		case fidPageType:
 			h.typ, err = w.i32(t)
-		case 2:
+		case fidUncompressedSize:
 			h.uncompressed, err = w.i32(t)
-		case 3:
+		case fidCompressedSize:
 			h.compressed, err = w.i32(t)
-		case 5, 7, 8:
+		case fidDataPage, fidDictionaryPage, fidDataPageV2:
 			if t != tStruct {
 				return false, nil
 			}
 			switch id {
-			case 5:
+			case fidDataPage:
 				h.hasData = true
-			case 7:
+			case fidDictionaryPage:
 				h.hasDict = true
-			case 8:
+			case fidDataPageV2:
 				h.hasV2 = true
 			}
+			v2 := id == fidDataPageV2
 			err = w.walkStruct(1, func(sid int16, st byte) (bool, error) {
 				var err error
 				switch {
-				case sid == 1:
+				case sid == fidNumValues:
 					h.numValues, err = w.i32(st)
-				case (id == 5 && sid == 2) || (id == 8 && sid == 4):
+				case (id == fidDataPage && sid == fidEncoding) || (v2 && sid == fidV2Encoding):
 					h.encoding, err = w.i32(st)
-				case id == 8 && sid == 2:
+				case v2 && sid == fidV2NumNulls:
 					h.numNulls, err = w.i32(st)
-				case id == 8 && sid == 3:
+				case v2 && sid == fidV2NumRows:
 					h.numRows, err = w.i32(st)
-				case id == 8 && sid == 5:
+				case v2 && sid == fidV2DefLen:
 					h.defLen, err = w.i32(st)
-				case id == 8 && sid == 6:
+				case v2 && sid == fidV2RepLen:
 					h.repLen, err = w.i32(st)
-				case id == 8 && sid == 7:
+				case v2 && sid == fidV2IsCompressed:
 					h.v2Plain = st == tFalse
 					return true, nil
 				default:

@@ -57,6 +57,10 @@ var (
 	streamHist   = 64 << 10
 )
 
+// readWindow is how many bytes of a column chunk are read at a time when
+// its pages are streamed, or when only their headers are wanted.
+const readWindow = 64 << 10
+
 // rawStats counts pages streamed and pages that fell back (for tests).
 var rawStats struct{ streamed, fallbacks atomic.Int64 }
 
@@ -123,20 +127,20 @@ func parseDataPageInfo(b []byte) (h dataPageInfo, n int, err error) {
 	h.defEnc, h.repEnc = encRLE, encRLE
 	w := thriftWalker{b: b[:n]}
 	err = w.walkStruct(0, func(id int16, t byte) (bool, error) {
-		if id == 4 && t == tI32 {
+		if id == fidCRC && t == tI32 {
 			var err error
 			h.crc, err = w.i32(t)
 			return true, err
 		}
-		if id != 5 || t != tStruct {
+		if id != fidDataPage || t != tStruct {
 			return false, nil
 		}
 		return true, w.walkStruct(1, func(sid int16, st byte) (bool, error) {
 			var err error
 			switch sid {
-			case 3:
+			case fidDefEnc:
 				h.defEnc, err = w.i32(st)
-			case 4:
+			case fidRepEnc:
 				h.repEnc, err = w.i32(st)
 			default:
 				return false, nil
@@ -304,7 +308,7 @@ func (rc *rawChunk) load(p rawPage) error {
 	}
 	want := size + 8
 	if rc.streaming {
-		want = min(want, 64<<10)
+		want = min(want, readWindow)
 	}
 	if rc.buf == nil || cap(rc.buf) < want {
 		if rc.buf != nil {
@@ -811,7 +815,7 @@ var errWindow = errors.New("snappy back-reference beyond the streaming window")
 // in all.
 func (s *pageStream) refill(want int) error {
 	if len(s.in) == 0 {
-		s.in = make([]byte, 64<<10)
+		s.in = make([]byte, readWindow)
 	}
 	n := copy(s.in, s.in[s.bi:s.bn])
 	s.bi, s.bn = 0, n

@@ -389,7 +389,7 @@ func (rc *rawChunk) rowStarts(p rawPage) (int64, error) {
 		rc.streaming = false
 	}
 	size := p.uncompressed
-	want := min(size+8, 64<<10)
+	want := min(size+8, readWindow)
 	if rc.buf == nil || cap(rc.buf) < want {
 		if rc.buf != nil {
 			rc.f.putPageBuf(rc.buf)

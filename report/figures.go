@@ -108,6 +108,8 @@ func selectorText(v metrics.Value) string {
 			return "+Inf"
 		case math.IsInf(v.F, -1):
 			return "-Inf"
+		case v.F == 0:
+			return "0" // the JSON report writes -0 as 0
 		}
 		return strconv.FormatFloat(v.F, 'g', -1, 64)
 	case metrics.VString:
@@ -153,7 +155,7 @@ func (m *Model) boot() *bootView {
 				if name == metric {
 					out := make([]float64, len(b.Replicates[i]))
 					for r, v := range b.Replicates[i] {
-						if out[r] = m.scaled(name, v); out[r] == 0 {
+						if out[r] = v; v == 0 {
 							out[r] = 0 // the JSON report writes -0 as 0
 						}
 					}

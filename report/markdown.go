@@ -233,7 +233,7 @@ func (m *Model) interval(metric string) (lo, hi float64, ok bool) {
 	}
 	for i, name := range m.Bootstrap.Metrics {
 		if name == metric {
-			return m.scaled(name, m.Bootstrap.Lo[i]), m.scaled(name, m.Bootstrap.Hi[i]), true
+			return m.Bootstrap.Lo[i], m.Bootstrap.Hi[i], true // in units already (metrics' Summary)
 		}
 	}
 	return 0, 0, false

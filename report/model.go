@@ -2,9 +2,11 @@
 // machines read: the JSON report (schema evalnll.report/v1), a text summary
 // and, from the same Model, the other renderers.
 //
-// Callers build a Model once with New, add gate results, then call one
-// renderer per format (JSON, Text, ...) and write each with
-// WriteFileAtomic. Renderers only format: every figure is computed before.
+// The evalnll package builds a Model (Evaluate, Accumulator.Report) with
+// its gates judged (package gate, which reads the figures through
+// Model.Lookup); callers then call one renderer per format (JSON, Text, ...)
+// and write each with WriteFileAtomic. Renderers only format: every figure
+// is computed before, in the Model's units.
 package report
 
 import (
@@ -101,22 +103,9 @@ type Model struct {
 	// ImageLink is the reliability diagram written beside the markdown
 	// report, or "".
 	ImageLink string
-	// Bootstrap holds the intervals of the overall figures (nil when off);
-	// its NLL replicates are in nats.
+	// Bootstrap holds the intervals of the overall figures (nil when off),
+	// in the report's units like every figure of the model.
 	Bootstrap *metrics.BootstrapResult
-}
-
-// ClassFigures are the figures of the rows whose true class is Class.
-type ClassFigures struct {
-	Class          int
-	Name           string // from --classes, or ""
-	Rows           int64
-	Weight         float64
-	NLL            float64 // in the report's units
-	Accuracy       float64
-	MeanConfidence float64
-	// ECE is the class's one-vs-rest ECE (--classwise), else nil.
-	ECE *float64
 }
 
 // Render renders the model in a format: json, md, svg or png. path is where
@@ -410,14 +399,6 @@ func (mp Mapping) Pairs() []string {
 	return out
 }
 
-// scaled is the interval or replicate value in the report's units.
-func (m *Model) scaled(metric string, v float64) float64 {
-	if metric == "nll" || metric == "nll_per_token" {
-		return v / m.Units.Scale()
-	}
-	return v
-}
-
 // bootstrapObj writes the intervals and what `compare` needs to pair two
 // runs: the bucket row counts and every replicate value.
 func (m *Model) bootstrapObj() Obj {
@@ -431,12 +412,12 @@ func (m *Model) bootstrapObj() Obj {
 	bias := Obj{}
 	for i, name := range b.Metrics {
 		if i < len(b.Bias) && b.Bias[i] != 0 {
-			bias = append(bias, KV{name, Num(m.scaled(name, b.Bias[i]))})
+			bias = append(bias, KV{name, Num(b.Bias[i])})
 		}
-		iv = append(iv, KV{name, Floats{m.scaled(name, b.Lo[i]), m.scaled(name, b.Hi[i])}})
-		vals := make(Floats, len(b.Replicates[i]))
-		for r, v := range b.Replicates[i] {
-			vals[r] = m.scaled(name, v)
+		iv = append(iv, KV{name, Floats{b.Lo[i], b.Hi[i]}})
+		vals := Floats{}
+		if i < len(b.Replicates) { // a Model built by hand may hold none
+			vals = append(vals, b.Replicates[i]...)
 		}
 		reps = append(reps, KV{name, vals})
 	}

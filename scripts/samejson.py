@@ -7,7 +7,8 @@ CASES_DIR defaults to testdata/golden. For every case folder (one holding
 case.json, as check.py reads it) it runs both binaries from inside the folder,
 three ways: `eval ARGS --json OUT INPUTS`, `eval ARGS -o OUT.md INPUTS` and
 `eval ARGS INPUTS` (the text summary), and requires the same exit status, the
-same stderr and the same bytes in every output. It prints one line per
+same stderr and the same bytes in every output; then a few extra runs (EXTRA:
+error paths, rarer options) over one case's input. It prints one line per
 difference and ends with "N cases, M differ"; the exit status is 1 if any
 differ.
 
@@ -49,6 +50,21 @@ def run(binary, d, case, extra, out):
     return p.returncode, p.stdout, p.stderr.replace(binary.encode(), b'BINARY'), data
 
 
+# Extra runs over binary_prob_basic's preds.parquet (y int64, p double):
+# the error paths whose messages name flags, and options the corpus uses
+# little.
+EXTRA = [
+    ['--prob', 'nope'], ['--kind', 'multiclass'], ['--kind', 'logprob', '--prob', 'p'],
+    ['--by', ' ,x'], ['--logprob', 'p', '--label', 'y'], ['--by', 'nope'],
+    ['--weight', 'y', '--id', 'p', '--worst', '3', '--by', 'y'], ['--kind', 'gaussian'],
+    ['--mean', 'p', '--std', 'y', '--label', 'y'],
+    ['--on-invalid', 'skip', '--eps', '0.4', '--base', '10', '--bins', '3', '--binning', 'quantile'],
+    ['--fail-if', 'slice[y=1].nll > 0.1', '--by', 'y'], ['--fail-if', 'slice[y=1].tokens > 0.1', '--by', 'y'],
+    ['--fail-if', 'foo > 1'], ['--baseline', '../baseline_within/base.json', '--max-increase', 'foo=1'],
+    ['--baseline', '../baseline_within/base.json', '--max-increase', 'nll=1%', '--max-decrease', 'accuracy=0'],
+]
+
+
 def main():
     if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
@@ -75,6 +91,16 @@ def main():
                 bad += 1
                 for line in differs:
                     print(f'{os.path.relpath(d, root)}: {line}')
+        basic = os.path.join(root, 'binary_prob_basic')
+        for extra in EXTRA if os.path.isdir(basic) else []:
+            n += 1
+            case = {'args': ['--label', 'y', '--quiet'] + extra, 'inputs': ['preds.parquet']}
+            out = os.path.join(tmp, 'out.json')
+            a = run(old, basic, case, ['--json', out], out)
+            b = run(new, basic, case, ['--json', out], out)
+            if a != b:
+                bad += 1
+                print(f'extra {extra}: differs: {a!r:.300} vs {b!r:.300}')
     print(f'{n} cases, {bad} differ')
     sys.exit(1 if bad or n == 0 else 0)
 

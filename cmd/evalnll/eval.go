@@ -14,7 +14,10 @@ import (
 	"strings"
 	"sync"
 
+	evalnll "github.com/evalnll/evalnll"
 	"github.com/evalnll/evalnll/gate"
+	"github.com/evalnll/evalnll/internal/cli"
+	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/metrics"
 	"github.com/evalnll/evalnll/pipeline"
 	"github.com/evalnll/evalnll/reader"
@@ -82,11 +85,14 @@ type evalFlags struct {
 	memProfile                                                         string
 	cpuProfile                                                         string
 	maxSlices                                                          int
+	byCols                                                             []string // --by, split
 	maxReportBytes                                                     int64
 	maxStdinBytes                                                      int64
 	auroc, classwise                                                   bool
 	topk                                                               int
 	positive, classes, types                                           string
+	classNames                                                         []string          // --classes, parsed
+	textTypes                                                          map[string]string // --types, parsed
 	allowMismatch                                                      bool
 	bytes, words, text, mask                                           string
 }
@@ -248,145 +254,65 @@ func cmdEval(e *env, args []string) (int, error) {
 			addOutput(e, set, f.memProfile, b.Bytes())
 		})
 	}
-	opt := reader.Options{MaxBatchBytes: f.maxBatchBytes}
-	if f.types != "" {
-		opt.TextTypes = map[string]string{}
-		for _, kv := range strings.Split(f.types, ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok || k == "" {
-				return 0, usagef("--types: %q is not COL=TYPE", kv)
-			}
-			opt.TextTypes[k] = v
-		}
-	}
+	opt := reader.Options{MaxBatchBytes: f.maxBatchBytes, TextTypes: f.textTypes}
 	ins, err := openInputs(e, paths, opt, f.maxStdinBytes)
 	defer ins.close()
 	if err != nil {
 		return 0, err
 	}
 	// Partition folders below the input each file was found under.
-	keys := inputKeys(inputs, paths)
+	keys := pipeline.InputKeys(inputs, paths)
 	files, names := reader.HivePartitions(ins.files, keys), ins.names
-	mp, err := resolveMapping(&f, files, names, cfg)
+	// Standard input is streamed, unless the run may read it twice (an
+	// unknown class count: see pipeline.Run): then it is spooled. The
+	// mapping is resolved here for that only; Evaluate resolves it again.
+	planned := *cfg
+	mp, err := resolveMapping(&f, files, names, &planned)
 	if err != nil {
 		return 0, err
 	}
-	// Standard input is streamed, unless the run may read it twice (an
-	// unknown class count: see pipeline.Run): then it is spooled.
-	if err := ins.settleStdin(e, mp.Job(files, names, cfg).PredColumn != ""); err != nil {
+	if err := ins.settleStdin(e, mp.Job(files, names, &planned).PredColumn != ""); err != nil {
 		return 0, err
 	}
 	// Standard input may have been reopened from its spool.
 	files = reader.HivePartitions(ins.files, keys)
-	if err := checkGateMetrics(cfg, gates, limits); err != nil {
-		return 0, err
-	}
-	if base != nil && len(limits) > 0 {
-		// Refuse a baseline that cannot match before reading the inputs;
-		// the report, once made, is checked again (matchBaseline below).
-		early := *base
-		if err := matchBaseline(&early, plannedDoc(cfg), limits, f.allowMismatch, func(string) {}); err != nil {
-			return 0, err
-		}
-	}
 	warnings := append([]string(nil), mp.Warnings()...)
 	// A reliability diagram needs calibration: known from the mapping,
 	// before any row is read. The other outputs are still written.
-	if !cfg.Kind.HasCalibration() {
+	if !planned.Kind.HasCalibration() {
 		var keep []output
 		for _, o := range outs {
 			if o.format == "svg" || o.format == "png" {
-				warnings = append(warnings, fmt.Sprintf("%s not written: a %s run has no calibration, so no reliability diagram", o.path, cfg.Kind))
+				warnings = append(warnings, fmt.Sprintf("%s not written: a %s run has no calibration, so no reliability diagram", o.path, planned.Kind))
 				continue
 			}
 			keep = append(keep, o)
 		}
 		if len(keep) == 0 && len(outs) > 0 {
-			return 0, usagef("--svg/--png: a %s run has no calibration, so no reliability diagram; give --json or --md, or no output flag for a summary", cfg.Kind)
+			return 0, usagef("--svg/--png: a %s run has no calibration, so no reliability diagram; give --json or --md, or no output flag for a summary", planned.Kind)
 		}
 		outs = keep
 	}
 	for _, w := range warnings {
-		fmt.Fprintf(e.stderr, "evalnll: warning: %s\n", w)
+		fmt.Fprintf(e.stderr, "evalnll: warning: %s\n", report.Escape(w))
 	}
-	job := mp.Job(files, names, cfg)
-	job.Keys = inputKeys(inputs, names)
-	job.Options = pipeline.Options{Workers: f.workers}
-	if mp.ListPred() {
-		// A batch of list rows holds rows × list length values: keep it
-		// to a few million (16 MiB of float32 at 1000 classes).
-		job.Options.BatchRows = 1024
-	}
-	prog := newProgress(e, f.quiet, files)
-	job.Progress = prog.add
-	res, err := pipeline.Run(e.ctx, job)
+	spec := evalSpec(&f, cfg)
+	spec.FailIf, spec.Limits, spec.Baseline = gates, limits, base
+	spec.AllowMismatch = f.allowMismatch
+	prog := &progressHook{e: e, quiet: f.quiet}
+	spec.Progress = prog
+	m, err := cli.EvaluateFiles(mapping.WithNames(e.ctx, flagNames), spec, inputs, files, names)
 	prog.finish()
 	if err != nil {
-		return 0, err
+		return 0, gateFlagError(err)
 	}
-	if e.ctx.Err() != nil {
-		return 0, e.ctx.Err()
-	}
-
-	var total int64
-	for _, n := range res.FileRows {
-		total += n
-	}
-	if total == 0 {
-		return 0, fmt.Errorf("%s: no input rows (every input is empty)", strings.Join(names, ", "))
-	}
-	sum := res.State.Summary()
-	if sum.Overall.Rows == 0 || !(sum.Overall.Weight > 0) {
-		if sum.Overall.Rows == 0 {
-			return 0, fmt.Errorf("%s: no valid rows to evaluate (%s)", strings.Join(names, ", "), skippedText(sum.Overall.Skipped))
-		}
-		return 0, fmt.Errorf("%s: total weight is 0", strings.Join(names, ", "))
-	}
-	m := &report.Model{
-		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
-		Binning: cfg.Binning, Mapping: mp.Report(), Overall: sum.Overall, Slices: sum.Slices,
-		MinSliceSize: int64(f.minSliceSize), Bootstrap: sum.Bootstrap,
-	}
+	m.MinSliceSize = int64(f.minSliceSize)
 	for _, w := range warnings {
 		m.AddWarning(w)
 	}
-	for i, fl := range files {
-		m.Inputs = append(m.Inputs, report.Input{Path: names[i], Rows: res.FileRows[i], Format: fl.Format().String()})
-	}
-	for _, c := range sum.PerClass {
-		m.PerClass = append(m.PerClass, report.ClassFigures{Class: c.Class, Rows: c.Rows, Weight: c.Weight,
-			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence, ECE: c.ECE})
-		if cls := mp.Report().Classes; c.Class < len(cls) {
-			m.PerClass[len(m.PerClass)-1].Name = cls[c.Class]
-		}
-	}
-	if cfg.Worst > 0 {
-		worst := func(rows []metrics.WorstRow) []report.WorstRow {
-			out := []report.WorstRow{}
-			for _, w := range rows {
-				out = append(out, worstRow(w, cfg, res.RowName))
-			}
-			return out
-		}
-		m.Worst = worst(sum.Worst)
-		if cfg.Tokens {
-			m.WorstPerToken = worst(sum.WorstPerToken)
-		}
-	}
-	if base != nil && len(limits) > 0 {
-		// The baseline must match this run: kind, units (converted),
-		// settings of the gated figures.
-		doc, err := report.ParseDoc("report", m.JSON())
-		if err != nil {
-			return 0, err
-		}
-		if err := matchBaseline(base, doc, limits, f.allowMismatch, m.AddWarning); err != nil {
-			return 0, err
-		}
-	}
-	failed, err := runGates(m, m, gates, limits, base)
-	if err != nil {
-		return 0, err
+	failed := false
+	for _, g := range m.Gates {
+		failed = failed || g.Failed
 	}
 	if err := writeOutputs(e, m, outs, profiles); err != nil {
 		return 0, err
@@ -400,44 +326,6 @@ func cmdEval(e *env, args []string) (int, error) {
 		return exitGateFailed, nil
 	}
 	return exitOK, nil
-}
-
-// worstRow is a worst row for the report, in its units, named FILE:ROW
-// when there is no --id.
-func worstRow(w metrics.WorstRow, cfg *metrics.Config, rowName func(unit int, row int64) string) report.WorstRow {
-	r := report.WorstRow{ID: w.ID, NLL: w.NLL / cfg.Units.Scale(), Label: w.Label}
-	if !cfg.HasID {
-		r.ID = metrics.Value{Kind: metrics.VString, S: rowName(w.Unit, w.Row)}
-	}
-	num := func(v float64) *float64 {
-		if math.IsNaN(v) {
-			return nil
-		}
-		return &v
-	}
-	if cfg.Tokens {
-		r.Tokens = &w.Tokens
-		r.NLLPerToken = num(w.NLLPerToken() / cfg.Units.Scale())
-	}
-	r.Pred, r.Scale = num(w.Pred), num(w.Scale)
-	if w.PredClass >= 0 {
-		c := w.PredClass
-		r.PredClass = &c
-	}
-	return r
-}
-
-func skippedText(m map[string]int64) string {
-	if len(m) == 0 {
-		return "no rows"
-	}
-	var parts []string
-	for r := metrics.Reason(1); r < metrics.NumReasons; r++ {
-		if n, ok := m[r.String()]; ok {
-			parts = append(parts, fmt.Sprintf("%d skipped as %s", n, r))
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Limit, error) {
@@ -532,6 +420,28 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	if n > 1 {
 		return nil, nil, nil, usagef("--prob, --logit, --logprob and --mean: give one prediction column")
 	}
+	for p, col := range map[metrics.Pred]string{metrics.PredProb: f.prob, metrics.PredLogit: f.logit, metrics.PredLogprob: f.logprob, metrics.PredStd: f.std, metrics.PredVar: f.varc} {
+		if col != "" && !mapping.KindAccepts(cfg.Kind, p) {
+			return nil, nil, nil, usagef("--kind %s does not take a %s column", cfg.Kind, predFlag(p))
+		}
+	}
+	if err := parseBy(f); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := parseClasses(f); err != nil {
+		return nil, nil, nil, err
+	}
+	f.textTypes = nil
+	if f.types != "" {
+		f.textTypes = map[string]string{}
+		for _, kv := range strings.Split(f.types, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return nil, nil, nil, usagef("--types: %q is not COL=TYPE", kv)
+			}
+			f.textTypes[k] = v
+		}
+	}
 	ths, lims, err := parseGates(f.failIf, f.maxInc, f.maxDec)
 	if err != nil {
 		return nil, nil, nil, err
@@ -540,6 +450,22 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 		return nil, nil, nil, usagef("--max-increase/--max-decrease need --baseline")
 	}
 	return &cfg, ths, lims, nil
+}
+
+// evalSpec is the library's Spec for the checked flags.
+func evalSpec(f *evalFlags, cfg *metrics.Config) evalnll.Spec {
+	s := evalnll.Spec{
+		Label: f.label, Prob: f.prob, Logit: f.logit, Logprob: f.logprob, Mean: f.mean, Std: f.std, Var: f.varc,
+		Weight: f.weight, ID: f.id, By: f.byCols,
+		Kind: cfg.Kind, Eps: cfg.Eps, Units: cfg.Units, Bins: cfg.Bins, Binning: cfg.Binning,
+		SkipInvalid: cfg.Skip, Worst: cfg.Worst, MaxSlices: cfg.MaxSlices,
+		Bootstrap: cfg.Bootstrap.Replicates, BootstrapSeed: cfg.Bootstrap.Seed,
+		AUROC: cfg.Discrim, Classwise: cfg.Classwise, TopK: cfg.TopK,
+		Positive: f.positive, Classes: f.classNames, TextTypes: f.textTypes,
+		Bytes: f.bytes, Words: f.words, Text: f.text, Mask: f.mask,
+		Workers: f.workers, MaxBatchBytes: f.maxBatchBytes,
+	}
+	return s
 }
 
 type output struct{ path, format, flag string }

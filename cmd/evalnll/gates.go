@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/metrics"
@@ -15,14 +14,7 @@ import (
 func runGates(m *report.Model, cur report.Figures, ths []gate.Threshold, lims []gate.Limit, base *report.Baseline) (bool, error) {
 	res, err := gate.Eval(cur, ths, lims, base)
 	if err != nil {
-		var me *gate.MetricError
-		switch {
-		case errors.As(err, &me) && me.Threshold:
-			return false, usagef("--fail-if %v", err)
-		case errors.As(err, &me) && me.Baseline == "":
-			return false, usagef("%v", err)
-		}
-		return false, err
+		return false, gateFlagError(err)
 	}
 	if res.Gates != nil {
 		m.Gates = res.Gates
@@ -61,63 +53,38 @@ func parseGates(failIf, maxInc, maxDec []string) ([]gate.Threshold, []gate.Limit
 	return ths, lims, nil
 }
 
-// knownMetrics lists the figures a report of this configuration has, so
-// that a gate naming another is refused before the inputs are read.
-func knownMetrics(cfg *metrics.Config) []string {
-	ms := []string{"rows", "weight", "nll", "nll_sum", "nll_stderr", "perplexity"}
-	if cfg.Tokens {
-		ms = append(ms, "tokens", "nll_per_token")
-	}
-	if cfg.LMBytes {
-		ms = append(ms, "bytes", "bits_per_byte", "byte_perplexity")
-	}
-	if cfg.LMWords {
-		ms = append(ms, "words", "word_perplexity")
-	}
-	if cfg.Kind.HasCalibration() {
-		ms = append(ms, "accuracy", "brier", "ece", "mce")
-	}
-	if cfg.Pred == metrics.PredProb {
-		ms = append(ms, "clipped")
-	}
-	return ms
+// matchBaseline is gate.MatchBaseline with the flags named.
+func matchBaseline(base *report.Baseline, cur report.Doc, lims []gate.Limit, allow bool, warn func(string)) error {
+	return gateFlagError(gate.MatchBaseline(base, cur, lims, allow, flagNames.AllowMismatch, warn))
 }
 
-// checkGateMetrics refuses gates on figures the report will not have.
-func checkGateMetrics(cfg *metrics.Config, ths []gate.Threshold, lims []gate.Limit) error {
-	known := knownMetrics(cfg)
-	valid := append([]string(nil), known...)
-	if cfg.ByCols > 0 {
-		valid = append(valid, "slice[COL=VALUE].METRIC")
+// plannedDoc is what a run of cfg will report, for matchBaseline.
+func plannedDoc(cfg *metrics.Config) report.Doc { return gate.PlannedDoc(cfg) }
+
+// flagOf is how a limit was given on the command line.
+func flagOf(l gate.Limit) string {
+	if l.Increase {
+		return "--max-increase " + l.Expr
 	}
-	check := func(flag, expr, metric string) error {
-		m := metric
-		if strings.HasPrefix(m, "slice[") {
-			i := strings.Index(m, "].")
-			if cfg.ByCols == 0 {
-				return usagef("%s %q: slice figures need --by (this run has no slices)", flag, expr)
-			}
-			if i < 0 {
-				return usagef("%s %q: %v", flag, expr, gate.UnknownMetric(metric, valid))
-			}
-			m = m[i+2:]
-		}
-		for _, k := range known {
-			if k == m {
-				return nil
-			}
-		}
-		return usagef("%s %q: %v", flag, expr, gate.UnknownMetric(metric, valid))
+	return "--max-decrease " + l.Expr
+}
+
+// gateFlagError names the flag of a gate that names an unknown figure, or
+// of a baseline gate refused for a mismatched setting.
+func gateFlagError(err error) error {
+	var me *gate.MetricError
+	var be *gate.BaselineError
+	if errors.As(err, &be) {
+		return usagef("%s: %s (pass %s to judge it anyway)", flagOf(be.Limit), be.Setting, flagNames.AllowMismatch)
 	}
-	for _, t := range ths {
-		if err := check("--fail-if", t.Expr, t.Metric); err != nil {
-			return err
-		}
+	switch {
+	case !errors.As(err, &me):
+	case me.Threshold:
+		return usagef("--fail-if %v", err)
+	case me.Before:
+		return usagef("--max-increase/--max-decrease %v", err)
+	case me.Baseline == "":
+		return usagef("%v", err)
 	}
-	for _, l := range lims {
-		if err := check("--max-increase/--max-decrease", l.Expr, l.Metric); err != nil {
-			return err
-		}
-	}
-	return nil
+	return err
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/pipeline"
 	"github.com/evalnll/evalnll/reader"
 )
 
@@ -15,34 +16,24 @@ var flagNames = mapping.Names{
 	Mean: "--mean", Std: "--std", Var: "--var", Weight: "--weight", ID: "--id",
 	By: "--by", Kind: "--kind", Positive: "--positive", Classes: "--classes",
 	Bytes: "--bytes", Words: "--words", Text: "--text", Mask: "--mask",
+	AllowMismatch: "--allow-config-mismatch",
 }
 
 // resolveMapping picks the columns and the kind from the flags, or by
 // convention, and checks every file has them with usable types.
 func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metrics.Config) (*mapping.Mapping, error) {
+	if err := parseBy(f); err != nil {
+		return nil, err
+	}
 	req := mapping.Request{Label: f.label, Prob: f.prob, Logit: f.logit, Logprob: f.logprob,
-		Mean: f.mean, Std: f.std, Var: f.varc, Weight: f.weight, ID: f.id, Kind: cfg.Kind,
+		Mean: f.mean, Std: f.std, Var: f.varc, Weight: f.weight, ID: f.id, By: f.byCols, Kind: cfg.Kind,
 		Bytes: f.bytes, Words: f.words, Text: f.text, Mask: f.mask}
-	if f.by != "" {
-		for _, b := range strings.Split(f.by, ",") {
-			b = strings.TrimSpace(b)
-			if b == "" {
-				return nil, usagef("--by %q: empty column name", f.by)
-			}
-			req.By = append(req.By, b)
-		}
-	}
 	req.Positive = f.positive
-	if f.classes != "" {
-		if strings.HasPrefix(strings.TrimSpace(f.classes), "[") {
-			if err := json.Unmarshal([]byte(f.classes), &req.Classes); err != nil {
-				return nil, usagef("--classes: not a JSON array of strings: %v", err)
-			}
-		} else {
-			req.Classes = strings.Split(f.classes, ",")
-		}
+	if err := parseClasses(f); err != nil {
+		return nil, err
 	}
-	req.PairProbe = func(col string) bool { return firstListIsPair(files, col) }
+	req.Classes = f.classNames
+	req.PairProbe = func(col string) bool { return pipeline.FirstListIsPair(files, col) }
 	fields := make([][]reader.Field, len(files))
 	for i, fl := range files {
 		fields[i] = fl.Fields()
@@ -50,25 +41,39 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 	return mapping.Resolve(&req, flagNames, fields, names, cfg)
 }
 
-// firstListIsPair reports whether the first non-null list of col, in input
-// order, has 2 elements (scikit-learn's predict_proba pairs). Inputs
-// without units (a stream given as a pipe) are not peeked at.
-func firstListIsPair(files []reader.File, col string) bool {
-	for _, f := range files {
-		for _, u := range f.Units() {
-			s := f.Scan(u.Index, []string{col}, 256)
-			for s.Next() {
-				c := s.Batch().Cols[0]
-				for i := range c.Len {
-					if !c.IsNull(i) {
-						pair := c.Offsets[i+1]-c.Offsets[i] == 2 // before Close frees the batch
-						s.Close()
-						return pair
-					}
-				}
-			}
-			s.Close()
-		}
+// parseBy splits --by into f.byCols.
+func parseBy(f *evalFlags) error {
+	f.byCols = nil
+	if f.by == "" {
+		return nil
 	}
-	return false
+	for _, b := range strings.Split(f.by, ",") {
+		b = strings.TrimSpace(b)
+		if b == "" {
+			return usagef("--by %q: empty column name", f.by)
+		}
+		f.byCols = append(f.byCols, b)
+	}
+	return nil
+}
+
+// predFlag is the flag of a prediction form.
+func predFlag(p metrics.Pred) string {
+	return [...]string{"--prob", "--logit", "--logprob", "--mean/--std", "--mean/--var"}[p]
+}
+
+// parseClasses reads --classes (a,b,c or a JSON array) into f.classNames.
+func parseClasses(f *evalFlags) error {
+	f.classNames = nil
+	if f.classes == "" {
+		return nil
+	}
+	if strings.HasPrefix(strings.TrimSpace(f.classes), "[") {
+		if err := json.Unmarshal([]byte(f.classes), &f.classNames); err != nil {
+			return usagef("--classes: not a JSON array of strings: %v", err)
+		}
+		return nil
+	}
+	f.classNames = strings.Split(f.classes, ",")
+	return nil
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
-	"github.com/evalnll/evalnll/reader"
+	evalnll "github.com/evalnll/evalnll"
 )
 
 // progress draws a bar on stderr while eval reads its inputs: files done
@@ -45,10 +45,26 @@ type fileProgress struct {
 	unitsDone atomic.Int32
 }
 
+// progressHook starts the bar once Evaluate has opened the inputs.
+type progressHook struct {
+	e     *env
+	quiet bool
+	p     *progress
+}
+
+func (h *progressHook) Start(in []evalnll.InputInfo)   { h.p = newProgress(h.e, h.quiet, in) }
+func (h *progressHook) Add(i, rows int, unitDone bool) { h.p.add(i, rows, unitDone) }
+
+func (h *progressHook) finish() {
+	if h.p != nil {
+		h.p.finish()
+	}
+}
+
 // progressTick is how often the counters are copied to the bar.
 const progressTick = 100 * time.Millisecond
 
-func newProgress(e *env, quiet bool, files []reader.File) *progress {
+func newProgress(e *env, quiet bool, files []evalnll.InputInfo) *progress {
 	pr := &progress{}
 	if quiet || !e.stderrTTY || len(files) == 0 {
 		return pr
@@ -58,15 +74,11 @@ func newProgress(e *env, quiet bool, files []reader.File) *progress {
 	pr.files = make([]fileProgress, len(files))
 	for i, f := range files {
 		fp := &pr.files[i]
-		if st, err := os.Stat(f.Path()); err == nil && st.Mode().IsRegular() {
+		if st, err := os.Stat(f.Path); err == nil && st.Mode().IsRegular() {
 			fp.size = st.Size()
 		}
-		fp.rows = f.Rows()
-		if us := f.Units(); us != nil {
-			fp.units = int32(len(us))
-		} else {
-			fp.units = 1
-		}
+		fp.rows = f.Rows
+		fp.units = int32(f.Units)
 		pr.total += fp.size
 	}
 	if pr.total <= 0 {

@@ -9,6 +9,7 @@
 package mapping
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -46,6 +47,9 @@ type Names struct {
 	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID, By, Kind string
 	Positive, Classes                                                 string
 	Bytes, Words, Text, Mask                                          string
+	// AllowMismatch is the setting that lets baseline gates judge figures
+	// of mismatched settings (named in warnings).
+	AllowMismatch string
 }
 
 // Mapping is the resolved column of each role.
@@ -611,4 +615,20 @@ func (m *Mapping) Job(files []reader.File, names []string, cfg *metrics.Config) 
 		j.PredColumn = m.pred
 	}
 	return j
+}
+
+type namesKey struct{}
+
+// WithNames returns a context under which the evaluation's messages name
+// the roles as n says (the command: its flags).
+func WithNames(ctx context.Context, n Names) context.Context {
+	return context.WithValue(ctx, namesKey{}, n)
+}
+
+// NamesFrom returns the names set by WithNames, or def.
+func NamesFrom(ctx context.Context, def Names) Names {
+	if n, ok := ctx.Value(namesKey{}).(Names); ok {
+		return n
+	}
+	return def
 }

@@ -1,9 +1,8 @@
-package main
+package gate
 
 import (
 	"fmt"
 
-	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/metrics"
 	"github.com/evalnll/evalnll/report"
 )
@@ -15,12 +14,29 @@ import (
 // the user allows it (--allow-config-mismatch), and then judged with a
 // warning.
 
-// matchBaseline checks base against the current report cur and converts
+// A BaselineError is a baseline gate whose figure depends on a setting that
+// differs between the baseline and the run, refused because mismatches were
+// not allowed.
+type BaselineError struct {
+	Path  string
+	Limit Limit
+	// Setting is the setting that differs, and its two values.
+	Setting report.Setting
+}
+
+func (e *BaselineError) Error() string {
+	return fmt.Sprintf("%s: %s: %v", e.Path, e.Limit.Name(), e.Setting)
+}
+
+// MatchBaseline checks base against the current report cur and converts
 // base's NLL figures to cur's units, in place; the conversion and any
 // allowed mismatch are recorded as warnings (warn). A baseline of another
 // kind, or a mismatched setting that a limit's figure depends on when
 // allow is off, is an error.
-func matchBaseline(base *report.Baseline, cur report.Doc, lims []gate.Limit, allow bool, warn func(string)) error {
+//
+// allowFlag names the setting that allows mismatches in the warnings
+// (the CLI: --allow-config-mismatch).
+func MatchBaseline(base *report.Baseline, cur report.Doc, lims []Limit, allow bool, allowFlag string, warn func(string)) error {
 	if err := sameKind(base.Path, base.Doc, cur); err != nil {
 		return err
 	}
@@ -39,17 +55,17 @@ func matchBaseline(base *report.Baseline, cur report.Doc, lims []gate.Limit, all
 			continue
 		}
 		if !allow {
-			return usagef("%s: %s (pass --allow-config-mismatch to judge it anyway)", flagOf(l), s)
+			return &BaselineError{Path: base.Path, Limit: l, Setting: s}
 		}
-		warn(fmt.Sprintf("baseline gate %s judged although %s (--allow-config-mismatch)", l.Name(), s))
+		warn(fmt.Sprintf("baseline gate %s judged although %s (%s)", l.Name(), s, allowFlag))
 	}
 	return nil
 }
 
-// plannedDoc is what matchBaseline reads of the report a run of cfg
+// PlannedDoc is what MatchBaseline reads of the report a run of cfg
 // (its mapping resolved) will write: kind, units, eps when probabilities
 // are clipped, the calibration's binning and bin count.
-func plannedDoc(cfg *metrics.Config) report.Doc {
+func PlannedDoc(cfg *metrics.Config) report.Doc {
 	d := report.Doc{"kind": cfg.Kind.String(), "units": cfg.Units.String()}
 	if cfg.Pred == metrics.PredProb {
 		d["eps"] = cfg.Eps
@@ -75,12 +91,4 @@ func orNone(k string) string {
 		return "kindless"
 	}
 	return k
-}
-
-// flagOf is how a limit was given on the command line.
-func flagOf(l gate.Limit) string {
-	if l.Increase {
-		return "--max-increase " + l.Expr
-	}
-	return "--max-decrease " + l.Expr
 }
