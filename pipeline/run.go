@@ -365,6 +365,14 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	for _, ev := range evs[1:] {
 		st.Merge(ev.State())
 	}
+	if m := job.Config.MaxSlices; m > 0 && st.NumSlices() > m && len(fails) == 0 {
+		// Each evaluator kept to the limit; together they passed it.
+		name := job.Names[0]
+		if len(job.Names) > 1 {
+			name = fmt.Sprintf("%s and %d more", name, len(job.Names)-1)
+		}
+		return nil, &InputError{File: name, Msg: fmt.Sprintf("more than %d distinct --by combinations", m)}
+	}
 	res := &Result{State: st, FileRows: make([]int64, len(job.Files)), Classes: classes}
 	// Row offsets of each unit within its file, from the rows each unit
 	// held. Every unit before the first failure ran to its end.
