@@ -135,6 +135,9 @@ type State struct {
 	// Err is the first invalid row of each unit that had one (error mode).
 	Errs  []RowError
 	worst []WorstRow
+	// worstTok is the --worst list of a token-list run ranked by NLL per
+	// token (worst is by NLL per sequence, which mostly tracks length).
+	worstTok []WorstRow
 	// Units records the rows seen per unit.
 	UnitRows map[int]int64
 	// classes accumulates per true class (multiclass), indexed by class.
@@ -169,10 +172,37 @@ type WorstRow struct {
 	ID   Value   // with --id
 	Unit int
 	Row  int64
-
 	// Tokens is the row's token count (token lists: the masked-in tokens
 	// with --mask), 0 otherwise.
 	Tokens float64
+	// What the row held, read only for rows that enter the list, to show
+	// beside its NLL. Label is the observed label (null for a list label
+	// or none). Pred is the prediction: binary, the probability or logit
+	// as given; multiclass, the probability of the top class PredClass
+	// (softmax of the logits); gaussian, the mean, with Scale the std or
+	// variance as given. NaN (PredClass -1) where it does not apply.
+	Label     Value
+	Pred      float64
+	PredClass int
+	Scale     float64
+}
+
+// NLLPerToken is the row's NLL per token in nats (NaN for an empty list
+// or a row that is not a token list).
+func (r *WorstRow) NLLPerToken() float64 {
+	if r.Tokens == 0 {
+		return math.NaN()
+	}
+	return r.NLL / r.Tokens
+}
+
+// perTokenRank orders a token-list row by its NLL per token; an empty
+// list costs nothing and ranks as 0.
+func perTokenRank(nll, tokens float64) float64 {
+	if tokens == 0 {
+		return 0
+	}
+	return nll / tokens
 }
 
 // Evaluator accumulates the figures of the batches it is given. One per
@@ -218,12 +248,15 @@ type Evaluator struct {
 	binsFromBoot bool
 	firstLen     map[int]FirstList // per unit: its first non-null prediction list
 	probBuf      []float64         // a row's class probabilities (addClassDetail)
+
+	// worstTokMin is worstMin of the per-token list (token lists).
+	worstTokMin float64
 }
 
 // NewEvaluator returns an evaluator with an empty State. classes is the
 // class count found before the run (0: adopt the first non-null list).
 func NewEvaluator(cfg *Config, classes int) *Evaluator {
-	e := &Evaluator{cfg: cfg, k: classes, lo: cfg.Eps, hi: 1 - cfg.Eps, worstMin: math.Inf(-1), localIdx: map[*Acc]int32{}}
+	e := &Evaluator{cfg: cfg, k: classes, lo: cfg.Eps, hi: 1 - cfg.Eps, worstMin: math.Inf(-1), worstTokMin: math.Inf(-1), localIdx: map[*Acc]int32{}}
 	e.st = &State{cfg: cfg, slices: map[string]*Acc{}, UnitRows: map[int]int64{}}
 	if cfg.Bootstrap.Replicates > 0 {
 		e.st.boot = newBuckets(cfg)
@@ -494,7 +527,12 @@ func (e *Evaluator) extras(c *Cols, base int64, t *terms) {
 			e.addBoot(c, i, t)
 		}
 		if worst && (x >= e.worstMin || x != x) {
-			e.addWorst(c, i, base, x)
+			e.addWorst(c, i, base, x, t, false)
+		}
+		if worst && e.cfg.Tokens {
+			if r := perTokenRank(x, t.tok[i]); r >= e.worstTokMin || r != r {
+				e.addWorst(c, i, base, x, t, true)
+			}
 		}
 	}
 }
@@ -524,26 +562,82 @@ type pred struct {
 	out, correct bool
 }
 
-func (e *Evaluator) addWorst(c *Cols, i int, base int64, x float64) {
+// addWorst adds row i to the worst list (perTok: the per-token list).
+func (e *Evaluator) addWorst(c *Cols, i int, base int64, x float64, t *terms, perTok bool) {
 	r := WorstRow{NLL: x, Unit: e.unit, Row: base + int64(i)}
-	if e.cfg.Tokens {
-		r.Tokens = e.t.tok[i]
-	}
 	if c.ID != nil {
 		r.ID = ValueAt(c.ID, i)
 	}
-	e.st.worst = append(e.st.worst, r)
-	if len(e.st.worst) >= 2*e.cfg.Worst+64 {
+	if e.cfg.Tokens {
+		r.Tokens = t.tok[i]
+	}
+	e.describe(&r, c, i)
+	list, floor := &e.st.worst, &e.worstMin
+	if perTok {
+		list, floor = &e.st.worstTok, &e.worstTokMin
+	}
+	*list = append(*list, r)
+	if len(*list) >= 2*e.cfg.Worst+64 {
 		// Keep the top N; a later row below the N-th can never enter.
-		e.st.worst = trimWorst(e.st.worst, e.cfg.Worst, e.cfg.HasID)
-		e.worstMin = e.st.worst[len(e.st.worst)-1].NLL
+		*list = trimWorst(*list, e.cfg.Worst, e.cfg.HasID, perTok)
+		last := &(*list)[len(*list)-1]
+		*floor = last.NLL
+		if perTok {
+			*floor = perTokenRank(last.NLL, last.Tokens)
+		}
 	}
 }
 
-// worseFirst orders rows by NLL descending, then by id (or position)
-// ascending.
-func worseFirst(a, b WorstRow, hasID bool) bool {
+// describe records what row i held: its label and prediction (see
+// WorstRow). Only rows that enter the worst list get here.
+func (e *Evaluator) describe(r *WorstRow, c *Cols, i int) {
+	r.Pred, r.PredClass, r.Scale = math.NaN(), -1, math.NaN()
+	if c.Label != nil && !c.Label.List {
+		r.Label = ValueAt(c.Label, i)
+	}
+	p := c.Pred
+	switch {
+	case p == nil || e.cfg.Kind == Logprob || e.cfg.Kind == Multilabel:
+	case p.List && e.cfg.Kind == Multiclass:
+		lo, hi := p.Offsets[i], p.Offsets[i+1]
+		best, bv := -1, math.Inf(-1)
+		for j := lo; j < hi; j++ {
+			if v, why := elem(p, j); why == ReasonNone && (best < 0 || v > bv) {
+				best, bv = int(j-lo), v
+			}
+		}
+		if best < 0 {
+			return
+		}
+		if e.cfg.Pred == PredLogit {
+			var s float64
+			for j := lo; j < hi; j++ {
+				if v, why := elem(p, j); why == ReasonNone {
+					s += math.Exp(v - bv)
+				}
+			}
+			bv = 1 / s
+		}
+		r.Pred, r.PredClass = bv, best
+	case !p.List:
+		if v, why := scalar(p, i); why == ReasonNone {
+			r.Pred = v
+		}
+		if c.Scale != nil {
+			if v, why := scalar(c.Scale, i); why == ReasonNone {
+				r.Scale = v
+			}
+		}
+	}
+}
+
+// worseFirst orders rows by NLL descending (perTok: by NLL per token),
+// then by id (or position) ascending.
+func worseFirst(a, b WorstRow, hasID, perTok bool) bool {
 	an, bn := a.NLL, b.NLL
+	if perTok {
+		an, bn = perTokenRank(a.NLL, a.Tokens), perTokenRank(b.NLL, b.Tokens)
+	}
 	if an != bn {
 		if an != an { // NaN first: it is the least trustworthy
 			return true
@@ -564,8 +658,8 @@ func worseFirst(a, b WorstRow, hasID bool) bool {
 	return a.Row < b.Row
 }
 
-func trimWorst(rs []WorstRow, n int, hasID bool) []WorstRow {
-	sort.Slice(rs, func(i, j int) bool { return worseFirst(rs[i], rs[j], hasID) })
+func trimWorst(rs []WorstRow, n int, hasID, perTok bool) []WorstRow {
+	sort.Slice(rs, func(i, j int) bool { return worseFirst(rs[i], rs[j], hasID, perTok) })
 	if len(rs) > n {
 		rs = rs[:n]
 	}
@@ -604,8 +698,10 @@ func (s *State) Merge(o *State) {
 		a.Conf.Merge(&b.Conf)
 	}
 	s.worst = append(s.worst, o.worst...)
+	s.worstTok = append(s.worstTok, o.worstTok...)
 	if s.cfg.Worst > 0 {
-		s.worst = trimWorst(s.worst, s.cfg.Worst, s.cfg.HasID)
+		s.worst = trimWorst(s.worst, s.cfg.Worst, s.cfg.HasID, false)
+		s.worstTok = trimWorst(s.worstTok, s.cfg.Worst, s.cfg.HasID, true)
 	}
 }
 
@@ -623,6 +719,9 @@ type Result struct {
 	Overall Figures
 	Slices  []SliceFigures
 	Worst   []WorstRow
+	// WorstPerToken is the worst list of a token-list run ranked by NLL
+	// per token (nil otherwise).
+	WorstPerToken []WorstRow
 	// PerClass lists the classes that occur as a true class (multiclass).
 	PerClass []ClassFigures
 	// Bootstrap is nil when intervals are off.
@@ -653,7 +752,10 @@ func (s *State) Summary() Result {
 	sort.Slice(list, func(i, j int) bool { return compareKeys(list[i].key, list[j].key) < 0 })
 	r := Result{Overall: all.summary(s.cfg, true)}
 	if s.cfg.Worst > 0 {
-		r.Worst = trimWorst(append([]WorstRow(nil), s.worst...), s.cfg.Worst, s.cfg.HasID)
+		r.Worst = trimWorst(append([]WorstRow(nil), s.worst...), s.cfg.Worst, s.cfg.HasID, false)
+		if s.cfg.Tokens {
+			r.WorstPerToken = trimWorst(append([]WorstRow{}, s.worstTok...), s.cfg.Worst, s.cfg.HasID, true)
+		}
 	}
 	for _, e := range list {
 		r.Slices = append(r.Slices, SliceFigures{By: e.key, Figures: e.acc.Summary(s.cfg)})

@@ -382,6 +382,9 @@ func TestLMDeterminism(t *testing.T) {
 				// Named by id in the report; the position depends on the split.
 				res.Worst[i].Unit, res.Worst[i].Row = 0, 0
 			}
+			for i := range res.WorstPerToken {
+				res.WorstPerToken[i].Unit, res.WorstPerToken[i].Row = 0, 0
+			}
 			v := summaryValues(res)
 			if first == nil {
 				first = v

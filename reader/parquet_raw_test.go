@@ -29,10 +29,32 @@ func floatBits(cols []*colData) {
 	}
 }
 
+// rawBatchSizes are the batch sizes compareRawPath reads with: all of them
+// in the long run; without it, one row at a time is left to the small
+// written files (TestRawPagesWritten).
+func rawBatchSizes() []int {
+	if longTests() {
+		return []int{1, 3, 1000, 65536}
+	}
+	return []int{3, 65536}
+}
+
+// corpusBatchSizes are rawBatchSizes for a file of testdata. Three files
+// of tiny pages (overflow_i16_page_cnt, alltypes_tiny_pages*) cost most of
+// the time in small batches: big files get one batch size but in the long
+// run.
+func corpusBatchSizes(path string) []int {
+	if st, err := os.Stat(path); err == nil && st.Size() > 256<<10 && !longTests() {
+		return []int{65536}
+	}
+	return rawBatchSizes()
+}
+
 // compareRawPath reads every readable column of a Parquet file with the raw
-// page reader and with parquet-go alone, and checks that both give the same
-// batches, or both fail. It returns how many chunks the raw reader read.
-func compareRawPath(t *testing.T, path string) int {
+// page reader and with parquet-go alone, in batches of each size, and checks
+// that both give the same batches, or both fail. It returns how many chunks
+// the raw reader read.
+func compareRawPath(t *testing.T, path string, sizes []int) int {
 	t.Helper()
 	open := func(noRaw bool) *pqFile {
 		f, err := Open(path, DefaultOptions())
@@ -57,7 +79,7 @@ func compareRawPath(t *testing.T, path string) int {
 				used++
 			}
 		}
-		for _, maxRows := range []int{1, 3, 1000, 65536} {
+		for _, maxRows := range sizes {
 			for _, u := range []int{-1, 0} {
 				a, _, errA := scanAll(t, fr, u, []string{name}, maxRows)
 				b, _, errB := scanAll(t, fg, u, []string{name}, maxRows)
@@ -94,7 +116,7 @@ func TestRawPagesCorpus(t *testing.T) {
 	}
 	used := 0
 	for _, p := range files {
-		used += compareRawPath(t, p)
+		used += compareRawPath(t, p, corpusBatchSizes(p))
 	}
 	if used == 0 {
 		t.Error("the raw page reader read no column chunk of testdata")
@@ -106,7 +128,7 @@ func TestRawPagesCorpus(t *testing.T) {
 // elements, several pages per chunk, uncompressed and snappy.
 func TestRawPagesWritten(t *testing.T) {
 	for _, path := range writeRawTestFiles(t) {
-		if used := compareRawPath(t, path); used == 0 {
+		if used := compareRawPath(t, path, []int{1, 3, 1000, 65536}); used == 0 {
 			t.Errorf("%s: the raw page reader read no column chunk", path)
 		}
 	}
@@ -117,6 +139,7 @@ func TestRawPagesWritten(t *testing.T) {
 // that back-references miss it and pages are read whole after all.
 func TestRawPagesStreamed(t *testing.T) {
 	files := writeRawTestFiles(t)
+	written := len(files)
 	filepath.Walk(filepath.Join("..", "testdata"), func(p string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() && strings.HasSuffix(p, ".parquet") {
 			files = append(files, p)
@@ -127,8 +150,14 @@ func TestRawPagesStreamed(t *testing.T) {
 	for _, hist := range []int{64 << 10, 1 << 10} {
 		rawWindow, rawStreamMin, streamHist = 300, 0, hist
 		s0, f0 := rawStats.streamed.Load(), rawStats.fallbacks.Load()
-		for _, path := range files {
-			compareRawPath(t, path)
+		for i, path := range files {
+			// Streaming is about pages, not batches: one batch size for
+			// testdata's files but in the long run.
+			sizes := rawBatchSizes()
+			if i >= written && !longTests() {
+				sizes = []int{65536}
+			}
+			compareRawPath(t, path, sizes)
 		}
 		s, f := rawStats.streamed.Load()-s0, rawStats.fallbacks.Load()-f0
 		t.Logf("history %d: %d pages streamed, %d read whole after a back-reference missed", hist, s, f)
@@ -161,7 +190,13 @@ func writeRawTestFiles(t *testing.T) []string {
 		pool[i] = float32(i) * 1.25
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
-	rows := make([]row, 20000)
+	// 20000 rows in row groups of 7000 in the long run; 2000 in groups of
+	// 700 otherwise (still several pages per chunk at 1 KiB and 64 KiB).
+	n, group := 20000, 7000
+	if !longTests() {
+		n, group = 2000, 700
+	}
+	rows := make([]row, n)
 	for i := range rows {
 		r := &rows[i]
 		r.ID, r.I32, r.U32 = rng.Int64(), rng.Int32()-1<<30, rng.Uint32()
@@ -201,7 +236,7 @@ func writeRawTestFiles(t *testing.T) []string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := []parquet.WriterOption{parquet.DataPageVersion(1), parquet.PageBufferSize(page), parquet.MaxRowsPerRowGroup(7000)}
+			opts := []parquet.WriterOption{parquet.DataPageVersion(1), parquet.PageBufferSize(page), parquet.MaxRowsPerRowGroup(int64(group))}
 			if codec == "snappy" {
 				opts = append(opts, parquet.Compression(&parquet.Snappy))
 			} else {
@@ -225,8 +260,14 @@ func writeRawTestFiles(t *testing.T) []string {
 // and fails cleanly on corrupt ones.
 func TestSnappyStream(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
+	// Blocks of up to 2 MiB in the long run; up to 256 KiB otherwise
+	// (under -race the big ones cost most of the package's time).
+	maxShift := 21
+	if !longTests() {
+		maxShift = 18
+	}
 	for it := range 300 {
-		n := rng.IntN(1 << (8 + it%14))
+		n := rng.IntN(1 << min(8+it%14, maxShift))
 		src := make([]byte, n)
 		switch it % 4 {
 		case 0:

@@ -30,6 +30,8 @@ const maxListedBins = 30
 func (m *Model) Markdown(w io.Writer, path string) error {
 	var b bytes.Buffer
 	notes := m.notes()
+	fmt.Fprintf(&b, "# evalnll report: %s\n", m.Kind)
+	m.mdGates(&b)
 	m.mdHeader(&b, notes)
 	m.mdOverall(&b)
 	m.mdLM(&b)
@@ -39,7 +41,6 @@ func (m *Model) Markdown(w io.Writer, path string) error {
 	m.mdSlices(&b)
 	m.mdPerClass(&b)
 	m.mdWorst(&b)
-	m.mdGates(&b)
 	if len(notes) > 0 {
 		b.WriteString("\n")
 		for i, n := range notes {
@@ -75,7 +76,7 @@ func (m *Model) notes() []string {
 func (m *Model) weighted() bool { return m.Mapping.Weight != "" }
 
 func (m *Model) mdHeader(b *bytes.Buffer, notes []string) {
-	fmt.Fprintf(b, "# evalnll report: %s\n\n", m.Kind)
+	b.WriteString("\n## Run\n\n")
 	t := table{head: []string{"input", "rows", "format"}, align: "lrl"}
 	var rows int64
 	for _, in := range m.Inputs {
@@ -103,7 +104,14 @@ func (m *Model) mdHeader(b *bytes.Buffer, notes []string) {
 	if len(mp) > 0 {
 		fmt.Fprintf(b, "- **mapping:** %s\n", strings.Join(mp, ", "))
 	}
-	fmt.Fprintf(b, "- **units:** NLL in %s (%s); perplexity does not depend on the unit\n", m.Units, unitBase(m.Units))
+	if m.Kind == metrics.Gaussian {
+		fmt.Fprintf(b, "- **units:** NLL in %s (%s); a density's NLL has no perplexity\n", m.Units, unitBase(m.Units))
+	} else {
+		fmt.Fprintf(b, "- **units:** NLL in %s (%s); perplexity does not depend on the unit\n", m.Units, unitBase(m.Units))
+	}
+	if m.Bootstrap != nil || m.Overall.NLLStderr != nil {
+		b.WriteString("- **digits:** each figure is shown to the digits its standard error (±) or 95% interval ([lo, hi]) supports; the JSON report has every digit\n")
+	}
 	if m.Clips {
 		if m.Eps > 0 {
 			fmt.Fprintf(b, "- **eps:** %s: probabilities are clipped to [eps, 1 − eps] before the log\n", strconv.FormatFloat(m.Eps, 'g', -1, 64))
@@ -165,27 +173,30 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 	t := table{head: []string{"figure", "value"}, align: "lr"}
 	t.add("rows", strconv.FormatInt(f.Rows, 10))
 	if m.weighted() {
-		t.add("weight", Fmt(f.Weight))
+		t.add("weight", FmtCount(f.Weight))
 	}
 	if f.Tokens != nil {
-		t.add("tokens", Fmt(*f.Tokens))
+		t.add("tokens", FmtCount(*f.Tokens))
 	}
 	if f.NLLStderr != nil {
-		t.add(fmt.Sprintf("%s ± stderr (%s)", m.nllLabel(), m.Units), Fmt(f.NLL)+" ± "+Fmt(*f.NLLStderr)+m.ci("nll"))
+		t.add(fmt.Sprintf("%s ± stderr (%s)", m.nllLabel(), m.Units), m.figure("nll", f.NLL, f.NLLStderr))
 	} else {
-		t.add(fmt.Sprintf("%s (%s)", m.nllLabel(), m.Units), Fmt(f.NLL)+m.ci("nll"))
+		t.add(fmt.Sprintf("%s (%s)", m.nllLabel(), m.Units), m.figure("nll", f.NLL, nil))
 	}
 	if f.NLLPerToken != nil {
-		t.add(fmt.Sprintf("NLL per token (%s)", m.Units), Fmt(*f.NLLPerToken)+m.ci("nll_per_token"))
+		t.add(fmt.Sprintf("NLL per token (%s)", m.Units), m.figure("nll_per_token", *f.NLLPerToken, nil))
 	}
-	if f.Tokens != nil {
-		t.add("perplexity (per token)", Fmt(f.Perplexity))
-	} else {
-		t.add("perplexity", Fmt(f.Perplexity))
+	switch {
+	case m.Kind == metrics.Gaussian:
+		// exp of a density's NLL is no perplexity: not shown.
+	case f.Tokens != nil:
+		t.add("perplexity (per token)", m.perplexity(f, "nll_per_token"))
+	default:
+		t.add("perplexity", m.perplexity(f, "nll"))
 	}
 	opt := func(k, metric string, v *float64) {
 		if v != nil {
-			t.add(k, Fmt(*v)+m.ci(metric))
+			t.add(k, m.figure(metric, *v, nil))
 		}
 	}
 	opt("accuracy", "accuracy", f.Accuracy)
@@ -198,9 +209,9 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 	opt("AUROC", "auroc", f.AUROC)
 	opt("AUPRC", "auprc", f.AUPRC)
 	if g := f.Gauss; g != nil {
-		t.add("RMSE", Fmt(g.RMSE)+m.ci("rmse"))
-		t.add("MAE", Fmt(g.MAE)+m.ci("mae"))
-		t.add("CRPS", Fmt(g.CRPS)+m.ci("crps"))
+		t.add("RMSE", m.figure("rmse", g.RMSE, nil))
+		t.add("MAE", m.figure("mae", g.MAE, nil))
+		t.add("CRPS", m.figure("crps", g.CRPS, nil))
 		t.add("coverage of the 50% / 90% / 95% intervals", Fmt(g.Coverage[0])+" / "+Fmt(g.Coverage[1])+" / "+Fmt(g.Coverage[2]))
 	}
 	if f.Clipped != nil {
@@ -215,18 +226,57 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 	}
 }
 
-// ci is " [lo, hi]", the bootstrap interval of a metric in the report's
-// units, or "" when there is none.
-func (m *Model) ci(metric string) string {
+// interval is the bootstrap interval of a metric in the report's units.
+func (m *Model) interval(metric string) (lo, hi float64, ok bool) {
 	if m.Bootstrap == nil || metric == "" {
-		return ""
+		return 0, 0, false
 	}
 	for i, name := range m.Bootstrap.Metrics {
 		if name == metric {
-			return " [" + Fmt(m.scaled(name, m.Bootstrap.Lo[i])) + ", " + Fmt(m.scaled(name, m.Bootstrap.Hi[i])) + "]"
+			return m.scaled(name, m.Bootstrap.Lo[i]), m.scaled(name, m.Bootstrap.Hi[i]), true
 		}
 	}
-	return ""
+	return 0, 0, false
+}
+
+// figure formats an overall figure with its standard error (se, or nil)
+// and its bootstrap interval when it has them, to the digits they
+// support: the standard error decides when there is one, else the
+// interval's half-width.
+func (m *Model) figure(metric string, v float64, se *float64) string {
+	lo, hi, ok := m.interval(metric)
+	switch {
+	case se != nil:
+		d, known := decimalsFor(*se)
+		if !known {
+			s := Fmt(v) + " ± " + Fmt(*se)
+			if ok {
+				s += " [" + Fmt(lo) + ", " + Fmt(hi) + "]"
+			}
+			return s
+		}
+		s := fmtDecimals(v, d) + " ± " + fmtDecimals(*se, d)
+		if ok {
+			s += " [" + fmtDecimals(lo, d) + ", " + fmtDecimals(hi, d) + "]"
+		}
+		return s
+	case ok:
+		return fmtInterval(v, lo, hi)
+	}
+	return Fmt(v)
+}
+
+// perplexity formats exp(NLL in nats) to the digits the uncertainty of the
+// NLL it comes from (metric: nll or nll_per_token) supports: a change of
+// u nats in the NLL moves the perplexity by about perplexity × u.
+func (m *Model) perplexity(f *metrics.Figures, metric string) string {
+	u := math.NaN()
+	if lo, hi, ok := m.interval(metric); ok {
+		u = (hi - lo) / 2
+	} else if metric == "nll" && f.NLLStderr != nil {
+		u = *f.NLLStderr
+	}
+	return fmtUncertain(f.Perplexity, f.Perplexity*u*m.Units.Scale())
 }
 
 func (m *Model) mdCalibration(b *bytes.Buffer, path string) {
@@ -255,7 +305,7 @@ func (m *Model) mdCalibration(b *bytes.Buffer, path string) {
 		}
 		row := []string{strconv.Itoa(i + 1), m.binRange(i, c), strconv.FormatInt(c.Count, 10)}
 		if m.weighted() {
-			row = append(row, Fmt(c.Weight))
+			row = append(row, FmtCount(c.Weight))
 		}
 		if c.Confidence != nil && c.Outcome != nil {
 			row = append(row, Fmt(*c.Confidence), Fmt(*c.Outcome), signedFmt(*c.Outcome-*c.Confidence))
@@ -332,9 +382,17 @@ func (m *Model) binRange(i int, c metrics.BinFigures) string {
 	return "[" + Fmt(c.Lo) + ", " + Fmt(c.Hi) + ")"
 }
 
+// perToken is a slice's NLL per token, ranking a slice of empty lists as 0.
+func perToken(f *metrics.Figures) float64 {
+	if f.NLLPerToken == nil || math.IsNaN(*f.NLLPerToken) && f.Tokens != nil && *f.Tokens == 0 {
+		return 0
+	}
+	return *f.NLLPerToken
+}
+
 // shownSlices returns the slices with at least MinSliceSize rows, sorted by
-// NLL descending (NaN first, then ties in key order), and how many were
-// hidden.
+// NLL descending, or for token lists by NLL per token (NaN first, then ties
+// in key order), and how many were hidden.
 func (m *Model) shownSlices() (shown []*metrics.SliceFigures, hidden int) {
 	for i := range m.Slices {
 		s := &m.Slices[i]
@@ -344,8 +402,12 @@ func (m *Model) shownSlices() (shown []*metrics.SliceFigures, hidden int) {
 		}
 		shown = append(shown, s)
 	}
+	tokens := m.Overall.Tokens != nil
 	sort.SliceStable(shown, func(i, j int) bool {
 		a, b := shown[i].NLL, shown[j].NLL
+		if tokens {
+			a, b = perToken(&shown[i].Figures), perToken(&shown[j].Figures)
+		}
 		if math.IsNaN(a) || math.IsNaN(b) {
 			return math.IsNaN(a) && !math.IsNaN(b)
 		}
@@ -373,7 +435,11 @@ func (m *Model) mdSlices(b *bytes.Buffer) {
 		fmt.Fprintf(b, "All %d %s fewer than %d rows and %s hidden (the JSON report lists every slice).\n", n, plural(n, "slice has", "slices have"), m.MinSliceSize, plural(n, "is", "are"))
 		return
 	}
-	fmt.Fprintf(b, "%d %s, highest NLL first.", n, plural(n, "slice", "slices"))
+	order := "highest NLL first"
+	if m.Overall.Tokens != nil {
+		order = "highest NLL per token first"
+	}
+	fmt.Fprintf(b, "%d %s, %s.", n, plural(n, "slice", "slices"), order)
 	if hidden > 0 {
 		fmt.Fprintf(b, " %d %s fewer than %d rows %s hidden (the JSON report lists every slice).", hidden, plural(hidden, "slice with", "slices with"), m.MinSliceSize, plural(hidden, "is", "are"))
 	}
@@ -412,14 +478,16 @@ func (m *Model) mdSlices(b *bytes.Buffer) {
 	if hasTok {
 		col("tokens")
 	}
+	if hasPT {
+		col(fmt.Sprintf("NLL per token (%s)", m.Units))
+	}
 	col(fmt.Sprintf("%s (%s)", m.nllLabel(), m.Units))
 	if hasSE {
 		col("± stderr")
 	}
-	if hasPT {
-		col("NLL per token")
+	if m.Kind != metrics.Gaussian {
+		col("perplexity")
 	}
-	col("perplexity")
 	if hasAcc {
 		col("accuracy")
 	}
@@ -438,19 +506,38 @@ func (m *Model) mdSlices(b *bytes.Buffer) {
 		}
 		row = append(row, strconv.FormatInt(f.Rows, 10))
 		if m.weighted() {
-			row = append(row, Fmt(f.Weight))
+			row = append(row, FmtCount(f.Weight))
 		}
 		if hasTok {
-			row = append(row, optFmt(f.Tokens))
-		}
-		row = append(row, Fmt(f.NLL))
-		if hasSE {
-			row = append(row, optFmt(f.NLLStderr))
+			if f.Tokens != nil {
+				row = append(row, FmtCount(*f.Tokens))
+			} else {
+				row = append(row, "—")
+			}
 		}
 		if hasPT {
 			row = append(row, optFmt(f.NLLPerToken))
 		}
-		row = append(row, Fmt(f.Perplexity))
+		if f.NLLStderr != nil {
+			d, ok := decimalsFor(*f.NLLStderr)
+			if ok {
+				row = append(row, fmtDecimals(f.NLL, d), fmtDecimals(*f.NLLStderr, d))
+			} else {
+				row = append(row, Fmt(f.NLL), Fmt(*f.NLLStderr))
+			}
+		} else {
+			row = append(row, Fmt(f.NLL))
+			if hasSE {
+				row = append(row, "—")
+			}
+		}
+		if m.Kind != metrics.Gaussian {
+			u := math.NaN()
+			if f.NLLStderr != nil && f.Tokens == nil {
+				u = *f.NLLStderr * m.Units.Scale()
+			}
+			row = append(row, fmtUncertain(f.Perplexity, f.Perplexity*u))
+		}
 		if hasAcc {
 			row = append(row, optFmt(f.Accuracy))
 		}
@@ -491,7 +578,7 @@ func (m *Model) mdPerClass(b *bytes.Buffer) {
 		}
 		row := []string{class, strconv.FormatInt(c.Rows, 10)}
 		if m.weighted() {
-			row = append(row, Fmt(c.Weight))
+			row = append(row, FmtCount(c.Weight))
 		}
 		row = append(row, Fmt(c.NLL), Fmt(c.Accuracy), Fmt(c.MeanConfidence))
 		if ece {
@@ -527,11 +614,11 @@ func (m *Model) mdLM(b *bytes.Buffer) {
 	t.add("count", cell(f.Tokens), cell(f.Bytes), cell(f.Words))
 	if m.Units == metrics.Bits && f.BitsPerByte != nil {
 		// The per-byte NLL is bits per byte: its own figure and interval.
-		t.add("NLL (bits)", cell(per(f.Tokens)), Fmt(*f.BitsPerByte)+m.ci("bits_per_byte"), cell(per(f.Words)))
+		t.add("NLL (bits)", cell(per(f.Tokens)), m.figure("bits_per_byte", *f.BitsPerByte, nil), cell(per(f.Words)))
 	} else {
 		t.add(fmt.Sprintf("NLL (%s)", m.Units), cell(per(f.Tokens)), cell(per(f.Bytes)), cell(per(f.Words)))
 		if f.BitsPerByte != nil {
-			t.add("bits per byte", "", Fmt(*f.BitsPerByte)+m.ci("bits_per_byte"), "")
+			t.add("bits per byte", "", m.figure("bits_per_byte", *f.BitsPerByte, nil), "")
 		}
 	}
 	var tokPPL string
@@ -544,7 +631,7 @@ func (m *Model) mdLM(b *bytes.Buffer) {
 		if v == nil {
 			return "—"
 		}
-		return Fmt(*v) + m.ci(metric)
+		return m.figure(metric, *v, nil)
 	}
 	t.add("perplexity", tokPPL, ppl(f.BytePerplexity, "byte_perplexity"), ppl(f.WordPerplexity, "word_perplexity"))
 	t.write(b)
@@ -560,29 +647,84 @@ func (m *Model) mdWorst(b *bytes.Buffer) {
 		b.WriteString("No rows.\n")
 		return
 	}
-	t := table{head: []string{"#", "id", fmt.Sprintf("%s (%s)", m.nllLabel(), m.Units)}, align: "rlr"}
-	tokens := false // the documents' token counts, when known
-	for _, w := range m.Worst {
-		tokens = tokens || w.Tokens != nil
-	}
-	if tokens {
-		t.head, t.align = append(t.head, "tokens"), t.align+"r"
-	}
-	for i, w := range m.Worst {
-		if tokens {
-			t.add(strconv.Itoa(i+1), valueCell(w.ID), Fmt(w.NLL), optFmt(w.Tokens))
-			continue
+	if m.WorstPerToken != nil {
+		// Token lists: ranked by NLL per token (per sequence mostly
+		// tracks length); the JSON also lists the rows by NLL per
+		// sequence (worst).
+		b.WriteString("Highest NLL per token first.\n\n")
+		t := table{head: []string{"#", "id", "tokens", fmt.Sprintf("NLL per token (%s)", m.Units), fmt.Sprintf("NLL per sequence (%s)", m.Units)}, align: "rlrrr"}
+		for i, w := range m.WorstPerToken {
+			tok := "—"
+			if w.Tokens != nil {
+				tok = FmtCount(*w.Tokens)
+			}
+			t.add(strconv.Itoa(i+1), valueCell(w.ID), tok, optFmt(w.NLLPerToken), Fmt(w.NLL))
 		}
-		t.add(strconv.Itoa(i+1), valueCell(w.ID), Fmt(w.NLL))
+		t.write(b)
+		return
+	}
+	head := []string{"#", "id"}
+	align := "rl"
+	hasLabel := m.Mapping.Label != ""
+	if hasLabel {
+		head, align = append(head, "label "+code(m.Mapping.Label, true)), align+"l"
+	}
+	pred := m.predColumns()
+	for _, h := range pred {
+		head, align = append(head, h), align+"r"
+	}
+	head, align = append(head, fmt.Sprintf("%s (%s)", m.nllLabel(), m.Units)), align+"r"
+	t := table{head: head, align: align}
+	for i, w := range m.Worst {
+		row := []string{strconv.Itoa(i + 1), valueCell(w.ID)}
+		if hasLabel {
+			row = append(row, valueCell(w.Label))
+		}
+		switch len(pred) {
+		case 1:
+			row = append(row, optFmt(w.Pred))
+		case 2:
+			if m.Kind == metrics.Multiclass {
+				c := "—"
+				if w.PredClass != nil {
+					c = strconv.Itoa(*w.PredClass)
+				}
+				row = append(row, c, optFmt(w.Pred))
+			} else {
+				row = append(row, optFmt(w.Pred), optFmt(w.Scale))
+			}
+		}
+		row = append(row, Fmt(w.NLL))
+		t.add(row...)
 	}
 	t.write(b)
+}
+
+// predColumns heads the prediction columns of the worst rows table.
+func (m *Model) predColumns() []string {
+	switch m.Kind {
+	case metrics.Binary:
+		if m.Mapping.Logit != "" {
+			return []string{"logit " + code(m.Mapping.Logit, true)}
+		}
+		if m.Mapping.Prob != "" {
+			return []string{"P(y=1) " + code(m.Mapping.Prob, true)}
+		}
+	case metrics.Multiclass:
+		return []string{"top class", "its probability"}
+	case metrics.Gaussian:
+		if m.Mapping.Var != "" {
+			return []string{"mean " + code(m.Mapping.Mean, true), "var " + code(m.Mapping.Var, true)}
+		}
+		return []string{"mean " + code(m.Mapping.Mean, true), "std " + code(m.Mapping.Std, true)}
+	}
+	return nil
 }
 
 func (m *Model) mdGates(b *bytes.Buffer) {
 	if m.Gates == nil {
 		return
 	}
-	b.WriteString("\n## Gates\n\n")
 	failed, hasBase := 0, false
 	for _, g := range m.Gates {
 		if g.Failed {
@@ -595,12 +737,12 @@ func (m *Model) mdGates(b *bytes.Buffer) {
 	n := len(m.Gates)
 	switch {
 	case n == 0:
-		b.WriteString("No gates.\n")
+		b.WriteString("\n## Gates\n\nNo gates.\n")
 		return
 	case failed == 0:
-		fmt.Fprintf(b, "All %d %s passed.\n\n", n, plural(n, "gate", "gates"))
+		fmt.Fprintf(b, "\n## Gates: pass\n\nAll %d %s passed.\n\n", n, plural(n, "gate", "gates"))
 	default:
-		fmt.Fprintf(b, "**%d of %d %s failed.**\n\n", failed, n, plural(n, "gate", "gates"))
+		fmt.Fprintf(b, "\n## Gates: FAIL\n\n**%d of %d %s failed.**\n\n", failed, n, plural(n, "gate", "gates"))
 	}
 	head := []string{"gate", "value"}
 	align := "lr"

@@ -61,8 +61,17 @@ type Gate struct {
 type WorstRow struct {
 	ID  metrics.Value
 	NLL float64 // in the report's units
-	// Tokens is the document's token count (token lists), else nil.
-	Tokens *float64
+	// Token lists: the row's token count and NLL per token (report's
+	// units; nil for an empty list).
+	Tokens      *float64
+	NLLPerToken *float64
+	// What the row held (see metrics.WorstRow): the label (null when
+	// none), the prediction, the top class of a multiclass prediction,
+	// and a gaussian's std or variance. nil where it does not apply.
+	Label     metrics.Value
+	Pred      *float64
+	PredClass *int
+	Scale     *float64
 }
 
 // Model is everything a renderer needs.
@@ -77,7 +86,10 @@ type Model struct {
 	Overall metrics.Figures
 	Slices  []metrics.SliceFigures
 	Worst   []WorstRow
-	Gates   []Gate
+	// WorstPerToken is the worst list of a token-list run ranked by NLL
+	// per token (nil otherwise); Worst is ranked by NLL per sequence.
+	WorstPerToken []WorstRow
+	Gates         []Gate
 	// Warnings are caveats about the run, deduplicated, in first-seen order.
 	Warnings []string
 	// PerClass holds per-true-class figures of a multiclass run (nil
@@ -202,16 +214,25 @@ func (m *Model) JSON() []byte {
 		}
 		doc = append(doc, KV{"slices", sl})
 	}
-	if m.Worst != nil {
-		ws := make([]any, len(m.Worst))
-		for i, w := range m.Worst {
+	worstList := func(rows []WorstRow) []any {
+		ws := make([]any, len(rows))
+		for i, w := range rows {
 			o := Obj{{"id", valueJSON(w.ID)}, {"nll", Num(w.NLL)}}
 			if w.Tokens != nil {
 				o = append(o, KV{"tokens", Num(*w.Tokens)})
+				if w.NLLPerToken != nil {
+					o = append(o, KV{"nll_per_token", Num(*w.NLLPerToken)})
+				}
 			}
 			ws[i] = o
 		}
-		doc = append(doc, KV{"worst", ws})
+		return ws
+	}
+	if m.Worst != nil {
+		doc = append(doc, KV{"worst", worstList(m.Worst)})
+	}
+	if m.WorstPerToken != nil {
+		doc = append(doc, KV{"worst_per_token", worstList(m.WorstPerToken)})
 	}
 	if m.Gates != nil {
 		gs := make([]any, len(m.Gates))

@@ -92,9 +92,15 @@ func binaryModel() *Model {
 			sl(valNull(), 20, 0.512, 0.11, 0.75, 0.17, 0.12, sliceBins(0.7)),
 		},
 		Worst: []WorstRow{
-			{ID: valStr("row-17"), NLL: 34.538776},
-			{ID: valStr("row`2`"), NLL: 6.90775528},
-			{ID: valStr("a|b"), NLL: 4.60517019},
+			{ID: valStr("row-17"), NLL: 34.538776, Label: valInt(1), Pred: ptrF(1e-15)},
+			{ID: valStr("row`2`"), NLL: 6.90775528, Label: valInt(0), Pred: ptrF(0.999)},
+			{ID: valStr("a|b"), NLL: 4.60517019, Label: valInt(1), Pred: ptrF(0.01)},
+		},
+		Bootstrap: &metrics.BootstrapResult{
+			Config:  metrics.BootstrapConfig{Replicates: 1000, Buckets: 256, Seed: 20240601},
+			Metrics: []string{"nll", "accuracy", "brier", "ece"},
+			Lo:      []float64{0.2601, 0.875, 0.0712, 0.0201},
+			Hi:      []float64{0.3102, 0.9131, 0.0937, 0.0455},
 		},
 		Gates: []Gate{
 			{Expr: "nll > 0.35", Value: 0.2843917736},
@@ -131,9 +137,15 @@ func multiclassModel() *Model {
 			{Class: 1, Rows: 41, Weight: 54.5, NLL: 0.9021, Accuracy: 0.6697, MeanConfidence: 0.6012},
 			{Class: 2, Rows: 39, Weight: 54, NLL: 0.8577, Accuracy: 0.6944, MeanConfidence: 0.6377},
 		},
+		Worst: []WorstRow{
+			{ID: valStr("iris.parquet:17"), NLL: 4.2, Label: valInt(2), Pred: ptrF(0.93), PredClass: ptrInt(1)},
+			{ID: valStr("iris.parquet:3"), NLL: 2.5, Label: valInt(1), Pred: ptrF(0.71), PredClass: ptrInt(0)},
+		},
 		Gates: []Gate{},
 	}
 }
+
+func ptrInt(v int) *int { return &v }
 
 // tokensModel is a token-list logprob run in bits.
 func tokensModel() *Model {
@@ -149,7 +161,14 @@ func tokensModel() *Model {
 			{By: []metrics.Value{valStr("de"), valBool(false)}, Figures: metrics.Figures{Rows: 1, Weight: 1, Tokens: ptrF(0), NLL: 0, Perplexity: math.NaN(), NLLPerToken: ptrF(math.NaN())}},
 			{By: []metrics.Value{valStr("en"), valBool(true)}, Figures: metrics.Figures{Rows: 2, Weight: 2, Tokens: ptrF(9), NLL: 10.8202128, NLLStderr: ptrF(1.5), NLLPerToken: ptrF(2.40449173), Perplexity: 5.29449005}},
 		},
-		Worst: []WorstRow{{ID: valStr("-:2"), NLL: 12.3}, {ID: valFloat(2.5), NLL: 9.34}, {ID: valInt(3), NLL: 0}},
+		Worst:         []WorstRow{{ID: valStr("-:2"), NLL: 12.3, Tokens: ptrF(8), NLLPerToken: ptrF(1.5375)}, {ID: valFloat(2.5), NLL: 9.34, Tokens: ptrF(1), NLLPerToken: ptrF(9.34)}, {ID: valInt(3), NLL: 0, Tokens: ptrF(0)}},
+		WorstPerToken: []WorstRow{{ID: valFloat(2.5), NLL: 9.34, Tokens: ptrF(1), NLLPerToken: ptrF(9.34)}, {ID: valStr("-:2"), NLL: 12.3, Tokens: ptrF(8), NLLPerToken: ptrF(1.5375)}, {ID: valInt(3), NLL: 0, Tokens: ptrF(0)}},
+		Bootstrap: &metrics.BootstrapResult{
+			Config:  metrics.BootstrapConfig{Replicates: 200, Buckets: 256, Seed: 7},
+			Metrics: []string{"nll", "nll_per_token"},
+			Lo:      []float64{3.1, 1.2},
+			Hi:      []float64{7.9, 2.1},
+		},
 	}
 }
 
@@ -179,6 +198,7 @@ func gaussianModel() *Model {
 		Inputs:  []Input{{Path: "reg.parquet", Rows: 1, Format: "parquet"}},
 		Mapping: Mapping{Label: "target", Mean: "mu", Var: "sigma2"},
 		Overall: metrics.Figures{Rows: 1, Weight: 1, NLL: math.Inf(1), NLLSum: math.Inf(1), Perplexity: math.Inf(1), Skipped: map[string]int64{}},
+		Worst:   []WorstRow{{ID: valStr("reg.parquet:1"), NLL: math.Inf(1), Label: valFloat(3.5), Pred: ptrF(1.25), Scale: ptrF(0)}},
 	}
 }
 
@@ -274,6 +294,9 @@ func TestMarkdownSections(t *testing.T) {
 		"![reliability diagram](reliability.svg)",
 		"1 slice with fewer than 50 rows is hidden",
 		"**2 of 3 gates failed.**",
+		"| 1 | `row-17` | 1 | 1.0000e-15 | 34.5388 |",
+		"| NLL ± stderr (nats) | 0.284 ± 0.013 [0.260, 0.310] |",
+		"| accuracy | 0.894 [0.875, 0.913] |",
 		"[^1]: 2 probabilities",
 		"[^2]: 3 rows skipped",
 		"| `preds/part 1\\|b.arrow` |",
@@ -281,6 +304,10 @@ func TestMarkdownSections(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("markdown lacks %q", want)
 		}
+	}
+	// The verdict comes first, before the inputs.
+	if g, in := strings.Index(s, "## Gates: FAIL"), strings.Index(s, "| input |"); !(g >= 0 && g < in) {
+		t.Errorf("the gates are not at the top: at %d, the inputs at %d", g, in)
 	}
 	if strings.Contains(s, "[^3]") {
 		t.Error("a repeated warning got its own footnote")

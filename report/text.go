@@ -34,6 +34,15 @@ func Fmt(f float64) string {
 	return s
 }
 
+// FmtCount formats a weight or token count: a whole number as an integer
+// (50000000, not 5.0000e+07), anything else as Fmt does.
+func FmtCount(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	}
+	return Fmt(f)
+}
+
 // Text writes a short aligned summary for a terminal.
 func (m *Model) Text(w io.Writer) error {
 	var b strings.Builder
@@ -48,28 +57,35 @@ func (m *Model) Text(w io.Writer) error {
 	fmt.Fprintf(&b, "evalnll: %s, %d %s, %d rows read, NLL in %s\n", m.Kind, len(m.Inputs), in, rows, m.Units)
 	type line struct{ k, v string }
 	f := &m.Overall
-	ls := []line{{"rows", strconv.FormatInt(f.Rows, 10)}, {"weight", Fmt(f.Weight)}}
+	ls := []line{{"rows", strconv.FormatInt(f.Rows, 10)}, {"weight", FmtCount(f.Weight)}}
 	if f.Tokens != nil {
-		ls = append(ls, line{"tokens", Fmt(*f.Tokens)})
+		ls = append(ls, line{"tokens", FmtCount(*f.Tokens)})
 	}
 	nll := Fmt(f.NLL)
 	if f.NLLStderr != nil {
-		nll += " ± " + Fmt(*f.NLLStderr)
+		nll = FmtPM(f.NLL, *f.NLLStderr)
 	}
 	ls = append(ls, line{"nll", nll})
 	if f.NLLPerToken != nil {
-		ls = append(ls, line{"nll/token", Fmt(*f.NLLPerToken)})
+		ls = append(ls, line{"nll/token", m.figure("nll_per_token", *f.NLLPerToken, nil)})
 	}
-	ls = append(ls, line{"perplexity", Fmt(f.Perplexity)})
-	opt := func(k string, v *float64) {
+	switch {
+	case m.Kind == metrics.Gaussian:
+		// exp of a density's NLL is no perplexity.
+	case f.Tokens != nil:
+		ls = append(ls, line{"perplexity", m.perplexity(f, "nll_per_token")})
+	default:
+		ls = append(ls, line{"perplexity", m.perplexity(f, "nll")})
+	}
+	opt := func(k, metric string, v *float64) {
 		if v != nil {
-			ls = append(ls, line{k, Fmt(*v)})
+			ls = append(ls, line{k, m.figure(metric, *v, nil)})
 		}
 	}
-	opt("accuracy", f.Accuracy)
-	opt("brier", f.Brier)
-	opt("ece", f.ECE)
-	opt("mce", f.MCE)
+	opt("accuracy", "accuracy", f.Accuracy)
+	opt("brier", "brier", f.Brier)
+	opt("ece", "ece", f.ECE)
+	opt("mce", "", f.MCE)
 	if f.Clipped != nil {
 		ls = append(ls, line{"clipped", strconv.FormatInt(*f.Clipped, 10)})
 	}
@@ -88,24 +104,53 @@ func (m *Model) Text(w io.Writer) error {
 	for _, l := range ls {
 		fmt.Fprintf(&b, "  %-*s  %s\n", width, l.k, l.v)
 	}
-	if len(m.Slices) > 0 {
-		worst := -1
-		for i := range m.Slices {
-			if m.Slices[i].Rows >= m.MinSliceSize && (worst < 0 || m.Slices[i].NLL > m.Slices[worst].NLL) {
-				worst = i
-			}
+	if shown, _ := m.shownSlices(); len(shown) > 0 {
+		s := shown[0]
+		var kv []string
+		for j, v := range s.By {
+			kv = append(kv, m.Mapping.By[j]+"="+v.String())
 		}
-		if worst >= 0 {
-			s := &m.Slices[worst]
-			var kv []string
-			for j, v := range s.By {
-				kv = append(kv, m.Mapping.By[j]+"="+v.String())
-			}
+		if s.NLLPerToken != nil {
+			fmt.Fprintf(&b, "  %d slices; highest NLL per token: %s (nll/token %s, nll %s, %d rows); --md lists them all\n", len(m.Slices), Escape(strings.Join(kv, ",")), Fmt(*s.NLLPerToken), Fmt(s.NLL), s.Rows)
+		} else {
 			fmt.Fprintf(&b, "  %d slices; highest NLL: %s (nll %s, %d rows); --md lists them all\n", len(m.Slices), Escape(strings.Join(kv, ",")), Fmt(s.NLL), s.Rows)
 		}
 	}
-	if len(m.Worst) > 0 {
-		fmt.Fprintf(&b, "  worst row: %s (nll %s)\n", Escape(m.Worst[0].ID.String()), Fmt(m.Worst[0].NLL))
+	switch {
+	case len(m.WorstPerToken) > 0:
+		w := &m.WorstPerToken[0]
+		tok := "0"
+		if w.Tokens != nil {
+			tok = FmtCount(*w.Tokens)
+		}
+		unit := "tokens"
+		if tok == "1" {
+			unit = "token"
+		}
+		fmt.Fprintf(&b, "  worst row per token: %s (nll/token %s, nll %s, %s %s)\n", Escape(w.ID.String()), optFmt(w.NLLPerToken), Fmt(w.NLL), tok, unit)
+	case len(m.Worst) > 0:
+		w := &m.Worst[0]
+		var what []string
+		if m.Mapping.Label != "" {
+			what = append(what, "label "+Escape(w.Label.String()))
+		}
+		switch {
+		case m.Kind == metrics.Multiclass && w.PredClass != nil && w.Pred != nil:
+			what = append(what, fmt.Sprintf("predicted %d with p %s", *w.PredClass, Fmt(*w.Pred)))
+		case w.Pred != nil && m.Mapping.Logit != "":
+			what = append(what, "logit "+Fmt(*w.Pred))
+		case w.Pred != nil && m.Mapping.Prob != "":
+			what = append(what, "p "+Fmt(*w.Pred))
+		case w.Pred != nil && m.Kind == metrics.Gaussian:
+			what = append(what, "mean "+Fmt(*w.Pred))
+			if w.Scale != nil && m.Mapping.Var != "" {
+				what = append(what, "var "+Fmt(*w.Scale))
+			} else if w.Scale != nil {
+				what = append(what, "std "+Fmt(*w.Scale))
+			}
+		}
+		what = append(what, "nll "+Fmt(w.NLL))
+		fmt.Fprintf(&b, "  worst row: %s (%s)\n", Escape(w.ID.String()), strings.Join(what, ", "))
 	}
 	for _, g := range m.Gates {
 		st := "pass"

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/evalnll/evalnll/report"
@@ -32,7 +33,6 @@ Flags:
 
 func cmdCompare(e *env, args []string) (int, error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
 	var md string
 	var maxReport int64
 	var allow bool
@@ -43,15 +43,13 @@ func cmdCompare(e *env, args []string) (int, error) {
 	fs.Var(&maxDec, "max-decrease", "exit 1 when `METRIC=DELTA` fell by more than DELTA (or N%); repeatable")
 	fs.Int64Var(&maxReport, "max-report-bytes", defaultMaxReportBytes, "largest report read, in `BYTES` (its parse takes several times that in memory)")
 	fs.BoolVar(&allow, "allow-config-mismatch", false, "judge gates on figures whose settings (--bins, --binning, --eps) differ between the reports, with a warning, rather than exit 2")
-	fs.Usage = func() { fmt.Fprint(fs.Output(), compareUsage); fs.PrintDefaults() }
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseCommand(e, fs, args, func(w io.Writer) {
+		fmt.Fprint(w, compareUsage)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	})
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(e.stdout)
-			fs.Usage()
-			return 0, errHelp
-		}
-		return 0, usagef("compare: %v", err)
+		return 0, err
 	}
 	if len(pos) != 2 {
 		return 0, usagef("compare: want BASE.json NEW.json, got %d arguments", len(pos))

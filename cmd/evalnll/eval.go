@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"path"
 	"path/filepath"
@@ -63,7 +63,7 @@ const (
 	memSlice    = 8 << 10
 	memSliceBin = 1750
 	// memWorstRow is a row of the --worst list.
-	memWorstRow = 96
+	memWorstRow = 160
 )
 
 type evalFlags struct {
@@ -129,7 +129,7 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.svgOut, "svg", "", "write a reliability diagram to `FILE` (SVG)")
 	fs.StringVar(&f.pngOut, "png", "", "write a reliability diagram to `FILE` (PNG)")
 	fs.IntVar(&f.minSliceSize, "min-slice-size", 0, "hide slices of fewer than `N` rows in the markdown and text reports")
-	fs.Var(&f.outs, "o", "write a report to `FILE`, its format from the extension (.json, .md, .svg); repeatable")
+	fs.Var(&f.outs, "o", "write a report to `FILE`, its format from the extension (.json, .md, .svg, .png); repeatable")
 	fs.Var(&f.failIf, "fail-if", "exit 1 when `'METRIC OP VALUE'` holds, e.g. 'nll > 0.35'; repeatable")
 	fs.StringVar(&f.baseline, "baseline", "", "baseline JSON report `FILE` for --max-increase and --max-decrease")
 	fs.Int64Var(&f.maxReportBytes, "max-report-bytes", defaultMaxReportBytes, "largest --baseline report read, in `BYTES` (its parse takes several times that in memory)")
@@ -168,19 +168,13 @@ func cmdEval(e *env, args []string) (int, error) {
 	var f evalFlags
 	var profiles []func(*report.OutputSet)
 	fs := evalFlagSet(&f)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), evalUsage)
+	inputs, err := parseCommand(e, fs, args, func(w io.Writer) {
+		fmt.Fprint(w, evalUsage)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
-	}
-	inputs, err := parseInterspersed(fs, args)
+	})
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(e.stdout)
-			fs.Usage()
-			return 0, errHelp
-		}
-		return 0, usagef("eval: %v", err)
+		return 0, err
 	}
 	cfg, gates, limits, err := checkEvalFlags(&f)
 	if err != nil {
@@ -295,6 +289,26 @@ func cmdEval(e *env, args []string) (int, error) {
 			return 0, err
 		}
 	}
+	warnings := append([]string(nil), mp.Warnings()...)
+	// A reliability diagram needs calibration: known from the mapping,
+	// before any row is read. The other outputs are still written.
+	if !cfg.Kind.HasCalibration() {
+		var keep []output
+		for _, o := range outs {
+			if o.format == "svg" || o.format == "png" {
+				warnings = append(warnings, fmt.Sprintf("%s not written: a %s run has no calibration, so no reliability diagram", o.path, cfg.Kind))
+				continue
+			}
+			keep = append(keep, o)
+		}
+		if len(keep) == 0 && len(outs) > 0 {
+			return 0, usagef("--svg/--png: a %s run has no calibration, so no reliability diagram; give --json or --md, or no output flag for a summary", cfg.Kind)
+		}
+		outs = keep
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(e.stderr, "evalnll: warning: %s\n", w)
+	}
 	job := mp.Job(files, names, cfg)
 	job.Keys = inputKeys(inputs, names)
 	job.Options = pipeline.Options{Workers: f.workers}
@@ -333,6 +347,9 @@ func cmdEval(e *env, args []string) (int, error) {
 		Binning: cfg.Binning, Mapping: mp.Report(), Overall: sum.Overall, Slices: sum.Slices,
 		MinSliceSize: int64(f.minSliceSize), Bootstrap: sum.Bootstrap,
 	}
+	for _, w := range warnings {
+		m.AddWarning(w)
+	}
 	for i, fl := range files {
 		m.Inputs = append(m.Inputs, report.Input{Path: names[i], Rows: res.FileRows[i], Format: fl.Format().String()})
 	}
@@ -344,18 +361,16 @@ func cmdEval(e *env, args []string) (int, error) {
 		}
 	}
 	if cfg.Worst > 0 {
-		m.Worst = []report.WorstRow{}
-		for _, w := range sum.Worst {
-			id := w.ID
-			if !cfg.HasID {
-				id = metrics.Value{Kind: metrics.VString, S: res.RowName(w.Unit, w.Row)}
+		worst := func(rows []metrics.WorstRow) []report.WorstRow {
+			out := []report.WorstRow{}
+			for _, w := range rows {
+				out = append(out, worstRow(w, cfg, res.RowName))
 			}
-			wr := report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()}
-			if cfg.Tokens {
-				tk := w.Tokens
-				wr.Tokens = &tk
-			}
-			m.Worst = append(m.Worst, wr)
+			return out
+		}
+		m.Worst = worst(sum.Worst)
+		if cfg.Tokens {
+			m.WorstPerToken = worst(sum.WorstPerToken)
 		}
 	}
 	if base != nil && len(limits) > 0 {
@@ -385,6 +400,31 @@ func cmdEval(e *env, args []string) (int, error) {
 		return exitGateFailed, nil
 	}
 	return exitOK, nil
+}
+
+// worstRow is a worst row for the report, in its units, named FILE:ROW
+// when there is no --id.
+func worstRow(w metrics.WorstRow, cfg *metrics.Config, rowName func(unit int, row int64) string) report.WorstRow {
+	r := report.WorstRow{ID: w.ID, NLL: w.NLL / cfg.Units.Scale(), Label: w.Label}
+	if !cfg.HasID {
+		r.ID = metrics.Value{Kind: metrics.VString, S: rowName(w.Unit, w.Row)}
+	}
+	num := func(v float64) *float64 {
+		if math.IsNaN(v) {
+			return nil
+		}
+		return &v
+	}
+	if cfg.Tokens {
+		r.Tokens = &w.Tokens
+		r.NLLPerToken = num(w.NLLPerToken() / cfg.Units.Scale())
+	}
+	r.Pred, r.Scale = num(w.Pred), num(w.Scale)
+	if w.PredClass >= 0 {
+		c := w.PredClass
+		r.PredClass = &c
+	}
+	return r
 }
 
 func skippedText(m map[string]int64) string {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -30,40 +32,71 @@ var inspectMaxStdin int64 = defaultMaxStdinBytes
 
 func cmdInspect(e *env, args []string) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), inspectUsage) }
-	inputs, err := parseInterspersed(fs, args)
+	inputs, err := parseCommand(e, fs, args, func(w io.Writer) { fmt.Fprint(w, inspectUsage) })
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.stdout, inspectUsage)
-			return errHelp
-		}
-		return usagef("inspect: %v", err)
+		return err
 	}
 	if len(inputs) == 0 {
 		return usagef("inspect: no INPUT given")
 	}
-	paths, err := pipeline.Expand(inputs)
-	if err != nil {
-		return err
-	}
-	ins, err := openInputs(e, paths, reader.DefaultOptions(), inspectMaxStdin)
-	defer ins.close()
-	if err != nil {
-		return err
-	}
-	// Inspect reads standard input once: as a stream.
-	if err := ins.settleStdin(e, false); err != nil {
-		return err
-	}
-	files, names := ins.files, ins.names
-	for i, f := range files {
-		if i > 0 {
+	// Every input is inspected, whatever fails: a failure is reported on
+	// stdout in its place and as one line on stderr, and the exit status
+	// is 2 at the end.
+	failed, n := 0, 0
+	fail := func(name string, err error) {
+		if n > 0 {
 			fmt.Fprintln(e.stdout)
 		}
-		if err := inspectFile(e, f, names[i]); err != nil {
+		n++
+		failed++
+		msg := oneLine(err.Error())
+		fmt.Fprintf(e.stdout, "%s\n  error: %s\n", name, strings.TrimPrefix(msg, name+": "))
+		fmt.Fprintf(e.stderr, "evalnll: %s\n", msg)
+	}
+	var good []string
+	for _, a := range inputs {
+		if _, err := pipeline.Expand([]string{a}); err != nil {
+			fail(a, err)
+			continue
+		}
+		good = append(good, a)
+	}
+	var paths []string
+	if len(good) > 0 {
+		var err error
+		if paths, err = pipeline.Expand(good); err != nil {
 			return err
 		}
+	}
+	for _, p := range paths {
+		if e.ctx.Err() != nil {
+			return e.ctx.Err()
+		}
+		ins, err := openInputs(e, []string{p}, reader.DefaultOptions(), inspectMaxStdin)
+		if err == nil {
+			// Inspect reads standard input once: as a stream.
+			err = ins.settleStdin(e, false)
+		}
+		if err == nil {
+			var b bytes.Buffer
+			if err = inspectFile(&b, ins.files[0], ins.names[0]); err == nil {
+				if n > 0 {
+					fmt.Fprintln(e.stdout)
+				}
+				n++
+				e.stdout.Write(b.Bytes())
+			}
+		}
+		ins.close()
+		if err != nil {
+			fail(p, err)
+		}
+	}
+	if failed > 0 {
+		if n > 1 {
+			fmt.Fprintf(e.stdout, "\n%d of %d inputs failed\n", failed, n)
+		}
+		return errReported
 	}
 	return nil
 }
@@ -100,7 +133,7 @@ func verify(f reader.File) (int64, error) {
 	return rows, nil
 }
 
-func inspectFile(e *env, f reader.File, name string) error {
+func inspectFile(w io.Writer, f reader.File, name string) error {
 	n, err := verify(f)
 	note := ""
 	switch {
@@ -117,17 +150,17 @@ func inspectFile(e *env, f reader.File, name string) error {
 	rows := fmt.Sprint(n)
 	defer func() {
 		if note != "" {
-			fmt.Fprintf(e.stdout, "  note: eval cannot read this file: %s\n", report.Escape(note))
+			fmt.Fprintf(w, "  note: eval cannot read this file: %s\n", report.Escape(note))
 		}
 	}()
-	fmt.Fprintf(e.stdout, "%s\n  format  %s\n  rows    %s\n", report.Escape(name), f.Format(), rows)
+	fmt.Fprintf(w, "%s\n  format  %s\n  rows    %s\n", report.Escape(name), f.Format(), rows)
 	for _, kv := range f.Metadata() {
 		if kv[0] == "format" || kv[0] == "rows" {
 			continue
 		}
-		fmt.Fprintf(e.stdout, "  %s: %s\n", report.Escape(kv[0]), report.Escape(kv[1]))
+		fmt.Fprintf(w, "  %s: %s\n", report.Escape(kv[0]), report.Escape(kv[1]))
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  column\ttype\tevalnll reads it as\t")
 	for _, fl := range f.Fields() {
 		as := fl.Type.String()
@@ -161,13 +194,13 @@ func inspectFile(e *env, f reader.File, name string) error {
 		if i := strings.Index(msg, "; columns:"); i >= 0 {
 			msg = msg[:i]
 		}
-		fmt.Fprintf(e.stdout, "  mapping: none (%s)\n", report.Escape(strings.TrimPrefix(msg, name+": ")))
+		fmt.Fprintf(w, "  mapping: none (%s)\n", report.Escape(strings.TrimPrefix(msg, name+": ")))
 		return nil
 	}
 	var parts []string
 	for _, kv := range m.Report().Pairs() {
 		parts = append(parts, kv)
 	}
-	fmt.Fprintf(e.stdout, "  mapping: kind %s, %s\n", cfg.Kind, report.Escape(strings.Join(parts, ", ")))
+	fmt.Fprintf(w, "  mapping: kind %s, %s\n", cfg.Kind, report.Escape(strings.Join(parts, ", ")))
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -133,7 +134,14 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return exitOK
 	default:
 		if cmd = testCommands[args[0]]; cmd == nil {
-			fmt.Fprintf(stderr, "evalnll: unknown command %q\n%s", args[0], topUsage)
+			hint := ""
+			for _, c := range []string{"eval", "compare", "inspect", "version"} {
+				if editDistance(strings.ToLower(args[0]), c) <= 2 {
+					hint = "did you mean " + c + "? "
+					break
+				}
+			}
+			fmt.Fprintf(stderr, "evalnll: unknown command %q; %ssee 'evalnll -h'\n", args[0], hint)
 			return exitInputError
 		}
 	}
@@ -159,6 +167,9 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	if r.err != nil {
 		if errors.Is(r.err, errHelp) {
 			return exitOK
+		}
+		if errors.Is(r.err, errReported) {
+			return exitInputError
 		}
 		if ctx.Err() != nil && (!e.committing || errors.Is(r.err, context.Canceled)) {
 			// Whatever stopped the command (standard input closed
@@ -190,7 +201,89 @@ func oneLine(s string) string {
 
 var errHelp = errors.New("help shown")
 
-const version = "0.1.0"
+// errReported ends a command with exit 2 whose errors were already printed.
+var errReported = errors.New("errors reported")
+
+// version is stamped by a release build:
+// go build -ldflags "-X main.version=1.2.3" ./cmd/evalnll
+var version = "0.1.0"
+
+// parseCommand parses a subcommand's flags and arguments (in any order).
+// The flag package prints nothing: -h prints the help once, on stdout, and
+// returns errHelp (exit 0); any other problem is one line, with the closest
+// flag when a name is mistyped, and a pointer to the help (exit 2).
+func parseCommand(e *env, fs *flag.FlagSet, args []string, help func(io.Writer)) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	pos, err := parseInterspersed(fs, args)
+	if err == nil {
+		return pos, nil
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		help(e.stdout)
+		return nil, errHelp
+	}
+	see := fmt.Sprintf("see 'evalnll %s -h'", fs.Name())
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		name = strings.TrimLeft(name, "-")
+		if s := closestFlag(fs, name); s != "" {
+			return nil, usagef("%s: unknown flag --%s; did you mean --%s? %s", fs.Name(), name, s, see)
+		}
+		return nil, usagef("%s: unknown flag --%s; %s", fs.Name(), name, see)
+	}
+	// "flag needs an argument: -x", "invalid value ... for flag -x: ...":
+	// name flags as the help does, with two dashes.
+	msg = strings.Replace(msg, ": -", ": --", 1)
+	msg = strings.Replace(msg, "for flag -", "for flag --", 1)
+	return nil, usagef("%s: %s; %s", fs.Name(), msg, see)
+}
+
+// closestFlag is the defined flag nearest to name (edit distance, a
+// swap of two neighbours counting as one edit), or "" when none is close.
+func closestFlag(fs *flag.FlagSet, name string) string {
+	best, bestD := "", 0
+	fs.VisitAll(func(f *flag.Flag) {
+		d := editDistance(strings.ToLower(name), f.Name)
+		if best == "" || d < bestD {
+			best, bestD = f.Name, d
+		}
+	})
+	limit := 2
+	if len(name) <= 3 {
+		limit = 1
+	}
+	if best == "" || bestD > limit {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the optimal-string-alignment distance of a and b.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}
 
 const topUsage = `evalnll scores stored model predictions: negative log-likelihood in log
 space, calibration, accuracy and Brier score, over Parquet and Arrow IPC files.
@@ -199,6 +292,7 @@ Usage:
   evalnll eval    [flags] INPUT...      evaluate prediction tables, write reports
   evalnll compare BASE.json NEW.json    diff two JSON reports (regression gate)
   evalnll inspect INPUT...              show schema, row groups, detected mapping
+  evalnll version                       print the version, Go toolchain and vector kernels
 
 Run 'evalnll eval -h' for the flags of eval and examples.
 Exit status: 0 all gates passed, 1 a gate failed, 2 usage or input error.

@@ -95,10 +95,11 @@ func TestNoReportOnError(t *testing.T) {
 
 // TestInterop: every valid file of the interop corpus inspects with exit 0;
 // every bad or fuzzer-found file, given to inspect and to eval, exits 2
-// within 5 s with one line naming the file, no panic, under 300 MiB.
+// with one line naming the file, no panic, under 300 MiB. The deadline of
+// each process only catches a hang; no speed is asserted.
 func TestInterop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the binary over the whole corpus")
+	if !longTests() {
+		t.Skip("runs the binary on every file of the corpus: set EVALNLL_LONG=1 (.ci/run does); the reader's TestInteropCorpus reads the same files")
 	}
 	bin := binary(t)
 	root := filepath.Join("..", "..", "testdata", "interop")
@@ -122,16 +123,17 @@ func TestInterop(t *testing.T) {
 	if len(valid) < 20 || len(bad) < 10 {
 		t.Fatalf("interop corpus not found or incomplete under %s: %d valid, %d bad", root, len(valid), len(bad))
 	}
-	runBin := func(args ...string) (int, string, time.Duration, int64) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	runBin := func(args ...string) (int, string, int64) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, bin, args...)
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se
-		start := time.Now()
 		err := cmd.Run()
-		took := time.Since(start)
 		code := 0
+		if ctx.Err() != nil {
+			t.Errorf("evalnll %s: still running after 2 minutes: hung", strings.Join(args, " "))
+		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			code = ee.ExitCode()
@@ -144,7 +146,7 @@ func TestInterop(t *testing.T) {
 				rss = ru.Maxrss * 1024
 			}
 		}
-		return code, se.String(), took, rss
+		return code, se.String(), rss
 	}
 	// These files in data/ are corrupt on purpose (their names say so):
 	// inspect must reject them.
@@ -155,7 +157,7 @@ func TestInterop(t *testing.T) {
 	}
 	for _, p := range valid {
 		t.Run("valid/"+filepath.Base(p), func(t *testing.T) {
-			code, se, _, _ := runBin("inspect", p)
+			code, se, _ := runBin("inspect", p)
 			want := 0
 			if corrupt[filepath.Base(p)] {
 				want = 2
@@ -176,7 +178,7 @@ func TestInterop(t *testing.T) {
 	for _, p := range bad {
 		for _, args := range [][]string{{"inspect", p}, {"eval", "--label", "y", "--prob", "p", p}} {
 			t.Run(args[0]+"/"+filepath.Base(p), func(t *testing.T) {
-				code, se, took, rss := runBin(args...)
+				code, se, rss := runBin(args...)
 				if readable[filepath.Base(p)] && args[0] == "inspect" {
 					if code != 0 {
 						t.Errorf("inspect exit %d on a readable file: %s", code, se)
@@ -191,9 +193,6 @@ func TestInterop(t *testing.T) {
 				}
 				if strings.Contains(se, "goroutine ") || strings.Contains(se, "panic:") {
 					t.Errorf("panic: %s", se)
-				}
-				if took > 5*time.Second {
-					t.Errorf("took %v", took)
 				}
 				if rss > 300<<20 {
 					t.Errorf("peak RSS %d MiB", rss>>20)

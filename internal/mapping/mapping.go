@@ -56,6 +56,8 @@ type Mapping struct {
 	report                         report.Mapping
 	// listPred is set when the prediction column holds a list per row.
 	listPred bool
+	// warnings are caveats about the mapping, for stderr and the report.
+	warnings []string
 }
 
 // labelNames checks Positive and Classes against the kind and the label
@@ -104,6 +106,10 @@ func (m *Mapping) labelNames(f *Request, n Names, cfg *metrics.Config, pred, lab
 
 // Report is the mapping as the report names it.
 func (m *Mapping) Report() report.Mapping { return m.report }
+
+// Warnings are caveats about the mapping (a --logprob list beside a label
+// column), for the caller to show and to add to the report.
+func (m *Mapping) Warnings() []string { return m.warnings }
 
 // ListPred reports whether the prediction column holds a list per row.
 func (m *Mapping) ListPred() bool { return m.listPred }
@@ -214,6 +220,13 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 		}
 		switch len(keep) {
 		case 0:
+			if len(found) > 0 {
+				// The conventional columns are there, but the kind rules
+				// them out: say so rather than "not found".
+				c := found[0]
+				return nil, fmt.Errorf("%s: column %q exists but is %s, which does not fit %s %s; %s; columns: %s",
+					names[0], c.col, predDescription(fields[c.col], c.pred), n.Kind, cfg.Kind, n.kindNeeds(cfg.Kind), columnList(first))
+			}
 			return nil, fmt.Errorf("%s: no prediction column found (looked for %s; or mean with std/var); give %s; columns: %s",
 				names[0], strings.Join(append(append(append([]string{}, probNames...), logitNames...), logprobNames...), ", "), n.anyPred(), columnList(first))
 		case 1:
@@ -379,6 +392,13 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 		cfg.Classes = predField.FixedSize
 	case metrics.Logprob:
 		cfg.Tokens = predField.List
+		// A list of log-probabilities beside a label column may be
+		// log-softmax class scores: --logprob reads it as a token
+		// sequence and the label goes unused. Say so unless --kind
+		// logprob asked for exactly that.
+		if l := firstPresent(fields, labelNames); predField.List && l != "" && f.Kind != metrics.Logprob {
+			m.warnings = append(m.warnings, fmt.Sprintf("column %q is a list, read as token log-probabilities (one sequence per row), and the label column %q is not used; for log-softmax class scores give %s %s %s %s instead; %s logprob says token sequences are meant and silences this warning", m.pred, l, n.Logit, m.pred, n.Label, l, n.Kind))
+		}
 	case metrics.Gaussian:
 		if predField.List || labelField.List {
 			return nil, fmt.Errorf("%s: %s gaussian needs one number per row in %q and %q", names[0], n.Kind, m.label, m.pred)
@@ -470,6 +490,39 @@ func KindAccepts(k metrics.Kind, p metrics.Pred) bool {
 		return p == metrics.PredStd || p == metrics.PredVar
 	}
 	return false
+}
+
+// predDescription is what a prediction column found by its name holds,
+// for messages: "a float (double) read as a probability".
+func predDescription(f reader.Field, p metrics.Pred) string {
+	shape := "a float"
+	if f.List {
+		shape = "a list"
+	} else if f.Type != column.Float32 && f.Type != column.Float64 {
+		shape = "a number"
+	}
+	what := [...]string{"a probability", "a logit", "a log-probability", "a gaussian mean", "a gaussian mean"}[p]
+	if f.List {
+		what = [...]string{"class probabilities", "class logits", "token log-probabilities", "gaussian means", "gaussian means"}[p]
+	}
+	return fmt.Sprintf("%s (%s) read as %s", shape, f.Desc, what)
+}
+
+// kindNeeds says which roles a kind takes, for messages.
+func (n Names) kindNeeds(k metrics.Kind) string {
+	switch k {
+	case metrics.Binary:
+		return fmt.Sprintf("%s binary takes %s or %s (one number per row) with %s", n.Kind, n.Prob, n.Logit, n.Label)
+	case metrics.Multiclass:
+		return fmt.Sprintf("%s multiclass takes %s or %s (a list per row) with an integer %s", n.Kind, n.Prob, n.Logit, n.Label)
+	case metrics.Multilabel:
+		return fmt.Sprintf("%s multilabel takes %s or %s (a list per row) with a list %s", n.Kind, n.Prob, n.Logit, n.Label)
+	case metrics.Logprob:
+		return fmt.Sprintf("%s logprob takes %s COL (the natural-log probability of the observed outcome, or a list of token log-probabilities)", n.Kind, n.Logprob)
+	case metrics.Gaussian:
+		return fmt.Sprintf("%s gaussian takes %s COL with %s COL or %s COL, and a numeric %s", n.Kind, n.Mean, n.Std, n.Var, n.Label)
+	}
+	return "give " + n.anyPred()
 }
 
 // pred names the role of a prediction form.
