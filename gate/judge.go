@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/evalnll/evalnll/metrics"
@@ -177,6 +178,31 @@ func knownMetrics(cfg *metrics.Config) []string {
 	if cfg.Pred == metrics.PredProb {
 		ms = append(ms, "clipped")
 	}
+	if cfg.Kind == metrics.Gaussian {
+		ms = append(ms, "rmse", "mae", "crps", "coverage_50", "coverage_90", "coverage_95")
+	}
+	if cfg.Discrim && cfg.Kind.HasCalibration() {
+		ms = append(ms, "auroc", "auprc")
+	}
+	if cfg.TopK > 0 && cfg.Kind == metrics.Multiclass {
+		ms = append(ms, "accuracy_top"+strconv.Itoa(cfg.TopK))
+	}
+	return ms
+}
+
+// knownCalibration lists the calibration object's figures a report of cfg
+// has (overall only; gates name them bare or as calibration.NAME).
+func knownCalibration(cfg *metrics.Config) []string {
+	if !cfg.Kind.HasCalibration() {
+		return nil
+	}
+	ms := []string{"rmsce", "l2ce_debiased", "brier_reliability", "brier_resolution", "brier_uncertainty"}
+	if cfg.Discrim {
+		ms = append(ms, "ece_sweep", "ece_sweep_bins", "smece", "smece_sigma")
+	}
+	if cfg.Classwise && cfg.Kind == metrics.Multiclass {
+		ms = append(ms, "classwise_ece")
+	}
 	return ms
 }
 
@@ -184,7 +210,8 @@ func knownMetrics(cfg *metrics.Config) []string {
 // cfg (its kind and mapping resolved) will not have.
 func Check(cfg *metrics.Config, ths []Threshold, lims []Limit) error {
 	known := knownMetrics(cfg)
-	valid := append([]string(nil), known...)
+	cal := knownCalibration(cfg)
+	valid := append(append([]string(nil), known...), cal...)
 	if cfg.ByCols > 0 {
 		valid = append(valid, "slice[COL=VALUE].METRIC")
 	}
@@ -201,6 +228,13 @@ func Check(cfg *metrics.Config, ths []Threshold, lims []Limit) error {
 		for _, k := range known {
 			if k == m {
 				return nil
+			}
+		}
+		if m == metric { // calibration figures are overall only
+			for _, k := range cal {
+				if k == strings.TrimPrefix(m, "calibration.") {
+					return nil
+				}
 			}
 		}
 		return bad

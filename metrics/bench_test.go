@@ -900,3 +900,19 @@ func BenchmarkEvalProbs10Detail(b *testing.B) {
 	cfg.Discrim, cfg.Classwise, cfg.TopK = true, true, 2
 	runEval(b, cfg, c, benchRows*k)
 }
+
+// BenchmarkEvalBinaryProbWeightedBoot is a weighted run with the default
+// bootstrap (addBoot's row-by-row path).
+func BenchmarkEvalBinaryProbWeightedBoot(b *testing.B) {
+	c, _ := benchBinary(benchRows, false)
+	c.By = nil
+	w := make([]float64, benchRows)
+	for i := range w {
+		w[i] = float64(i%4) + 0.5
+	}
+	c.Weight = &column.Column{Type: column.Float64, Len: benchRows, F64: w}
+	cfg := DefaultConfig()
+	cfg.Weighted = true
+	cfg.Bootstrap = DefaultBootstrap()
+	runEval(b, cfg, c, 0)
+}

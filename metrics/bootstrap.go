@@ -125,13 +125,20 @@ type bucketAcc struct {
 	// predictions in calibration bin b (weighted runs).
 	Gap []fx
 	// Unweighted runs count rows, predictions, correct ones and outcomes
-	// of 1 per bin instead (W, PredW, Correct and Gap stay empty), and
+	// of 1 per bin instead (W, PredW, Correct and Gap stay empty; weighted
+	// runs count predictions in PredN too), and
 	// sum the confidences of bin b in Conf[b], each term truncated to a
 	// multiple of 2^-62 (see conf62): exact for every confidence of 2^-10
 	// or more, so the same sums give the calibration bins' (binsFromBoot).
 	PredN, CorrectN int64
 	OutN            []int64
 	Conf            []u128
+	// BinN[b] counts the bucket's predictions in bin b, and weighted runs
+	// sum their weight in BinW[b] and w·outcome in BinO[b]: with Gap (or
+	// OutN and Conf) the sums binFigures takes (rmsce, l2ce_debiased, the
+	// Brier decomposition).
+	BinN       []int64
+	BinW, BinO []fx
 	// G holds a Gaussian run's Σ w e², Σ w |e| and Σ w crps.
 	G [3]fx
 }
@@ -182,6 +189,13 @@ func (b *bucketAcc) merge(o *bucketAcc) {
 		b.OutN[i] += o.OutN[i]
 		b.Conf[i].merge(o.Conf[i])
 	}
+	for i := range o.BinN {
+		b.BinN[i] += o.BinN[i]
+	}
+	for i := range o.BinW {
+		b.BinW[i].merge(&o.BinW[i])
+		b.BinO[i].merge(&o.BinO[i])
+	}
 	b.PredN += o.PredN
 	b.CorrectN += o.CorrectN
 	for i := range b.G {
@@ -196,6 +210,10 @@ func newBuckets(cfg *Config) []bucketAcc {
 			bs[i].Gap = make([]fx, cfg.Bins)
 			bs[i].OutN = make([]int64, cfg.Bins)
 			bs[i].Conf = make([]u128, cfg.Bins)
+			bs[i].BinN = make([]int64, cfg.Bins)
+			if cfg.Weighted {
+				bs[i].BinW, bs[i].BinO = make([]fx, cfg.Bins), make([]fx, cfg.Bins)
+			}
 		}
 	}
 	return bs
@@ -281,14 +299,19 @@ func (e *Evaluator) addBoot(c *Cols, i int, t *terms) {
 	}
 	for j := lo; j < hi; j++ {
 		b.PredW.add(w)
+		b.PredN++
 		if t.correct[j] {
 			b.Correct.add(w)
 		}
 		b.Brier.add(w * t.brier[j])
 		if b.Gap != nil {
-			g := &b.Gap[UniformBin(t.conf[j], len(b.Gap))]
+			k := UniformBin(t.conf[j], len(b.Gap))
+			g := &b.Gap[k]
+			b.BinN[k]++
+			b.BinW[k].add(w)
 			if t.out[j] {
 				g.add(w)
+				b.BinO[k].add(w)
 			}
 			g.add(-w * t.conf[j])
 		}
@@ -321,6 +344,7 @@ func (e *Evaluator) addBootUnweighted(b *bucketAcc, i int, t *terms) {
 		b.Brier.add(t.brier[j])
 		if b.Gap != nil {
 			k := UniformBin(t.conf[j], len(b.Gap))
+			b.BinN[k]++
 			if t.out[j] {
 				b.OutN[k]++
 			}
@@ -460,6 +484,7 @@ func (e *Evaluator) flushBoot() {
 				pc := &p.cells[b*nb+k]
 				acc.Conf[k].merge(fromHalves(uint64(pc.chi), uint64(pc.clo)))
 				acc.OutN[k] += p.out[b*nb+k]
+				acc.BinN[k] += int64(pc.cnt & (1<<21 - 1))
 			}
 		}
 	}
@@ -770,6 +795,11 @@ func (s *State) bootstrap() *BootstrapResult {
 	nby, nwo := make([]float64, K), make([]float64, K)
 	pw, cor, br := make([]float64, K), make([]float64, K), make([]float64, K)
 	var gap [][]float64
+	// The bins' gap, count, weight and outcome weight per bucket, one run
+	// of 4·bins values (binFigures' sums), when every bucket holds them
+	// (binSumsOK).
+	var cells [][]float64
+	detail := s.binSumsOK()
 	res := &BootstrapResult{Config: cfg.Bootstrap, ByID: cfg.HasID, BucketRows: make([]int64, K)}
 	for k := range s.boot {
 		b := &s.boot[k]
@@ -791,8 +821,24 @@ func (s *State) bootstrap() *BootstrapResult {
 				}
 			}
 			gap = append(gap, g)
+			if detail {
+				nb := len(b.Gap)
+				cs := make([]float64, 4*nb)
+				copy(cs, g)
+				nn, ww, oo := cs[nb:2*nb], cs[2*nb:3*nb], cs[3*nb:]
+				for j := range b.Gap {
+					nn[j] = float64(b.BinN[j])
+					if cfg.Weighted {
+						ww[j], oo[j] = f(&b.BinW[j]), f(&b.BinO[j])
+					} else {
+						ww[j], oo[j] = nn[j], float64(b.OutN[j])
+					}
+				}
+				cells = append(cells, cs)
+			}
 		}
 	}
+	detail = detail && gap != nil
 	res.Metrics = []string{"nll"}
 	if cfg.Tokens {
 		res.Metrics = append(res.Metrics, "nll_per_token")
@@ -820,6 +866,9 @@ func (s *State) bootstrap() *BootstrapResult {
 		if gap != nil {
 			res.Metrics = append(res.Metrics, "ece")
 		}
+		if detail {
+			res.Metrics = append(res.Metrics, binFigureNames...)
+		}
 	}
 	R := cfg.Bootstrap.Replicates
 	res.Replicates = make([][]float64, len(res.Metrics))
@@ -834,9 +883,14 @@ func (s *State) bootstrap() *BootstrapResult {
 	for g := range nw {
 		wg.Go(func() {
 			c := make([]float64, K)
-			var binGap []float64
+			var binGap, acc []float64
+			var st []binStats
 			if gap != nil {
 				binGap = make([]float64, len(gap[0]))
+				if detail {
+					acc = make([]float64, 4*len(gap[0]))
+					st = make([]binStats, len(gap[0]))
+				}
 			}
 			for r := g * R / nw; r < (g+1)*R/nw; r++ {
 				// The Poisson(1) counts of replicate r depend only on
@@ -899,13 +953,27 @@ func (s *State) bootstrap() *BootstrapResult {
 				if gap == nil {
 					continue
 				}
-				clear(binGap)
-				for k := 0; k < K; k++ {
-					if c[k] == 0 {
-						continue
+				if detail {
+					// The gaps with the other bin sums, in one pass.
+					clear(acc)
+					for k := 0; k < K; k++ {
+						if ck := c[k]; ck != 0 {
+							cs := cells[k][:len(acc)]
+							for j := range acc {
+								acc[j] += ck * cs[j]
+							}
+						}
 					}
-					for j, g := range gap[k] {
-						binGap[j] += c[k] * g
+					copy(binGap, acc)
+				} else {
+					clear(binGap)
+					for k := 0; k < K; k++ {
+						if c[k] == 0 {
+							continue
+						}
+						for j, g := range gap[k] {
+							binGap[j] += c[k] * g
+						}
 					}
 				}
 				var e float64
@@ -913,6 +981,14 @@ func (s *State) bootstrap() *BootstrapResult {
 					e += math.Abs(g)
 				}
 				res.Replicates[m][r] = e / spw
+				m++
+				if !detail {
+					continue
+				}
+				nb := len(binGap)
+				for j, x := range binFigureValues(st, acc[nb:2*nb], acc[2*nb:3*nb], acc[3*nb:], binGap) {
+					res.Replicates[m+j][r] = x
+				}
 			}
 		})
 	}
@@ -924,8 +1000,99 @@ func (s *State) bootstrap() *BootstrapResult {
 		if name == "ece" {
 			res.Bias[m] = biasCorrect(res.Replicates[m], eceOfBuckets(gap, pw), &res.Lo[m], &res.Hi[m])
 		}
+		if name == "rmsce" {
+			// The bin figures' estimate from the buckets' sums taken once
+			// each; rmsce, brier_reliability and brier_resolution are
+			// biased upward in a resample, like ECE (l2ce_debiased is
+			// debiased, brier_uncertainty a function of a mean).
+			all, nb := sumRows(cells), len(gap[0])
+			est := binFigureValues(make([]binStats, nb), all[nb:2*nb], all[2*nb:3*nb], all[3*nb:], all[:nb])
+			for j := range 4 {
+				if binFigureNames[j] != "l2ce_debiased" {
+					res.Bias[m+j] = biasCorrect(res.Replicates[m+j], est[j], &res.Lo[m+j], &res.Hi[m+j])
+				}
+			}
+		}
 	}
 	return res
+}
+
+// binFigureNames are the bootstrap's names of binFigures' figures, in
+// binFigureValues' order.
+var binFigureNames = []string{"rmsce", "l2ce_debiased", "brier_reliability", "brier_resolution", "brier_uncertainty"}
+
+// binFigureValues is binFigures of bins with counts n, weights w, outcome
+// weights o and gaps g (o less the weighted confidences), in
+// binFigureNames' order (NaN when no bin holds weight); st is scratch.
+func binFigureValues(st []binStats, n, w, o, g []float64) [5]float64 {
+	for j := range st {
+		st[j] = binStats{}
+		if n[j] > 0 && w[j] > 0 {
+			st[j] = binStats{w: w[j], out: o[j] / w[j], conf: (o[j] - g[j]) / w[j], n: int64(n[j]), ok: true}
+		}
+	}
+	f, ok := binFigures(st)
+	if !ok {
+		nan := math.NaN()
+		return [5]float64{nan, nan, nan, nan, nan}
+	}
+	return [5]float64{f.rmsce, f.l2ce, f.rel, f.res, f.unc}
+}
+
+// sumRows is the sum of the rows of xs, column by column.
+func sumRows(xs [][]float64) []float64 {
+	out := make([]float64, len(xs[0]))
+	for _, x := range xs {
+		for j, v := range x {
+			out[j] += v
+		}
+	}
+	return out
+}
+
+// binSumsOK reports whether the buckets hold the bins' counts (and,
+// weighted, weights) of every prediction they hold: a state that lost them
+// (an encoding from before they existed) gives no intervals of
+// binFigures' figures rather than wrong ones.
+func (s *State) binSumsOK() bool {
+	if len(s.boot) == 0 {
+		return false
+	}
+	for k := range s.boot {
+		b := &s.boot[k]
+		if len(b.Gap) == 0 || len(b.BinN) != len(b.Gap) {
+			return false
+		}
+		var n int64
+		for _, x := range b.BinN {
+			n += x
+		}
+		if n != b.PredN {
+			return false
+		}
+		if !s.cfg.Weighted {
+			continue
+		}
+		if len(b.BinW) != len(b.Gap) || len(b.BinO) != len(b.Gap) {
+			return false
+		}
+		var w fx
+		for j := range b.BinW {
+			w.merge(&b.BinW[j])
+		}
+		if !w.same(&b.PredW) {
+			return false
+		}
+	}
+	return true
+}
+
+// same reports whether f and o hold the same sum.
+func (f *fx) same(o *fx) bool {
+	a, b := *f, *o
+	a.flush()
+	b.flush()
+	return a.hi == b.hi && a.lo == b.lo && a.bad == b.bad
 }
 
 // eceOfBuckets is the ECE of the buckets' sums taken once each (the

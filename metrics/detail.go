@@ -69,6 +69,23 @@ func statsOf(bins []Bin, weighted bool) []binStats {
 //     the bin-mean forecasts, not the reported Brier score (which it
 //     undercuts by the within-bin terms).
 func binDetail(d *CalDetail, st []binStats) {
+	f, ok := binFigures(st)
+	if !ok {
+		return
+	}
+	d.RMSCE = fp(f.rmsce)
+	d.L2CEDebiased = fp(f.l2ce)
+	d.BrierReliability = fp(f.rel)
+	d.BrierResolution = fp(f.res)
+	d.BrierUncertainty = fp(f.unc)
+}
+
+// binFigs are binDetail's figures.
+type binFigs struct{ rmsce, l2ce, rel, res, unc float64 }
+
+// binFigures computes binDetail's figures from bin statistics (false when
+// the bins hold no weight). The bootstrap's replicates use it too.
+func binFigures(st []binStats) (binFigs, bool) {
 	var W, Wo float64
 	for _, b := range st {
 		if b.ok {
@@ -77,7 +94,7 @@ func binDetail(d *CalDetail, st []binStats) {
 		}
 	}
 	if !(W > 0) {
-		return
+		return binFigs{}, false
 	}
 	obar := Wo / W
 	var rel, res, deb float64
@@ -94,11 +111,7 @@ func binDetail(d *CalDetail, st []binStats) {
 			deb += p * (g*g - b.out*(1-b.out)/float64(b.n-1))
 		}
 	}
-	d.RMSCE = fp(math.Sqrt(rel))
-	d.L2CEDebiased = fp(math.Sqrt(max(deb, 0)))
-	d.BrierReliability = fp(rel)
-	d.BrierResolution = fp(res)
-	d.BrierUncertainty = fp(obar * (1 - obar))
+	return binFigs{rmsce: math.Sqrt(rel), l2ce: math.Sqrt(max(deb, 0)), rel: rel, res: res, unc: obar * (1 - obar)}, true
 }
 
 // eceOf is the ECE of bin statistics: Σ W_b |o_b - c_b| / Σ W_b.

@@ -231,8 +231,17 @@ func (h *Hist) addAll(conf []float64, out []bool, idx []int32) {
 		i := 2*k + int(b2i(o))
 		N[i]++
 		if Lo != nil {
-			Lo[k] = min(Lo[k], c)
-			Hi[k] = max(Hi[k], c)
+			// Here c and 1 - c are at least 2^-53 (0 and 1 took the
+			// branch above; invalid rows, NaN, never come here): plain
+			// compares, rarely taken once a cell has seen a few
+			// predictions, give min and max's result without their NaN
+			// and signed-zero handling.
+			if c < Lo[k] {
+				Lo[k] = c
+			}
+			if c > Hi[k] {
+				Hi[k] = c
+			}
 		}
 		mant := (math.Float64bits(c)&(1<<52-1)|1<<52)&^mask | uint64(c*0x1p53)&mask
 		m := &M[i]

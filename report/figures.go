@@ -46,6 +46,12 @@ func (m *Model) Lookup(metric string) (float64, bool) {
 		}
 		return figureValue(figuresObj(&s.Figures, m.Kind).Get(field))
 	}
+	if name, ok := calibrationName(metric); ok {
+		if !m.Kind.HasCalibration() {
+			return 0, false
+		}
+		return figureValue(calibrationFigures(&m.Overall.Detail).Get(name))
+	}
 	return figureValue(figuresObj(&m.Overall, m.Kind).Get(metric))
 }
 
@@ -127,6 +133,11 @@ func (m *Model) Metrics() []string {
 			out = append(out, kv.K)
 		}
 	}
+	if m.Kind.HasCalibration() {
+		for _, kv := range calibrationFigures(&m.Overall.Detail) {
+			out = append(out, kv.K)
+		}
+	}
 	if len(m.Mapping.By) > 0 && len(m.Slices) > 0 {
 		out = append(out, "slice[COL=VALUE].METRIC")
 	}
@@ -151,6 +162,9 @@ func (m *Model) boot() *bootView {
 		key: key, seed: float64(b.Config.Seed), buckets: float64(b.Config.Buckets),
 		replicates: float64(b.Config.Replicates), units: m.Units.String(), bucketRows: rows,
 		values: func(metric string) []float64 {
+			if name, ok := calibrationName(metric); ok {
+				metric = name
+			}
 			for i, name := range b.Metrics {
 				if name == metric {
 					out := make([]float64, len(b.Replicates[i]))

@@ -76,11 +76,31 @@ func (d Doc) Lookup(metric string) (float64, bool) {
 		}
 		return num(s[field])
 	}
+	if name, ok := calibrationName(metric); ok {
+		c, _ := d["calibration"].(map[string]any)
+		if c == nil {
+			return 0, false
+		}
+		return num(c[name])
+	}
 	o, _ := d["overall"].(map[string]any)
 	if o == nil {
 		return 0, false
 	}
 	return num(o[metric])
+}
+
+// calibrationName is the field of the calibration object a gate's figure
+// names: "smece" or "calibration.smece" name calibration.smece (the names
+// of CalibrationFigures; no overall figure shares one).
+func calibrationName(metric string) (string, bool) {
+	name := strings.TrimPrefix(metric, "calibration.")
+	for _, n := range CalibrationFigures {
+		if n == name {
+			return n, true
+		}
+	}
+	return "", false
 }
 
 func (d Doc) slice(sel string) map[string]any {
@@ -138,6 +158,12 @@ func (d Doc) Metrics() []string {
 			out = append(out, k)
 		}
 	}
+	c, _ := d["calibration"].(map[string]any)
+	for _, k := range CalibrationFigures {
+		if _, ok := num(c[k]); ok {
+			out = append(out, k)
+		}
+	}
 	if sl, _ := d["slices"].([]any); len(sl) > 0 {
 		out = append(out, "slice[COL=VALUE].METRIC")
 	}
@@ -147,6 +173,9 @@ func (d Doc) Metrics() []string {
 
 // Replicates returns the bootstrap replicate values of a metric, or nil.
 func (d Doc) Replicates(metric string) []float64 {
+	if name, ok := calibrationName(metric); ok {
+		metric = name
+	}
 	b, _ := d["bootstrap"].(map[string]any)
 	rv, _ := b["replicate_values"].(map[string]any)
 	xs, _ := rv[metric].([]any)

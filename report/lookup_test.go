@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -90,6 +91,67 @@ func TestSameScalar(t *testing.T) {
 	for _, p := range no {
 		if sameScalar(p[0], p[1]) {
 			t.Errorf("sameScalar(%v, %v) = true", p[0], p[1])
+		}
+	}
+}
+
+// TestCalibrationFiguresLookup: the calibration object's scalar figures are
+// found by their bare name and as calibration.NAME, alike in a Model and in
+// its JSON report read back, and listed by Metrics in both; a figure the run
+// did not compute, or a kind without calibration, finds none.
+func TestCalibrationFiguresLookup(t *testing.T) {
+	m := binaryModel()
+	m.Bootstrap = nil // the fixture's intervals have no replicates to write
+	bins := 7
+	d := &m.Overall.Detail
+	d.RMSCE, d.L2CEDebiased, d.SmECE, d.SmECESigma = ptrF(0.0421), ptrF(-0.0003), ptrF(0.0288), ptrF(0.051)
+	d.BrierReliability, d.BrierResolution, d.BrierUncertainty = ptrF(0.0018), ptrF(0.1402), ptrF(0.2205)
+	d.ECESweep, d.ECESweepBins = ptrF(0.0333), &bins
+	doc, err := ParseDoc("m.json", m.JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"rmsce": 0.0421, "l2ce_debiased": -0.0003, "smece": 0.0288, "smece_sigma": 0.051,
+		"brier_reliability": 0.0018, "brier_resolution": 0.1402, "brier_uncertainty": 0.2205,
+		"ece_sweep": 0.0333, "ece_sweep_bins": 7}
+	for _, f := range []Figures{m, doc} {
+		for name, v := range want {
+			for _, metric := range []string{name, "calibration." + name} {
+				if got, ok := f.Lookup(metric); !ok || got != v {
+					t.Errorf("%T %s = %v, %v; want %v", f, metric, got, ok, v)
+				}
+			}
+		}
+		for _, metric := range []string{"classwise_ece", "calibration.classwise_ece", "calibration.nll", "calibration.bins", "calibration.binning", "slice[model=small].smece"} {
+			if v, ok := f.Lookup(metric); ok {
+				t.Errorf("%T %s found: %v", f, metric, v)
+			}
+		}
+		if got, ok := f.Lookup("ece"); !ok || got != 0.0312774 {
+			t.Errorf("%T ece = %v, %v", f, got, ok)
+		}
+		ms := f.Metrics()
+		for name := range want {
+			if !slices.Contains(ms, name) {
+				t.Errorf("%T Metrics() lacks %s: %v", f, name, ms)
+			}
+		}
+		if slices.Contains(ms, "classwise_ece") {
+			t.Errorf("%T Metrics() lists classwise_ece, which the run did not compute", f)
+		}
+	}
+	if a, b := m.Metrics(), doc.Metrics(); !slices.Equal(a, b) {
+		t.Errorf("Model and Doc list different figures:\n%v\n%v", a, b)
+	}
+	g := gaussianModel()
+	g.Overall.Detail.RMSCE = ptrF(1) // not written: no calibration object of bins
+	gd, err := ParseDoc("g.json", g.JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Figures{g, gd} {
+		if v, ok := f.Lookup("rmsce"); ok {
+			t.Errorf("%T gaussian rmsce found: %v", f, v)
 		}
 	}
 }

@@ -175,24 +175,7 @@ func (m *Model) JSON() []byte {
 		} else {
 			cal = append(cal, KV{"edges", "each bin holds as near total/N weight as ties allow; lo and hi are its smallest and largest confidence"})
 		}
-		d := &m.Overall.Detail
-		opt := func(k string, v *float64) {
-			if v != nil {
-				cal = append(cal, KV{k, Num(*v)})
-			}
-		}
-		opt("rmsce", d.RMSCE)
-		opt("l2ce_debiased", d.L2CEDebiased)
-		opt("brier_reliability", d.BrierReliability)
-		opt("brier_resolution", d.BrierResolution)
-		opt("brier_uncertainty", d.BrierUncertainty)
-		opt("ece_sweep", d.ECESweep)
-		if d.ECESweepBins != nil {
-			cal = append(cal, KV{"ece_sweep_bins", *d.ECESweepBins})
-		}
-		opt("smece", d.SmECE)
-		opt("smece_sigma", d.SmECESigma)
-		opt("classwise_ece", d.ClasswiseECE)
+		cal = append(cal, calibrationFigures(&m.Overall.Detail)...)
 		cal = append(cal, KV{"bins", bins})
 		doc = append(doc, KV{"calibration", cal})
 	}
@@ -266,6 +249,36 @@ func (m *Model) JSON() []byte {
 		doc = append(doc, KV{"warnings", ws})
 	}
 	return MarshalIndent(doc)
+}
+
+// CalibrationFigures names the scalar figures of the JSON `calibration`
+// object, in its order (those a run computed are written): gates name them
+// bare ("smece") or as "calibration.smece".
+var CalibrationFigures = []string{"rmsce", "l2ce_debiased", "brier_reliability", "brier_resolution",
+	"brier_uncertainty", "ece_sweep", "ece_sweep_bins", "smece", "smece_sigma", "classwise_ece"}
+
+// calibrationFigures is the scalar figures of the calibration object that
+// d holds, in CalibrationFigures' order.
+func calibrationFigures(d *metrics.CalDetail) Obj {
+	var cal Obj
+	opt := func(k string, v *float64) {
+		if v != nil {
+			cal = append(cal, KV{k, Num(*v)})
+		}
+	}
+	opt("rmsce", d.RMSCE)
+	opt("l2ce_debiased", d.L2CEDebiased)
+	opt("brier_reliability", d.BrierReliability)
+	opt("brier_resolution", d.BrierResolution)
+	opt("brier_uncertainty", d.BrierUncertainty)
+	opt("ece_sweep", d.ECESweep)
+	if d.ECESweepBins != nil {
+		cal = append(cal, KV{"ece_sweep_bins", *d.ECESweepBins})
+	}
+	opt("smece", d.SmECE)
+	opt("smece_sigma", d.SmECESigma)
+	opt("classwise_ece", d.ClasswiseECE)
+	return cal
 }
 
 func (m *Model) mappingObj() Obj {

@@ -277,3 +277,41 @@ func TestSliceGateAndUnknownMetric(t *testing.T) {
 		t.Fatalf("unknown metric: exit %d, %q", code, se)
 	}
 }
+
+// TestCalibrationFigureGates: --fail-if reaches the calibration object's
+// figures (bare or calibration.NAME) and the discrimination ones; they are
+// refused up front when the run will not compute them, and never as slice
+// figures (the calibration object is overall only).
+func TestCalibrationFigureGates(t *testing.T) {
+	in := filepath.Join("..", "..", "testdata", "golden", "slices_by_model", "preds.parquet")
+	code, d, se := evalJSON(t, "--label", "y", "--prob", "p", "--auroc",
+		"--fail-if", "smece > 10", "--fail-if", "calibration.rmsce >= 0", "--fail-if", "auroc < 0", in)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, se)
+	}
+	cal := d["calibration"].(map[string]any)
+	gs := d["gates"].([]any)
+	for i, want := range []struct {
+		v      any
+		failed bool
+	}{{cal["smece"], false}, {cal["rmsce"], true}, {d["overall"].(map[string]any)["auroc"], false}} {
+		g := gs[i].(map[string]any)
+		if want.v == nil || g["value"] != want.v || g["failed"] != want.failed {
+			t.Errorf("gate %d: %v, want value %v failed %v", i, g, want.v, want.failed)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--fail-if", "smece > 1"}, "unknown metric"}, // needs --auroc
+		{[]string{"--by", "model", "--auroc", "--fail-if", "slice[model=a].smece > 1"}, "unknown metric"},
+		{[]string{"--fail-if", "calibration.ece > 1"}, "unknown metric"},
+	} {
+		args := append([]string{"--label", "y", "--prob", "p"}, c.args...)
+		code, _, se := evalJSON(t, append(args, in)...)
+		if code != 2 || !strings.Contains(se, c.want) || !strings.Contains(se, "rmsce") {
+			t.Errorf("%v: exit %d, %q", c.args, code, se)
+		}
+	}
+}
