@@ -354,11 +354,8 @@ func quantileBins(pts []Point, n int, weighted bool) []Bin {
 		// middle of the run = cum + run/2
 		midV := (cum.Float64() + mid.Float64()) / 2
 		b := 0
-		if total > 0 {
-			b = int(math.Floor(midV / total * float64(n)))
-		}
-		if b >= n {
-			b = n - 1
+		if x := math.Floor(midV / total * float64(n)); total > 0 && x > 0 { // x is NaN when sums overflow
+			b = int(min(x, float64(n-1)))
 		}
 		for k := i; k < j; k++ {
 			p := pts[k]

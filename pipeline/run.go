@@ -351,7 +351,9 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	}
 	st := evs[0].State()
 	for _, ev := range evs[1:] {
-		st.Merge(ev.State())
+		if err := st.Merge(ev.State()); err != nil {
+			return nil, err // evaluators of one job share its Config
+		}
 	}
 	res := &Result{State: st, FileRows: make([]int64, len(job.Files)), Classes: classes}
 	// Row offsets of each unit within its file, from the rows each unit
