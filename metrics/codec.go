@@ -765,9 +765,9 @@ func DecodeState(b []byte) (*State, error) {
 		if cfg.Kind.HasCalibration() && cfg.Binning == Uniform {
 			bins = cfg.Bins
 		}
-		// A bucket takes at least 2+6*3+2+1 bytes and 5 per bin: check
+		// A bucket takes at least 1+6*3+2+1 bytes and 6 per bin: check
 		// before allocating the bins of every bucket.
-		if uint64(len(bd.b)) < uint64(nb)*uint64(23+5*bins) {
+		if uint64(len(bd.b)) < uint64(nb)*uint64(22+6*bins) {
 			bd.fail("bootstrap buckets")
 		} else {
 			s.boot = newBuckets(cfg)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/partial"
 	"github.com/evalnll/evalnll/pipeline"
 	"github.com/evalnll/evalnll/reader"
 	"github.com/evalnll/evalnll/report"
@@ -58,6 +59,8 @@ type evalFlags struct {
 	memProfile                                                         string
 	cpuProfile                                                         string
 	maxSlices                                                          int
+	shard, state                                                       string
+	numClasses                                                         int
 }
 
 func evalFlagSet(f *evalFlags) *flag.FlagSet {
@@ -97,6 +100,9 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a profile of the run's allocations to `FILE` (go tool pprof)")
 	fs.IntVar(&f.bootstrap, "bootstrap", metrics.DefaultBootstrap().Replicates, "`R` bootstrap replicates for 95% intervals (0: none)")
 	fs.Uint64Var(&f.bootSeed, "bootstrap-seed", metrics.DefaultBootstrap().Seed, "bootstrap `SEED`, recorded in the report")
+	fs.StringVar(&f.shard, "shard", "", "evaluate share `i/N` of the inputs' rows (0 <= i < N), for evalnll merge")
+	fs.StringVar(&f.state, "state", "", "write the run's partial state to `FILE`, for evalnll merge")
+	fs.IntVar(&f.numClasses, "num-classes", 0, "the class (or label) count `K` of a multiclass or multilabel run, instead of the first list's length")
 	return fs
 }
 
@@ -144,6 +150,20 @@ func cmdEval(e *env, args []string) (int, error) {
 	if len(inputs) == 0 {
 		return 0, usagef("eval: no INPUT given (run 'evalnll eval -h')")
 	}
+	var shard pipeline.Shard
+	if f.shard != "" {
+		if shard, err = pipeline.ParseShard(f.shard); err != nil {
+			return 0, usagef("--shard: %v", err)
+		}
+		for _, in := range inputs {
+			if in == "-" {
+				return 0, usagef("--shard: standard input cannot be shared out between runs; write it to a file first")
+			}
+		}
+	}
+	if f.numClasses < 0 {
+		return 0, usagef("--num-classes: %d is negative", f.numClasses)
+	}
 	outs, err := outputs(&f)
 	if err != nil {
 		return 0, err
@@ -188,8 +208,18 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err := checkGateMetrics(cfg, gates, limits); err != nil {
 		return 0, err
 	}
+	if f.numClasses > 0 {
+		if cfg.Kind != metrics.Multiclass && cfg.Kind != metrics.Multilabel {
+			return 0, usagef("--num-classes: a %s run has no class count", cfg.Kind)
+		}
+		if cfg.Classes > 0 && cfg.Classes != f.numClasses {
+			return 0, fmt.Errorf("%s: --num-classes %d, but %q is a fixed-size list of %d", names[0], f.numClasses, mp.pred, cfg.Classes)
+		}
+		cfg.Classes = f.numClasses
+	}
 	job := mp.job(files, names, cfg)
 	job.Options = pipeline.Options{Workers: f.workers}
+	job.Shard = shard
 	if mp.listPred {
 		// A batch of list rows holds rows × list length values: keep it
 		// to a few million (16 MiB of float32 at 1000 classes).
@@ -206,58 +236,24 @@ func cmdEval(e *env, args []string) (int, error) {
 		return 0, e.ctx.Err()
 	}
 
-	var total int64
-	for _, n := range res.FileRows {
-		total += n
-	}
-	if total == 0 {
-		return 0, fmt.Errorf("%s: no input rows (every input is empty)", strings.Join(names, ", "))
-	}
-	sum := res.State.Summary()
-	if sum.Overall.Rows == 0 || !(sum.Overall.Weight > 0) {
-		if sum.Overall.Rows == 0 {
-			return 0, fmt.Errorf("%s: no valid rows to evaluate (%s)", strings.Join(names, ", "), skippedText(sum.Overall.Skipped))
-		}
-		return 0, fmt.Errorf("%s: total weight is 0", strings.Join(names, ", "))
-	}
-	m := &report.Model{
-		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
-		Binning: cfg.Binning, Mapping: mp.report, Overall: sum.Overall, Slices: sum.Slices,
-		MinSliceSize: int64(f.minSliceSize), Bootstrap: sum.Bootstrap,
-	}
+	run := &evalRun{cfg: cfg, mapping: mp.report, state: res.State}
 	for i, fl := range files {
-		m.Inputs = append(m.Inputs, report.Input{Path: names[i], Rows: res.FileRows[i], Format: fl.Format().String()})
+		run.inputs = append(run.inputs, partial.Input{Name: names[i], Format: fl.Format().String(), Rows: fl.Rows(),
+			Read: res.FileRows[i], Ranges: partialRanges(res.Ranges[i])})
 	}
-	for _, c := range sum.PerClass {
-		m.PerClass = append(m.PerClass, report.ClassFigures{Class: c.Class, Rows: c.Rows, Weight: c.Weight,
-			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence})
-	}
-	if cfg.Worst > 0 {
-		m.Worst = []report.WorstRow{}
-		for _, w := range sum.Worst {
-			id := w.ID
-			if !cfg.HasID {
-				id = metrics.Value{Kind: metrics.VString, S: res.RowName(w.Unit, w.Row)}
-			}
-			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
+	var stateData []byte
+	if f.state != "" {
+		ps := run.partial(shard)
+		if stateData, err = ps.Encode(); err != nil {
+			return 0, fmt.Errorf("--state %s: %v", f.state, err)
+		}
+		if len(outs) == 0 {
+			// Only the state: no report of this share, no gates.
+			return exitOK, writeState(f.state, stateData)
 		}
 	}
-	failed, err := runGates(m, gates, limits, base)
-	if err != nil {
-		return 0, err
-	}
-	if err := writeOutputs(e, m, outs); err != nil {
-		return 0, err
-	}
-	if failed {
-		for _, g := range m.Gates {
-			if g.Failed {
-				fmt.Fprintf(e.stderr, "evalnll: gate failed: %s\n", g.Message)
-			}
-		}
-		return exitGateFailed, nil
-	}
-	return exitOK, nil
+	return reportRun(e, run, reportOptions{outs: outs, gates: gates, limits: limits, base: base,
+		minSliceSize: int64(f.minSliceSize), worst: cfg.Worst, statePath: f.state, state: stateData})
 }
 
 func skippedText(m map[string]int64) string {

@@ -62,6 +62,8 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		err = cmdInspect(e, args[1:])
 	case "compare":
 		code, err = cmdCompare(e, args[1:])
+	case "merge":
+		code, err = cmdMerge(e, args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, topUsage)
 		return exitOK
@@ -105,6 +107,7 @@ space, calibration, accuracy and Brier score, over Parquet and Arrow IPC files.
 Usage:
   evalnll eval    [flags] INPUT...      evaluate prediction tables, write reports
   evalnll compare BASE.json NEW.json    diff two JSON reports (regression gate)
+  evalnll merge   [flags] STATE...      merge the states of eval --shard runs into reports
   evalnll inspect INPUT...              show schema, row groups, detected mapping
 
 Run 'evalnll eval -h' for the flags of eval and examples.
