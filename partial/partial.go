@@ -210,7 +210,10 @@ func (d *dec) v(what string) int64 {
 }
 
 func (d *dec) bytes(what string) []byte {
-	n := d.uv(what, uint64(len(d.b)))
+	n := d.uv(what, maxRows)
+	if d.err == nil && n > uint64(len(d.b)) {
+		d.fail(what)
+	}
 	if d.err != nil {
 		return nil
 	}
@@ -223,7 +226,14 @@ func (d *dec) str(what string) string { return string(d.bytes(what)) }
 
 // count reads a count of items of at least min bytes each.
 func (d *dec) count(what string, min int) int {
-	return int(d.uv(what, uint64(len(d.b))/uint64(min)))
+	n := d.uv(what, maxRows)
+	if d.err == nil && n > uint64(len(d.b))/uint64(min) {
+		d.fail(what)
+	}
+	if d.err != nil {
+		return 0
+	}
+	return int(n)
 }
 
 const maxRows = 1 << 62
