@@ -2,8 +2,11 @@
 // `--fail-if 'METRIC OP VALUE'` thresholds and `--max-increase` /
 // `--max-decrease` limits against a baseline report.
 //
-// Callers Parse every expression first (a usage error names the flag), then
-// Eval each against a Lookup of the finished report's figures.
+// Callers parse every expression first (ParseThreshold, ParseLimit; the
+// caller names the flag in a usage error), then Eval them all on the figures
+// of the finished report (a report.Model, or a report read back), limits
+// against a baseline report. Eval returns the judged gates, the warnings to
+// record and whether any failed; it never renders the report.
 package gate
 
 import (

@@ -164,13 +164,42 @@ func (d Doc) Replicates(metric string) []float64 {
 	return out
 }
 
+// Figures is what gates and comparisons read of a report: a finished Model,
+// or a JSON report read back (Doc). Lookup and Metrics name figures as
+// `--fail-if` does; the bootstrap section is read by Pair.
+type Figures interface {
+	// Lookup finds a figure: "nll" (overall), or "slice[COL=V,...].nll".
+	Lookup(metric string) (float64, bool)
+	// Metrics lists the names Lookup accepts, sorted.
+	Metrics() []string
+	// boot is the bootstrap section as Pair compares it (nil: none).
+	boot() *bootView
+}
+
+// bootView is a report's bootstrap section, its values as the JSON report
+// holds them (numbers as float64), so that a Model and a Doc compare alike.
+type bootView struct {
+	key, seed, buckets, replicates, units any
+	bucketRows                            []any
+	values                                func(metric string) []float64
+}
+
+func (d Doc) boot() *bootView {
+	b, _ := d["bootstrap"].(map[string]any)
+	if b == nil {
+		return nil
+	}
+	br, _ := b["bucket_rows"].([]any)
+	return &bootView{key: b["key"], seed: b["seed"], buckets: b["buckets"], replicates: b["replicates"],
+		units: d["units"], bucketRows: br, values: d.Replicates}
+}
+
 // Pair returns the paired replicates of metric in base and cur, or why the
 // two runs cannot be paired: bootstraps must exist, bucket rows by --id with
 // the same seed, bucket count and replicate count, and hold the same number
 // of rows in every bucket (the same rows), in the same units.
-func Pair(base, cur Doc, metric string) (b, c []float64, why string) {
-	bb, _ := base["bootstrap"].(map[string]any)
-	cb, _ := cur["bootstrap"].(map[string]any)
+func Pair(base, cur Figures, metric string) (b, c []float64, why string) {
+	bb, cb := base.boot(), cur.boot()
 	switch {
 	case bb == nil && cb == nil:
 		return nil, nil, "neither report has bootstrap replicates"
@@ -179,19 +208,21 @@ func Pair(base, cur Doc, metric string) (b, c []float64, why string) {
 	case cb == nil:
 		return nil, nil, "this run has no bootstrap replicates"
 	}
-	if !sameScalar(bb["key"], "id") || !sameScalar(cb["key"], "id") {
+	if !sameScalar(bb.key, "id") || !sameScalar(cb.key, "id") {
 		return nil, nil, "rows were not bucketed by --id in both runs"
 	}
-	for _, k := range []string{"seed", "buckets", "replicates"} {
-		if !sameScalar(bb[k], cb[k]) {
-			return nil, nil, fmt.Sprintf("the bootstrap %s differs (%v vs %v)", k, bb[k], cb[k])
+	for _, k := range []struct {
+		name string
+		b, c any
+	}{{"seed", bb.seed, cb.seed}, {"buckets", bb.buckets, cb.buckets}, {"replicates", bb.replicates, cb.replicates}} {
+		if !sameScalar(k.b, k.c) {
+			return nil, nil, fmt.Sprintf("the bootstrap %s differs (%v vs %v)", k.name, k.b, k.c)
 		}
 	}
-	if !sameScalar(base["units"], cur["units"]) {
+	if !sameScalar(bb.units, cb.units) {
 		return nil, nil, "the reports are in different units"
 	}
-	br, _ := bb["bucket_rows"].([]any)
-	cr, _ := cb["bucket_rows"].([]any)
+	br, cr := bb.bucketRows, cb.bucketRows
 	if len(br) != len(cr) {
 		return nil, nil, "the bucket counts differ"
 	}
@@ -200,7 +231,7 @@ func Pair(base, cur Doc, metric string) (b, c []float64, why string) {
 			return nil, nil, "the runs did not see the same rows (bucket row counts differ)"
 		}
 	}
-	b, c = base.Replicates(metric), cur.Replicates(metric)
+	b, c = bb.values(metric), cb.values(metric)
 	if b == nil || c == nil || len(b) != len(c) {
 		return nil, nil, fmt.Sprintf("no bootstrap replicates of %s in both reports", metric)
 	}

@@ -62,7 +62,7 @@ func cmdCompare(e *env, args []string) (int, error) {
 	}
 	c := report.Compare(docs[0], docs[1])
 	m := &report.Model{}
-	failed, err := judgeGates(m, docs[1], ths, lims, &report.Baseline{Path: pos[0], Doc: docs[0]})
+	failed, err := runGates(m, docs[1], ths, lims, &report.Baseline{Path: pos[0], Doc: docs[0]})
 	if err != nil {
 		return 0, err
 	}

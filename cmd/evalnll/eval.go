@@ -213,14 +213,15 @@ func cmdEval(e *env, args []string) (int, error) {
 			return 0, usagef("--num-classes: a %s run has no class count", cfg.Kind)
 		}
 		if cfg.Classes > 0 && cfg.Classes != f.numClasses {
-			return 0, fmt.Errorf("%s: --num-classes %d, but %q is a fixed-size list of %d", names[0], f.numClasses, mp.pred, cfg.Classes)
+			r := mp.Report()
+			return 0, fmt.Errorf("%s: --num-classes %d, but %q is a fixed-size list of %d", names[0], f.numClasses, r.Prob+r.Logit, cfg.Classes)
 		}
 		cfg.Classes = f.numClasses
 	}
-	job := mp.job(files, names, cfg)
+	job := mp.Job(files, names, cfg)
 	job.Options = pipeline.Options{Workers: f.workers}
 	job.Shard = shard
-	if mp.listPred {
+	if mp.ListPred() {
 		// A batch of list rows holds rows × list length values: keep it
 		// to a few million (16 MiB of float32 at 1000 classes).
 		job.Options.BatchRows = 1024
@@ -236,7 +237,7 @@ func cmdEval(e *env, args []string) (int, error) {
 		return 0, e.ctx.Err()
 	}
 
-	run := &evalRun{cfg: cfg, mapping: mp.report, state: res.State}
+	run := &evalRun{cfg: cfg, mapping: mp.Report(), state: res.State}
 	for i, fl := range files {
 		run.inputs = append(run.inputs, partial.Input{Name: names[i], Format: fl.Format().String(), Rows: fl.Rows(),
 			Read: res.FileRows[i], Ranges: partialRanges(res.Ranges[i])})

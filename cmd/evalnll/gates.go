@@ -1,100 +1,36 @@
 package main
 
 import (
-	"fmt"
-	"math"
+	"errors"
 	"strings"
 
-	"github.com/evalnll/evalnll/metrics"
-
 	"github.com/evalnll/evalnll/gate"
+	"github.com/evalnll/evalnll/metrics"
 	"github.com/evalnll/evalnll/report"
 )
 
-// runGates evaluates --fail-if thresholds, then baseline limits, recording
-// each in the model in that order. It reports whether any failed.
-func runGates(m *report.Model, ths []gate.Threshold, lims []gate.Limit, base *report.Baseline) (bool, error) {
-	if len(ths) == 0 && len(lims) == 0 {
-		return false, nil
-	}
-	doc, err := report.ParseDoc("report", m.JSON())
+// runGates evaluates --fail-if thresholds, then baseline limits, on the
+// model's figures, recording each in the model in that order. It reports
+// whether any failed.
+func runGates(m *report.Model, cur report.Figures, ths []gate.Threshold, lims []gate.Limit, base *report.Baseline) (bool, error) {
+	res, err := gate.Eval(cur, ths, lims, base)
 	if err != nil {
+		var me *gate.MetricError
+		switch {
+		case errors.As(err, &me) && me.Threshold:
+			return false, usagef("--fail-if %v", err)
+		case errors.As(err, &me) && me.Baseline == "":
+			return false, usagef("%v", err)
+		}
 		return false, err
 	}
-	return judgeGates(m, doc, ths, lims, base)
-}
-
-// judgeGates evaluates the gates against a parsed report, recording them in
-// m.Gates and warnings in m.
-func judgeGates(m *report.Model, doc report.Doc, ths []gate.Threshold, lims []gate.Limit, base *report.Baseline) (bool, error) {
-	if len(ths) == 0 && len(lims) == 0 {
-		return false, nil
+	if res.Gates != nil {
+		m.Gates = res.Gates
 	}
-	failed := false
-	m.Gates = []report.Gate{}
-	for _, t := range ths {
-		v, ok := doc.Lookup(t.Metric)
-		if !ok {
-			return false, usagef("--fail-if %q: %v", t.Expr, gate.UnknownMetric(t.Metric, doc.Metrics()))
-		}
-		g := report.Gate{Expr: t.Expr, Value: v, Failed: t.Holds(v)}
-		if g.Failed {
-			g.Message = fmt.Sprintf("%s: %s is %s", t.Expr, t.Metric, report.Fmt(v))
-			failed = true
-		}
-		m.Gates = append(m.Gates, g)
+	for _, w := range res.Warnings {
+		m.AddWarning(w)
 	}
-	for _, l := range lims {
-		v, ok := doc.Lookup(l.Metric)
-		if !ok {
-			return false, usagef("%s: %v", l.Name(), gate.UnknownMetric(l.Metric, doc.Metrics()))
-		}
-		b, ok := base.Doc.Lookup(l.Metric)
-		if !ok {
-			return false, fmt.Errorf("%s: baseline has no figure %q", base.Path, l.Metric)
-		}
-		bb := b
-		g := report.Gate{Expr: l.Name(), Value: v, Base: &bb}
-		judgeLimit(&g, l, base.Doc, doc, b, v, m)
-		if g.Failed {
-			failed = true
-		}
-		m.Gates = append(m.Gates, g)
-	}
-	return failed, nil
-}
-
-// judgeLimit decides a baseline gate. When the two runs' bootstrap
-// replicates pair, the gate fails only if the whole 95% interval of the
-// change lies above the limit; otherwise it compares point estimates and
-// says why it could not pair.
-func judgeLimit(g *report.Gate, l gate.Limit, baseDoc, curDoc report.Doc, b, v float64, m *report.Model) {
-	change := l.Change(b, v)
-	unit := ""
-	if l.Relative {
-		unit = " (relative)"
-	}
-	bs, cs, why := report.Pair(baseDoc, curDoc, l.Metric)
-	if why == "" {
-		d := make([]float64, len(bs))
-		for i := range bs {
-			d[i] = l.Change(bs[i], cs[i])
-		}
-		g.Paired = true
-		g.DeltaLo, g.DeltaHi = metrics.Percentile95(d)
-		g.Failed = g.DeltaLo > l.Delta || math.IsNaN(g.DeltaLo)
-		if g.Failed {
-			g.Message = fmt.Sprintf("%s: %s went from %s to %s; the 95%% interval of the change%s, [%s, %s], lies above the limit %s",
-				l.Name(), l.Metric, report.Fmt(b), report.Fmt(v), unit, report.Fmt(g.DeltaLo), report.Fmt(g.DeltaHi), report.Fmt(l.Delta))
-		}
-		return
-	}
-	m.AddWarning(fmt.Sprintf("baseline gate %s compared point estimates: %s", l.Name(), why))
-	g.Failed = l.Fails(b, v)
-	if g.Failed {
-		g.Message = fmt.Sprintf("%s: %s went from %s to %s, a change of %s%s, over the limit %s (point estimates: %s)",
-			l.Name(), l.Metric, report.Fmt(b), report.Fmt(v), report.Fmt(change), unit, report.Fmt(l.Delta), why)
-	}
+	return res.Failed, nil
 }
 
 // parseGates parses the gate flags shared by eval and compare.

@@ -149,7 +149,7 @@ func inspectFile(e *env, f reader.File, name string) error {
 		return nil
 	}
 	var parts []string
-	for _, kv := range m.report.Pairs() {
+	for _, kv := range m.Report().Pairs() {
 		parts = append(parts, kv)
 	}
 	fmt.Fprintf(e.stdout, "  mapping: kind %s, %s\n", cfg.Kind, strings.Join(parts, ", "))

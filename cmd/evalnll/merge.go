@@ -114,7 +114,7 @@ func reportRun(e *env, r *evalRun, o reportOptions) (int, error) {
 			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
 		}
 	}
-	failed, err := runGates(m, o.gates, o.limits, o.base)
+	failed, err := runGates(m, m, o.gates, o.limits, o.base)
 	if err != nil {
 		return 0, err
 	}

@@ -1,4 +1,12 @@
-package main
+// Package mapping decides which column of a table plays which role (label,
+// prediction, scale, weight, id, slices) and, for KindAuto, the kind of
+// evaluation, from what the caller asked for and the tables' fields.
+//
+// Callers fill a Request, call Resolve with the fields of every input (it
+// completes the metrics.Config: Pred, Kind, Classes, Tokens, Weighted,
+// ByCols, HasID), then read batches of Mapping.Columns and Bind them.
+// Messages name the roles as Names says: the CLI passes its flags.
+package mapping
 
 import (
 	"fmt"
@@ -11,14 +19,35 @@ import (
 	"github.com/evalnll/evalnll/report"
 )
 
-// mapping is the resolved column of each role.
-type mapping struct {
+// Request is what the caller asked for: the column of each role ("" picks
+// the label and prediction columns by convention, and leaves the weight, id
+// and slices out) and the kind (KindAuto: from the columns' shapes).
+type Request struct {
+	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID string
+	By                                                      []string
+	Kind                                                    metrics.Kind
+}
+
+// Names says how messages name each role and the kind: the CLI passes its
+// flags ("--label"), a library its option names.
+type Names struct {
+	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID, By, Kind string
+}
+
+// Mapping is the resolved column of each role.
+type Mapping struct {
 	label, pred, scale, weight, id string
 	by                             []string
 	report                         report.Mapping
 	// listPred is set when the prediction column holds a list per row.
 	listPred bool
 }
+
+// Report is the mapping as the report names it.
+func (m *Mapping) Report() report.Mapping { return m.report }
+
+// ListPred reports whether the prediction column holds a list per row.
+func (m *Mapping) ListPred() bool { return m.listPred }
 
 // Conventional names `--kind auto` looks for, in order of preference.
 var (
@@ -28,9 +57,9 @@ var (
 	logprobNames = []string{"logprob", "logprobs", "token_logprobs"}
 )
 
-func fieldMap(f reader.File) map[string]reader.Field {
+func fieldMap(f []reader.Field) map[string]reader.Field {
 	m := map[string]reader.Field{}
-	for _, fl := range f.Fields() {
+	for _, fl := range f {
 		if _, dup := m[fl.Name]; !dup {
 			m[fl.Name] = fl
 		}
@@ -39,9 +68,9 @@ func fieldMap(f reader.File) map[string]reader.Field {
 }
 
 // columnList is "a (double), b (list<float>)" for messages.
-func columnList(f reader.File) string {
+func columnList(f []reader.Field) string {
 	var parts []string
-	for _, fl := range f.Fields() {
+	for _, fl := range f {
 		parts = append(parts, fmt.Sprintf("%s (%s)", fl.Name, fl.Desc))
 	}
 	if len(parts) == 0 {
@@ -59,36 +88,38 @@ func firstPresent(fields map[string]reader.Field, names []string) string {
 	return ""
 }
 
-// resolveMapping picks the columns and the kind from the flags, or by
-// convention, and checks every file has them with usable types.
-func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metrics.Config) (*mapping, error) {
+// Resolve picks the columns and the kind from the request, or by
+// convention, and checks every input has them with usable types. files
+// holds each input's fields and names its name for messages; cfg is
+// completed in place.
+func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *metrics.Config) (*Mapping, error) {
+	if len(files) == 0 || len(names) != len(files) {
+		return nil, fmt.Errorf("mapping: %d inputs with %d names", len(files), len(names))
+	}
+	cfg.Kind = f.Kind
 	// The first file with columns decides the conventions; every file is
 	// then checked against the result.
 	first := files[0]
 	fields := fieldMap(first)
-	m := &mapping{label: f.label, weight: f.weight, id: f.id}
-	if f.by != "" {
-		for _, b := range strings.Split(f.by, ",") {
-			b = strings.TrimSpace(b)
-			if b == "" {
-				return nil, usagef("--by %q: empty column name", f.by)
-			}
-			m.by = append(m.by, b)
+	m := &Mapping{label: f.Label, weight: f.Weight, id: f.ID, by: append([]string(nil), f.By...)}
+	for _, b := range m.by {
+		if b == "" {
+			return nil, fmt.Errorf("%s: an empty column name", n.By)
 		}
 	}
 	switch {
-	case f.prob != "":
-		m.pred, cfg.Pred = f.prob, metrics.PredProb
-	case f.logit != "":
-		m.pred, cfg.Pred = f.logit, metrics.PredLogit
-	case f.logprob != "":
-		m.pred, cfg.Pred = f.logprob, metrics.PredLogprob
-	case f.mean != "":
-		m.pred = f.mean
-		if f.std != "" {
-			m.scale, cfg.Pred = f.std, metrics.PredStd
+	case f.Prob != "":
+		m.pred, cfg.Pred = f.Prob, metrics.PredProb
+	case f.Logit != "":
+		m.pred, cfg.Pred = f.Logit, metrics.PredLogit
+	case f.Logprob != "":
+		m.pred, cfg.Pred = f.Logprob, metrics.PredLogprob
+	case f.Mean != "":
+		m.pred = f.Mean
+		if f.Std != "" {
+			m.scale, cfg.Pred = f.Std, metrics.PredStd
 		} else {
-			m.scale, cfg.Pred = f.varc, metrics.PredVar
+			m.scale, cfg.Pred = f.Var, metrics.PredVar
 		}
 	default:
 		type cand struct {
@@ -117,14 +148,14 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 		// Restrict to the family --kind asks for.
 		var keep []cand
 		for _, c := range found {
-			if kindAccepts(cfg.Kind, c.pred) {
+			if KindAccepts(cfg.Kind, c.pred) {
 				keep = append(keep, c)
 			}
 		}
 		switch len(keep) {
 		case 0:
-			return nil, fmt.Errorf("%s: no prediction column found (looked for %s; or mean with std/var); give --prob, --logit, --logprob or --mean; columns: %s",
-				names[0], strings.Join(append(append(append([]string{}, probNames...), logitNames...), logprobNames...), ", "), columnList(first))
+			return nil, fmt.Errorf("%s: no prediction column found (looked for %s; or mean with std/var); give %s; columns: %s",
+				names[0], strings.Join(append(append(append([]string{}, probNames...), logitNames...), logprobNames...), ", "), n.anyPred(), columnList(first))
 		case 1:
 			m.pred, cfg.Pred = keep[0].col, keep[0].pred
 			if cfg.Pred != metrics.PredStd && cfg.Pred != metrics.PredVar {
@@ -135,22 +166,22 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			for _, c := range keep {
 				cs = append(cs, c.col)
 			}
-			return nil, fmt.Errorf("%s: ambiguous prediction columns %s: choose one with --prob, --logit, --logprob or --mean; columns: %s",
-				names[0], strings.Join(cs, ", "), columnList(first))
+			return nil, fmt.Errorf("%s: ambiguous prediction columns %s: choose one with %s; columns: %s",
+				names[0], strings.Join(cs, ", "), n.anyPred(), columnList(first))
 		}
 	}
-	if !kindAccepts(cfg.Kind, cfg.Pred) {
-		return nil, usagef("--kind %s does not take a %s column", cfg.Kind, predFlag(cfg.Pred))
+	if !KindAccepts(cfg.Kind, cfg.Pred) {
+		return nil, fmt.Errorf("%s %s does not take a %s column", n.Kind, cfg.Kind, n.pred(cfg.Pred))
 	}
 	needLabel := cfg.Pred != metrics.PredLogprob
 	if needLabel && m.label == "" {
 		m.label = firstPresent(fields, labelNames)
 		if m.label == "" {
-			return nil, fmt.Errorf("%s: no label column (looked for label, target, y); give --label; columns: %s", names[0], columnList(first))
+			return nil, fmt.Errorf("%s: no label column (looked for label, target, y); give %s; columns: %s", names[0], n.Label, columnList(first))
 		}
 	}
-	if !needLabel && m.label != "" && f.label != "" {
-		return nil, usagef("--label: a --logprob evaluation takes no label")
+	if !needLabel && m.label != "" && f.Label != "" {
+		return nil, fmt.Errorf("%s: a %s evaluation takes no label", n.Label, n.Logprob)
 	}
 	if !needLabel {
 		m.label = ""
@@ -170,7 +201,7 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			}
 			return x, nil
 		}
-		pf, err := get(m.pred, predFlag(cfg.Pred))
+		pf, err := get(m.pred, n.pred(cfg.Pred))
 		if err != nil {
 			return nil, err
 		}
@@ -180,10 +211,10 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.pred, pf.Desc, predField.Desc, names[0])
 		}
 		if !pf.Type.Numeric() {
-			return nil, fmt.Errorf("%s: column %q (%s) has type %s; want numbers", names[i], m.pred, predFlag(cfg.Pred), pf.Desc)
+			return nil, fmt.Errorf("%s: column %q (%s) has type %s; want numbers", names[i], m.pred, n.pred(cfg.Pred), pf.Desc)
 		}
 		if m.label != "" {
-			lf, err := get(m.label, "--label")
+			lf, err := get(m.label, n.Label)
 			if err != nil {
 				return nil, err
 			}
@@ -197,7 +228,7 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			}
 		}
 		if m.scale != "" {
-			sf, err := get(m.scale, predFlag(cfg.Pred))
+			sf, err := get(m.scale, n.pred(cfg.Pred))
 			if err != nil {
 				return nil, err
 			}
@@ -206,7 +237,7 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			}
 		}
 		if m.weight != "" {
-			wf, err := get(m.weight, "--weight")
+			wf, err := get(m.weight, n.Weight)
 			if err != nil {
 				return nil, err
 			}
@@ -215,7 +246,7 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			}
 		}
 		if m.id != "" {
-			xf, err := get(m.id, "--id")
+			xf, err := get(m.id, n.ID)
 			if err != nil {
 				return nil, err
 			}
@@ -224,12 +255,12 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			}
 		}
 		for _, b := range m.by {
-			bf, err := get(b, "--by")
+			bf, err := get(b, n.By)
 			if err != nil {
 				return nil, err
 			}
 			if bf.List {
-				return nil, fmt.Errorf("%s: --by column %q is a list (%s); want one value per row", names[i], b, bf.Desc)
+				return nil, fmt.Errorf("%s: %s column %q is a list (%s); want one value per row", names[i], n.By, b, bf.Desc)
 			}
 		}
 	}
@@ -255,29 +286,29 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 	switch cfg.Kind {
 	case metrics.Binary:
 		if predField.List {
-			return nil, fmt.Errorf("%s: --kind binary needs one number per row, but %q is %s", names[0], m.pred, predField.Desc)
+			return nil, fmt.Errorf("%s: %s binary needs one number per row, but %q is %s", names[0], n.Kind, m.pred, predField.Desc)
 		}
 		if labelField.List {
-			return nil, fmt.Errorf("%s: --kind binary needs one label per row, but %q is %s", names[0], m.label, labelField.Desc)
+			return nil, fmt.Errorf("%s: %s binary needs one label per row, but %q is %s", names[0], n.Kind, m.label, labelField.Desc)
 		}
 	case metrics.Multiclass:
 		if !predField.List {
-			return nil, fmt.Errorf("%s: --kind multiclass needs a list of class %s per row, but %q is %s", names[0], predNoun(cfg.Pred), m.pred, predField.Desc)
+			return nil, fmt.Errorf("%s: %s multiclass needs a list of class %s per row, but %q is %s", names[0], n.Kind, predNoun(cfg.Pred), m.pred, predField.Desc)
 		}
 		if labelField.List {
-			return nil, fmt.Errorf("%s: --kind multiclass needs an integer class index per row, but %q is %s (for 0/1 lists use --kind multilabel)", names[0], m.label, labelField.Desc)
+			return nil, fmt.Errorf("%s: %s multiclass needs an integer class index per row, but %q is %s (for 0/1 lists use %s multilabel)", names[0], n.Kind, m.label, labelField.Desc, n.Kind)
 		}
 		cfg.Classes = predField.FixedSize
 	case metrics.Multilabel:
 		if !predField.List || !labelField.List {
-			return nil, fmt.Errorf("%s: --kind multilabel needs a list of %s and a list of 0/1 labels per row; %q is %s, %q is %s", names[0], predNoun(cfg.Pred), m.pred, predField.Desc, m.label, labelField.Desc)
+			return nil, fmt.Errorf("%s: %s multilabel needs a list of %s and a list of 0/1 labels per row; %q is %s, %q is %s", names[0], n.Kind, predNoun(cfg.Pred), m.pred, predField.Desc, m.label, labelField.Desc)
 		}
 		cfg.Classes = predField.FixedSize
 	case metrics.Logprob:
 		cfg.Tokens = predField.List
 	case metrics.Gaussian:
 		if predField.List || labelField.List {
-			return nil, fmt.Errorf("%s: --kind gaussian needs one number per row in %q and %q", names[0], m.label, m.pred)
+			return nil, fmt.Errorf("%s: %s gaussian needs one number per row in %q and %q", names[0], n.Kind, m.label, m.pred)
 		}
 	}
 	m.listPred = predField.List
@@ -302,7 +333,8 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 	return m, nil
 }
 
-func kindAccepts(k metrics.Kind, p metrics.Pred) bool {
+// KindAccepts reports whether kind k evaluates predictions of form p.
+func KindAccepts(k metrics.Kind, p metrics.Pred) bool {
 	switch k {
 	case metrics.KindAuto:
 		return true
@@ -316,8 +348,14 @@ func kindAccepts(k metrics.Kind, p metrics.Pred) bool {
 	return false
 }
 
-func predFlag(p metrics.Pred) string {
-	return [...]string{"--prob", "--logit", "--logprob", "--mean/--std", "--mean/--var"}[p]
+// pred names the role of a prediction form.
+func (n Names) pred(p metrics.Pred) string {
+	return [...]string{n.Prob, n.Logit, n.Logprob, n.Mean + "/" + n.Std, n.Mean + "/" + n.Var}[p]
+}
+
+// anyPred names the four ways to give a prediction column.
+func (n Names) anyPred() string {
+	return n.Prob + ", " + n.Logit + ", " + n.Logprob + " or " + n.Mean
 }
 
 func predNoun(p metrics.Pred) string {
@@ -327,9 +365,9 @@ func predNoun(p metrics.Pred) string {
 	return "probabilities"
 }
 
-// job builds the pipeline job: the columns to read and how a batch maps
+// Job builds the pipeline job: the columns to read and how a batch maps
 // onto roles.
-func (m *mapping) job(files []reader.File, names []string, cfg *metrics.Config) *pipeline.Job {
+func (m *Mapping) Job(files []reader.File, names []string, cfg *metrics.Config) *pipeline.Job {
 	var cols []string
 	idx := func(c string) int {
 		if c == "" {
