@@ -161,6 +161,9 @@ func cmdEval(e *env, args []string) (int, error) {
 			}
 		}
 	}
+	if f.state == "-" {
+		return 0, usagef("--state: a state is binary; give a file, not -")
+	}
 	if f.numClasses < 0 {
 		return 0, usagef("--num-classes: %d is negative", f.numClasses)
 	}

@@ -173,6 +173,9 @@ func cmdMerge(e *env, args []string) (int, error) {
 	if len(paths) == 0 {
 		return 0, usagef("merge: no STATE given (run 'evalnll merge -h')")
 	}
+	if f.state == "-" {
+		return 0, usagef("--state: a state is binary; give a file, not -")
+	}
 	if f.worst < 0 {
 		return 0, usagef("--worst: %d is negative", f.worst)
 	}
@@ -198,6 +201,9 @@ func cmdMerge(e *env, args []string) (int, error) {
 		return 0, err
 	}
 	cfg := st.Metrics.Config()
+	if n := st.Metrics.NumSlices(); cfg.MaxSlices > 0 && n > cfg.MaxSlices {
+		return 0, fmt.Errorf("merge of %d states: %d distinct --by combinations, more than %d (--max-slices of the states)", len(paths), n, cfg.MaxSlices)
+	}
 	if !worstSet {
 		f.worst = cfg.Worst
 	} else if f.worst > cfg.Worst {

@@ -398,6 +398,30 @@ func TestShardClassCounts(t *testing.T) {
 	}
 }
 
+// TestMergeMaxSlices: shards under --max-slices whose merge is over it
+// fail as one eval over all the rows would.
+func TestMergeMaxSlices(t *testing.T) {
+	dir := t.TempDir()
+	cols := []pqwrite.Col{{Name: "y", Type: format.Double}, {Name: "p", Type: format.Double}, {Name: "g", Type: format.Int32}}
+	for f, name := range []string{"a.parquet", "b.parquet"} {
+		gr := make([][]pqwrite.Cell, 3)
+		for i := range 40 {
+			gr[0] = append(gr[0], pqwrite.Cell{V: float64(i % 2)})
+			gr[1] = append(gr[1], pqwrite.Cell{V: 0.3})
+			gr[2] = append(gr[2], pqwrite.Cell{V: float64(2*f + i%2)})
+		}
+		if err := (&pqwrite.File{Cols: cols, Groups: [][][]pqwrite.Cell{gr}}).Write(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"eval", "--label", "y", "--prob", "p", "--by", "g", "--max-slices", "2", filepath.Join(dir, "a.parquet"), filepath.Join(dir, "b.parquet")}
+	sts := shardStates(t, dir, "ms", 2, args...)
+	code, se := cli(append([]string{"merge", "--json", filepath.Join(dir, "m.json")}, sts...)...)
+	if code != 2 || !strings.Contains(se, "4 distinct --by combinations, more than 2") {
+		t.Fatalf("exit %d: %s", code, se)
+	}
+}
+
 // TestShardFlags: usage errors of --shard and merge.
 func TestShardFlags(t *testing.T) {
 	for _, c := range []struct {
@@ -408,6 +432,7 @@ func TestShardFlags(t *testing.T) {
 		{[]string{"eval", "--shard", "1", "x.parquet"}, "--shard: \"1\" is not i/N"},
 		{[]string{"eval", "--shard", "0/2", "-"}, "--shard: standard input cannot be shared out"},
 		{[]string{"merge"}, "merge: no STATE given"},
+		{[]string{"eval", "--state", "-", "x.parquet"}, "--state: a state is binary"},
 	} {
 		code, se := cli(c.args...)
 		if code != 2 || !strings.Contains(se, c.want) {
