@@ -58,7 +58,7 @@ func TestSumEncoding(t *testing.T) {
 	// A chunk out of range, or too many chunks, is refused.
 	for _, bad := range [][]byte{
 		{0, 0, 0, 3, 1, 0xff, 0xff, 0xff, 0xff, 0x10}, // chunk 3 = 2^32
-		{0, 0, 0, 60, 10},                             // chunks past the end
+		{0, 0, 0, 60, 10}, // chunks past the end
 	} {
 		if _, _, err := DecodeSum(bad); !errors.Is(err, ErrEncoding) {
 			t.Errorf("%x: %v", bad, err)
