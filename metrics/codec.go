@@ -591,7 +591,10 @@ func (b *bucketAcc) appendBinary(e *enc) {
 }
 
 func decodeBucket(d *dec, b *bucketAcc) {
+	// Every field is set: b may be a reused bucket.
+	*b = bucketAcc{Gap: b.Gap, OutN: b.OutN, Conf: b.Conf}
 	get := func(f *fx) {
+		*f = fx{}
 		f.hi = d.v("bootstrap sum")
 		f.lo = d.uv("bootstrap sum")
 		f.bad = d.flag("bootstrap sum")
@@ -699,7 +702,14 @@ func validKey(key []byte, n int) bool {
 
 // DecodeState decodes a State encoded by AppendBinary. Its errors wrap
 // ErrStateEncoding and name the part that is wrong.
-func DecodeState(b []byte) (*State, error) {
+func DecodeState(b []byte) (*State, error) { return DecodeStateReusing(b, nil) }
+
+// DecodeStateReusing is DecodeState, reusing the memory of the bootstrap
+// buckets of spare, a state the caller no longer uses (one already merged
+// into another: Merge adds its buckets' sums, it does not keep them), when
+// they have the shape this state needs. Merging many decoded states
+// allocates far less so. spare must not be used afterwards.
+func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 	d := &dec{b: b}
 	cd := d.comp(compConfig, "config")
 	cfg := decodeConfig(cd)
@@ -770,7 +780,11 @@ func DecodeState(b []byte) (*State, error) {
 		if uint64(len(bd.b)) < uint64(nb)*uint64(22+6*bins) {
 			bd.fail("bootstrap buckets")
 		} else {
-			s.boot = newBuckets(cfg)
+			if spare != nil && len(spare.boot) == nb && len(spare.boot[0].Gap) == bins {
+				s.boot, spare.boot = spare.boot, nil
+			} else {
+				s.boot = newBuckets(cfg)
+			}
 			for i := range s.boot {
 				decodeBucket(bd, &s.boot[i])
 			}

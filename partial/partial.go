@@ -240,7 +240,11 @@ const maxRows = 1 << 62
 
 // Decode reads a state file. Its errors wrap ErrNotState, ErrVersion or
 // ErrCorrupt (ErrCorrupt also for a file cut short).
-func Decode(b []byte) (*State, error) {
+func Decode(b []byte) (*State, error) { return DecodeReusing(b, nil) }
+
+// DecodeReusing is Decode, reusing memory of spare, a state the caller no
+// longer uses (one merged into another; see metrics.DecodeStateReusing).
+func DecodeReusing(b []byte, spare *State) (*State, error) {
 	if len(b) < len(Magic) || string(b[:len(Magic)]) != Magic {
 		return nil, ErrNotState
 	}
@@ -308,7 +312,11 @@ func Decode(b []byte) (*State, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	st, err := metrics.DecodeState(ms)
+	var sm *metrics.State
+	if spare != nil {
+		sm = spare.Metrics
+	}
+	st, err := metrics.DecodeStateReusing(ms, sm)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}

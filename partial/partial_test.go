@@ -197,9 +197,9 @@ func BenchmarkMerge1000(b *testing.B) {
 	b.ResetTimer()
 	defer func() { b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op") }()
 	for range b.N {
-		var m *State
+		var m, spare *State
 		for _, f := range files {
-			s, err := Decode(f)
+			s, err := DecodeReusing(f, spare)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -207,6 +207,8 @@ func BenchmarkMerge1000(b *testing.B) {
 				m = s
 			} else if err := m.Merge(s); err != nil {
 				b.Fatal(err)
+			} else {
+				spare = s
 			}
 		}
 		if err := m.Complete(); err != nil {
@@ -222,4 +224,45 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestDecodeReusing: merging states decoded into the memory of states
+// merged before gives the bytes of merging freshly decoded ones.
+func TestDecodeReusing(t *testing.T) {
+	cfg := byConfig()
+	var files [][]byte
+	for i := range 5 {
+		b, err := shardState(t, cfg, i, 5, 300, 4).Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, b)
+	}
+	merge := func(reuse bool) []byte {
+		var m, spare *State
+		for _, f := range files {
+			s, err := DecodeReusing(f, spare)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m == nil {
+				m = s
+				continue
+			}
+			if err := m.Merge(s); err != nil {
+				t.Fatal(err)
+			}
+			if reuse {
+				spare = s
+			}
+		}
+		b, err := m.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if string(merge(true)) != string(merge(false)) {
+		t.Fatal("reusing memory changed the merged state")
+	}
 }

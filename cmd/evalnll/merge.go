@@ -238,12 +238,14 @@ func mergeStates(paths []string) (*partial.State, error) {
 		covered [][2]int
 	}
 	var seen []part
+	var spare *partial.State // the last state merged: its memory is reused
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", p, unwrapPath(err))
 		}
-		st, err := partial.Decode(data)
+		st, err := partial.DecodeReusing(data, spare)
+		spare = nil
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", p, err)
 		}
@@ -289,6 +291,7 @@ func mergeStates(paths []string) (*partial.State, error) {
 			return nil, fmt.Errorf("%s: %v", p, err)
 		}
 		seen = append(seen, part{p, st.Covered})
+		spare = st
 	}
 	return merged, nil
 }
