@@ -257,7 +257,7 @@ func cmdEval(e *env, args []string) (int, error) {
 		}
 	}
 	return reportRun(e, run, reportOptions{outs: outs, gates: gates, limits: limits, base: base,
-		minSliceSize: int64(f.minSliceSize), worst: cfg.Worst, statePath: f.state, state: stateData})
+		minSliceSize: int64(f.minSliceSize), worst: cfg.Worst, statePath: f.state, state: stateData, shard: f.shard})
 }
 
 func skippedText(m map[string]int64) string {

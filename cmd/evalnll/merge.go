@@ -69,6 +69,8 @@ type reportOptions struct {
 	// statePath, if set, gets state once the reports are written.
 	statePath string
 	state     []byte
+	// shard is the share evaluated ("" for all rows), for messages.
+	shard string
 }
 
 // reportRun summarises a run, judges its gates and writes its reports
@@ -80,6 +82,9 @@ func reportRun(e *env, r *evalRun, o reportOptions) (int, error) {
 	for _, in := range r.inputs {
 		names = append(names, in.Name)
 		total += in.Read
+	}
+	if total == 0 && o.shard != "" {
+		return 0, fmt.Errorf("%s: no input rows in share %s, so no report of it (with --state alone, an empty share writes its state)", strings.Join(names, ", "), o.shard)
 	}
 	if total == 0 {
 		return 0, fmt.Errorf("%s: no input rows (every input is empty)", strings.Join(names, ", "))
