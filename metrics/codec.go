@@ -385,6 +385,21 @@ func (s *State) SetClassCount(c ClassCount) { s.classCount = c }
 // ClassCount is the class count the run adopted (N 0 when none).
 func (s *State) ClassCount() ClassCount { return s.classCount }
 
+// CheckPositions reports an error when a position in s (a worst row, the
+// first list of the class count) names an input file beyond the first
+// files: for states decoded from bytes, whose inputs are listed apart.
+func (s *State) CheckPositions(files int) error {
+	for _, w := range s.worst {
+		if w.Unit < 0 || w.Unit >= files {
+			return fmt.Errorf("%w: a worst row in input %d of %d", ErrStateEncoding, w.Unit+1, files)
+		}
+	}
+	if s.classCount.File >= files {
+		return fmt.Errorf("%w: the class count's first list in input %d of %d", ErrStateEncoding, s.classCount.File+1, files)
+	}
+	return nil
+}
+
 // Config is the configuration the state was built with.
 func (s *State) Config() *Config { return s.cfg }
 

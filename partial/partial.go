@@ -320,6 +320,9 @@ func DecodeReusing(b []byte, spare *State) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
+	if err := st.CheckPositions(len(s.Inputs)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
 	s.Metrics = st
 	if !bytes.Equal(fp, s.Fingerprint()) {
 		return nil, fmt.Errorf("%w: the configuration fingerprint does not match the configuration", ErrCorrupt)

@@ -266,3 +266,19 @@ func TestDecodeReusing(t *testing.T) {
 		t.Fatal("reusing memory changed the merged state")
 	}
 }
+
+// TestDecodePositions: a state whose worst rows name an input it does not
+// list is corrupt, even with a valid checksum.
+func TestDecodePositions(t *testing.T) {
+	cfg := byConfig()
+	cfg.Worst = 3
+	s := shardState(t, cfg, 0, 1, 50, 5)
+	s.Metrics.RelocateWorst(func(int, int64) (int, int64) { return 1, 0 }) // input 2 of 1
+	b, err := s.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decode(b); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Decode: %v", err)
+	}
+}
