@@ -22,9 +22,10 @@ type shardKind struct {
 	name string
 	pred pqwrite.Col
 	// label makes a row's label and prediction cells.
-	row  func(r *rand.Rand) (label, pred pqwrite.Cell)
-	list bool // the label is a list (multilabel)
-	args []string
+	row     func(r *rand.Rand) (label, pred pqwrite.Cell)
+	list    bool // the label is a list (multilabel)
+	noLabel bool // a logprob run: no --label
+	args    []string
 }
 
 func probCell(r *rand.Rand) pqwrite.Cell { return pqwrite.Cell{V: r.Float64()} }
@@ -82,7 +83,11 @@ var shardKinds = []shardKind{
 				vs[i] = -r.ExpFloat64()
 			}
 			return pqwrite.Cell{}, listCell(vs)
-		}, args: []string{"--logprob", "lp", "--base", "2"}},
+		}, noLabel: true, args: []string{"--logprob", "lp", "--base", "2"}},
+	{name: "logprob-scalar", pred: pqwrite.Col{Name: "lp", Type: format.Double, PageLevels: 16}, noLabel: true,
+		row: func(r *rand.Rand) (pqwrite.Cell, pqwrite.Cell) {
+			return pqwrite.Cell{}, pqwrite.Cell{V: -r.ExpFloat64()}
+		}, args: []string{"--logprob", "lp", "--base", "10"}},
 	{name: "gaussian", pred: pqwrite.Col{Name: "mean", Type: format.Double, PageLevels: 16},
 		row: func(r *rand.Rand) (pqwrite.Cell, pqwrite.Cell) {
 			return pqwrite.Cell{V: r.NormFloat64()}, pqwrite.Cell{V: r.NormFloat64() / 2}
@@ -158,7 +163,7 @@ func TestShardMergeProperty(t *testing.T) {
 			in := writeShardInputs(t, k, r)
 			dir := t.TempDir()
 			args := append([]string{"eval", "--weight", "w", "--by", "g", "--worst", "6", "--bootstrap", "100"}, k.args...)
-			if k.name != "logprob-tokens" {
+			if !k.noLabel {
 				args = append(args, "--label", "y")
 			}
 			if r.IntN(2) == 0 {
