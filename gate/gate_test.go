@@ -102,3 +102,35 @@ func FuzzParseThreshold(f *testing.F) {
 		}
 	})
 }
+
+func TestPassedByInterval(t *testing.T) {
+	l, err := ParseLimit("nll=0.01", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := passedByInterval(l, 0.02, 0.005, 0.03); !strings.Contains(n, "passed only because") || !strings.Contains(n, "0.02") {
+		t.Errorf("point change over the limit: note %q", n)
+	}
+	for _, change := range []float64{0.01, 0.002, math.NaN()} {
+		if n := passedByInterval(l, change, 0, 0.03); n != "" {
+			t.Errorf("change %v within the limit: note %q", change, n)
+		}
+	}
+}
+
+func TestMetricErrorSlices(t *testing.T) {
+	cases := []struct {
+		e    MetricError
+		want string
+	}{
+		{MetricError{Gate: "slice[a=b].nll > 1", Threshold: true, Metric: "slice[a=b].nll", Valid: []string{"nll"}}, "needs --by"},
+		{MetricError{Gate: "x", Metric: "slice[a=b].nll", Valid: []string{"nll", "slice[COL=VALUE].METRIC"}}, "no slice a=b"},
+		{MetricError{Gate: "x", Metric: "nlll", Valid: []string{"nll"}}, "unknown metric"},
+		{MetricError{Gate: "x", Metric: "slice[a=b].nll", Baseline: "base.json"}, "without --by"},
+	}
+	for _, c := range cases {
+		if got := c.e.Error(); !strings.Contains(got, c.want) {
+			t.Errorf("%+v: %q lacks %q", c.e, got, c.want)
+		}
+	}
+}

@@ -3,6 +3,8 @@ package gate
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/evalnll/evalnll/metrics"
 	"github.com/evalnll/evalnll/report"
@@ -35,12 +37,29 @@ type MetricError struct {
 
 func (e *MetricError) Error() string {
 	if e.Baseline != "" {
+		if e.slice() {
+			return fmt.Sprintf("%s: baseline has no figure %q (it has no such slice, or was made without --by)", e.Baseline, e.Metric)
+		}
 		return fmt.Sprintf("%s: baseline has no figure %q", e.Baseline, e.Metric)
 	}
-	if e.Threshold {
-		return fmt.Sprintf("%q: %v", e.Gate, UnknownMetric(e.Metric, e.Valid))
+	why := UnknownMetric(e.Metric, e.Valid)
+	if e.slice() {
+		// A slice figure: the report has no slices, or not this one.
+		why = fmt.Errorf("%q needs --by: the report has no slices", e.Metric)
+		if slices.Contains(e.Valid, "slice[COL=VALUE].METRIC") {
+			sel, _, _ := strings.Cut(strings.TrimPrefix(e.Metric, "slice["), "].")
+			why = fmt.Errorf("the report has no slice %s (a slice is named by every --by column: slice[COL=VALUE,COL2=VALUE2].METRIC)", sel)
+		}
 	}
-	return fmt.Sprintf("%s: %v", e.Gate, UnknownMetric(e.Metric, e.Valid))
+	if e.Threshold {
+		return fmt.Sprintf("%q: %v", e.Gate, why)
+	}
+	return fmt.Sprintf("%s: %v", e.Gate, why)
+}
+
+// slice reports whether the figure is a slice's (slice[...].METRIC).
+func (e *MetricError) slice() bool {
+	return strings.HasPrefix(e.Metric, "slice[") && strings.Contains(e.Metric, "].")
 }
 
 // Eval judges the thresholds, then the limits against base, on the figures
@@ -112,8 +131,12 @@ func judgeLimit(g *report.Gate, l Limit, baseDoc, curDoc report.Figures, b, v fl
 		if g.Failed {
 			g.Message = fmt.Sprintf("%s: %s went from %s to %s; the 95%% interval of the change%s, [%s, %s], lies above the limit %s",
 				l.Name(), l.Metric, report.Fmt(b), report.Fmt(v), unit, report.Fmt(g.DeltaLo), report.Fmt(g.DeltaHi), report.Fmt(l.Delta))
+			return ""
 		}
-		return ""
+		// Passed: say so when only the interval's reach below the limit
+		// saved it (the note is the gate's message and a warning).
+		g.Message = passedByInterval(l, change, g.DeltaLo, g.DeltaHi)
+		return g.Message
 	}
 	warning = fmt.Sprintf("baseline gate %s compared point estimates: %s", l.Name(), why)
 	g.Failed = l.Fails(b, v)
@@ -122,4 +145,15 @@ func judgeLimit(g *report.Gate, l Limit, baseDoc, curDoc report.Figures, b, v fl
 			l.Name(), l.Metric, report.Fmt(b), report.Fmt(v), report.Fmt(change), unit, report.Fmt(l.Delta), why)
 	}
 	return warning
+}
+
+// passedByInterval is the note on a paired baseline gate that passed
+// although the point change exceeds the limit: only because the 95%
+// interval of the change reaches below it. "" otherwise.
+func passedByInterval(l Limit, change, lo, hi float64) string {
+	if !(change > l.Delta) {
+		return ""
+	}
+	return fmt.Sprintf("%s passed only because the 95%% interval of the change, [%s, %s], reaches below the limit %s: the point change %s is over it",
+		l.Name(), report.Fmt(lo), report.Fmt(hi), report.Fmt(l.Delta), report.Fmt(change))
 }

@@ -213,43 +213,40 @@ func hashBytes(seed uint64, b []byte) uint64 {
 	return mix64(h)
 }
 
+// FileKey is the bootstrap key of a file: a hash of its path relative to
+// the input it was found under (see Position), stable across runs and
+// machines.
+func FileKey(rel string) uint64 {
+	return hashBytes(0, []byte(rel))
+}
+
+// posGamma is splitmix64's increment: posHash over consecutive rows of one
+// file is the splitmix64 sequence seeded with the file's seed.
+const posGamma = 0x9e3779b97f4a7c15
+
+// posHash is the bucket hash of row row of the file whose seed is fs
+// (mix64(bootstrap seed ^ FileKey)): one multiply-add and mix64.
+func posHash(fs uint64, row int64) uint64 {
+	return mix64(fs + uint64(row)*posGamma)
+}
+
 // bucketOf picks the bucket of valid row i: by its --id value, or else by
-// its content (the row's NLL, weight and first confidence bits), which does
-// not depend on where the row sits in the input.
-func (e *Evaluator) bucketOf(c *Cols, i int, t *terms) int {
+// its position (its file and its row within the file), which does not
+// depend on its content nor on how the file was cut into units.
+func (e *Evaluator) bucketOf(c *Cols, i int) int {
 	var h uint64
 	if c.ID != nil {
 		e.idkey = appendKey(e.idkey[:0], c.ID, i)
 		h = hashBytes(e.cfg.Bootstrap.Seed, e.idkey)
 	} else {
-		conf, hasConf := 0.0, false
-		if e.cfg.Kind.HasCalibration() {
-			j := i
-			if e.cfg.Kind == Multilabel {
-				j = int(t.pOff[i])
-			}
-			if e.cfg.Kind != Multilabel || t.pOff[i] < t.pOff[i+1] {
-				conf, hasConf = t.conf[j], true
-			}
-		}
-		h = contentHash(e.cfg.Bootstrap.Seed, t.x[i], t.w[i], conf, hasConf)
+		h = posHash(e.posSeed, e.row0+int64(i))
 	}
 	return int(h & uint64(len(e.st.boot)-1))
 }
 
-// contentHash is the bucket hash of a row without --id: its NLL, weight
-// and (first) confidence bits.
-func contentHash(seed uint64, x, w, conf float64, hasConf bool) uint64 {
-	h := seed ^ math.Float64bits(x) ^ bits.RotateLeft64(math.Float64bits(w), 21)
-	if hasConf {
-		h ^= bits.RotateLeft64(math.Float64bits(conf), 42)
-	}
-	return mix64(h)
-}
-
 // addBoot adds valid row i to its bucket.
 func (e *Evaluator) addBoot(c *Cols, i int, t *terms) {
-	b := &e.st.boot[e.bucketOf(c, i, t)]
+	b := &e.st.boot[e.bucketOf(c, i)]
 	b.Rows++
 	if !e.cfg.Weighted {
 		e.addBootUnweighted(b, i, t)
@@ -487,7 +484,6 @@ func (e *Evaluator) addBootFast(c *Cols, t *terms) {
 	}
 	p := e.bpend
 	mask := uint64(len(e.st.boot) - 1)
-	seed := e.cfg.Bootstrap.Seed
 	cal := e.cfg.Kind.HasCalibration()
 	bins := 0
 	if cal && len(e.st.boot) > 0 {
@@ -501,7 +497,7 @@ func (e *Evaluator) addBootFast(c *Cols, t *terms) {
 		}
 		p.rows += hi - lo
 		if c.ID == nil && cal && bins > 0 && !tokens && bootCalLoop {
-			e.addBootCal(t, lo, hi, seed, mask, bins)
+			e.addBootCal(t, lo, hi, mask, bins)
 			continue
 		}
 		for i := lo; i < hi; i++ {
@@ -511,13 +507,9 @@ func (e *Evaluator) addBootFast(c *Cols, t *terms) {
 			x := t.x[i]
 			var b int
 			if c.ID != nil {
-				b = e.bucketOf(c, i, t)
+				b = e.bucketOf(c, i)
 			} else {
-				conf := 0.0
-				if cal {
-					conf = t.conf[i]
-				}
-				b = int(contentHash(seed, x, t.w[i], conf, cal) & mask)
+				b = int(posHash(e.posSeed, e.row0+int64(i)) & mask)
 			}
 			if math.Abs(x) < pendMax {
 				p.nll[b] += int64(x * 0x1p40)
@@ -562,16 +554,17 @@ func (e *Evaluator) addBootFast(c *Cols, t *terms) {
 // bootCalLoop turns addBootCal on (tests turn it off to compare).
 var bootCalLoop = true
 
-// addBootCal is the loop of addBootFast for rows bucketed by content, with
+// addBootCal is the loop of addBootFast for rows bucketed by position, with
 // calibration bins and no token counts (binary and multiclass), over rows
 // lo..hi: the same sums, with the slices in local variables the compiler
 // keeps in registers and checks the bounds of once.
-func (e *Evaluator) addBootCal(t *terms, lo, hi int, seed, mask uint64, bins int) {
+func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 	p := e.bpend
 	nb := int(mask) + 1
 	n := hi - lo
 	bin := t.uniformBins(t.n, bins)[lo:hi]
-	reason, xs, ws, conf := t.reason[lo:hi], t.x[lo:hi], t.w[lo:hi], t.conf[lo:hi]
+	reason, xs, conf := t.reason[lo:hi], t.x[lo:hi], t.conf[lo:hi]
+	fs, row0 := e.posSeed, e.row0+int64(lo)
 	cor, br, out := t.correct[lo:hi], t.brier[lo:hi], t.out[lo:hi]
 	pnll, pbr := p.nll[:nb], p.brier[:nb]
 	cells := p.cells[:nb*bins]
@@ -584,7 +577,7 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, seed, mask uint64, bins int
 				continue
 			}
 			x, cf := xs[i], conf[i]
-			b := int(contentHash(seed, x, ws[i], cf, true) & mask)
+			b := int(posHash(fs, row0+int64(i)) & mask)
 			if math.Abs(x) < pendMax {
 				pnll[b] += int64(x * 0x1p40)
 			} else {
@@ -612,14 +605,14 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, seed, mask uint64, bins int
 	r.small = r.small[:0]
 	for i := 0; i < n; i++ {
 		// The vector loop does whole blocks; this loop the next row after.
-		if i = bootCalVec(r, i, reason, xs, ws, conf, br, out, cor, bin, seed, mask, bins); i == n {
+		if i = bootCalVec(r, i, reason, xs, conf, br, out, cor, bin, fs, row0, mask, bins); i == n {
 			break
 		}
 		if reason[i] != ReasonNone {
 			r.bucket[i] = -1
 			continue
 		}
-		b, k, nll, brier, c62, inc := bootCalRow(xs[i], ws[i], conf[i], br[i], out[i], cor[i], bin[i], seed, mask, bins)
+		b, k, nll, brier, c62, inc := bootCalRow(posHash(fs, row0+int64(i)), xs[i], conf[i], br[i], out[i], cor[i], bin[i], mask, bins)
 		if nll == 0 && math.Abs(xs[i]) >= pendMax {
 			e.st.boot[b].NLL.add(xs[i])
 		}
@@ -653,12 +646,12 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, seed, mask uint64, bins int
 	}
 }
 
-// bootCalRow is what addBootCal adds for a valid row: its bucket and cell
-// (bucket·bins + bin), its NLL (0 when it is pendMax or more: the caller
-// adds it to the bucket apart) and Brier score on the 2^-40 grid, conf62
-// of its confidence, and its cnt increment.
-func bootCalRow(x, w, cf, br float64, out, cor bool, bin int32, seed, mask uint64, bins int) (b, k int, nll, brier, c62 int64, inc uint64) {
-	b = int(contentHash(seed, x, w, cf, true) & mask)
+// bootCalRow is what addBootCal adds for a valid row of bucket hash h: its
+// bucket and cell (bucket·bins + bin), its NLL (0 when it is pendMax or
+// more: the caller adds it to the bucket apart) and Brier score on the
+// 2^-40 grid, conf62 of its confidence, and its cnt increment.
+func bootCalRow(h uint64, x, cf, br float64, out, cor bool, bin int32, mask uint64, bins int) (b, k int, nll, brier, c62 int64, inc uint64) {
+	b = int(h & mask)
 	k = b*bins + int(bin)
 	if math.Abs(x) < pendMax {
 		nll = int64(x * 0x1p40)
@@ -671,7 +664,7 @@ func bootCalRow(x, w, cf, br float64, out, cor bool, bin int32, seed, mask uint6
 type BootstrapResult struct {
 	Config BootstrapConfig
 	// ByID is set when rows were bucketed by --id (runs pair); else by
-	// content.
+	// position.
 	ByID bool
 	// BucketRows is the row count of each bucket: two runs whose counts
 	// differ did not see the same rows.
@@ -680,8 +673,39 @@ type BootstrapResult struct {
 	Metrics []string
 	// Replicates[m][r] is metric m in replicate r (NLL in nats).
 	Replicates [][]float64
-	// Lo and Hi are the 2.5% and 97.5% percentiles (nearest rank).
+	// Lo and Hi are the 95% intervals: the 2.5% and 97.5% percentiles
+	// (nearest rank) of the replicates, less Bias.
 	Lo, Hi []float64
+	// Bias[m] is what the interval of metric m was moved down by: for
+	// ECE, the bootstrap estimate of its bias (the mean replicate less the
+	// estimate from the same sums), since a resample's ECE is larger in
+	// expectation and the raw percentiles can exclude the estimate; 0 for
+	// the others (means, whose bootstrap is unbiased). Lo is at least 0
+	// when a bias was subtracted (ECE is never negative).
+	Bias []float64
+}
+
+// biasCorrect moves the interval of a metric whose bootstrap is biased
+// (a resample's ECE exceeds the sample's in expectation) down by the
+// bootstrap estimate of the bias, mean(reps) - est (NaN replicates
+// ignored), keeping lo at 0 or more: the percentile interval of the
+// bias-corrected replicates. It returns the bias subtracted (0 when none
+// can be estimated).
+func biasCorrect(reps []float64, est float64, lo, hi *float64) float64 {
+	var sum float64
+	n := 0
+	for _, x := range reps {
+		if x == x {
+			sum += x
+			n++
+		}
+	}
+	if n == 0 || est != est || math.IsInf(est, 0) {
+		return 0
+	}
+	b := sum/float64(n) - est
+	*lo, *hi = max(*lo-b, 0), max(*hi-b, 0)
+	return b
 }
 
 // Percentile95 returns the 2.5% and 97.5% nearest-rank percentiles of xs
@@ -823,10 +847,36 @@ func (s *State) bootstrap() *BootstrapResult {
 	}
 	wg.Wait()
 	res.Lo, res.Hi = make([]float64, len(res.Metrics)), make([]float64, len(res.Metrics))
-	for m := range res.Metrics {
+	res.Bias = make([]float64, len(res.Metrics))
+	for m, name := range res.Metrics {
 		res.Lo[m], res.Hi[m] = Percentile95(res.Replicates[m])
+		if name == "ece" {
+			res.Bias[m] = biasCorrect(res.Replicates[m], eceOfBuckets(gap, pw), &res.Lo[m], &res.Hi[m])
+		}
 	}
 	return res
+}
+
+// eceOfBuckets is the ECE of the buckets' sums taken once each (the
+// estimate the replicates scatter around, on the buckets' grid): sum over
+// bins of |sum of the buckets' gaps| over the predictions' weight.
+func eceOfBuckets(gap [][]float64, pw []float64) float64 {
+	if len(gap) == 0 {
+		return math.NaN()
+	}
+	bin := make([]float64, len(gap[0]))
+	var w float64
+	for k, g := range gap {
+		w += pw[k]
+		for j, x := range g {
+			bin[j] += x
+		}
+	}
+	var e float64
+	for _, x := range bin {
+		e += math.Abs(x)
+	}
+	return e / w
 }
 
 // poisson1 draws from Poisson(1) by inversion, from the 64 random bits v

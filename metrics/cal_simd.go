@@ -31,25 +31,34 @@ func uniformBinsVec(c []float64, n int, bin []int32) int {
 }
 
 // bootCalVec fills r for rows i, i+8, ... (addBootCal's first loop, with
-// its operations: contentHash, the products by 2^40 and conf62 truncated),
+// its operations: posHash of row row0+i of the file of seed fs, the
+// products by 2^40 and conf62 truncated),
 // and lists in r.small the blocks with a confidence below confSmall, block by
 // block while every row of a block is valid with an NLL within pendMax. It
 // returns the first row it did not do: the start of a block that is not,
 // or of the last part block (i itself without AVX-512).
-func bootCalVec(r *bootCalRows, i int, reason []Reason, xs, ws, conf, br []float64, out, cor []bool,
-	bin []int32, seed, mask uint64, bins int) int {
+func bootCalVec(r *bootCalRows, i int, reason []Reason, xs, conf, br []float64, out, cor []bool,
+	bin []int32, fs uint64, row0 int64, mask uint64, bins int) int {
 	if !useAVX512 || bins > 1<<23 || mask >= 1<<23 {
 		return i
 	}
 	n := len(reason)
 	bc, bu := archsimd.BroadcastFloat64x8, archsimd.BroadcastUint64x8
 	lim, nlim, grid, grid62, small := bc(pendMax), bc(-pendMax), bc(0x1p40), bc(0x1p62), bc(confSmall)
-	sd, mk, m1, m2, one := bu(seed), bu(mask), bu(0xbf58476d1ce4e5b9), bu(0x94d049bb133111eb), bu(1)
+	mk, m1, m2, one := bu(mask), bu(0xbf58476d1ce4e5b9), bu(0x94d049bb133111eb), bu(1)
+	// posHash's argument for rows i..i+7, stepped by 8 rows a block.
+	var lanes [8]uint64
+	g := uint64(posGamma)
+	for k := range lanes {
+		lanes[k] = uint64(k) * g
+	}
+	pos := bu(fs + uint64(row0+int64(i))*g).Add(archsimd.LoadUint64x8(&lanes))
+	step := bu(8 * g)
 	nbins := archsimd.BroadcastInt32x8(int32(bins))
 	bucket, cell, nll, brier, c62, inc := r.bucket[:n], r.cell[:n], r.nll[:n], r.brier[:n], r.conf[:n], r.inc[:n]
 	out, cor, bin = out[:n], cor[:n], bin[:n]
-	xs, ws, conf, br = xs[:n], ws[:n], conf[:n], br[:n]
-	for ; i+8 <= n; i += 8 {
+	xs, conf, br = xs[:n], conf[:n], br[:n]
+	for ; i+8 <= n; i, pos = i+8, pos.Add(step) {
 		if *(*uint64)(unsafe.Pointer(&reason[i])) != 0 { // ReasonNone is 0
 			break
 		}
@@ -58,9 +67,7 @@ func bootCalVec(r *bootCalRows, i int, reason []Reason, xs, ws, conf, br []float
 			break
 		}
 		cf := archsimd.LoadFloat64x8Slice(conf[i:])
-		h := sd.Xor(x.AsUint64x8()).Xor(archsimd.LoadFloat64x8Slice(ws[i:]).AsUint64x8().RotateAllLeft(21)).
-			Xor(cf.AsUint64x8().RotateAllLeft(42))
-		h = h.Xor(h.ShiftAllRight(30)).Mul(m1) // mix64
+		h := pos.Xor(pos.ShiftAllRight(30)).Mul(m1) // mix64
 		h = h.Xor(h.ShiftAllRight(27)).Mul(m2)
 		h = h.Xor(h.ShiftAllRight(31))
 		b := h.And(mk).TruncateToUint32().AsInt32x8()

@@ -168,6 +168,12 @@ type Evaluator struct {
 	curClass int
 	worstMin float64
 	idkey    []byte
+	// posSeed is the bootstrap key seed of the current unit's file (see
+	// Position), row0 the row within that file of the current batch's
+	// first row.
+	posSeed  uint64
+	unitRow  int64
+	row0     int64
 	t        terms
 	accs     []*Acc
 	localIdx map[*Acc]int32
@@ -204,9 +210,30 @@ func (e *Evaluator) State() *State {
 
 // BeginUnit starts unit u (a row group or record batch, numbered in input
 // order across files); row numbers passed to Add count from 0 within it.
+// Its rows are placed at the start of an unnamed file (Position{}): use
+// BeginUnitAt when rows are bootstrapped without --id.
 func (e *Evaluator) BeginUnit(u int) {
+	e.BeginUnitAt(u, Position{})
+}
+
+// BeginUnitAt is BeginUnit for a unit whose first row is at p: without
+// --id, a row's bootstrap bucket comes from its file and its row within
+// that file, so that distinct rows fall into buckets independently
+// whatever their content, and a bucket does not depend on how the file
+// was cut into units, parts and batches.
+func (e *Evaluator) BeginUnitAt(u int, p Position) {
 	e.unit = u
 	e.stop = false
+	e.posSeed = mix64(e.cfg.Bootstrap.Seed ^ p.File)
+	e.unitRow = p.Row
+}
+
+// Position is where a unit's rows are: File is FileKey of the path of
+// their file relative to the input it was found under, Row the row of the
+// unit's first row within that file (from 0).
+type Position struct {
+	File uint64
+	Row  int64
 }
 
 // Classes is the class count in use (0 if none was seen yet).
@@ -295,6 +322,7 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		return false
 	}
 	e.st.UnitRows[e.unit] += int64(c.Rows)
+	e.row0 = e.unitRow + base
 	if len(e.st.slices) > e.cfg.MaxSlices && e.cfg.MaxSlices > 0 {
 		return false
 	}

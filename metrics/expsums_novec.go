@@ -32,8 +32,8 @@ func uniformBinsVec(c []float64, n int, bin []int32) int { return 0 }
 var bootCalVecOK = false
 
 // bootCalVec is the vector loop of addBootCal; this build has none.
-func bootCalVec(r *bootCalRows, i int, reason []Reason, xs, ws, conf, br []float64, out, cor []bool,
-	bin []int32, seed, mask uint64, bins int) int {
+func bootCalVec(r *bootCalRows, i int, reason []Reason, xs, conf, br []float64, out, cor []bool,
+	bin []int32, fs uint64, row0 int64, mask uint64, bins int) int {
 	return i
 }
 

@@ -21,13 +21,33 @@ var ErrNoInputs = errors.New("no input files")
 // table extensions, globs, "-") into a sorted, de-duplicated list of paths.
 // "-" stays "-" and sorts first.
 func Expand(args []string) ([]string, error) {
-	seen := map[string]bool{}
+	paths, _, err := ExpandKeys(args)
+	return paths, err
+}
+
+// ExpandKeys is Expand, and for each path its key: the path relative to the
+// input it was found under, with forward slashes. A file named as an
+// argument is keyed by its base name, a file found in a directory argument
+// by its path below that directory, a file matched by a glob by its path
+// below the glob's fixed leading directories ("runs/*/p.parquet" keys
+// runs/a/p.parquet as "a/p.parquet"), and "-" as "-". So the keys do not
+// depend on the working directory nor on where the inputs were copied. A
+// file that several arguments name gets the longest of its keys (then the
+// least bytewise), whatever the order of the arguments.
+func ExpandKeys(args []string) (paths, keys []string, err error) {
+	key := map[string]string{}
 	var out []string
-	add := func(p string) {
-		p = filepath.Clean(p)
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
+	add := func(root string) func(string) {
+		return func(p string) {
+			p = filepath.Clean(p)
+			k := relKey(root, p)
+			old, seen := key[p]
+			if !seen {
+				out = append(out, p)
+			}
+			if !seen || len(k) > len(old) || len(k) == len(old) && k < old {
+				key[p] = k
+			}
 		}
 	}
 	stdin := false
@@ -39,42 +59,68 @@ func Expand(args []string) ([]string, error) {
 		st, err := os.Stat(a)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) || !hasMeta(a) {
-				return nil, fmt.Errorf("%s: %w", a, unwrapPathErr(err))
+				return nil, nil, fmt.Errorf("%s: %w", a, unwrapPathErr(err))
 			}
 			matches, gerr := filepath.Glob(a)
 			if gerr != nil {
-				return nil, fmt.Errorf("%s: bad glob pattern: %v", a, gerr)
+				return nil, nil, fmt.Errorf("%s: bad glob pattern: %v", a, gerr)
 			}
 			if len(matches) == 0 {
-				return nil, fmt.Errorf("%s: no file matches the pattern", a)
+				return nil, nil, fmt.Errorf("%s: no file matches the pattern", a)
 			}
+			root := globRoot(a)
 			for _, m := range matches {
-				if err := addPath(m, add); err != nil {
-					return nil, err
+				if err := addPath(m, add(root)); err != nil {
+					return nil, nil, err
 				}
 			}
 			continue
 		}
 		if st.IsDir() {
 			n := len(out)
-			if err := walk(a, add); err != nil {
-				return nil, err
+			if err := walk(a, add(a)); err != nil {
+				return nil, nil, err
 			}
 			if len(out) == n {
-				return nil, fmt.Errorf("%s: directory holds no .parquet, .arrow, .arrows, .ipc or .feather file", a)
+				return nil, nil, fmt.Errorf("%s: directory holds no .parquet, .arrow, .arrows, .ipc or .feather file", a)
 			}
 			continue
 		}
-		add(a)
+		add(filepath.Dir(a))(a)
 	}
 	sort.Strings(out)
 	if stdin {
 		out = append([]string{"-"}, out...)
+		key["-"] = "-"
 	}
 	if len(out) == 0 {
-		return nil, ErrNoInputs
+		return nil, nil, ErrNoInputs
 	}
-	return out, nil
+	keys = make([]string, len(out))
+	for i, p := range out {
+		keys[i] = key[p]
+	}
+	return out, keys, nil
+}
+
+// relKey is p relative to root, with forward slashes (p's base name when
+// it is not below root).
+func relKey(root, p string) string {
+	r, err := filepath.Rel(filepath.Clean(root), p)
+	if err != nil || r == "." || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		r = filepath.Base(p)
+	}
+	return filepath.ToSlash(r)
+}
+
+// globRoot is the directory of a glob pattern's leading elements that hold
+// no pattern characters: "runs/*/p.parquet" and "runs/*.arrow" give "runs".
+func globRoot(pattern string) string {
+	dir := pattern
+	for hasMeta(dir) {
+		dir = filepath.Dir(dir)
+	}
+	return dir
 }
 
 func addPath(p string, add func(string)) error {

@@ -67,3 +67,62 @@ func TestExpand(t *testing.T) {
 		t.Error("an empty directory should be an error")
 	}
 }
+
+// TestExpandKeys: a file's key is its path relative to the input it was
+// found under, whatever the working directory, the spelling of the
+// argument or the order of the arguments.
+func TestExpandKeys(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"runs/a/p.parquet", "runs/b/p.parquet", "runs/q.parquet", "other/p.parquet"} {
+		touch(t, filepath.Join(dir, p))
+	}
+	keys := func(args ...string) map[string]string {
+		t.Helper()
+		paths, ks, err := ExpandKeys(args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for i, p := range paths {
+			r, _ := filepath.Rel(dir, p)
+			if p == "-" {
+				r = p
+			}
+			m[filepath.ToSlash(r)] = ks[i]
+		}
+		return m
+	}
+	j := func(p string) string { return filepath.Join(dir, p) }
+	cases := []struct {
+		name string
+		got  map[string]string
+		want map[string]string
+	}{
+		{"directory", keys(j("runs")), map[string]string{"runs/a/p.parquet": "a/p.parquet", "runs/b/p.parquet": "b/p.parquet", "runs/q.parquet": "q.parquet"}},
+		{"directory spelled otherwise", keys(j("runs") + "/./"), map[string]string{"runs/a/p.parquet": "a/p.parquet", "runs/b/p.parquet": "b/p.parquet", "runs/q.parquet": "q.parquet"}},
+		{"named files: base names", keys(j("runs/a/p.parquet"), j("other/p.parquet")), map[string]string{"runs/a/p.parquet": "p.parquet", "other/p.parquet": "p.parquet"}},
+		{"glob of folders", keys(j("runs/*/p.parquet")), map[string]string{"runs/a/p.parquet": "a/p.parquet", "runs/b/p.parquet": "b/p.parquet"}},
+		{"glob matching a folder, walked", keys(j("run?")), map[string]string{"runs/a/p.parquet": "runs/a/p.parquet", "runs/b/p.parquet": "runs/b/p.parquet", "runs/q.parquet": "runs/q.parquet"}},
+		{"named twice: the longer key, any order", keys(j("runs/a/p.parquet"), j("runs")), map[string]string{"runs/a/p.parquet": "a/p.parquet", "runs/b/p.parquet": "b/p.parquet", "runs/q.parquet": "q.parquet"}},
+		{"named twice, reversed", keys(j("runs"), j("runs/a/p.parquet")), map[string]string{"runs/a/p.parquet": "a/p.parquet", "runs/b/p.parquet": "b/p.parquet", "runs/q.parquet": "q.parquet"}},
+		{"stdin", keys("-", j("runs/q.parquet")), map[string]string{"-": "-", "runs/q.parquet": "q.parquet"}},
+	}
+	for _, c := range cases {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	// Relative arguments from another working directory give the same keys.
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	if err := os.Chdir(filepath.Join(dir, "runs")); err != nil {
+		t.Fatal(err)
+	}
+	_, ks, err := ExpandKeys([]string{"."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a/p.parquet", "b/p.parquet", "q.parquet"}; !reflect.DeepEqual(ks, want) {
+		t.Errorf("from inside the folder: %v, want %v", ks, want)
+	}
+}

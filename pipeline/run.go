@@ -33,6 +33,11 @@ type Job struct {
 	Files []reader.File
 	// Names are the file names used in messages and row ids, one per file.
 	Names []string
+	// Keys are the files' paths relative to the inputs they were found
+	// under (see Expand), one per file: without --id, a row's bootstrap
+	// bucket comes from its file's key and its row within the file. Nil:
+	// Names.
+	Keys []string
 	// Columns are read from every file, in this order; Bind maps a batch of
 	// them onto roles.
 	Columns []string
@@ -115,7 +120,7 @@ func (r *Result) RowName(file int, row int64) string {
 // them in input order.
 type unit struct {
 	file, index, ordinal int
-	start                int64        // its first row's number within the file
+	first                int64        // the unit's (or part's) first row within its file
 	part                 *reader.Part // nil: the whole unit
 	// left counts the parts of the unit not yet read (nil for a whole
 	// unit): the last one to finish reports the unit done.
@@ -137,8 +142,8 @@ func (u unit) done() bool { return u.left == nil || u.left.Add(-1) == 0 }
 // into (1: none); or a part of one that a Shard cut (part set).
 type wholeUnit struct {
 	file, index int
+	first       int64 // its first row within the file
 	parts       int
-	start       int64 // the first row's number within the file
 	rows        int64 // -1: unknown (a stream)
 	part        *reader.Part
 }
@@ -181,14 +186,14 @@ func newPlanner(files []reader.File, cols []string, workers int, shard Shard) *p
 			continue
 		}
 		sp, _ := f.(reader.Splitter)
-		var start int64
+		var first int64
 		for _, u := range us {
 			var n int64
 			if sp != nil {
 				n = max(sp.UnitBytes(u.Index, cols), 0)
 			}
-			p.units = append(p.units, wholeUnit{file: fi, index: u.Index, parts: 1, start: start, rows: u.Rows})
-			start += max(u.Rows, 0)
+			p.units = append(p.units, wholeUnit{file: fi, index: u.Index, parts: 1, first: first, rows: u.Rows})
+			first += max(u.Rows, 0)
 			sizes = append(sizes, n)
 			lens = append(lens, uint64(max(n, 1)))
 		}
@@ -236,7 +241,7 @@ func (p *planner) planned() int {
 // corrupt while cutting it leaves the error to the whole unit's scan, which
 // reports it at its place).
 func (p *planner) split(w wholeUnit, ordinal int) []unit {
-	whole := []unit{{file: w.file, index: w.index, ordinal: ordinal, start: w.start, part: w.part}}
+	whole := []unit{{file: w.file, index: w.index, ordinal: ordinal, first: w.first, part: w.part}}
 	if w.parts < 2 || w.part != nil {
 		return whole
 	}
@@ -249,7 +254,7 @@ func (p *planner) split(w wholeUnit, ordinal int) []unit {
 	left.Store(int32(len(parts)))
 	us := make([]unit, len(parts))
 	for k := range parts {
-		us[k] = unit{file: w.file, index: w.index, ordinal: ordinal + k, start: w.start + parts[k].First, part: &parts[k], left: left}
+		us[k] = unit{file: w.file, index: w.index, ordinal: ordinal + k, first: w.first + parts[k].First, part: &parts[k], left: left}
 	}
 	return us
 }
@@ -397,7 +402,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		u := units[f.unit]
 		if f.re != nil {
 			col := job.ColumnOf(f.re.Role)
-			return nil, &InputError{File: job.Names[u.file], Row: u.start + f.row + 1, Msg: f.re.Message(col), Err: ErrInvalidRow}
+			return nil, &InputError{File: job.Names[u.file], Row: u.first + f.row + 1, Msg: f.re.Message(col), Err: ErrInvalidRow}
 		}
 		return nil, f.err
 	}
@@ -409,20 +414,20 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			continue
 		}
 		rs := res.Ranges[u.file]
-		if k := len(rs) - 1; k >= 0 && rs[k].Hi == u.start {
+		if k := len(rs) - 1; k >= 0 && rs[k].Hi == u.first {
 			rs[k].Hi += n
 		} else {
-			res.Ranges[u.file] = append(rs, Range{u.start, u.start + n})
+			res.Ranges[u.file] = append(rs, Range{u.first, u.first + n})
 		}
 	}
 	// Positions that mean the same in every run over these inputs: the
 	// file and the row within it.
-	st.RelocateWorst(func(un int, row int64) (int, int64) { return units[un].file, units[un].start + row })
+	st.RelocateWorst(func(un int, row int64) (int, int64) { return units[un].file, units[un].first + row })
 	cc := metrics.NoClassCount
 	if classes > 0 {
 		cc.N = classes
 		if f, ok := firstList(evs); ok {
-			cc.File, cc.Row = units[f.unit].file, units[f.unit].start+f.row
+			cc.File, cc.Row = units[f.unit].file, units[f.unit].first+f.row
 		}
 	}
 	st.SetClassCount(cc)
@@ -456,9 +461,14 @@ func runUnit(ctx context.Context, job *Job, own []*metrics.Evaluator, spare chan
 			spare <- e
 		}
 	}()
+	key := job.Names[u.file]
+	if job.Keys != nil {
+		key = job.Keys[u.file]
+	}
+	pos := metrics.Position{File: metrics.FileKey(key), Row: u.first}
 	nerr := make([]int, len(evs))
 	for k, ev := range evs {
-		ev.BeginUnit(u.ordinal)
+		ev.BeginUnitAt(u.ordinal, pos)
 		nerr[k] = len(ev.State().Errs)
 	}
 	s := u.scan(job.Files[u.file], job.Columns, opt.BatchRows)
@@ -472,7 +482,7 @@ func runUnit(ctx context.Context, job *Job, own []*metrics.Evaluator, spare chan
 			select {
 			case ev := <-spare:
 				borrowed.Add(1)
-				ev.BeginUnit(u.ordinal)
+				ev.BeginUnitAt(u.ordinal, pos)
 				evs = append(evs, ev)
 				nerr = append(nerr, len(ev.State().Errs))
 				oks = append(oks, false)

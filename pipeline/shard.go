@@ -122,7 +122,7 @@ func shareUnits(files []reader.File, cols []string, units []wholeUnit, lens []ui
 			}
 			mid2 := 2*c + mulDiv(l, uint64(2*p.First+p.Rows), uint64(w.rows))
 			if shareOf(mid2, total, s.Count) == s.Index {
-				keep = append(keep, wholeUnit{file: w.file, index: w.index, parts: 1, start: w.start + p.First, rows: p.Rows, part: p})
+				keep = append(keep, wholeUnit{file: w.file, index: w.index, parts: 1, first: w.first + p.First, rows: p.Rows, part: p})
 			}
 		}
 	}

@@ -39,7 +39,39 @@ type Comparison struct {
 	Slices []SliceCompare
 	// Unpaired says why intervals were not available, or "".
 	Unpaired string
-	Gates    []Gate
+	// Notes are caveats (a baseline converted to other units, figures
+	// whose settings differ), in first-seen order.
+	Notes []string
+	Gates []Gate
+}
+
+// MarkMismatches gives the figures that are defined by a setting that
+// differs between base and cur (see Mismatch) the verdict "not comparable"
+// and no interval, and notes each setting once.
+func (c *Comparison) MarkMismatches(base, cur Doc) {
+	mark := func(r *CompareRow) {
+		s, ok := Mismatch(base, cur, r.Metric)
+		if !ok {
+			return
+		}
+		r.Paired = false
+		r.Verdict = fmt.Sprintf("not comparable (%s %s vs %s)", s.Flag, s.Base, s.Cur)
+		note := fmt.Sprintf("the baseline was made with %s %s, the new run with %s %s: figures that depend on it are not compared", s.Flag, s.Base, s.Flag, s.Cur)
+		for _, n := range c.Notes {
+			if n == note {
+				return
+			}
+		}
+		c.Notes = append(c.Notes, note)
+	}
+	for i := range c.Overall {
+		mark(&c.Overall[i])
+	}
+	for i := range c.Slices {
+		for j := range c.Slices[i].Rows {
+			mark(&c.Slices[i].Rows[j])
+		}
+	}
 }
 
 // SliceCompare is one slice present in both reports.
@@ -190,14 +222,24 @@ func (c *Comparison) Text(w io.Writer) error {
 	if c.Unpaired != "" {
 		fmt.Fprintf(w, "not paired: %s; verdicts compare point estimates\n", c.Unpaired)
 	}
+	for _, n := range c.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	// A failure's message goes to stderr (the caller's), as eval's do.
 	for _, g := range c.Gates {
-		st := "pass"
+		st, text := "pass", gateText(g)
 		if g.Failed {
-			st = "FAIL"
+			st, text = "FAIL", gateShort(g)
 		}
-		fmt.Fprintf(w, "gate %s: %s\n", st, gateText(g))
+		fmt.Fprintf(w, "gate %s: %s\n", st, text)
 	}
 	return nil
+}
+
+// gateShort is a gate without its message.
+func gateShort(g Gate) string {
+	g.Message = ""
+	return gateText(g)
 }
 
 func gateText(g Gate) string {
@@ -237,6 +279,9 @@ func (c *Comparison) Markdown(w io.Writer) error {
 	}
 	if c.Unpaired != "" {
 		fmt.Fprintf(&b, "\nIntervals not paired: %s; verdicts compare point estimates.\n", c.Unpaired)
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintf(&b, "\nNote: %s.\n", n)
 	}
 	if len(c.Slices) > 0 {
 		b.WriteString("\n<details><summary>Slices</summary>\n\n| slice | metric | base | new | Δ | Δ% | verdict |\n|---|---|---:|---:|---:|---:|---|\n")

@@ -197,6 +197,9 @@ func (m *Model) JSON() []byte {
 					o = append(o, KV{"delta_interval", Floats{g.DeltaLo, g.DeltaHi}})
 				}
 			}
+			if !g.Failed && g.Message != "" {
+				o = append(o, KV{"note", g.Message})
+			}
 			gs[i] = o
 		}
 		doc = append(doc, KV{"gates", gs})
@@ -322,13 +325,17 @@ func (m *Model) scaled(metric string, v float64) float64 {
 // runs: the bucket row counts and every replicate value.
 func (m *Model) bootstrapObj() Obj {
 	b := m.Bootstrap
-	key := "content"
+	key := "position"
 	if b.ByID {
 		key = "id"
 	}
 	iv := Obj{}
 	reps := Obj{}
+	bias := Obj{}
 	for i, name := range b.Metrics {
+		if i < len(b.Bias) && b.Bias[i] != 0 {
+			bias = append(bias, KV{name, Num(m.scaled(name, b.Bias[i]))})
+		}
 		iv = append(iv, KV{name, Floats{m.scaled(name, b.Lo[i]), m.scaled(name, b.Hi[i])}})
 		vals := make(Floats, len(b.Replicates[i]))
 		for r, v := range b.Replicates[i] {
@@ -336,7 +343,7 @@ func (m *Model) bootstrapObj() Obj {
 		}
 		reps = append(reps, KV{name, vals})
 	}
-	return Obj{
+	o := Obj{
 		{"method", "poisson bootstrap over hash buckets of rows"},
 		{"level", Num(0.95)},
 		{"seed", b.Config.Seed},
@@ -344,7 +351,11 @@ func (m *Model) bootstrapObj() Obj {
 		{"replicates", b.Config.Replicates},
 		{"key", key},
 		{"intervals", iv},
-		{"bucket_rows", Ints(b.BucketRows)},
-		{"replicate_values", reps},
 	}
+	if len(bias) > 0 {
+		// The intervals of these figures are the replicates' percentiles
+		// less this bias (bias-corrected percentile intervals).
+		o = append(o, KV{"bias", bias})
+	}
+	return append(o, KV{"bucket_rows", Ints(b.BucketRows)}, KV{"replicate_values", reps})
 }

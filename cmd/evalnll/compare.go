@@ -15,7 +15,11 @@ const compareUsage = `Usage: evalnll compare [flags] BASE.json NEW.json
 Diffs two JSON reports: for every figure, the base and new values, the
 change Δ and Δ%, the 95% interval of Δ when both runs bucketed rows by --id
 (paired bootstrap), and a verdict; then the same per slice. Gates work as in
-'evalnll eval', judged on NEW against BASE; a failed gate exits 1.
+'evalnll eval', judged on NEW against BASE; a failed gate exits 1 and says
+why on stderr. Reports of different kinds exit 2; BASE's NLL figures are
+converted to NEW's units; a figure defined by a setting that differs
+(--bins, --binning for ece and mce; --eps for the NLL figures) is "not
+comparable", and a gate on it exits 2 unless --allow-config-mismatch.
 
 Examples:
   $ evalnll compare base.json new.json
@@ -28,11 +32,13 @@ func cmdCompare(e *env, args []string) (int, error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	var md string
+	var allow bool
 	var failIf, maxInc, maxDec multiFlag
 	fs.StringVar(&md, "md", "", "also write the comparison as markdown to `FILE` (appended to when it exists, as $GITHUB_STEP_SUMMARY wants)")
 	fs.Var(&failIf, "fail-if", "exit 1 when `'METRIC OP VALUE'` holds for NEW; repeatable")
 	fs.Var(&maxInc, "max-increase", "exit 1 when `METRIC=DELTA` rose by more than DELTA (or N%); repeatable")
 	fs.Var(&maxDec, "max-decrease", "exit 1 when `METRIC=DELTA` fell by more than DELTA (or N%); repeatable")
+	fs.BoolVar(&allow, "allow-config-mismatch", false, "judge gates on figures whose settings (--bins, --binning, --eps) differ between the reports, with a warning, rather than exit 2")
 	fs.Usage = func() { fmt.Fprint(fs.Output(), compareUsage); fs.PrintDefaults() }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -60,13 +66,21 @@ func cmdCompare(e *env, args []string) (int, error) {
 			return 0, err
 		}
 	}
-	c := report.Compare(docs[0], docs[1])
+	// Reports of other kinds are not comparable; other units are
+	// converted (to NEW's); figures whose settings differ are not judged.
+	base := &report.Baseline{Path: pos[0], Doc: docs[0]}
 	m := &report.Model{}
-	failed, err := runGates(m, docs[1], ths, lims, &report.Baseline{Path: pos[0], Doc: docs[0]})
+	if err := matchBaseline(base, docs[1], lims, allow, m.AddWarning); err != nil {
+		return 0, err
+	}
+	c := report.Compare(base.Doc, docs[1])
+	c.MarkMismatches(base.Doc, docs[1])
+	failed, err := runGates(m, docs[1], ths, lims, base)
 	if err != nil {
 		return 0, err
 	}
 	c.Gates = m.Gates
+	c.Notes = append(m.Warnings, c.Notes...)
 	if err := c.Text(e.stdout); err != nil {
 		return 0, err
 	}
@@ -80,6 +94,11 @@ func cmdCompare(e *env, args []string) (int, error) {
 		}
 	}
 	if failed {
+		for _, g := range c.Gates {
+			if g.Failed {
+				fmt.Fprintf(e.stderr, "evalnll: gate failed: %s\n", g.Message)
+			}
+		}
 		return exitGateFailed, nil
 	}
 	return exitOK, nil

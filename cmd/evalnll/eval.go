@@ -61,6 +61,7 @@ type evalFlags struct {
 	maxSlices                                                          int
 	shard, state                                                       string
 	numClasses                                                         int
+	allowMismatch                                                      bool
 }
 
 func evalFlagSet(f *evalFlags) *flag.FlagSet {
@@ -95,6 +96,7 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.baseline, "baseline", "", "baseline JSON report `FILE` for --max-increase and --max-decrease")
 	fs.Var(&f.maxInc, "max-increase", "fail when `METRIC=DELTA` rose by more than DELTA (absolute, or N% relative) over the baseline; repeatable")
 	fs.Var(&f.maxDec, "max-decrease", "fail when `METRIC=DELTA` fell by more than DELTA over the baseline (for accuracy); repeatable")
+	fs.BoolVar(&f.allowMismatch, "allow-config-mismatch", false, "judge baseline gates on figures whose settings (--bins, --binning, --eps) differ from the baseline's, with a warning, rather than exit 2")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof)")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a profile of the run's allocations to `FILE` (go tool pprof)")
@@ -221,7 +223,16 @@ func cmdEval(e *env, args []string) (int, error) {
 		}
 		cfg.Classes = f.numClasses
 	}
+	if base != nil && len(limits) > 0 {
+		// Refuse a baseline that cannot match before reading the inputs;
+		// the report, once made, is checked again (matchBaseline below).
+		early := *base
+		if err := matchBaseline(&early, plannedDoc(cfg), limits, f.allowMismatch, func(string) {}); err != nil {
+			return 0, err
+		}
+	}
 	job := mp.Job(files, names, cfg)
+	job.Keys = inputKeys(inputs, names)
 	job.Options = pipeline.Options{Workers: f.workers}
 	job.Shard = shard
 	if mp.ListPred() {
@@ -256,7 +267,7 @@ func cmdEval(e *env, args []string) (int, error) {
 			return exitOK, writeState(f.state, stateData)
 		}
 	}
-	return reportRun(e, run, reportOptions{outs: outs, gates: gates, limits: limits, base: base,
+	return reportRun(e, run, reportOptions{outs: outs, gates: gates, limits: limits, base: base, allowMismatch: f.allowMismatch,
 		minSliceSize: int64(f.minSliceSize), worst: cfg.Worst, statePath: f.state, state: stateData, shard: f.shard})
 }
 

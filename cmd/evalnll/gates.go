@@ -88,7 +88,10 @@ func checkGateMetrics(cfg *metrics.Config, ths []gate.Threshold, lims []gate.Lim
 		m := metric
 		if strings.HasPrefix(m, "slice[") {
 			i := strings.Index(m, "].")
-			if cfg.ByCols == 0 || i < 0 {
+			if cfg.ByCols == 0 {
+				return usagef("%s %q: slice figures need --by (this run has no slices)", flag, expr)
+			}
+			if i < 0 {
 				return usagef("%s %q: %v", flag, expr, gate.UnknownMetric(metric, valid))
 			}
 			m = m[i+2:]

@@ -167,7 +167,9 @@ func TestUnpairedFallsBack(t *testing.T) {
 }
 
 // TestBootstrapDeterministic: the bootstrap section is byte-identical
-// across worker counts and file splits.
+// across worker counts, input order and the spelling of the inputs (the
+// folder, or its files named in any order, from any working directory);
+// with --id, across file splits too.
 func TestBootstrapDeterministic(t *testing.T) {
 	dir := t.TempDir()
 	b, _, _ := predictionSets()
@@ -178,26 +180,38 @@ func TestBootstrapDeterministic(t *testing.T) {
 	for i := range rev {
 		rev[i] = b[5999-i]
 	}
-	writePreds(t, filepath.Join(dir, "split", "a.parquet"), rev[:1000])
-	writePreds(t, filepath.Join(dir, "split", "b.parquet"), rev[1000:4500])
-	writePreds(t, filepath.Join(dir, "split", "c.parquet"), rev[4500:])
-	var ref string
-	for i, args := range [][]string{
-		{"--workers", "1", filepath.Join(dir, "all.parquet")},
+	sp := func(f string) string { return filepath.Join(dir, "split", f) }
+	writePreds(t, sp("a.parquet"), rev[:1000])
+	writePreds(t, sp("b.parquet"), rev[1000:4500])
+	writePreds(t, sp("c.parquet"), rev[4500:])
+	boot := func(args ...string) string {
+		t.Helper()
+		_, d, se := evalJSON(t, append([]string{"--label", "y", "--prob", "p"}, args...)...)
+		if d == nil {
+			t.Fatal(se)
+		}
+		bs, _ := json.Marshal(d["bootstrap"])
+		return string(bs)
+	}
+	ref := boot("--workers", "1", filepath.Join(dir, "split"))
+	for _, args := range [][]string{
 		{"--workers", "2", filepath.Join(dir, "split")},
-		{"--workers", "4", filepath.Join(dir, "split")},
+		{"--workers", "4", filepath.Join(dir, "split") + "/"},
+		{"--workers", "2", sp("c.parquet"), sp("a.parquet"), sp("b.parquet")},
+		{"--workers", "1", filepath.Join(dir, "split", "*.parquet")},
 	} {
-		for _, idArgs := range [][]string{nil, {"--id", "id"}} {
-			_, d, se := evalJSON(t, append(append([]string{"--label", "y", "--prob", "p"}, idArgs...), args...)...)
-			if d == nil {
-				t.Fatal(se)
-			}
-			bs, _ := json.Marshal(d["bootstrap"])
-			if i == 0 && idArgs == nil {
-				ref = string(bs)
-			} else if idArgs == nil && string(bs) != ref {
-				t.Fatalf("bootstrap differs for %v", args)
-			}
+		if got := boot(args...); got != ref {
+			t.Errorf("bootstrap differs for %v", args)
+		}
+	}
+	// Keyed by position, the one-file split differs.
+	if boot(filepath.Join(dir, "all.parquet")) == ref {
+		t.Error("rows in other files and positions drew the same replicates")
+	}
+	idRef := boot("--id", "id", "--workers", "1", filepath.Join(dir, "all.parquet"))
+	for _, args := range [][]string{{"--workers", "2", filepath.Join(dir, "split")}, {"--workers", "4", sp("b.parquet"), sp("c.parquet"), sp("a.parquet")}} {
+		if got := boot(append([]string{"--id", "id"}, args...)...); got != idRef {
+			t.Errorf("--id: bootstrap differs for %v", args)
 		}
 	}
 }

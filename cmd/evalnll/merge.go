@@ -32,7 +32,7 @@ Flags:
 `
 
 // mergeFlags are the flags of eval that merge takes.
-var mergeFlags = []string{"json", "md", "svg", "png", "o", "fail-if", "baseline", "max-increase", "max-decrease", "min-slice-size", "worst", "state"}
+var mergeFlags = []string{"json", "md", "svg", "png", "o", "fail-if", "baseline", "max-increase", "max-decrease", "min-slice-size", "worst", "state", "allow-config-mismatch"}
 
 // evalRun is a finished evaluation to report on: the merged state of its
 // rows, its configuration, mapping and inputs. eval and merge both report
@@ -60,12 +60,14 @@ func partialRanges(rs []pipeline.Range) []partial.Range {
 
 // reportOptions are how a run is reported.
 type reportOptions struct {
-	outs         []output
-	gates        []gate.Threshold
-	limits       []gate.Limit
-	base         *report.Baseline
-	minSliceSize int64
-	worst        int // rows listed (at most the config's Worst)
+	outs   []output
+	gates  []gate.Threshold
+	limits []gate.Limit
+	base   *report.Baseline
+	// allowMismatch turns a baseline that does not match into warnings.
+	allowMismatch bool
+	minSliceSize  int64
+	worst         int // rows listed (at most the config's Worst)
 	// statePath, if set, gets state once the reports are written.
 	statePath string
 	state     []byte
@@ -117,6 +119,17 @@ func reportRun(e *env, r *evalRun, o reportOptions) (int, error) {
 				id = metrics.Value{Kind: metrics.VString, S: fmt.Sprintf("%s:%d", names[w.Unit], w.Row+1)}
 			}
 			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
+		}
+	}
+	if o.base != nil && len(o.limits) > 0 {
+		// The baseline must match this run: kind, units (converted),
+		// settings of the gated figures.
+		doc, err := report.ParseDoc("report", m.JSON())
+		if err != nil {
+			return 0, err
+		}
+		if err := matchBaseline(o.base, doc, o.limits, o.allowMismatch, m.AddWarning); err != nil {
+			return 0, err
 		}
 	}
 	failed, err := runGates(m, m, o.gates, o.limits, o.base)
@@ -230,7 +243,7 @@ func cmdMerge(e *env, args []string) (int, error) {
 		return 0, fmt.Errorf("merge of %d states: %v", len(paths), err)
 	}
 	run := &evalRun{cfg: cfg, mapping: st.Mapping, inputs: st.Inputs, state: st.Metrics}
-	return reportRun(e, run, reportOptions{outs: outs, gates: gates, limits: limits, base: base,
+	return reportRun(e, run, reportOptions{outs: outs, gates: gates, limits: limits, base: base, allowMismatch: f.allowMismatch,
 		minSliceSize: int64(f.minSliceSize), worst: f.worst, statePath: f.state, state: data})
 }
 

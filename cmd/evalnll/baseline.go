@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/evalnll/evalnll/gate"
+	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/report"
+)
+
+// A baseline must match the run before it judges it: figures of another
+// kind are not comparable at all; NLL figures in other units are converted;
+// a figure whose definition depends on a setting (--bins and --binning for
+// ECE and MCE, --eps for the NLL figures) that differs is refused unless
+// the user allows it (--allow-config-mismatch), and then judged with a
+// warning.
+
+// matchBaseline checks base against the current report cur and converts
+// base's NLL figures to cur's units, in place; the conversion and any
+// allowed mismatch are recorded as warnings (warn). A baseline of another
+// kind, or a mismatched setting that a limit's figure depends on when
+// allow is off, is an error.
+func matchBaseline(base *report.Baseline, cur report.Doc, lims []gate.Limit, allow bool, warn func(string)) error {
+	if err := sameKind(base.Path, base.Doc, cur); err != nil {
+		return err
+	}
+	to, _ := cur["units"].(string)
+	conv, from, err := report.ConvertUnits(base.Doc, to)
+	if err != nil {
+		return fmt.Errorf("%s: cannot compare NLL figures with this run's (%s): %v", base.Path, to, err)
+	}
+	if from != to {
+		base.Doc = conv
+		warn(fmt.Sprintf("the baseline's NLL figures were converted from %s to %s", from, to))
+	}
+	for _, l := range lims {
+		s, ok := report.Mismatch(base.Doc, cur, l.Metric)
+		if !ok {
+			continue
+		}
+		if !allow {
+			return usagef("%s: %s (pass --allow-config-mismatch to judge it anyway)", flagOf(l), s)
+		}
+		warn(fmt.Sprintf("baseline gate %s judged although %s (--allow-config-mismatch)", l.Name(), s))
+	}
+	return nil
+}
+
+// plannedDoc is what matchBaseline reads of the report a run of cfg
+// (its mapping resolved) will write: kind, units, eps when probabilities
+// are clipped, the calibration's binning and bin count.
+func plannedDoc(cfg *metrics.Config) report.Doc {
+	d := report.Doc{"kind": cfg.Kind.String(), "units": cfg.Units.String()}
+	if cfg.Pred == metrics.PredProb {
+		d["eps"] = cfg.Eps
+	}
+	if cfg.Kind.HasCalibration() {
+		d["calibration"] = map[string]any{"binning": cfg.Binning.String(), "bins": make([]any, cfg.Bins)}
+	}
+	return d
+}
+
+// sameKind refuses to compare reports of different kinds: their figures
+// share names but not meanings (a multiclass NLL against a binary one).
+func sameKind(basePath string, base, cur report.Doc) error {
+	bk, ck := base.Kind(), cur.Kind()
+	if bk != ck {
+		return fmt.Errorf("%s is a %s report and this one is %s: figures of different kinds cannot be compared", basePath, orNone(bk), orNone(ck))
+	}
+	return nil
+}
+
+func orNone(k string) string {
+	if k == "" {
+		return "kindless"
+	}
+	return k
+}
+
+// flagOf is how a limit was given on the command line.
+func flagOf(l gate.Limit) string {
+	if l.Increase {
+		return "--max-increase " + l.Expr
+	}
+	return "--max-decrease " + l.Expr
+}
