@@ -24,6 +24,7 @@ type terms struct {
 	tok    []float64 // token counts
 	clip   []int32   // clipped values
 	class  []int32   // true class (multiclass)
+	gauss  []gaussTerms
 	// Predictions: one per row, or, for multilabel, pOff[i]..pOff[i+1].
 	pOff         []int32
 	conf, brier  []float64
@@ -320,6 +321,10 @@ func tokensKernel[T Float](e *Evaluator, c *Cols, vals []T, t *terms) {
 // rowKernel evaluates each row with the per-row reference functions.
 func (e *Evaluator) rowKernel(c *Cols, t *terms) {
 	multi := e.cfg.Kind == Multilabel
+	gauss := e.cfg.Kind == Gaussian
+	if gauss {
+		t.gauss = grow(t.gauss, t.n)
+	}
 	if multi {
 		t.pOff = grow(t.pOff, t.n+1)
 		t.pOff[0] = 0
@@ -331,6 +336,9 @@ func (e *Evaluator) rowKernel(c *Cols, t *terms) {
 			t.reason[i] = re.Reason
 		} else {
 			t.x[i], t.tok[i], t.clip[i], t.class[i] = e.curX, e.curTok, int32(e.curClip), int32(e.curClass)
+			if gauss {
+				t.gauss[i] = e.curG
+			}
 			if multi {
 				for _, p := range e.cur {
 					t.conf = append(t.conf, p.conf)
@@ -554,6 +562,9 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 			a.Tokens.AddSlice(g)
 		}
 	}
+	if a.G != nil {
+		a.G.add(t, idx, cfg.Weighted)
+	}
 	if !cfg.Kind.HasCalibration() {
 		return
 	}
@@ -570,9 +581,13 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 	}
 	t.predIdx = pi
 	a.Preds += int64(len(pi))
-	if cfg.Binning == Quantile {
-		for k, j := range pi {
-			a.Points = append(a.Points, Point{Conf: t.conf[j], W: t.w[e.rowOfPred(t, idx, k, j)], Out: t.out[j]})
+	if a.Hist != nil {
+		if cfg.Weighted {
+			for k, j := range pi {
+				a.Hist.add(t.conf[j], t.w[e.rowOfPred(t, idx, k, j)], t.out[j])
+			}
+		} else {
+			a.Hist.addAll(t.conf, t.out, pi)
 		}
 	}
 	g = grow(t.gather, len(pi))
@@ -638,6 +653,9 @@ func (e *Evaluator) accumulateRows(a *Acc, idx []int32, t *terms) {
 	a.NLL.AddSlice(gx)
 	a.SqA.AddSquares(gx)
 	a.Brier.AddSlice(gb)
+	if a.Hist != nil {
+		a.Hist.addAll(t.conf, t.out, idx)
+	}
 	if !e.binsFromBoot {
 		e.addBins(a, t, idx, false)
 	}
@@ -655,12 +673,18 @@ func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 	if e.cfg.Tokens {
 		a.Tokens.AddSlice(t.tok[:n])
 	}
+	if a.G != nil {
+		a.G.add(t, nil, false)
+	}
 	if !e.cfg.Kind.HasCalibration() {
 		return
 	}
 	a.Preds += int64(n)
 	a.CorrectN += countTrue(t.correct[:n])
 	a.Brier.AddSlice(t.brier[:n])
+	if a.Hist != nil {
+		a.Hist.addAll(t.conf[:n], t.out[:n], nil)
+	}
 	if e.cfg.Binning == Uniform && !e.binsFromBoot {
 		e.addBins(a, t, nil, true)
 	}

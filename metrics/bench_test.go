@@ -812,3 +812,47 @@ func BenchmarkUniformBin(b *testing.B) {
 	clk.stop(1, "op")
 	sinkF = float64(s)
 }
+
+// BenchmarkEvalBinaryProbBootAUROC is BenchmarkEvalBinaryProbBoot with
+// --auroc: the confidence histogram on every row.
+func BenchmarkEvalBinaryProbBootAUROC(b *testing.B) {
+	c, _ := benchBinary(benchRows, false)
+	c.By = nil
+	cfg := DefaultConfig()
+	cfg.Bootstrap = DefaultBootstrap()
+	cfg.Discrim = true
+	runEval(b, cfg, c, 0)
+}
+
+// BenchmarkEvalBinaryProbQuantile is BenchmarkEvalBinaryProbBoot with
+// --binning quantile.
+func BenchmarkEvalBinaryProbQuantile(b *testing.B) {
+	c, _ := benchBinary(benchRows, false)
+	c.By = nil
+	cfg := DefaultConfig()
+	cfg.Bootstrap = DefaultBootstrap()
+	cfg.Binning = Quantile
+	runEval(b, cfg, c, 0)
+}
+
+// BenchmarkEvalLogits1000F32Detail is BenchmarkEvalLogits1000F32 with
+// --auroc --classwise --topk 5: a pass over the 1000 class probabilities.
+func BenchmarkEvalLogits1000F32Detail(b *testing.B) {
+	const n, k = 1024, 1000
+	c := benchLogits(n, k)
+	cfg := DefaultConfig()
+	cfg.Kind, cfg.Pred = Multiclass, PredLogit
+	cfg.Discrim, cfg.Classwise, cfg.TopK = true, true, 5
+	runEval(b, cfg, c, n*k)
+}
+
+// BenchmarkEvalProbs10Detail is BenchmarkEvalProbs10 with --auroc
+// --classwise --topk 2.
+func BenchmarkEvalProbs10Detail(b *testing.B) {
+	const k = 10
+	c := benchProbs(benchRows, k)
+	cfg := DefaultConfig()
+	cfg.Kind, cfg.Pred = Multiclass, PredProb
+	cfg.Discrim, cfg.Classwise, cfg.TopK = true, true, 2
+	runEval(b, cfg, c, benchRows*k)
+}

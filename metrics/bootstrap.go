@@ -131,6 +131,8 @@ type bucketAcc struct {
 	PredN, CorrectN int64
 	OutN            []int64
 	Conf            []u128
+	// G holds a Gaussian run's Σ w e², Σ w |e| and Σ w crps.
+	G [3]fx
 }
 
 // u128 is an unsigned 128-bit integer sum.
@@ -179,6 +181,9 @@ func (b *bucketAcc) merge(o *bucketAcc) {
 	}
 	b.PredN += o.PredN
 	b.CorrectN += o.CorrectN
+	for i := range b.G {
+		b.G[i].merge(&o.G[i])
+	}
 }
 
 func newBuckets(cfg *Config) []bucketAcc {
@@ -769,6 +774,17 @@ func (s *State) bootstrap() *BootstrapResult {
 		res.Metrics = append(res.Metrics, "nll_per_token")
 	}
 	cal := cfg.Kind.HasCalibration()
+	gauss := cfg.Kind == Gaussian
+	var gs [3][]float64
+	if gauss {
+		res.Metrics = append(res.Metrics, "rmse", "mae", "crps")
+		for j := range gs {
+			gs[j] = make([]float64, K)
+			for k := range s.boot {
+				gs[j][k] = f(&s.boot[k].G[j])
+			}
+		}
+	}
 	if cal {
 		res.Metrics = append(res.Metrics, "accuracy", "brier")
 		if gap != nil {
@@ -818,6 +834,19 @@ func (s *State) bootstrap() *BootstrapResult {
 				if cfg.Tokens {
 					res.Replicates[m][r] = snll / stok
 					m++
+				}
+				if gauss {
+					var sg [3]float64
+					for k := 0; k < K; k++ {
+						if ck := c[k]; ck != 0 {
+							for j := range sg {
+								sg[j] += ck * gs[j][k]
+							}
+						}
+					}
+					res.Replicates[m][r] = math.Sqrt(sg[0] / sw)
+					res.Replicates[m+1][r] = sg[1] / sw
+					res.Replicates[m+2][r] = sg[2] / sw
 				}
 				if !cal {
 					continue

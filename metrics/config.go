@@ -109,8 +109,27 @@ type Config struct {
 	// Worst keeps the N rows of highest NLL.
 	Worst int
 	HasID bool
+	// Discrim adds the discrimination figures (AUROC, AUPRC) and the
+	// figures of the confidence histogram (ece_sweep, smece).
+	Discrim bool
+	// TopK adds top-k accuracy (multiclass), 0 for none.
+	TopK int
+	// Classwise adds each class's one-vs-rest ECE and their mean
+	// (multiclass).
+	Classwise bool
 	// Bootstrap configures the confidence intervals of the overall figures.
 	Bootstrap BootstrapConfig
+	// Labels maps a string label column to label values (nil: labels are
+	// numbers or bools).
+	Labels *Labels
+	// Pair: a binary run whose prediction is a list of two probabilities
+	// per row, [P(y=0), P(y=1)], evaluated on the second.
+	Pair bool
+}
+
+// hist reports whether accumulators keep the confidence histogram.
+func (c *Config) hist() bool {
+	return c.Kind.HasCalibration() && (c.Binning == Quantile || c.Discrim)
 }
 
 // DefaultConfig is the SPEC's defaults for a binary evaluation.

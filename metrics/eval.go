@@ -63,6 +63,9 @@ type RowError struct {
 	Len, Want int
 	// Logprob marks a log-probability that is out of range (above 0).
 	Logprob bool
+	// Label is a string label as written, when Config.Labels refused it.
+	Label    string
+	HasLabel bool
 }
 
 // Message says what is wrong with the row, for a column named col.
@@ -85,6 +88,9 @@ func (e *RowError) Message(col string) string {
 		}
 		return fmt.Sprintf("column %q%s: %s is outside [0, 1]", col, at, v)
 	case ReasonBadLabel:
+		if e.HasLabel {
+			return fmt.Sprintf("column %q: label %s is not one of the classes given by --classes", col, strconv.Quote(e.Label))
+		}
 		if e.HasValue {
 			return fmt.Sprintf("column %q%s: label %s is not a valid class", col, at, v)
 		}
@@ -136,6 +142,8 @@ type ClassFigures struct {
 	NLL            float64 // nats
 	Accuracy       float64
 	MeanConfidence float64
+	// ECE is the class's one-vs-rest ECE (--classwise), else nil.
+	ECE *float64
 }
 
 // WorstRow is one row of the --worst list.
@@ -166,6 +174,7 @@ type Evaluator struct {
 	curTok   float64
 	curClip  int
 	curClass int
+	curG     gaussTerms
 	worstMin float64
 	idkey    []byte
 	// posSeed is the bootstrap key seed of the current unit's file (see
@@ -175,6 +184,8 @@ type Evaluator struct {
 	unitRow  int64
 	row0     int64
 	t        terms
+	labels   labelScratch
+	pair     pairScratch
 	accs     []*Acc
 	localIdx map[*Acc]int32
 	bpend    *bootPend
@@ -185,6 +196,7 @@ type Evaluator struct {
 	// by bucket; see addBootCal).
 	binsFromBoot bool
 	firstLen     map[int]FirstList // per unit: its first non-null prediction list
+	probBuf      []float64         // a row's class probabilities (addClassDetail)
 }
 
 // NewEvaluator returns an evaluator with an empty State. classes is the
@@ -305,6 +317,11 @@ const evalChunk = 4096
 // current unit. It returns false when an invalid row stopped the unit (error
 // mode); the error is in State().Errs.
 func (e *Evaluator) Add(c *Cols, base int64) bool {
+	if e.cfg.Labels != nil {
+		orig, errs := c.Label, len(e.st.Errs)
+		c = e.translate(c)
+		defer e.nameBadLabel(orig, base, errs)
+	}
 	if c.Rows <= evalChunk {
 		return e.add(c, base)
 	}
@@ -329,6 +346,10 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 	if c.Pred != nil && c.Pred.List && (e.cfg.Kind == Multiclass || e.cfg.Kind == Multilabel) {
 		e.noteFirstList(c.Pred, base)
 	}
+	var pairBad []pairRow
+	if e.cfg.Pair && c.Pred != nil && c.Pred.List {
+		c, pairBad = e.pairColumn(c)
+	}
 	t := &e.t
 	t.reset(c.Rows, c.Rows)
 	t.pOff = t.pOff[:0]
@@ -352,6 +373,11 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 	default:
 		e.rowKernel(c, t)
 	}
+	for _, b := range pairBad {
+		if t.reason[b.i] == ReasonNull && !c.Label.IsNull(b.i) {
+			t.reason[b.i] = ReasonLength
+		}
+	}
 	e.weights(c, t)
 	e.sliceIDs(c, t)
 	invalid := 0
@@ -366,19 +392,25 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 			continue
 		}
 		re := e.explain(c, i, t)
+		if pe, ok := pairError(pairBad, i); ok && r == ReasonLength {
+			re = pe
+		}
 		re.Unit = e.unit
 		re.Row = base + int64(i)
 		e.st.Errs = append(e.st.Errs, re)
 		e.stop = true
 		return false
 	}
-	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel && e.cfg.Binning != Quantile {
+	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel {
 		e.accumulateAll(e.accs[0], t)
 	} else {
 		starts := e.groupRows(t)
 		for s := range e.accs {
 			e.accumulate(e.accs[s], t.order[starts[s]:starts[s+1]], t)
 		}
+	}
+	if e.cfg.wantClassDetail() {
+		e.addClassDetail(c, t)
 	}
 	e.extras(c, base, t)
 	return true
@@ -390,6 +422,9 @@ func (e *Evaluator) extras(c *Cols, base int64, t *terms) {
 	mc := e.cfg.Kind == Multiclass
 	boot := e.st.boot != nil
 	worst := e.cfg.Worst > 0
+	if boot && e.cfg.Kind == Gaussian {
+		e.addBootGauss(c, t)
+	}
 	if boot && e.bootFast() {
 		e.addBootFast(c, t)
 		boot = false
@@ -610,7 +645,7 @@ func (s *State) Summary() Result {
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return compareKeys(list[i].key, list[j].key) < 0 })
-	r := Result{Overall: all.Summary(s.cfg)}
+	r := Result{Overall: all.summary(s.cfg, true)}
 	if s.cfg.Worst > 0 {
 		r.Worst = trimWorst(append([]WorstRow(nil), s.worst...), s.cfg.Worst, s.cfg.HasID)
 	}
@@ -631,6 +666,11 @@ func (s *State) Summary() Result {
 			Class: k, Rows: ca.Rows, Weight: f64(w),
 			NLL: quo(ca.NLL.Big(), w), Accuracy: quo(correct, w), MeanConfidence: quo(ca.Conf.Big(), w),
 		})
+	}
+	if s.cfg.Classwise && all.CD != nil {
+		for i := range r.PerClass {
+			r.PerClass[i].ECE = fp(all.CD.classECE(r.PerClass[i].Class, s.cfg.Bins))
+		}
 	}
 	return r
 }

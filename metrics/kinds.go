@@ -338,8 +338,10 @@ func (e *Evaluator) gaussianRow(c *Cols, i int) (RowError, bool) {
 	}
 	if e.cfg.Pred == PredVar {
 		e.curX = GaussianNLLVar(y, m, s)
+		e.curG = gaussianTerms(y, m, math.Sqrt(s))
 	} else {
 		e.curX = GaussianNLL(y, m, s)
+		e.curG = gaussianTerms(y, m, s)
 	}
 	return RowError{}, true
 }

@@ -12,7 +12,8 @@ import (
 )
 
 // tableExts are the extensions a directory walk picks up.
-var tableExts = map[string]bool{".parquet": true, ".arrow": true, ".arrows": true, ".ipc": true, ".feather": true}
+var tableExts = map[string]bool{".parquet": true, ".arrow": true, ".arrows": true, ".ipc": true, ".feather": true,
+	".csv": true, ".tsv": true, ".jsonl": true, ".ndjson": true}
 
 // ErrNoInputs is wrapped when the arguments name no input file.
 var ErrNoInputs = errors.New("no input files")
@@ -82,7 +83,7 @@ func ExpandKeys(args []string) (paths, keys []string, err error) {
 				return nil, nil, err
 			}
 			if len(out) == n {
-				return nil, nil, fmt.Errorf("%s: directory holds no .parquet, .arrow, .arrows, .ipc or .feather file", a)
+				return nil, nil, fmt.Errorf("%s: directory holds no .parquet, .arrow, .arrows, .ipc, .feather, .csv, .tsv, .jsonl or .ndjson file", a)
 			}
 			continue
 		}

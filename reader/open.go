@@ -169,10 +169,16 @@ func openOS(path, name string, osf *os.File, opt Options, alloc memory.Allocator
 		}
 		return openArrowStream(path, name, bufio.NewReaderSize(osf, 1<<20), closer, size, opt, alloc)
 	}
-	if size < 8 {
-		return nil, newError(name, true, "", fmt.Errorf("not a Parquet or Arrow IPC file (only %d bytes)", size))
+	sniff := make([]byte, min(size, 64<<10))
+	if n, _ := osf.ReadAt(sniff, 0); n == len(sniff) {
+		if tf := sniffText(sniff); tf != FormatUnknown {
+			return openText(path, name, osf, size, tf, opt)
+		}
 	}
-	return nil, newError(name, true, "", fmt.Errorf("not a Parquet or Arrow IPC file (starts with %q)", h))
+	if size < 8 {
+		return nil, newError(name, true, "", fmt.Errorf("not a Parquet, Arrow IPC, CSV or JSON Lines file (only %d bytes)", size))
+	}
+	return nil, newError(name, true, "", fmt.Errorf("not a Parquet, Arrow IPC, CSV or JSON Lines file (starts with %q)", h))
 }
 
 // looksLikeStream reports whether a file starts like an Arrow IPC stream: a

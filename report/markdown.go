@@ -33,6 +33,8 @@ func (m *Model) Markdown(w io.Writer, path string) error {
 	m.mdHeader(&b, notes)
 	m.mdOverall(&b)
 	m.mdCalibration(&b, path)
+	m.mdCalibrationDetail(&b)
+	m.mdPIT(&b)
 	m.mdSlices(&b)
 	m.mdPerClass(&b)
 	m.mdWorst(&b)
@@ -189,6 +191,17 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 	opt("Brier", "brier", f.Brier)
 	opt("ECE", "ece", f.ECE)
 	opt("MCE", "", f.MCE)
+	if f.TopK != nil {
+		t.add(fmt.Sprintf("top-%d accuracy", f.TopKN), Fmt(*f.TopK))
+	}
+	opt("AUROC", "auroc", f.AUROC)
+	opt("AUPRC", "auprc", f.AUPRC)
+	if g := f.Gauss; g != nil {
+		t.add("RMSE", Fmt(g.RMSE)+m.ci("rmse"))
+		t.add("MAE", Fmt(g.MAE)+m.ci("mae"))
+		t.add("CRPS", Fmt(g.CRPS)+m.ci("crps"))
+		t.add("coverage of the 50% / 90% / 95% intervals", Fmt(g.Coverage[0])+" / "+Fmt(g.Coverage[1])+" / "+Fmt(g.Coverage[2]))
+	}
 	if f.Clipped != nil {
 		t.add("clipped", strconv.FormatInt(*f.Clipped, 10))
 	}
@@ -256,6 +269,52 @@ func (m *Model) mdCalibration(b *bytes.Buffer, path string) {
 		fmt.Fprintf(b, " %d empty %s not listed.", empty, plural(empty, "bin is", "bins are"))
 	}
 	b.WriteString("\n")
+}
+
+// mdPIT is the Gaussian's calibration: the PIT histogram.
+func (m *Model) mdPIT(b *bytes.Buffer) {
+	if m.Overall.Gauss == nil {
+		return
+	}
+	b.WriteString("\n## Calibration (PIT histogram)\n\n")
+	t := table{head: []string{"bin", "PIT range", "count", "share"}, align: "rlrr"}
+	for i, c := range m.Overall.Calibration {
+		t.add(strconv.Itoa(i+1), "["+Fmt(c.Lo)+", "+Fmt(c.Hi)+")", strconv.FormatInt(c.Count, 10), Fmt(c.Weight/m.Overall.Weight))
+	}
+	t.write(b)
+	b.WriteString("\nPIT = Φ((y − mean)/std): a calibrated model gives a flat histogram; a U shape is over-confident (too narrow), a hump under-confident.\n")
+}
+
+// mdCalibrationDetail lists the calibration figures beyond ECE and MCE.
+func (m *Model) mdCalibrationDetail(b *bytes.Buffer) {
+	d := &m.Overall.Detail
+	if !m.Kind.HasCalibration() || d.RMSCE == nil {
+		return
+	}
+	b.WriteString("\n## Calibration detail\n\n")
+	t := table{head: []string{"figure", "value"}, align: "lr"}
+	opt := func(k string, v *float64) {
+		if v != nil {
+			t.add(k, Fmt(*v))
+		}
+	}
+	opt("class-wise ECE", d.ClasswiseECE)
+	opt("RMSCE", d.RMSCE)
+	opt("L2-CE, debiased", d.L2CEDebiased)
+	opt("Brier reliability", d.BrierReliability)
+	opt("Brier resolution", d.BrierResolution)
+	opt("Brier uncertainty", d.BrierUncertainty)
+	if d.ECESweep != nil && d.ECESweepBins != nil {
+		t.add("ECE, monotone sweep", Fmt(*d.ECESweep)+" ("+strconv.Itoa(*d.ECESweepBins)+" equal-mass bins)")
+	}
+	if d.SmECE != nil && d.SmECESigma != nil {
+		t.add("smooth ECE", Fmt(*d.SmECE)+" (σ = "+Fmt(*d.SmECESigma)+")")
+	}
+	if f := &m.Overall; f.AUROCTies != nil {
+		t.add("AUROC: tie bound (cells)", Fmt(*f.AUROCTies))
+	}
+	t.write(b)
+	b.WriteString("\nOver the calibration bins: Brier reliability − resolution + uncertainty is the Brier score of the bins' mean confidences (the within-bin spread is left out).\n")
 }
 
 // binRange formats a bin's edges by the binning's rule.
@@ -418,13 +477,25 @@ func (m *Model) mdPerClass(b *bytes.Buffer) {
 	}
 	head = append(head, fmt.Sprintf("NLL (%s)", m.Units), "accuracy", "mean confidence")
 	align += "rrr"
+	ece := len(m.PerClass) > 0 && m.PerClass[0].ECE != nil
+	if ece {
+		head = append(head, "one-vs-rest ECE")
+		align += "r"
+	}
 	t := table{head: head, align: align}
 	for _, c := range m.PerClass {
-		row := []string{strconv.Itoa(c.Class), strconv.FormatInt(c.Rows, 10)}
+		class := strconv.Itoa(c.Class)
+		if c.Name != "" {
+			class = code(c.Name, true) + " (" + class + ")"
+		}
+		row := []string{class, strconv.FormatInt(c.Rows, 10)}
 		if m.weighted() {
 			row = append(row, Fmt(c.Weight))
 		}
 		row = append(row, Fmt(c.NLL), Fmt(c.Accuracy), Fmt(c.MeanConfidence))
+		if ece {
+			row = append(row, optFmt(c.ECE))
+		}
 		t.add(row...)
 	}
 	t.write(b)

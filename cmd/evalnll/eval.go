@@ -61,6 +61,9 @@ type evalFlags struct {
 	maxSlices                                                          int
 	shard, state                                                       string
 	numClasses                                                         int
+	auroc, classwise                                                   bool
+	topk                                                               int
+	positive, classes, types                                           string
 	allowMismatch                                                      bool
 }
 
@@ -76,11 +79,17 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.weight, "weight", "", "non-negative sample weight `COL`")
 	fs.StringVar(&f.by, "by", "", "also report every slice of `COL[,COL]`")
 	fs.StringVar(&f.id, "id", "", "row identifier `COL`, used by --worst")
+	fs.StringVar(&f.positive, "positive", "", "string label `VALUE` of the positive class (binary; every other value is negative)")
+	fs.StringVar(&f.classes, "classes", "", "class `NAMES` in the order of the prediction list, a,b,c or a JSON array: maps string labels to positions and names the per-class table (multiclass)")
+	fs.StringVar(&f.types, "types", "", "CSV and JSON Lines column types `COL=TYPE[,COL=TYPE]` (int64, double, bool, string, list) instead of inferring them from the first 1000 rows")
 	fs.StringVar(&f.kind, "kind", "auto", "`KIND`: auto, binary, multiclass, multilabel, logprob or gaussian")
 	fs.Float64Var(&f.eps, "eps", 1e-15, "clip probabilities to [`E`, 1-E] before the log; 0 disables clipping")
 	fs.StringVar(&f.base, "base", "e", "log `BASE` of NLL figures: e (nats), 2 (bits) or 10 (hartleys)")
 	fs.IntVar(&f.bins, "bins", 15, "`N` calibration bins")
 	fs.StringVar(&f.binning, "binning", "uniform", "`M`: uniform (equal width) or quantile (equal weight)")
+	fs.BoolVar(&f.auroc, "auroc", false, "also compute auroc and auprc (binary; one-vs-rest macro for multiclass and multilabel) and, from the confidence histogram, ece_sweep and smece")
+	fs.BoolVar(&f.classwise, "classwise", false, "multiclass: also compute classwise_ece and each class's one-vs-rest ECE")
+	fs.IntVar(&f.topk, "topk", 0, "multiclass: also report accuracy_top`K`, the share of rows whose label is among the K highest-scored classes")
 	fs.StringVar(&f.onInvalid, "on-invalid", "error", "`P`: error (stop at the first invalid row) or skip (count it by reason)")
 	fs.IntVar(&f.workers, "workers", 0, "`N` units evaluated at once (default: all cores); results do not depend on it")
 	fs.Int64Var(&f.maxBatchBytes, "max-batch-bytes", reader.DefaultOptions().MaxBatchBytes, "largest Arrow IPC record batch body or Parquet page accepted, in `BYTES`")
@@ -201,7 +210,18 @@ func cmdEval(e *env, args []string) (int, error) {
 			}
 		}()
 	}
-	files, names, cleanup, err := openInputs(e, inputs, reader.Options{MaxBatchBytes: f.maxBatchBytes})
+	opt := reader.Options{MaxBatchBytes: f.maxBatchBytes}
+	if f.types != "" {
+		opt.TextTypes = map[string]string{}
+		for _, kv := range strings.Split(f.types, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return 0, usagef("--types: %q is not COL=TYPE", kv)
+			}
+			opt.TextTypes[k] = v
+		}
+	}
+	files, names, cleanup, err := openInputs(e, inputs, opt)
 	defer cleanup()
 	if err != nil {
 		return 0, err
@@ -317,6 +337,12 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	default:
 		return nil, nil, nil, usagef("--binning: %q is not uniform or quantile", f.binning)
 	}
+	cfg.Discrim = f.auroc
+	cfg.Classwise = f.classwise
+	if f.topk < 0 || f.topk > 1000000 {
+		return nil, nil, nil, usagef("--topk: %d is not between 1 and 1000000", f.topk)
+	}
+	cfg.TopK = f.topk
 	switch f.onInvalid {
 	case "error":
 	case "skip":
@@ -479,6 +505,8 @@ func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []str
 		}
 		files = append(files, f)
 	}
+	// Partition folders below the input each file was found under.
+	files = reader.HivePartitions(files, inputKeys(args, paths))
 	return files, names, cleanup, nil
 }
 

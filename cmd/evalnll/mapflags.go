@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/evalnll/evalnll/internal/mapping"
@@ -12,7 +13,7 @@ import (
 var flagNames = mapping.Names{
 	Label: "--label", Prob: "--prob", Logit: "--logit", Logprob: "--logprob",
 	Mean: "--mean", Std: "--std", Var: "--var", Weight: "--weight", ID: "--id",
-	By: "--by", Kind: "--kind",
+	By: "--by", Kind: "--kind", Positive: "--positive", Classes: "--classes",
 }
 
 // resolveMapping picks the columns and the kind from the flags, or by
@@ -29,9 +30,43 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 			req.By = append(req.By, b)
 		}
 	}
+	req.Positive = f.positive
+	if f.classes != "" {
+		if strings.HasPrefix(strings.TrimSpace(f.classes), "[") {
+			if err := json.Unmarshal([]byte(f.classes), &req.Classes); err != nil {
+				return nil, usagef("--classes: not a JSON array of strings: %v", err)
+			}
+		} else {
+			req.Classes = strings.Split(f.classes, ",")
+		}
+	}
+	req.PairProbe = func(col string) bool { return firstListIsPair(files, col) }
 	fields := make([][]reader.Field, len(files))
 	for i, fl := range files {
 		fields[i] = fl.Fields()
 	}
 	return mapping.Resolve(&req, flagNames, fields, names, cfg)
+}
+
+// firstListIsPair reports whether the first non-null list of col, in input
+// order, has 2 elements (scikit-learn's predict_proba pairs). Inputs
+// without units (a stream given as a pipe) are not peeked at.
+func firstListIsPair(files []reader.File, col string) bool {
+	for _, f := range files {
+		for _, u := range f.Units() {
+			s := f.Scan(u.Index, []string{col}, 256)
+			for s.Next() {
+				c := s.Batch().Cols[0]
+				for i := range c.Len {
+					if !c.IsNull(i) {
+						pair := c.Offsets[i+1]-c.Offsets[i] == 2 // before Close frees the batch
+						s.Close()
+						return pair
+					}
+				}
+			}
+			s.Close()
+		}
+	}
+	return false
 }

@@ -108,7 +108,10 @@ func reportRun(e *env, r *evalRun, o reportOptions) (int, error) {
 	}
 	for _, c := range sum.PerClass {
 		m.PerClass = append(m.PerClass, report.ClassFigures{Class: c.Class, Rows: c.Rows, Weight: c.Weight,
-			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence})
+			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence, ECE: c.ECE})
+		if cls := r.mapping.Classes; c.Class < len(cls) {
+			m.PerClass[len(m.PerClass)-1].Name = cls[c.Class]
+		}
 	}
 	if o.worst > 0 {
 		m.Worst = []report.WorstRow{}

@@ -26,12 +26,22 @@ type Request struct {
 	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID string
 	By                                                      []string
 	Kind                                                    metrics.Kind
+	// Positive is the string label of the positive class (binary);
+	// Classes names the prediction list's positions (multiclass), mapping
+	// string labels to them. See LabelNames.
+	Positive string
+	Classes  []string
+	// PairProbe, when set, reports whether the first non-null list of a
+	// column (in input order) has 2 elements: a variable-length
+	// probability list of pairs is then binary (see the auto kind).
+	PairProbe func(col string) bool
 }
 
 // Names says how messages name each role and the kind: the CLI passes its
 // flags ("--label"), a library its option names.
 type Names struct {
 	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID, By, Kind string
+	Positive, Classes                                                 string
 }
 
 // Mapping is the resolved column of each role.
@@ -41,6 +51,50 @@ type Mapping struct {
 	report                         report.Mapping
 	// listPred is set when the prediction column holds a list per row.
 	listPred bool
+}
+
+// labelNames checks Positive and Classes against the kind and the label
+// column, and sets cfg.Labels for a string label column.
+func (m *Mapping) labelNames(f *Request, n Names, cfg *metrics.Config, pred, label reader.Field) error {
+	str := label.Type == column.String
+	if f.Positive != "" {
+		if cfg.Kind != metrics.Binary {
+			return fmt.Errorf("%s names the positive class of a binary run, not a %s one (for class names use %s)", n.Positive, cfg.Kind, n.Classes)
+		}
+		if !str {
+			return fmt.Errorf("%s: label column %q holds %s, not strings; a numeric label must be 0/1", n.Positive, m.label, label.Desc)
+		}
+		cfg.Labels = metrics.PositiveLabel(f.Positive)
+	}
+	if f.Classes != nil {
+		if cfg.Kind != metrics.Multiclass {
+			return fmt.Errorf("%s names the classes of a multiclass run, not a %s one (a binary string label takes %s)", n.Classes, cfg.Kind, n.Positive)
+		}
+		if len(f.Classes) < 2 {
+			return fmt.Errorf("%s: %d class name; give at least 2", n.Classes, len(f.Classes))
+		}
+		if pred.FixedSize != 0 && pred.FixedSize != len(f.Classes) {
+			return fmt.Errorf("%s names %d classes, but column %q holds lists of %d", n.Classes, len(f.Classes), m.pred, pred.FixedSize)
+		}
+		l, err := metrics.ClassLabels(f.Classes)
+		if err != nil {
+			return fmt.Errorf("%s: %v", n.Classes, err)
+		}
+		if str {
+			cfg.Labels = l
+		}
+		cfg.Classes = len(f.Classes)
+	}
+	if str && cfg.Labels == nil {
+		switch cfg.Kind {
+		case metrics.Binary:
+			return fmt.Errorf("label column %q holds strings (%s): name the positive class with %s VALUE", m.label, label.Desc, n.Positive)
+		case metrics.Multiclass:
+			return fmt.Errorf("label column %q holds strings (%s): give the class names in the order of the prediction list with %s NAME,NAME,...", m.label, label.Desc, n.Classes)
+		}
+		return fmt.Errorf("label column %q holds strings (%s); a %s label must be a number", m.label, label.Desc, cfg.Kind)
+	}
+	return nil
 }
 
 // Report is the mapping as the report names it.
@@ -223,8 +277,11 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 			} else if lf.List != labelField.List {
 				return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.label, lf.Desc, labelField.Desc, names[0])
 			}
-			if !lf.Type.Numeric() && lf.Type != column.Bool {
+			if !lf.Type.Numeric() && lf.Type != column.Bool && (lf.Type != column.String || lf.List) {
 				return nil, fmt.Errorf("%s: label column %q has type %s; want bool, integer or float", names[i], m.label, lf.Desc)
+			}
+			if i > 0 && (lf.Type == column.String) != (labelField.Type == column.String) {
+				return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.label, lf.Desc, labelField.Desc, names[0])
 			}
 		}
 		if m.scale != "" {
@@ -278,6 +335,10 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 				cfg.Kind = metrics.Binary
 			case labelField.List:
 				cfg.Kind = metrics.Multilabel
+			case cfg.Pred == metrics.PredProb && f.Classes == nil && (predField.FixedSize == 2 ||
+				(predField.FixedSize == 0 && f.PairProbe != nil && f.PairProbe(m.pred))):
+				// scikit-learn's predict_proba of a binary classifier.
+				cfg.Kind = metrics.Binary
 			default:
 				cfg.Kind = metrics.Multiclass
 			}
@@ -286,7 +347,10 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 	switch cfg.Kind {
 	case metrics.Binary:
 		if predField.List {
-			return nil, fmt.Errorf("%s: %s binary needs one number per row, but %q is %s", names[0], n.Kind, m.pred, predField.Desc)
+			if cfg.Pred != metrics.PredProb || (predField.FixedSize != 0 && predField.FixedSize != 2) {
+				return nil, fmt.Errorf("%s: %s binary needs one number per row, or a list of 2 probabilities [P(y=0), P(y=1)], but %q is %s", names[0], n.Kind, m.pred, predField.Desc)
+			}
+			cfg.Pair = true
 		}
 		if labelField.List {
 			return nil, fmt.Errorf("%s: %s binary needs one label per row, but %q is %s", names[0], n.Kind, m.label, labelField.Desc)
@@ -311,12 +375,15 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 			return nil, fmt.Errorf("%s: %s gaussian needs one number per row in %q and %q", names[0], n.Kind, m.label, m.pred)
 		}
 	}
+	if err := m.labelNames(f, n, cfg, predField, labelField); err != nil {
+		return nil, err
+	}
 	m.listPred = predField.List
 	cfg.Weighted = m.weight != ""
 	cfg.ByCols = len(m.by)
 	cfg.HasID = m.id != ""
 
-	r := report.Mapping{Label: m.label, Weight: m.weight, ID: m.id, By: m.by}
+	r := report.Mapping{Label: m.label, Weight: m.weight, ID: m.id, By: m.by, Positive: f.Positive, Classes: f.Classes, Pair: cfg.Pair}
 	switch cfg.Pred {
 	case metrics.PredProb:
 		r.Prob = m.pred
