@@ -380,6 +380,9 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 	}
 	e.weights(c, t)
 	e.sliceIDs(c, t)
+	if len(e.st.slices) > e.cfg.MaxSlices && e.cfg.MaxSlices > 0 {
+		return false // checked after each chunk too: never more than a chunk over
+	}
 	invalid := 0
 	for i := 0; i < t.n; i++ {
 		r := t.reason[i]

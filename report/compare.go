@@ -213,14 +213,14 @@ func (c *Comparison) Text(w io.Writer) error {
 	}
 	for _, s := range c.Slices {
 		for _, r := range s.Rows {
-			fmt.Fprintf(tw, "[%s] %s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Key, r.Metric, Fmt(r.Base), Fmt(r.New), signed(r.Delta()), pct(r), "-", r.Verdict)
+			fmt.Fprintf(tw, "[%s] %s\t%s\t%s\t%s\t%s\t%s\t%s\n", Escape(s.Key), r.Metric, Fmt(r.Base), Fmt(r.New), signed(r.Delta()), pct(r), "-", r.Verdict)
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if c.Unpaired != "" {
-		fmt.Fprintf(w, "not paired: %s; verdicts compare point estimates\n", c.Unpaired)
+		fmt.Fprintf(w, "not paired: %s; verdicts compare point estimates\n", Escape(c.Unpaired))
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
@@ -231,7 +231,7 @@ func (c *Comparison) Text(w io.Writer) error {
 		if g.Failed {
 			st, text = "FAIL", gateShort(g)
 		}
-		fmt.Fprintf(w, "gate %s: %s\n", st, text)
+		fmt.Fprintf(w, "gate %s: %s\n", st, Escape(text))
 	}
 	return nil
 }
@@ -278,7 +278,7 @@ func (c *Comparison) Markdown(w io.Writer) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", r.Metric, Fmt(r.Base), Fmt(r.New), signed(r.Delta()), pct(r), ivText(r), r.Verdict)
 	}
 	if c.Unpaired != "" {
-		fmt.Fprintf(&b, "\nIntervals not paired: %s; verdicts compare point estimates.\n", c.Unpaired)
+		fmt.Fprintf(&b, "\nIntervals not paired: %s; verdicts compare point estimates.\n", esc(c.Unpaired))
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(&b, "\nNote: %s.\n", n)
@@ -287,7 +287,7 @@ func (c *Comparison) Markdown(w io.Writer) error {
 		b.WriteString("\n<details><summary>Slices</summary>\n\n| slice | metric | base | new | Δ | Δ% | verdict |\n|---|---|---:|---:|---:|---:|---|\n")
 		for _, s := range c.Slices {
 			for _, r := range s.Rows {
-				fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n", s.Key, r.Metric, Fmt(r.Base), Fmt(r.New), signed(r.Delta()), pct(r), r.Verdict)
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", code(s.Key, true), r.Metric, Fmt(r.Base), Fmt(r.New), signed(r.Delta()), pct(r), r.Verdict)
 			}
 		}
 		b.WriteString("\n</details>\n")
@@ -299,7 +299,7 @@ func (c *Comparison) Markdown(w io.Writer) error {
 			if g.Failed {
 				mark = "❌"
 			}
-			fmt.Fprintf(&b, "- %s %s\n", mark, gateText(g))
+			fmt.Fprintf(&b, "- %s %s\n", mark, esc(gateText(g)))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -681,13 +681,16 @@ func esc(s string) string {
 	return b.String()
 }
 
+// oneLineText puts s on one line, and escapes the characters that are not
+// printable (ESC, BEL, NUL ...: see Escape), so that no name read from a
+// file carries them into the report.
 func oneLineText(s string) string {
-	return strings.Map(func(r rune) rune {
+	return Escape(strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\r' || r == '\t' {
 			return ' '
 		}
 		return r
-	}, s)
+	}, s))
 }
 
 // relLink is img relative to the directory of the markdown file mdPath, as

@@ -73,6 +73,8 @@ type reportOptions struct {
 	state     []byte
 	// shard is the share evaluated ("" for all rows), for messages.
 	shard string
+	// profiles add eval's profiles to the outputs.
+	profiles []func(*report.OutputSet)
 }
 
 // reportRun summarises a run, judges its gates and writes its reports
@@ -139,18 +141,19 @@ func reportRun(e *env, r *evalRun, o reportOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := writeOutputs(e, m, o.outs); err != nil {
-		return 0, err
-	}
+	profiles := o.profiles
 	if o.statePath != "" {
-		if err := writeState(o.statePath, o.state); err != nil {
-			return 0, err
-		}
+		// The state is one of the outputs: all of them are written, or
+		// none.
+		profiles = append(profiles[:len(profiles):len(profiles)], func(set *report.OutputSet) { addOutput(e, set, o.statePath, o.state) })
+	}
+	if err := writeOutputs(e, m, o.outs, profiles); err != nil {
+		return 0, err
 	}
 	if failed {
 		for _, g := range m.Gates {
 			if g.Failed {
-				fmt.Fprintf(e.stderr, "evalnll: gate failed: %s\n", g.Message)
+				fmt.Fprintf(e.stderr, "evalnll: gate failed: %s\n", report.Escape(g.Message))
 			}
 		}
 		return exitGateFailed, nil
@@ -158,13 +161,15 @@ func reportRun(e *env, r *evalRun, o reportOptions) (int, error) {
 	return exitOK, nil
 }
 
-// writeState writes a state file through a temporary file renamed into
-// place.
-func writeState(path string, data []byte) error {
-	if err := report.WriteFileAtomic(path, data); err != nil {
-		return fmt.Errorf("--state %v", err)
+// writeState writes a state file (through a temporary file renamed into
+// place), with eval's profiles if any, all or none.
+func writeState(e *env, path string, data []byte, profiles []func(*report.OutputSet)) error {
+	var set report.OutputSet
+	addOutput(e, &set, path, data)
+	for _, p := range profiles {
+		p(&set)
 	}
-	return nil
+	return commitOutputs(e, &set)
 }
 
 func cmdMerge(e *env, args []string) (int, error) {
@@ -239,7 +244,7 @@ func cmdMerge(e *env, args []string) (int, error) {
 			return 0, fmt.Errorf("--state %s: %v", f.state, err)
 		}
 		if len(outs) == 0 && len(gates) == 0 && len(limits) == 0 {
-			return exitOK, writeState(f.state, data)
+			return exitOK, writeState(e, f.state, data, nil)
 		}
 	}
 	if err := st.Complete(); err != nil {

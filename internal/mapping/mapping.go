@@ -376,7 +376,7 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 		}
 	}
 	if err := m.labelNames(f, n, cfg, predField, labelField); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", names[0], err)
 	}
 	m.listPred = predField.List
 	cfg.Weighted = m.weight != ""
