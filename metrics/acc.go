@@ -19,6 +19,9 @@ type Acc struct {
 	W exact.Sum
 	// Tokens is the weighted token count (token lists only).
 	Tokens exact.Sum
+	// Bytes and Words are the weighted byte and word counts (language-model
+	// columns only).
+	Bytes, Words exact.Sum
 	// NLL is the weighted sum of row NLLs in nats.
 	NLL exact.Sum
 	// SqA, SqB and SqC are sum w²x², sum w²x and sum w² for nll_stderr.
@@ -82,6 +85,8 @@ func (a *Acc) Merge(o *Acc) {
 	a.Rows += o.Rows
 	a.W.Merge(&o.W)
 	a.Tokens.Merge(&o.Tokens)
+	a.Bytes.Merge(&o.Bytes)
+	a.Words.Merge(&o.Words)
 	a.NLL.Merge(&o.NLL)
 	a.SqA.Merge(&o.SqA)
 	a.SqB.Merge(&o.SqB)
@@ -152,6 +157,13 @@ type Figures struct {
 	// Gauss holds the Gaussian scores (gaussian kind); Calibration is then
 	// the PIT histogram.
 	Gauss *GaussFigures
+
+	// Language-model figures (see lm.go): the weighted byte count,
+	// bits per byte (in bits whatever Units) and byte perplexity with
+	// --bytes or --text; the weighted word count and word perplexity with
+	// --words or --text.
+	Bytes, BitsPerByte, BytePerplexity *float64
+	Words, WordPerplexity              *float64
 }
 
 // BinFigures describes one calibration bin; Confidence and Outcome are nil
@@ -257,6 +269,7 @@ func (a *Acc) summary(cfg *Config, overall bool) Figures {
 		}
 		f.NLLPerToken = &pt
 	}
+	a.lmSummary(cfg, nll, &f)
 	if a.Rows >= 2 {
 		se := stderr(a, cfg, w, nll) / scale
 		f.NLLStderr = &se

@@ -22,6 +22,8 @@ type terms struct {
 	onesN  int       // w[:onesN] are known to be 1 (see weights)
 	x      []float64 // NLL in nats
 	tok    []float64 // token counts
+	bytes  []float64 // byte counts (cfg.LMBytes; see lmTerms)
+	words  []float64 // word counts (cfg.LMWords)
 	clip   []int32   // clipped values
 	class  []int32   // true class (multiclass)
 	gauss  []gaussTerms
@@ -363,6 +365,11 @@ func (e *Evaluator) explain(c *Cols, i int, t *terms) RowError {
 	if re, ok := e.row(c, i, 1); !ok {
 		return re
 	}
+	if e.cfg.LMBytes || e.cfg.LMWords {
+		if _, _, re, ok := e.lmRow(c, i); !ok {
+			return re
+		}
+	}
 	v, r := scalar(c.Weight, i)
 	if r == ReasonNone {
 		r = ReasonNegativeWeight
@@ -547,6 +554,12 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 			if cfg.Tokens {
 				a.Tokens.Add(w * t.tok[i])
 			}
+			if cfg.LMBytes {
+				a.Bytes.AddProduct(w, t.bytes[i])
+			}
+			if cfg.LMWords {
+				a.Words.AddProduct(w, t.words[i])
+			}
 		}
 		a.NLL.AddSlice(g)
 	} else {
@@ -560,6 +573,18 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 				g[k] = t.tok[i]
 			}
 			a.Tokens.AddSlice(g)
+		}
+		if cfg.LMBytes {
+			for k, i := range idx {
+				g[k] = t.bytes[i]
+			}
+			a.Bytes.AddSlice(g)
+		}
+		if cfg.LMWords {
+			for k, i := range idx {
+				g[k] = t.words[i]
+			}
+			a.Words.AddSlice(g)
 		}
 	}
 	if a.G != nil {
@@ -672,6 +697,12 @@ func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 	a.SqA.AddSquares(t.x[:n])
 	if e.cfg.Tokens {
 		a.Tokens.AddSlice(t.tok[:n])
+	}
+	if e.cfg.LMBytes {
+		a.Bytes.AddSlice(t.bytes[:n])
+	}
+	if e.cfg.LMWords {
+		a.Words.AddSlice(t.words[:n])
 	}
 	if a.G != nil {
 		a.G.add(t, nil, false)

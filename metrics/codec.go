@@ -232,6 +232,9 @@ func (c *Config) AppendBinary(b []byte) []byte {
 	e.flag(c.Classwise)
 	e.flag(c.Pair)
 	appendLabels(&e, c.Labels)
+	e.flag(c.LMBytes)
+	e.flag(c.LMWords)
+	e.flag(c.Mask)
 	return e.b
 }
 
@@ -273,6 +276,9 @@ func decodeConfig(d *dec) *Config {
 	c.Classwise = d.flag("classwise")
 	c.Pair = d.flag("predict_proba pairs")
 	c.Labels = decodeLabels(d)
+	c.LMBytes = d.flag("bytes")
+	c.LMWords = d.flag("words")
+	c.Mask = d.flag("mask")
 	switch {
 	case d.err != nil:
 	case c.Kind == KindAuto:
@@ -346,6 +352,9 @@ func (c *Config) Diff(o *Config) *ConfigDiff {
 		{"--classwise", b(c.Classwise), b(o.Classwise)},
 		{"predict_proba pairs", b(c.Pair), b(o.Pair)},
 		{"labels", labelsString(c.Labels), labelsString(o.Labels)},
+		{"--bytes", b(c.LMBytes), b(o.LMBytes)},
+		{"--words/--text", b(c.LMWords), b(o.LMWords)},
+		{"--mask", b(c.Mask), b(o.Mask)},
 	}
 	for _, k := range checks {
 		if k.a != k.b {
@@ -480,6 +489,7 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 			e.f(w.NLL)
 			e.n(int64(w.Unit))
 			e.n(w.Row)
+			e.f(w.Tokens)
 			if cfg.HasID {
 				appendValue(e, w.ID)
 			}
@@ -502,6 +512,8 @@ func (a *Acc) appendBinary(e *enc) {
 	e.n(a.CorrectN)
 	e.sum(&a.Brier)
 	e.n(a.Clipped)
+	e.sum(&a.Bytes)
+	e.sum(&a.Words)
 	e.uv(uint64(len(a.Skipped)))
 	for _, n := range a.Skipped {
 		e.n(n)
@@ -542,6 +554,8 @@ func decodeAcc(d *dec, cfg *Config, budget *int) *Acc {
 	a.CorrectN = d.n("correct")
 	a.Brier = d.sum("brier")
 	a.Clipped = d.n("clipped")
+	a.Bytes = d.sum("bytes")
+	a.Words = d.sum("words")
 	if d.uv("skipped") != uint64(len(a.Skipped)) {
 		d.fail("skipped")
 	}
@@ -602,6 +616,8 @@ func (b *bucketAcc) appendBinary(e *enc) {
 	for k := range b.G {
 		put(&b.G[k])
 	}
+	put(&b.Bytes)
+	put(&b.Words)
 	e.uv(uint64(len(b.Gap)))
 	for i := range b.Gap {
 		put(&b.Gap[i])
@@ -633,6 +649,8 @@ func decodeBucket(d *dec, b *bucketAcc) {
 	for k := range b.G {
 		get(&b.G[k])
 	}
+	get(&b.Bytes)
+	get(&b.Words)
 	if d.uv("bootstrap bins") != uint64(len(b.Gap)) {
 		d.fail("bootstrap bins")
 	}
@@ -804,7 +822,7 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 		}
 		// A bucket takes at least 1+9*3+2+1 bytes and 6 per bin: check
 		// before allocating the bins of every bucket.
-		if uint64(len(bd.b)) < uint64(nb)*uint64(31+6*bins) {
+		if uint64(len(bd.b)) < uint64(nb)*uint64(37+6*bins) {
 			bd.fail("bootstrap buckets")
 		} else {
 			if spare != nil && len(spare.boot) == nb && len(spare.boot[0].Gap) == bins {
@@ -820,7 +838,7 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 	bd.done(d, "bootstrap buckets")
 
 	wd := d.comp(compWorst, "worst rows")
-	n = wd.count("worst rows", 10)
+	n = wd.count("worst rows", 18)
 	if n > cfg.Worst {
 		wd.fail("worst rows")
 	}
@@ -828,6 +846,7 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 		w := WorstRow{NLL: wd.f("worst row")}
 		w.Unit = int(wd.n("worst row"))
 		w.Row = wd.n("worst row")
+		w.Tokens = wd.f("worst row")
 		if w.Unit > 1<<40 {
 			wd.fail("worst row")
 		}

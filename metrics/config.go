@@ -125,6 +125,13 @@ type Config struct {
 	// Pair: a binary run whose prediction is a list of two probabilities
 	// per row, [P(y=0), P(y=1)], evaluated on the second.
 	Pair bool
+
+	// Language-model figures (kind logprob only; see lm.go): LMBytes when
+	// each row has a byte count (Cols.Bytes, or the length of Cols.Text),
+	// LMWords when it has a word count (Cols.Words, or the words of
+	// Cols.Text). Mask (token lists only) counts only the tokens whose
+	// Cols.Mask element is 1.
+	LMBytes, LMWords, Mask bool
 }
 
 // hist reports whether accumulators keep the confidence histogram.
@@ -151,10 +158,11 @@ const (
 	ReasonLength
 	ReasonNegativeWeight
 	ReasonBadScale
+	ReasonNegativeCount // a negative byte or word count
 	NumReasons
 )
 
-var reasonNames = [...]string{"", "null", "nan", "inf", "out_of_range", "bad_label", "sum", "length", "negative_weight", "bad_scale"}
+var reasonNames = [...]string{"", "null", "nan", "inf", "out_of_range", "bad_label", "sum", "length", "negative_weight", "bad_scale", "negative_count"}
 
 // String is the reason's key in the report's "skipped" object.
 func (r Reason) String() string { return reasonNames[r] }

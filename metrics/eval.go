@@ -20,6 +20,10 @@ const (
 	RoleWeight
 	RoleID
 	RoleBy
+	RoleBytes // --bytes
+	RoleWords // --words
+	RoleText  // --text
+	RoleMask  // --mask
 )
 
 // Cols are the columns of one batch, by role. Label, Scale, Weight and ID
@@ -28,6 +32,9 @@ type Cols struct {
 	Rows                           int
 	Label, Pred, Scale, Weight, ID *column.Column
 	By                             []*column.Column
+	// Language-model columns (nil when not mapped): byte and word counts,
+	// the text they may be taken from, and the token mask.
+	Bytes, Words, Text, Mask *column.Column
 }
 
 // Slice returns rows [lo, hi) of c, sharing its memory.
@@ -38,7 +45,8 @@ func (c *Cols) Slice(lo, hi int) Cols {
 		}
 		return k.Slice(lo, hi)
 	}
-	s := Cols{Rows: hi - lo, Label: cut(c.Label), Pred: cut(c.Pred), Scale: cut(c.Scale), Weight: cut(c.Weight), ID: cut(c.ID)}
+	s := Cols{Rows: hi - lo, Label: cut(c.Label), Pred: cut(c.Pred), Scale: cut(c.Scale), Weight: cut(c.Weight), ID: cut(c.ID),
+		Bytes: cut(c.Bytes), Words: cut(c.Words), Text: cut(c.Text), Mask: cut(c.Mask)}
 	if c.By != nil {
 		s.By = make([]*column.Column, len(c.By))
 		for k, b := range c.By {
@@ -66,6 +74,10 @@ type RowError struct {
 	// Label is a string label as written, when Config.Labels refused it.
 	Label    string
 	HasLabel bool
+	// Mask marks a --mask element that is not 0 or 1 (ReasonOutOfRange)
+	// or a mask whose length differs from its row's log-probabilities
+	// (ReasonLength, Want the log-probabilities' length).
+	Mask bool
 }
 
 // Message says what is wrong with the row, for a column named col.
@@ -83,6 +95,9 @@ func (e *RowError) Message(col string) string {
 	case ReasonInf:
 		return fmt.Sprintf("column %q%s: infinite value %s", col, at, v)
 	case ReasonOutOfRange:
+		if e.Mask {
+			return fmt.Sprintf("column %q%s: mask value %s is not 0 or 1", col, at, v)
+		}
 		if e.Logprob {
 			return fmt.Sprintf("column %q%s: log-probability %s is above 0", col, at, v)
 		}
@@ -98,11 +113,16 @@ func (e *RowError) Message(col string) string {
 	case ReasonSum:
 		return fmt.Sprintf("column %q: probabilities sum to %s, more than 1e-3 away from 1", col, v)
 	case ReasonLength:
+		if e.Mask {
+			return fmt.Sprintf("column %q: mask has %d elements, the log-probabilities %d", col, e.Len, e.Want)
+		}
 		return fmt.Sprintf("column %q: list has %d elements, the rest of the input has %d", col, e.Len, e.Want)
 	case ReasonNegativeWeight:
 		return fmt.Sprintf("column %q: negative weight %s", col, v)
 	case ReasonBadScale:
 		return fmt.Sprintf("column %q: %s is not positive", col, v)
+	case ReasonNegativeCount:
+		return fmt.Sprintf("column %q: negative count %s", col, v)
 	}
 	return fmt.Sprintf("column %q: invalid", col)
 }
@@ -152,6 +172,10 @@ type WorstRow struct {
 	ID   Value   // with --id
 	Unit int
 	Row  int64
+
+	// Tokens is the row's token count (token lists: the masked-in tokens
+	// with --mask), 0 otherwise.
+	Tokens float64
 }
 
 // Evaluator accumulates the figures of the batches it is given. One per
@@ -366,6 +390,14 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		multiclassProbsKernel(e, c, c.Pred.F64, t)
 	case e.mcProbsFast(c) && c.Pred.Type == column.Float32:
 		multiclassProbsKernel(e, c, c.Pred.F32, t)
+	case e.cfg.Mask && c.Pred.List && c.Mask.List && c.Pred.Type == column.Float32:
+		// Masked token lists: their own kernel, so that the unmasked
+		// ones stay as they are.
+		maskedTokensKernel(e, c, c.Pred.F32, t)
+	case e.cfg.Mask && c.Pred.List && c.Mask.List && c.Pred.Type == column.Float64:
+		maskedTokensKernel(e, c, c.Pred.F64, t)
+	case e.cfg.Mask:
+		e.rowKernel(c, t)
 	case e.cfg.Kind == Logprob && e.cfg.Tokens && c.Pred.List && c.Pred.Type == column.Float32:
 		tokensKernel(e, c, c.Pred.F32, t)
 	case e.cfg.Kind == Logprob && e.cfg.Tokens && c.Pred.List && c.Pred.Type == column.Float64:
@@ -377,6 +409,9 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		if t.reason[b.i] == ReasonNull && !c.Label.IsNull(b.i) {
 			t.reason[b.i] = ReasonLength
 		}
+	}
+	if e.cfg.LMBytes || e.cfg.LMWords {
+		e.lmTerms(c, t)
 	}
 	e.weights(c, t)
 	e.sliceIDs(c, t)
@@ -494,6 +529,9 @@ type pred struct {
 
 func (e *Evaluator) addWorst(c *Cols, i int, base int64, x float64) {
 	r := WorstRow{NLL: x, Unit: e.unit, Row: base + int64(i)}
+	if e.cfg.Tokens {
+		r.Tokens = e.t.tok[i]
+	}
 	if c.ID != nil {
 		r.ID = ValueAt(c.ID, i)
 	}

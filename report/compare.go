@@ -12,13 +12,15 @@ import (
 )
 
 // compareOrder is the order figures are listed in a comparison.
-var compareOrder = []string{"rows", "weight", "tokens", "nll", "nll_per_token", "nll_stderr", "perplexity", "accuracy", "brier", "ece", "mce", "clipped"}
+var compareOrder = []string{"rows", "weight", "tokens", "nll", "nll_per_token", "nll_stderr", "perplexity", "accuracy", "brier", "ece", "mce", "clipped",
+	"bytes", "bits_per_byte", "byte_perplexity", "words", "word_perplexity"}
 
 // higherIsBetter names the figures where a rise is an improvement.
 var higherIsBetter = map[string]bool{"accuracy": true}
 
 // judged figures get a verdict; the rest are context.
-var judged = map[string]bool{"nll": true, "nll_per_token": true, "perplexity": true, "accuracy": true, "brier": true, "ece": true, "mce": true}
+var judged = map[string]bool{"nll": true, "nll_per_token": true, "perplexity": true, "accuracy": true, "brier": true, "ece": true, "mce": true,
+	"bits_per_byte": true, "byte_perplexity": true, "word_perplexity": true}
 
 // CompareRow is one figure of a comparison.
 type CompareRow struct {

@@ -32,6 +32,7 @@ func (m *Model) Markdown(w io.Writer, path string) error {
 	notes := m.notes()
 	m.mdHeader(&b, notes)
 	m.mdOverall(&b)
+	m.mdLM(&b)
 	m.mdCalibration(&b, path)
 	m.mdCalibrationDetail(&b)
 	m.mdPIT(&b)
@@ -501,6 +502,55 @@ func (m *Model) mdPerClass(b *bytes.Buffer) {
 	t.write(b)
 }
 
+// mdLM is the language-model section, when byte or word counts were
+// given: the counts, NLL per token, byte and word, and the perplexities.
+func (m *Model) mdLM(b *bytes.Buffer) {
+	f := &m.Overall
+	if f.Bytes == nil && f.Words == nil {
+		return
+	}
+	b.WriteString("\n## Language model\n\n")
+	t := table{head: []string{"figure", "per token", "per byte", "per word"}, align: "lrrr"}
+	cell := func(v *float64) string {
+		if v == nil {
+			return "—"
+		}
+		return Fmt(*v)
+	}
+	per := func(n *float64) *float64 {
+		if n == nil {
+			return nil
+		}
+		v := f.NLLSum / *n
+		return &v
+	}
+	t.add("count", cell(f.Tokens), cell(f.Bytes), cell(f.Words))
+	if m.Units == metrics.Bits && f.BitsPerByte != nil {
+		// The per-byte NLL is bits per byte: its own figure and interval.
+		t.add("NLL (bits)", cell(per(f.Tokens)), Fmt(*f.BitsPerByte)+m.ci("bits_per_byte"), cell(per(f.Words)))
+	} else {
+		t.add(fmt.Sprintf("NLL (%s)", m.Units), cell(per(f.Tokens)), cell(per(f.Bytes)), cell(per(f.Words)))
+		if f.BitsPerByte != nil {
+			t.add("bits per byte", "", Fmt(*f.BitsPerByte)+m.ci("bits_per_byte"), "")
+		}
+	}
+	var tokPPL string
+	if f.Tokens != nil {
+		tokPPL = Fmt(f.Perplexity)
+	} else {
+		tokPPL = "—"
+	}
+	ppl := func(v *float64, metric string) string {
+		if v == nil {
+			return "—"
+		}
+		return Fmt(*v) + m.ci(metric)
+	}
+	t.add("perplexity", tokPPL, ppl(f.BytePerplexity, "byte_perplexity"), ppl(f.WordPerplexity, "word_perplexity"))
+	t.write(b)
+	b.WriteString("\nPer byte and per word figures do not depend on the tokenizer: compare models with them. Bits per byte is Σ NLL ÷ (Σ bytes · ln 2), in bits whatever the units; byte perplexity is 2^(bits per byte), word perplexity exp(Σ NLL in nats ÷ Σ words).\n")
+}
+
 func (m *Model) mdWorst(b *bytes.Buffer) {
 	if m.Worst == nil {
 		return
@@ -511,7 +561,18 @@ func (m *Model) mdWorst(b *bytes.Buffer) {
 		return
 	}
 	t := table{head: []string{"#", "id", fmt.Sprintf("%s (%s)", m.nllLabel(), m.Units)}, align: "rlr"}
+	tokens := false // the documents' token counts, when known
+	for _, w := range m.Worst {
+		tokens = tokens || w.Tokens != nil
+	}
+	if tokens {
+		t.head, t.align = append(t.head, "tokens"), t.align+"r"
+	}
 	for i, w := range m.Worst {
+		if tokens {
+			t.add(strconv.Itoa(i+1), valueCell(w.ID), Fmt(w.NLL), optFmt(w.Tokens))
+			continue
+		}
 		t.add(strconv.Itoa(i+1), valueCell(w.ID), Fmt(w.NLL))
 	}
 	t.write(b)

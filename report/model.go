@@ -38,6 +38,8 @@ type Mapping struct {
 	// Pair: the prediction is a list [P(y=0), P(y=1)] read as binary from
 	// its element 1.
 	Pair bool
+	// Language-model columns (--bytes, --words, --text, --mask).
+	Bytes, Words, Text, Mask string
 }
 
 // Gate is one evaluated gate.
@@ -59,6 +61,8 @@ type Gate struct {
 type WorstRow struct {
 	ID  metrics.Value
 	NLL float64 // in the report's units
+	// Tokens is the document's token count (token lists), else nil.
+	Tokens *float64
 }
 
 // Model is everything a renderer needs.
@@ -218,7 +222,11 @@ func (m *Model) JSON() []byte {
 	if m.Worst != nil {
 		ws := make([]any, len(m.Worst))
 		for i, w := range m.Worst {
-			ws[i] = Obj{{"id", valueJSON(w.ID)}, {"nll", Num(w.NLL)}}
+			o := Obj{{"id", valueJSON(w.ID)}, {"nll", Num(w.NLL)}}
+			if w.Tokens != nil {
+				o = append(o, KV{"tokens", Num(*w.Tokens)})
+			}
+			ws[i] = o
 		}
 		doc = append(doc, KV{"worst", ws})
 	}
@@ -267,6 +275,10 @@ func (m *Model) mappingObj() Obj {
 	add("var", mp.Var)
 	add("weight", mp.Weight)
 	add("id", mp.ID)
+	add("bytes", mp.Bytes)
+	add("words", mp.Words)
+	add("text", mp.Text)
+	add("mask", mp.Mask)
 	if len(mp.By) > 0 {
 		by := make([]any, len(mp.By))
 		for i, b := range mp.By {
@@ -307,6 +319,13 @@ func figuresObj(f *metrics.Figures, kind metrics.Kind) Obj {
 			o = append(o, KV{k, Num(*v)})
 		}
 	}
+	// Language-model figures: bits_per_byte is in bits whatever the
+	// report's units; the perplexities have none.
+	opt("bytes", f.Bytes)
+	opt("bits_per_byte", f.BitsPerByte)
+	opt("byte_perplexity", f.BytePerplexity)
+	opt("words", f.Words)
+	opt("word_perplexity", f.WordPerplexity)
 	opt("accuracy", f.Accuracy)
 	opt("brier", f.Brier)
 	opt("ece", f.ECE)
@@ -361,7 +380,8 @@ func valueJSON(v metrics.Value) any {
 // Pairs lists the mapping as "role=column" in a fixed order.
 func (mp Mapping) Pairs() []string {
 	var out []string
-	for _, kv := range [][2]string{{"label", mp.Label}, {"prob", mp.Prob}, {"logit", mp.Logit}, {"logprob", mp.Logprob}, {"mean", mp.Mean}, {"std", mp.Std}, {"var", mp.Var}, {"weight", mp.Weight}, {"id", mp.ID}} {
+	for _, kv := range [][2]string{{"label", mp.Label}, {"prob", mp.Prob}, {"logit", mp.Logit}, {"logprob", mp.Logprob}, {"mean", mp.Mean}, {"std", mp.Std}, {"var", mp.Var}, {"weight", mp.Weight}, {"id", mp.ID},
+		{"bytes", mp.Bytes}, {"words", mp.Words}, {"text", mp.Text}, {"mask", mp.Mask}} {
 		if kv[1] != "" {
 			out = append(out, kv[0]+"="+kv[1])
 		}

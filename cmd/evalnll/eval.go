@@ -87,6 +87,7 @@ type evalFlags struct {
 	topk                                                               int
 	positive, classes, types                                           string
 	allowMismatch                                                      bool
+	bytes, words, text, mask                                           string
 }
 
 func evalFlagSet(f *evalFlags) *flag.FlagSet {
@@ -101,6 +102,10 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.weight, "weight", "", "non-negative sample weight `COL`")
 	fs.StringVar(&f.by, "by", "", "also report every slice of `COL[,COL]`")
 	fs.StringVar(&f.id, "id", "", "row identifier `COL`, used by --worst")
+	fs.StringVar(&f.bytes, "bytes", "", "UTF-8 byte count `COL` of each document (logprob): adds bits_per_byte, byte_perplexity")
+	fs.StringVar(&f.words, "words", "", "word count `COL` of each document (logprob): adds word_perplexity")
+	fs.StringVar(&f.text, "text", "", "document text `COL` (logprob): its byte length and whitespace-separated words stand in for --bytes and --words")
+	fs.StringVar(&f.mask, "mask", "", "`COL` of 0/1 or bool lists parallel to the token log-probabilities: only tokens marked 1 count")
 	fs.StringVar(&f.positive, "positive", "", "string label `VALUE` of the positive class (binary; every other value is negative)")
 	fs.StringVar(&f.classes, "classes", "", "class `NAMES` in the order of the prediction list, a,b,c or a JSON array: maps string labels to positions and names the per-class table (multiclass)")
 	fs.StringVar(&f.types, "types", "", "CSV and JSON Lines column types `COL=TYPE[,COL=TYPE]` (int64, double, bool, string, list) instead of inferring them from the first 1000 rows")

@@ -14,13 +14,15 @@ var flagNames = mapping.Names{
 	Label: "--label", Prob: "--prob", Logit: "--logit", Logprob: "--logprob",
 	Mean: "--mean", Std: "--std", Var: "--var", Weight: "--weight", ID: "--id",
 	By: "--by", Kind: "--kind", Positive: "--positive", Classes: "--classes",
+	Bytes: "--bytes", Words: "--words", Text: "--text", Mask: "--mask",
 }
 
 // resolveMapping picks the columns and the kind from the flags, or by
 // convention, and checks every file has them with usable types.
 func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metrics.Config) (*mapping.Mapping, error) {
 	req := mapping.Request{Label: f.label, Prob: f.prob, Logit: f.logit, Logprob: f.logprob,
-		Mean: f.mean, Std: f.std, Var: f.varc, Weight: f.weight, ID: f.id, Kind: cfg.Kind}
+		Mean: f.mean, Std: f.std, Var: f.varc, Weight: f.weight, ID: f.id, Kind: cfg.Kind,
+		Bytes: f.bytes, Words: f.words, Text: f.text, Mask: f.mask}
 	if f.by != "" {
 		for _, b := range strings.Split(f.by, ",") {
 			b = strings.TrimSpace(b)

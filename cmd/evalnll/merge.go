@@ -123,7 +123,12 @@ func reportRun(e *env, r *evalRun, o reportOptions) (int, error) {
 				// Worst rows are positioned by input file and row.
 				id = metrics.Value{Kind: metrics.VString, S: fmt.Sprintf("%s:%d", names[w.Unit], w.Row+1)}
 			}
-			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
+			wr := report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()}
+			if cfg.Tokens {
+				tk := w.Tokens
+				wr.Tokens = &tk
+			}
+			m.Worst = append(m.Worst, wr)
 		}
 	}
 	if o.base != nil && len(o.limits) > 0 {

@@ -35,6 +35,9 @@ type Request struct {
 	// column (in input order) has 2 elements: a variable-length
 	// probability list of pairs is then binary (see the auto kind).
 	PairProbe func(col string) bool
+	// Language-model columns (kind logprob): byte count, word count, text
+	// (its byte length and words stand in for missing counts), token mask.
+	Bytes, Words, Text, Mask string
 }
 
 // Names says how messages name each role and the kind: the CLI passes its
@@ -42,12 +45,14 @@ type Request struct {
 type Names struct {
 	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID, By, Kind string
 	Positive, Classes                                                 string
+	Bytes, Words, Text, Mask                                          string
 }
 
 // Mapping is the resolved column of each role.
 type Mapping struct {
 	label, pred, scale, weight, id string
 	by                             []string
+	bytes, words, text, mask       string
 	report                         report.Mapping
 	// listPred is set when the prediction column holds a list per row.
 	listPred bool
@@ -155,7 +160,8 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 	// then checked against the result.
 	first := files[0]
 	fields := fieldMap(first)
-	m := &Mapping{label: f.Label, weight: f.Weight, id: f.ID, by: append([]string(nil), f.By...)}
+	m := &Mapping{label: f.Label, weight: f.Weight, id: f.ID, by: append([]string(nil), f.By...),
+		bytes: f.Bytes, words: f.Words, text: f.Text, mask: f.Mask}
 	for _, b := range m.by {
 		if b == "" {
 			return nil, fmt.Errorf("%s: an empty column name", n.By)
@@ -311,6 +317,9 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 				return nil, fmt.Errorf("%s: id column %q is a list (%s); want one value per row", names[i], m.id, xf.Desc)
 			}
 		}
+		if err := m.checkLM(get, n, names[i]); err != nil {
+			return nil, err
+		}
 		for _, b := range m.by {
 			bf, err := get(b, n.By)
 			if err != nil {
@@ -379,11 +388,23 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 		return nil, fmt.Errorf("%s: %w", names[0], err)
 	}
 	m.listPred = predField.List
+	if m.bytes != "" || m.words != "" || m.text != "" || m.mask != "" {
+		if cfg.Kind != metrics.Logprob {
+			return nil, fmt.Errorf("%s, %s, %s and %s apply to %s logprob (token log-probabilities), not %s", n.Bytes, n.Words, n.Text, n.Mask, n.Kind, cfg.Kind)
+		}
+		if m.mask != "" && !predField.List {
+			return nil, fmt.Errorf("%s: %s needs a list of token log-probabilities per row, but %q is %s", names[0], n.Mask, m.pred, predField.Desc)
+		}
+		cfg.LMBytes = m.bytes != "" || m.text != ""
+		cfg.LMWords = m.words != "" || m.text != ""
+		cfg.Mask = m.mask != ""
+	}
 	cfg.Weighted = m.weight != ""
 	cfg.ByCols = len(m.by)
 	cfg.HasID = m.id != ""
 
-	r := report.Mapping{Label: m.label, Weight: m.weight, ID: m.id, By: m.by, Positive: f.Positive, Classes: f.Classes, Pair: cfg.Pair}
+	r := report.Mapping{Label: m.label, Weight: m.weight, ID: m.id, By: m.by, Positive: f.Positive, Classes: f.Classes, Pair: cfg.Pair,
+		Bytes: m.bytes, Words: m.words, Text: m.text, Mask: m.mask}
 	switch cfg.Pred {
 	case metrics.PredProb:
 		r.Prob = m.pred
@@ -398,6 +419,42 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 	}
 	m.report = r
 	return m, nil
+}
+
+// checkLM checks the language-model columns of one input: integer counts,
+// a string text, a list of 0/1 integers or bools for the mask.
+func (m *Mapping) checkLM(get func(col, flagName string) (reader.Field, error), n Names, name string) error {
+	for _, c := range []struct{ col, flag string }{{m.bytes, n.Bytes}, {m.words, n.Words}} {
+		if c.col == "" {
+			continue
+		}
+		f, err := get(c.col, c.flag)
+		if err != nil {
+			return err
+		}
+		if f.List || f.Type != column.Int && f.Type != column.Uint64 {
+			return fmt.Errorf("%s: %s column %q has type %s; want an integer count", name, c.flag, c.col, f.Desc)
+		}
+	}
+	if m.text != "" {
+		f, err := get(m.text, n.Text)
+		if err != nil {
+			return err
+		}
+		if f.List || f.Type != column.String {
+			return fmt.Errorf("%s: %s column %q has type %s; want a string", name, n.Text, m.text, f.Desc)
+		}
+	}
+	if m.mask != "" {
+		f, err := get(m.mask, n.Mask)
+		if err != nil {
+			return err
+		}
+		if !f.List || f.Type != column.Int && f.Type != column.Uint64 && f.Type != column.Bool {
+			return fmt.Errorf("%s: %s column %q has type %s; want a list of 0/1 integers or bools", name, n.Mask, m.mask, f.Desc)
+		}
+	}
+	return nil
 }
 
 // KindAccepts reports whether kind k evaluates predictions of form p.
@@ -449,6 +506,7 @@ func (m *Mapping) Job(files []reader.File, names []string, cfg *metrics.Config) 
 		return len(cols) - 1
 	}
 	li, pi, si, wi, ii := idx(m.label), idx(m.pred), idx(m.scale), idx(m.weight), idx(m.id)
+	bytesI, wordsI, textI, maskI := idx(m.bytes), idx(m.words), idx(m.text), idx(m.mask)
 	var bi []int
 	for _, b := range m.by {
 		bi = append(bi, idx(b))
@@ -462,7 +520,8 @@ func (m *Mapping) Job(files []reader.File, names []string, cfg *metrics.Config) 
 	j := &pipeline.Job{
 		Files: files, Names: names, Columns: cols, Config: cfg,
 		Bind: func(b *column.Batch) metrics.Cols {
-			c := metrics.Cols{Rows: b.Rows, Label: at(b, li), Pred: at(b, pi), Scale: at(b, si), Weight: at(b, wi), ID: at(b, ii)}
+			c := metrics.Cols{Rows: b.Rows, Label: at(b, li), Pred: at(b, pi), Scale: at(b, si), Weight: at(b, wi), ID: at(b, ii),
+				Bytes: at(b, bytesI), Words: at(b, wordsI), Text: at(b, textI), Mask: at(b, maskI)}
 			if len(bi) > 0 {
 				c.By = make([]*column.Column, len(bi))
 				for k, i := range bi {
@@ -483,6 +542,14 @@ func (m *Mapping) Job(files []reader.File, names []string, cfg *metrics.Config) 
 				return m.weight
 			case metrics.RoleID:
 				return m.id
+			case metrics.RoleBytes:
+				return m.bytes
+			case metrics.RoleWords:
+				return m.words
+			case metrics.RoleText:
+				return m.text
+			case metrics.RoleMask:
+				return m.mask
 			}
 			return strings.Join(m.by, ",")
 		},
