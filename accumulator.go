@@ -199,7 +199,7 @@ func (a *Accumulator) Report() (*report.Model, error) {
 	}
 	ins := []report.Input{{Path: a.Name, Rows: a.rows, Format: "arrow-records"}}
 	name := a.Name
-	m, err := newModel(a.cfg, a.mp, a.st.Summary(), ins, name, func(_ int, row int64) string {
+	m, err := newModel(a.cfg, a.mp.Report(), a.st.Summary(), ins, name, func(_ int, row int64) string {
 		return name + ":" + strconv.FormatInt(row+1, 10)
 	})
 	if err != nil {

@@ -52,12 +52,13 @@ func Evaluate(ctx context.Context, spec Spec, inputs ...string) (*report.Model, 
 	if err != nil {
 		return nil, err
 	}
-	return evaluateFiles(ctx, spec, mapping.NamesFrom(ctx, specNames), cfg, inputs, files, names)
+	m, _, err := evaluateFiles(ctx, spec, mapping.NamesFrom(ctx, specNames), cfg, cli.Options{}, inputs, files, names)
+	return m, err
 }
 
 // evaluateFiles evaluates opened inputs; messages name the roles as names
 // says.
-func evaluateFiles(ctx context.Context, spec Spec, names mapping.Names, cfg *metrics.Config, args []string, files []reader.File, inputNames []string) (*report.Model, error) {
+func evaluateFiles(ctx context.Context, spec Spec, names mapping.Names, cfg *metrics.Config, opt cli.Options, args []string, files []reader.File, inputNames []string) (*report.Model, *cli.Run, error) {
 	fields := make([][]reader.Field, len(files))
 	for i, f := range files {
 		fields[i] = f.Fields()
@@ -66,14 +67,25 @@ func evaluateFiles(ctx context.Context, spec Spec, names mapping.Names, cfg *met
 	req.PairProbe = func(col string) bool { return pipeline.FirstListIsPair(files, col) }
 	mp, err := mapping.Resolve(req, names, fields, inputNames, cfg)
 	if err != nil {
-		return nil, &SchemaError{Err: err}
+		return nil, nil, &SchemaError{Err: err}
+	}
+	if opt.NumClasses > 0 {
+		if cfg.Kind != metrics.Multiclass && cfg.Kind != metrics.Multilabel {
+			return nil, nil, &SpecError{Field: "NumClasses", Reason: fmt.Sprintf("a %s run has no class count", cfg.Kind)}
+		}
+		if cfg.Classes > 0 && cfg.Classes != opt.NumClasses {
+			r := mp.Report()
+			return nil, nil, fmt.Errorf("%s: %d classes given, but %q is a fixed-size list of %d", inputNames[0], opt.NumClasses, r.Prob+r.Logit, cfg.Classes)
+		}
+		cfg.Classes = opt.NumClasses
 	}
 	if err := checkGates(cfg, spec, names); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	job := mp.Job(files, inputNames, cfg)
 	job.Keys = pipeline.InputKeys(args, inputNames)
 	job.Options = pipeline.Options{Workers: spec.Workers}
+	job.Shard = opt.Shard
 	if mp.ListPred() {
 		// A batch of list rows holds rows × list length values: keep it
 		// to a few million (16 MiB of float32 at 1000 classes).
@@ -94,32 +106,39 @@ func evaluateFiles(ctx context.Context, spec Spec, names mapping.Names, cfg *met
 	if err != nil {
 		var ie *pipeline.InputError
 		if errors.As(err, &ie) && errors.Is(err, pipeline.ErrInvalidRow) {
-			return nil, newRowError(ie.File, ie.Row, messageColumn(ie.Msg), ie.Msg)
+			return nil, nil, newRowError(ie.File, ie.Row, messageColumn(ie.Msg), ie.Msg)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
+	}
+	run := &cli.Run{Config: cfg, Mapping: mp.Report(), Result: res}
+	if opt.StateOnly {
+		return nil, run, nil
 	}
 	var total int64
 	for _, n := range res.FileRows {
 		total += n
 	}
+	if total == 0 && opt.Shard.Count > 1 {
+		return nil, nil, &noRowsError{fmt.Sprintf("%s: no input rows in share %d/%d, so no report of it (with --state alone, an empty share writes its state)", strings.Join(inputNames, ", "), opt.Shard.Index, opt.Shard.Count)}
+	}
 	if total == 0 {
-		return nil, &noRowsError{fmt.Sprintf("%s: no input rows (every input is empty)", strings.Join(inputNames, ", "))}
+		return nil, nil, &noRowsError{fmt.Sprintf("%s: no input rows (every input is empty)", strings.Join(inputNames, ", "))}
 	}
 	ins := make([]report.Input, len(files))
 	for i, f := range files {
 		ins[i] = report.Input{Path: inputNames[i], Rows: res.FileRows[i], Format: f.Format().String()}
 	}
-	m, err := newModel(cfg, mp, res.State.Summary(), ins, strings.Join(inputNames, ", "), res.RowName)
+	m, err := newModel(cfg, mp.Report(), res.State.Summary(), ins, strings.Join(inputNames, ", "), res.RowName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := judge(m, spec, names); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return m, nil
+	return m, run, nil
 }
 
 // EvaluateRecords evaluates the record batches of rr (released by the
@@ -151,7 +170,7 @@ func (e *noRowsError) Unwrap() error { return ErrNoRows }
 
 // newModel makes the report of a finished state; names lists the inputs
 // for messages, rowName names a row without ID (unit, row within it).
-func newModel(cfg *metrics.Config, mp *mapping.Mapping, sum metrics.Result, ins []report.Input, names string, rowName func(unit int, row int64) string) (*report.Model, error) {
+func newModel(cfg *metrics.Config, mp report.Mapping, sum metrics.Result, ins []report.Input, names string, rowName func(unit int, row int64) string) (*report.Model, error) {
 	if sum.Overall.Rows == 0 {
 		return nil, &noRowsError{fmt.Sprintf("%s: no valid rows to evaluate (%s)", names, skippedText(sum.Overall.Skipped))}
 	}
@@ -160,11 +179,14 @@ func newModel(cfg *metrics.Config, mp *mapping.Mapping, sum metrics.Result, ins 
 	}
 	m := &report.Model{
 		Kind: cfg.Kind, Units: cfg.Units, Eps: cfg.Eps, Clips: cfg.Pred == metrics.PredProb,
-		Binning: cfg.Binning, Mapping: mp.Report(), Overall: sum.Overall, Slices: sum.Slices,
+		Binning: cfg.Binning, Mapping: mp, Overall: sum.Overall, Slices: sum.Slices,
 		Bootstrap: sum.Bootstrap, Inputs: ins, PerClass: sum.PerClass,
 	}
+	for _, w := range mp.Warnings {
+		m.AddWarning(w)
+	}
 	for i := range m.PerClass {
-		if cls := mp.Report().Classes; m.PerClass[i].Class < len(cls) {
+		if cls := mp.Classes; m.PerClass[i].Class < len(cls) {
 			m.PerClass[i].Name = cls[m.PerClass[i].Class]
 		}
 	}
@@ -265,18 +287,36 @@ func judge(m *report.Model, spec Spec, names mapping.Names) error {
 }
 
 func init() {
-	cli.EvaluateFiles = func(ctx context.Context, spec any, args []string, files []reader.File, names []string) (*report.Model, error) {
+	cli.EvaluateFiles = func(ctx context.Context, spec any, opt cli.Options, args []string, files []reader.File, names []string) (*report.Model, *cli.Run, error) {
 		s, ok := spec.(Spec)
 		if !ok {
-			return nil, fmt.Errorf("evalnll: cli.EvaluateFiles given a %T, not a Spec", spec)
+			return nil, nil, fmt.Errorf("evalnll: cli.EvaluateFiles given a %T, not a Spec", spec)
 		}
 		cfg, err := s.config()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(files) == 0 || len(names) != len(files) {
-			return nil, fmt.Errorf("evalnll: %d files with %d names", len(files), len(names))
+			return nil, nil, fmt.Errorf("evalnll: %d files with %d names", len(files), len(names))
 		}
-		return evaluateFiles(ctx, s, mapping.NamesFrom(ctx, specNames), cfg, args, files, names)
+		return evaluateFiles(ctx, s, mapping.NamesFrom(ctx, specNames), cfg, opt, args, files, names)
+	}
+	cli.Report = func(ctx context.Context, spec any, cfg *metrics.Config, mp report.Mapping, st *metrics.State, inputs []report.Input, rowName func(file int, row int64) string) (*report.Model, error) {
+		s, ok := spec.(Spec)
+		if !ok {
+			return nil, fmt.Errorf("evalnll: cli.Report given a %T, not a Spec", spec)
+		}
+		var names []string
+		for _, in := range inputs {
+			names = append(names, in.Path)
+		}
+		m, err := newModel(cfg, mp, st.Summary(), inputs, strings.Join(names, ", "), rowName)
+		if err != nil {
+			return nil, err
+		}
+		if err := judge(m, s, mapping.NamesFrom(ctx, specNames)); err != nil {
+			return nil, err
+		}
+		return m, nil
 	}
 }

@@ -144,6 +144,9 @@ type State struct {
 	classes []ClassAcc
 	// boot holds the bootstrap buckets (nil when intervals are off).
 	boot []bucketAcc
+	// classCount is the class count the run adopted, set by its caller
+	// (see SetClassCount); Merge checks that states agree on it.
+	classCount ClassCount
 }
 
 // ClassAcc accumulates the rows of one true class. Unweighted runs count
@@ -259,7 +262,7 @@ type Evaluator struct {
 // class count found before the run (0: adopt the first non-null list).
 func NewEvaluator(cfg *Config, classes int) *Evaluator {
 	e := &Evaluator{cfg: cfg, k: classes, lo: cfg.Eps, hi: 1 - cfg.Eps, worstMin: math.Inf(-1), worstTokMin: math.Inf(-1), localIdx: map[*Acc]int32{}}
-	e.st = &State{cfg: cfg, slices: map[string]*Acc{}, UnitRows: map[int]int64{}}
+	e.st = &State{cfg: cfg, slices: map[string]*Acc{}, UnitRows: map[int]int64{}, classCount: NoClassCount}
 	if cfg.Bootstrap.Replicates > 0 {
 		e.st.boot = newBuckets(cfg)
 		e.binsFromBoot = cfg.ByCols == 0 && e.bootFast() && cfg.Kind.HasCalibration() && cfg.Binning == Uniform && cfg.Bins > 0
@@ -668,10 +671,31 @@ func trimWorst(rs []WorstRow, n int, hasID, perTok bool) []WorstRow {
 	return rs
 }
 
-// Merge adds o into s. Both must come from Evaluators of the same Config.
-func (s *State) Merge(o *State) {
+// Merge adds o into s: afterwards s holds the figures of both sets of
+// rows, exactly as if one Evaluator had seen them all, whatever the order
+// and grouping of merges. States of different configurations, or that
+// adopted different class counts, do not merge: Merge then returns a
+// *ConfigError or a *ClassCountError and leaves s as it was. The worst
+// rows of both must be positioned alike (both by unit, within one run, or
+// both by file and row, as pipeline.Run leaves them).
+func (s *State) Merge(o *State) error {
 	if s.cfg != o.cfg {
-		panic("metrics: merging states of different configs")
+		if d := s.cfg.Diff(o.cfg); d != nil {
+			return &ConfigError{*d}
+		}
+	}
+	a, b := s.classCount, o.classCount
+	if a.N != 0 && b.N != 0 && a.N != b.N {
+		return &ClassCountError{A: a, B: b}
+	}
+	if len(s.boot) != len(o.boot) {
+		return &ConfigError{ConfigDiff{"bootstrap buckets", fmt.Sprint(len(s.boot)), fmt.Sprint(len(o.boot))}}
+	}
+	switch {
+	case a.N == 0:
+		s.classCount = b
+	case b.N != 0 && b.before(a):
+		s.classCount = b
 	}
 	for k, a := range o.slices {
 		if b, ok := s.slices[k]; ok {
@@ -704,6 +728,20 @@ func (s *State) Merge(o *State) {
 	if s.cfg.Worst > 0 {
 		s.worst = trimWorst(s.worst, s.cfg.Worst, s.cfg.HasID, false)
 		s.worstTok = trimWorst(s.worstTok, s.cfg.Worst, s.cfg.HasID, true)
+	}
+	return nil
+}
+
+// RelocateWorst rewrites the position of every kept worst row: at(unit,
+// row) returns the row's new (unit, row), for example its input file and
+// row within the file, so that states of separate runs compare their rows
+// by input position.
+func (s *State) RelocateWorst(at func(unit int, row int64) (int, int64)) {
+	for i := range s.worst {
+		s.worst[i].Unit, s.worst[i].Row = at(s.worst[i].Unit, s.worst[i].Row)
+	}
+	for i := range s.worstTok {
+		s.worstTok[i].Unit, s.worstTok[i].Row = at(s.worstTok[i].Unit, s.worstTok[i].Row)
 	}
 }
 

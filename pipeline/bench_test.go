@@ -141,7 +141,7 @@ var sinkDecode float64
 // same units, cut into the same parts), and touches every value: the floor
 // an evaluation is measured against.
 func decodeOnly(f reader.File, cols []string, workers, batch int) (rows int64, err error) {
-	plan := newPlanner([]reader.File{f}, cols, workers)
+	plan := newPlanner([]reader.File{f}, cols, workers, Shard{})
 	ch := make(chan unit)
 	go func() {
 		n := 0

@@ -49,6 +49,9 @@ type Job struct {
 	// count when Config.Classes is 0 and the kind needs one.
 	PredColumn string
 	Options    Options
+	// Shard selects the share of the rows this run evaluates (the zero
+	// value: all of them).
+	Shard Shard
 	// Progress, if set, is called after each batch with its row count and
 	// after each unit with done=true. It must be safe for concurrent use.
 	Progress func(file int, rows int, unitDone bool)
@@ -94,14 +97,23 @@ type Result struct {
 	State *metrics.State
 	// FileRows are the rows read from each file.
 	FileRows []int64
+	// Ranges are the rows of each file the run read, in row order: with a
+	// Shard, the share's; else every row.
+	Ranges [][]Range
 	// Classes is the class count in use (0 when the kind has none).
 	Classes int
-	// Names maps a worst row's unit and row to its FILE:ROW name.
-	rowName func(unit int, row int64) string
+	names   []string
 }
 
-// RowName is the FILE:ROW name of a row (unit ordinal and row within it).
-func (r *Result) RowName(unit int, row int64) string { return r.rowName(unit, row) }
+// Range is the rows [Lo, Hi) of a file, counted from 0.
+type Range struct{ Lo, Hi int64 }
+
+// RowName is the FILE:ROW name of row (from 0) of input file. The State's
+// worst rows are positioned so: WorstRow.Unit is the index of the file in
+// Job.Files, and WorstRow.Row the row within the file.
+func (r *Result) RowName(file int, row int64) string {
+	return fmt.Sprintf("%s:%d", r.names[file], row+1)
+}
 
 // unit is what a worker reads at a time: a unit of a file (row group,
 // record batch, stream), or a part of one (see planner). Ordinals number
@@ -127,11 +139,13 @@ func (u unit) scan(f reader.File, cols []string, maxRows int) reader.Scanner {
 func (u unit) done() bool { return u.left == nil || u.left.Add(-1) == 0 }
 
 // wholeUnit is a unit of a file, and the parts the planner will cut it
-// into (1: none).
+// into (1: none); or a part of one that a Shard cut (part set).
 type wholeUnit struct {
 	file, index int
 	first       int64 // its first row within the file
 	parts       int
+	rows        int64 // -1: unknown (a stream)
+	part        *reader.Part
 }
 
 // Splitting: a unit much larger than a worker's share of the run (a file
@@ -159,15 +173,16 @@ type planner struct {
 // newPlanner lists the units of files, with the parts each is to be cut
 // into for workers, from their sizes (metadata only; the cuts are made by
 // split, as the units are handed out).
-func newPlanner(files []reader.File, cols []string, workers int) *planner {
+func newPlanner(files []reader.File, cols []string, workers int, shard Shard) *planner {
 	p := &planner{files: files, cols: cols}
 	var sizes []int64
-	var total int64
+	var lens []uint64
 	for fi, f := range files {
 		us := f.Units()
 		if us == nil { // a stream: one unit read in order
-			p.units = append(p.units, wholeUnit{file: fi, index: -1, parts: 1})
+			p.units = append(p.units, wholeUnit{file: fi, index: -1, parts: 1, rows: -1})
 			sizes = append(sizes, 0)
+			lens = append(lens, 1)
 			continue
 		}
 		sp, _ := f.(reader.Splitter)
@@ -177,11 +192,28 @@ func newPlanner(files []reader.File, cols []string, workers int) *planner {
 			if sp != nil {
 				n = max(sp.UnitBytes(u.Index, cols), 0)
 			}
-			p.units = append(p.units, wholeUnit{file: fi, index: u.Index, first: first, parts: 1})
+			p.units = append(p.units, wholeUnit{file: fi, index: u.Index, parts: 1, first: first, rows: u.Rows})
 			first += max(u.Rows, 0)
 			sizes = append(sizes, n)
-			total += n
+			lens = append(lens, uint64(max(n, 1)))
 		}
+	}
+	if !shard.all() {
+		p.units = shareUnits(files, cols, p.units, lens, shard)
+		sizes = sizes[:0]
+		for _, u := range p.units {
+			n := int64(0)
+			if u.part == nil {
+				if sp, ok := files[u.file].(reader.Splitter); ok && u.index >= 0 {
+					n = max(sp.UnitBytes(u.index, cols), 0)
+				}
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	var total int64
+	for _, n := range sizes {
+		total += n
 	}
 	if workers < 2 {
 		return p
@@ -209,8 +241,8 @@ func (p *planner) planned() int {
 // corrupt while cutting it leaves the error to the whole unit's scan, which
 // reports it at its place).
 func (p *planner) split(w wholeUnit, ordinal int) []unit {
-	whole := []unit{{file: w.file, index: w.index, ordinal: ordinal, first: w.first}}
-	if w.parts < 2 {
+	whole := []unit{{file: w.file, index: w.index, ordinal: ordinal, first: w.first, part: w.part}}
+	if w.parts < 2 || w.part != nil {
 		return whole
 	}
 	parts, err := p.files[w.file].(reader.Splitter).Split(w.index, p.cols, w.parts)
@@ -251,7 +283,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	if opt.BatchRows <= 0 {
 		opt.BatchRows = DefaultOptions().BatchRows
 	}
-	plan := newPlanner(job.Files, job.Columns, opt.Workers)
+	plan := newPlanner(job.Files, job.Columns, opt.Workers, job.Shard)
 	// units lists what was handed out, in input order (written by the
 	// goroutine that hands them out, read after the workers are done).
 	var units []unit
@@ -363,7 +395,9 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	}
 	st := evs[0].State()
 	for _, ev := range evs[1:] {
-		st.Merge(ev.State())
+		if err := st.Merge(ev.State()); err != nil {
+			return nil, err // evaluators of one job share its Config
+		}
 	}
 	if m := job.Config.MaxSlices; m > 0 && st.NumSlices() > m && len(fails) == 0 {
 		// Each evaluator kept to the limit; together they passed it.
@@ -373,29 +407,41 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		}
 		return nil, &InputError{File: name, Msg: fmt.Sprintf("more than %d distinct --by combinations", m)}
 	}
-	res := &Result{State: st, FileRows: make([]int64, len(job.Files)), Classes: classes}
-	// Row offsets of each unit within its file, from the rows each unit
-	// held. Every unit before the first failure ran to its end.
-	start := make([]int64, len(units))
-	for _, u := range units {
-		if u.ordinal > 0 && units[u.ordinal-1].file == u.file {
-			start[u.ordinal] = start[u.ordinal-1] + st.UnitRows[u.ordinal-1]
-		}
-		res.FileRows[u.file] += st.UnitRows[u.ordinal]
-	}
-	res.rowName = func(un int, row int64) string {
-		return fmt.Sprintf("%s:%d", job.Names[units[un].file], start[un]+row+1)
-	}
 	if len(fails) > 0 {
 		sort.Slice(fails, func(i, j int) bool { return fails[i].before(fails[j]) })
 		f := fails[0]
-		name := job.Names[units[f.unit].file]
+		u := units[f.unit]
 		if f.re != nil {
 			col := job.ColumnOf(f.re.Role)
-			return nil, &InputError{File: name, Row: start[f.unit] + f.row + 1, Msg: f.re.Message(col), Err: ErrInvalidRow}
+			return nil, &InputError{File: job.Names[u.file], Row: u.first + f.row + 1, Msg: f.re.Message(col), Err: ErrInvalidRow}
 		}
 		return nil, f.err
 	}
+	res := &Result{State: st, FileRows: make([]int64, len(job.Files)), Ranges: make([][]Range, len(job.Files)), Classes: classes, names: job.Names}
+	for _, u := range units {
+		n := st.UnitRows[u.ordinal]
+		res.FileRows[u.file] += n
+		if n == 0 {
+			continue
+		}
+		rs := res.Ranges[u.file]
+		if k := len(rs) - 1; k >= 0 && rs[k].Hi == u.first {
+			rs[k].Hi += n
+		} else {
+			res.Ranges[u.file] = append(rs, Range{u.first, u.first + n})
+		}
+	}
+	// Positions that mean the same in every run over these inputs: the
+	// file and the row within it.
+	st.RelocateWorst(func(un int, row int64) (int, int64) { return units[un].file, units[un].first + row })
+	cc := metrics.NoClassCount
+	if classes > 0 {
+		cc.N = classes
+		if f, ok := firstList(evs); ok {
+			cc.File, cc.Row = units[f.unit].file, units[f.unit].first+f.row
+		}
+	}
+	st.SetClassCount(cc)
 	return res, nil
 }
 
@@ -522,6 +568,21 @@ func runUnit(ctx context.Context, job *Job, own []*metrics.Evaluator, spare chan
 
 func panicFailure(name string, u unit, row int64, p any) failure {
 	return failure{unit: u.ordinal, row: row, err: &InputError{File: name, Msg: fmt.Sprintf("internal error: %v", p), Err: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}}
+}
+
+// firstList is where the first non-null prediction list in input order
+// is (unit ordinal and row), if any evaluator saw one.
+func firstList(evs []*metrics.Evaluator) (failure, bool) {
+	var first failure
+	found := false
+	for _, ev := range evs {
+		for u, f := range ev.FirstListLens() {
+			if p := (failure{unit: u, row: f.Row}); !found || p.before(first) {
+				first, found = p, true
+			}
+		}
+	}
+	return first, found
 }
 
 // agreedClasses returns the length of the first non-null prediction list

@@ -417,7 +417,7 @@ func TestSplitFirstInvalidRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPlanner([]reader.File{f}, k.names(), 2)
+	p := newPlanner([]reader.File{f}, k.names(), 2, Shard{})
 	parts := p.split(p.units[1], 0)
 	f.Close()
 	if len(parts) < 4 {

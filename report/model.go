@@ -42,6 +42,10 @@ type Mapping struct {
 	Pair bool
 	// Language-model columns (--bytes, --words, --text, --mask).
 	Bytes, Words, Text, Mask string
+	// Warnings are the mapping's caveats (a --logprob list beside a label
+	// column): reported as the report's warnings, not in "mapping", and
+	// kept in partial states so that a merge reports them too.
+	Warnings []string
 }
 
 // Gate is one evaluated gate.

@@ -6,6 +6,7 @@
 //
 //	evalnll eval    [flags] INPUT...      evaluate prediction tables, write reports
 //	evalnll compare BASE.json NEW.json    diff two JSON reports (regression gate)
+//	evalnll merge   [flags] STATE...      merge the states of eval --shard runs into reports
 //	evalnll inspect INPUT...              show schema, row groups, detected mapping
 //
 // Evaluate a binary classifier's probabilities and print a summary:
@@ -27,6 +28,13 @@
 // Compare two reports:
 //
 //	$ evalnll compare /tmp/evalnll-doc-digits.json /tmp/evalnll-doc-digits.json
+//
+// Scale out: evaluate share i of N on machine i, then merge the states into
+// the report one eval would have written:
+//
+//	$ evalnll eval --label y --prob p --shard 0/2 --state /tmp/evalnll-doc-0.evst testdata/samples/breast_cancer_lr.parquet
+//	$ evalnll eval --label y --prob p --shard 1/2 --state /tmp/evalnll-doc-1.evst testdata/samples/breast_cancer_lr.parquet
+//	$ evalnll merge /tmp/evalnll-doc-1.evst /tmp/evalnll-doc-0.evst
 //
 // Exit status: 0 when every gate passed, 1 when a gate failed (the report is
 // still written), 2 for a usage or input error (one line on stderr naming the

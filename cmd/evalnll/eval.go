@@ -19,6 +19,7 @@ import (
 	"github.com/evalnll/evalnll/internal/cli"
 	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/partial"
 	"github.com/evalnll/evalnll/pipeline"
 	"github.com/evalnll/evalnll/reader"
 	"github.com/evalnll/evalnll/report"
@@ -86,6 +87,8 @@ type evalFlags struct {
 	cpuProfile                                                         string
 	maxSlices                                                          int
 	byCols                                                             []string // --by, split
+	shard, state                                                       string
+	numClasses                                                         int
 	maxReportBytes                                                     int64
 	maxStdinBytes                                                      int64
 	auroc, classwise                                                   bool
@@ -147,6 +150,9 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a profile of the run's allocations to `FILE` (go tool pprof)")
 	fs.IntVar(&f.bootstrap, "bootstrap", metrics.DefaultBootstrap().Replicates, "`R` bootstrap replicates for 95% intervals (0: none)")
 	fs.Uint64Var(&f.bootSeed, "bootstrap-seed", metrics.DefaultBootstrap().Seed, "bootstrap `SEED`, recorded in the report")
+	fs.StringVar(&f.shard, "shard", "", "evaluate share `i/N` of the inputs' rows (0 <= i < N), for evalnll merge")
+	fs.StringVar(&f.state, "state", "", "write the run's partial state to `FILE`, for evalnll merge")
+	fs.IntVar(&f.numClasses, "num-classes", 0, "the class (or label) count `K` of a multiclass or multilabel run, instead of the first list's length")
 	return fs
 }
 
@@ -188,6 +194,23 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	if len(inputs) == 0 {
 		return 0, usagef("eval: no INPUT given (run 'evalnll eval -h')")
+	}
+	var shard pipeline.Shard
+	if f.shard != "" {
+		if shard, err = pipeline.ParseShard(f.shard); err != nil {
+			return 0, usagef("--shard: %v", err)
+		}
+		for _, in := range inputs {
+			if in == "-" {
+				return 0, usagef("--shard: standard input cannot be shared out between runs; write it to a file first")
+			}
+		}
+	}
+	if f.state == "-" {
+		return 0, usagef("--state: a state is binary; give a file, not -")
+	}
+	if f.numClasses < 0 {
+		return 0, usagef("--num-classes: %d is negative", f.numClasses)
 	}
 	outs, err := outputs(&f)
 	if err != nil {
@@ -276,6 +299,15 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	// Standard input may have been reopened from its spool.
 	files = reader.HivePartitions(ins.files, keys)
+	if f.numClasses > 0 {
+		if planned.Kind != metrics.Multiclass && planned.Kind != metrics.Multilabel {
+			return 0, usagef("--num-classes: a %s run has no class count", planned.Kind)
+		}
+		if planned.Classes > 0 && planned.Classes != f.numClasses {
+			r := mp.Report()
+			return 0, fmt.Errorf("%s: --num-classes %d, but %q is a fixed-size list of %d", names[0], f.numClasses, r.Prob+r.Logit, planned.Classes)
+		}
+	}
 	warnings := append([]string(nil), mp.Warnings()...)
 	// A reliability diagram needs calibration: known from the mapping,
 	// before any row is read. The other outputs are still written.
@@ -301,10 +333,29 @@ func cmdEval(e *env, args []string) (int, error) {
 	spec.AllowMismatch = f.allowMismatch
 	prog := &progressHook{e: e, quiet: f.quiet}
 	spec.Progress = prog
-	m, err := cli.EvaluateFiles(mapping.WithNames(e.ctx, flagNames), spec, inputs, files, names)
+	copt := cli.Options{Shard: shard, NumClasses: f.numClasses, StateOnly: f.state != "" && len(outs) == 0}
+	m, run, err := cli.EvaluateFiles(mapping.WithNames(e.ctx, flagNames), spec, copt, inputs, files, names)
 	prog.finish()
 	if err != nil {
 		return 0, gateFlagError(err)
+	}
+	if f.state != "" {
+		// The state is one of the outputs: all of them are written, or
+		// none.
+		er := &evalRun{cfg: run.Config, mapping: run.Mapping, state: run.Result.State}
+		for i, fl := range files {
+			er.inputs = append(er.inputs, partial.Input{Name: names[i], Format: fl.Format().String(), Rows: fl.Rows(),
+				Read: run.Result.FileRows[i], Ranges: partialRanges(run.Result.Ranges[i])})
+		}
+		data, err := er.partial(shard).Encode()
+		if err != nil {
+			return 0, fmt.Errorf("--state %s: %v", f.state, err)
+		}
+		if m == nil {
+			// Only the state: no report of this share, no gates.
+			return exitOK, writeState(e, f.state, data, profiles)
+		}
+		profiles = append(profiles, func(set *report.OutputSet) { addOutput(e, set, f.state, data) })
 	}
 	m.MinSliceSize = int64(f.minSliceSize)
 	for _, w := range warnings {

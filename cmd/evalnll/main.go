@@ -126,6 +126,8 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		cmd = func(e *env, args []string) (int, error) { return exitOK, cmdInspect(e, args) }
 	case "compare":
 		cmd = cmdCompare
+	case "merge":
+		cmd = cmdMerge
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, topUsage)
 		return exitOK
@@ -291,6 +293,7 @@ space, calibration, accuracy and Brier score, over Parquet and Arrow IPC files.
 Usage:
   evalnll eval    [flags] INPUT...      evaluate prediction tables, write reports
   evalnll compare BASE.json NEW.json    diff two JSON reports (regression gate)
+  evalnll merge   [flags] STATE...      merge the states of eval --shard runs into reports
   evalnll inspect INPUT...              show schema, row groups, detected mapping
   evalnll version                       print the version, Go toolchain and vector kernels
 

@@ -109,7 +109,11 @@ func (m *Mapping) labelNames(f *Request, n Names, cfg *metrics.Config, pred, lab
 }
 
 // Report is the mapping as the report names it.
-func (m *Mapping) Report() report.Mapping { return m.report }
+func (m *Mapping) Report() report.Mapping {
+	r := m.report
+	r.Warnings = m.warnings
+	return r
+}
 
 // Warnings are caveats about the mapping (a --logprob list beside a label
 // column), for the caller to show and to add to the report.
