@@ -29,6 +29,10 @@ var Faults = struct {
 	M map[int]int
 }{M: map[int]int{}}
 
+// DuplicateStates, in tests, makes Build send every share's state to the
+// combine twice, as a runner that committed an element twice would.
+var DuplicateStates bool
+
 // rowTag marks an evaluation error's one-line message in the error that
 // the runner returns for a failed job, which wraps it in its own text.
 const rowTag = "evalnll-error:"
@@ -123,6 +127,9 @@ func Build(s beam.Scope, a Args, statePath string) {
 	// shares over its workers.
 	idx = beam.Reshuffle(s, idx)
 	states := beam.ParDo(s, &evalShareFn{Args: a}, idx)
+	if DuplicateStates {
+		states = beam.Flatten(s, states, states)
+	}
 	merged := beam.Combine(s, MergeStates, states)
 	beam.ParDo0(s, &writeStateFn{Path: statePath}, merged)
 }

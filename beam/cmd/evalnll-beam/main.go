@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,14 +57,53 @@ a failed job): no report is written.
 `
 
 func main() {
-	c := newCLI(flag.CommandLine)
-	flag.Parse()
+	if workerMode(os.Args[1:]) {
+		// Started by a runner as a worker: Beam's flags only (Beam's
+		// --id is the worker's id, not eval's). Init serves the runner
+		// and exits.
+		flag.Parse()
+		beam.Init()
+		os.Exit(0)
+	}
+	// The launcher: eval's flags, and Beam's flags through the same
+	// values, eval's taking the names both define (--id).
+	fs, c, verbose := launcherFlags(flag.ExitOnError)
+	fs.Parse(os.Args[1:])
 	if r := flag.Lookup("runner"); r.Value.String() == "" || r.Value.String() == "direct" {
 		flag.Set("runner", "prism")
 	}
-	// A worker started by a runner returns from Init only once done.
 	beam.Init()
-	os.Exit(c.run(context.Background(), flag.Args(), os.Stdout, os.Stderr))
+	if !*verbose {
+		// Prism logs failed bundles at length through slog (set up by
+		// Init); the error that matters is printed in one line.
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	os.Exit(c.run(context.Background(), fs.Args(), os.Stdout, os.Stderr))
+}
+
+// launcherFlags are the launcher's flags: eval's (newCLI), and Beam's,
+// defined on flag.CommandLine, through the same values; where both define
+// a name (--id), eval's.
+func launcherFlags(h flag.ErrorHandling) (*flag.FlagSet, *cli, *bool) {
+	fs := flag.NewFlagSet("evalnll-beam", h)
+	c := newCLI(fs)
+	verbose := fs.Bool("beam_log", false, "show the runner's and the SDK's logs on stderr (Prism's logs otherwise hidden)")
+	flag.VisitAll(func(f *flag.Flag) {
+		if fs.Lookup(f.Name) == nil {
+			fs.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	return fs, c, verbose
+}
+
+// workerMode reports whether the arguments start a Beam worker (--worker).
+func workerMode(args []string) bool {
+	for _, a := range args {
+		if a == "--worker" || a == "-worker" || a == "--worker=true" || a == "-worker=true" {
+			return true
+		}
+	}
+	return false
 }
 
 // cli is the command's flags.

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -80,8 +82,7 @@ func evalCLI(t *testing.T, dir string, args, inputs []string) result {
 func beamCLI(t *testing.T, dir string, args, inputs []string) result {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "beam.json")
-	fs := flag.NewFlagSet("evalnll-beam", flag.ContinueOnError)
-	c := newCLI(fs)
+	fs, c, _ := launcherFlags(flag.ContinueOnError)
 	c.evalnll = evalnllBin
 	if err := fs.Parse(append(args, "--json", out)); err != nil {
 		t.Fatalf("flags %q: %v", args, err)
@@ -223,6 +224,24 @@ func genFiles(t *testing.T, dir string, badFile, badRow int) {
 
 var genArgs = []string{"--label", "y", "--prob", "p", "--weight", "w", "--by", "model", "--worst", "3", "--bootstrap", "50"}
 
+// Beam's flags are taken too; eval's --id wins over Beam's (a worker's id).
+func TestLauncherFlags(t *testing.T) {
+	fs, c, _ := launcherFlags(flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse([]string{"--id", "rowid", "--runner", "prism", "--project", "p1", "--json", "x.json", "in"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.a.ID != "rowid" || fs.Lookup("project").Value.String() != "p1" || flag.Lookup("project").Value.String() != "p1" {
+		t.Errorf("--id %q, --project %q", c.a.ID, flag.Lookup("project").Value)
+	}
+	if !slices.Equal(c.pass, []string{"--json", "x.json"}) || !slices.Equal(fs.Args(), []string{"in"}) {
+		t.Errorf("passed %q, inputs %q", c.pass, fs.Args())
+	}
+	if !workerMode([]string{"--worker=true", "--id=1-1"}) || workerMode([]string{"--id", "x"}) {
+		t.Errorf("workerMode")
+	}
+}
+
 func TestGeneratedFiles(t *testing.T) {
 	dir := t.TempDir()
 	genFiles(t, dir, -1, 0)
@@ -267,8 +286,7 @@ func TestFailedShareThenRetry(t *testing.T) {
 	// A share evaluated twice (a retried bundle) gives the same state, and
 	// two states of one share do not merge.
 	t.Chdir(dir)
-	fs := flag.NewFlagSet("x", flag.ContinueOnError)
-	c := newCLI(fs)
+	fs, c, _ := launcherFlags(flag.ContinueOnError)
 	if err := fs.Parse(genArgs); err != nil {
 		t.Fatal(err)
 	}
@@ -306,5 +324,18 @@ func TestFailedShareThenRetry(t *testing.T) {
 	}
 	if _, err := evalbeam.MergeStates(s2, m); !errors.As(err, &oe) {
 		t.Errorf("merging share 2 twice (other order): %v, want a partial.OverlapError", err)
+	}
+}
+
+// Every state sent twice to the combine (as by a runner that committed an
+// element twice) fails the job: no report, nothing counted twice.
+func TestDuplicatedStatesFail(t *testing.T) {
+	dir := t.TempDir()
+	genFiles(t, dir, -1, 0)
+	evalbeam.DuplicateStates = true
+	defer func() { evalbeam.DuplicateStates = false }()
+	got := beamCLI(t, dir, genArgs, []string{"."})
+	if got.code != 2 || got.json != nil || !strings.Contains(got.stderr, "is in both states") {
+		t.Fatalf("duplicated states: exit %d, report %v, stderr %q", got.code, got.json != nil, got.stderr)
 	}
 }
