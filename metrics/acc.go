@@ -19,6 +19,9 @@ type Acc struct {
 	W exact.Sum
 	// Tokens is the weighted token count (token lists only).
 	Tokens exact.Sum
+	// Bytes and Words are the weighted byte and word counts (language-model
+	// columns only).
+	Bytes, Words exact.Sum
 	// NLL is the weighted sum of row NLLs in nats.
 	NLL exact.Sum
 	// SqA, SqB and SqC are sum w²x², sum w²x and sum w² for nll_stderr.
@@ -33,8 +36,14 @@ type Acc struct {
 	CorrectN int64
 	Brier    exact.Sum
 	Bins     []Bin
-	// Quantile binning keeps every prediction until Summary.
-	Points []Point
+	// Hist is the confidence histogram (see hist.go), when a figure
+	// needs it: quantile bins, discrimination, the sweep and smooth ECE.
+	Hist *Hist
+	// CD holds the per-class figures (see classdetail.go), nil until a
+	// row adds to them.
+	CD *classDetail
+	// G holds the Gaussian scores (gaussian kind only).
+	G *gaussAcc
 
 	Clipped int64
 	Skipped [NumReasons]int64
@@ -61,6 +70,12 @@ func newAcc(cfg *Config) *Acc {
 	if cfg.Kind.HasCalibration() && cfg.Binning == Uniform {
 		a.Bins = make([]Bin, cfg.Bins)
 	}
+	if cfg.Kind == Gaussian {
+		a.G = newGaussAcc(cfg)
+	}
+	if cfg.hist() {
+		a.Hist = newHist(cfg.Binning == Quantile, cfg.Weighted)
+	}
 	return a
 }
 
@@ -70,6 +85,8 @@ func (a *Acc) Merge(o *Acc) {
 	a.Rows += o.Rows
 	a.W.Merge(&o.W)
 	a.Tokens.Merge(&o.Tokens)
+	a.Bytes.Merge(&o.Bytes)
+	a.Words.Merge(&o.Words)
 	a.NLL.Merge(&o.NLL)
 	a.SqA.Merge(&o.SqA)
 	a.SqB.Merge(&o.SqB)
@@ -90,7 +107,21 @@ func (a *Acc) Merge(o *Acc) {
 		b.Out.Merge(&ob.Out)
 		b.OutN += ob.OutN
 	}
-	a.Points = append(a.Points, o.Points...)
+	if o.CD != nil {
+		a.classDetail().merge(o.CD)
+	}
+	if o.G != nil {
+		if a.G == nil {
+			a.G = &gaussAcc{PIT: make([]Bin, len(o.G.PIT))}
+		}
+		a.G.merge(o.G)
+	}
+	if o.Hist != nil {
+		if a.Hist == nil {
+			a.Hist = newHist(o.Hist.edges, o.Hist.weighted)
+		}
+		a.Hist.merge(o.Hist)
+	}
 	a.Clipped += o.Clipped
 	for i := range a.Skipped {
 		a.Skipped[i] += o.Skipped[i]
@@ -114,6 +145,25 @@ type Figures struct {
 	Clipped     *int64
 	Skipped     map[string]int64
 	Calibration []BinFigures
+	// Detail holds the calibration figures beyond ECE and MCE (overall
+	// only; see detail.go).
+	Detail CalDetail
+	// AUROC and AUPRC (average precision) with --auroc; AUROCTies bounds
+	// how far ties at cell resolution can move the AUROC.
+	AUROC, AUPRC, AUROCTies *float64
+	// TopK is the top-k accuracy (--topk, multiclass) for k = TopKN.
+	TopK  *float64
+	TopKN int
+	// Gauss holds the Gaussian scores (gaussian kind); Calibration is then
+	// the PIT histogram.
+	Gauss *GaussFigures
+
+	// Language-model figures (see lm.go): the weighted byte count,
+	// bits per byte (in bits whatever Units) and byte perplexity with
+	// --bytes or --text; the weighted word count and word perplexity with
+	// --words or --text.
+	Bytes, BitsPerByte, BytePerplexity *float64
+	Words, WordPerplexity              *float64
 }
 
 // BinFigures describes one calibration bin; Confidence and Outcome are nil
@@ -175,7 +225,10 @@ func f64(b *big.Float) float64 {
 
 // Summary rounds the accumulated figures. scale divides every NLL figure
 // (1 for nats, ln 2 for bits, ln 10 for hartleys).
-func (a *Acc) Summary(cfg *Config) Figures {
+func (a *Acc) Summary(cfg *Config) Figures { return a.summary(cfg, false) }
+
+// summary is Summary; overall adds the calibration detail.
+func (a *Acc) summary(cfg *Config, overall bool) Figures {
 	f := Figures{Rows: a.Rows, Skipped: map[string]int64{}}
 	for r, n := range a.Skipped {
 		if n > 0 {
@@ -216,6 +269,7 @@ func (a *Acc) Summary(cfg *Config) Figures {
 		}
 		f.NLLPerToken = &pt
 	}
+	a.lmSummary(cfg, nll, &f)
 	if a.Rows >= 2 {
 		se := stderr(a, cfg, w, nll) / scale
 		f.NLLStderr = &se
@@ -235,14 +289,68 @@ func (a *Acc) Summary(cfg *Config) Figures {
 		br := quo(bigOf(&a.Brier), pw)
 		f.Accuracy, f.Brier = &acc, &br
 		bins := a.Bins
+		var cells []cellSums
+		var cellBin []int
+		if a.Hist != nil {
+			cells = a.Hist.cells(cfg.Weighted)
+		}
 		if cfg.Binning == Quantile {
-			bins = quantileBins(a.Points, cfg.Bins, cfg.Weighted)
+			cellBin = quantileFromCells(cells, cfg.Bins)
+			bins = binsFromCells(cells, cellBin, cfg.Bins)
 		}
 		ece, mce, cal := calibration(bins, cfg, pw)
 		f.ECE, f.MCE, f.Calibration = &ece, &mce, cal
 		if cfg.Binning == Quantile {
-			setQuantileEdges(cal, a.Points, cfg.Bins, cfg.Weighted)
+			setQuantileEdges(cal, cells, cellBin)
 		}
+		if cfg.TopK > 0 && cfg.Kind == Multiclass {
+			var hits *big.Float
+			if cfg.Weighted {
+				if a.CD != nil {
+					hits = bigOf(&a.CD.TopW)
+				} else {
+					hits = newBigF()
+				}
+			} else if a.CD != nil {
+				hits = bigInt(a.CD.TopN)
+			} else {
+				hits = bigInt(0)
+			}
+			f.TopK, f.TopKN = fp(quo(hits, pw)), cfg.TopK
+		}
+		if cfg.Discrim && cfg.Kind != Binary {
+			roc, pr := math.NaN(), math.NaN()
+			if a.CD != nil {
+				roc, pr = a.CD.macro(cfg.Weighted)
+			}
+			f.AUROC, f.AUPRC = &roc, &pr
+		}
+		if overall && cfg.Classwise && cfg.Kind == Multiclass && a.CD != nil {
+			f.Detail.ClasswiseECE = fp(a.CD.classwise(cfg.Bins))
+		}
+		if overall {
+			binDetail(&f.Detail, statsOf(bins, cfg.Weighted))
+		}
+		if cfg.Discrim && len(cells) > 0 {
+			if overall {
+				e, n := sweep(cells)
+				f.Detail.ECESweep, f.Detail.ECESweepBins = &e, &n
+				sm, sg := smECE(cells, cfg.Weighted)
+				f.Detail.SmECE, f.Detail.SmECESigma = &sm, &sg
+				f.Detail.Curve = smoothCurve(cells, cfg.Weighted, sg, 100)
+			}
+			if cfg.Kind == Binary {
+				roc, pr := discrimination(cells)
+				f.AUROC, f.AUPRC = &roc, &pr
+				if a.Hist.Over {
+					f.AUROCTies = fp(tieBound(cells))
+				}
+			}
+		}
+	}
+	if a.G != nil {
+		g, pit := a.G.summary(a, cfg, w)
+		f.Gauss, f.Calibration = &g, pit
 	}
 	if cfg.Pred == PredProb {
 		c := a.Clipped
@@ -328,67 +436,18 @@ func calibration(bins []Bin, cfg *Config, total *big.Float) (ece, mce float64, o
 	return quo(sum, total), mce, out
 }
 
-// quantileBins sorts the kept predictions into a canonical order and cuts
-// them into n bins of as near equal weight as ties allow: a run of equal
-// confidences goes whole into the bin that holds the middle of its weight.
-func quantileBins(pts []Point, n int, weighted bool) []Bin {
-	sortPoints(pts)
-	bins := make([]Bin, n)
-	var total float64
-	var tot exact.Sum
-	for _, p := range pts {
-		tot.Add(pw(p, weighted))
-	}
-	total = tot.Float64()
-	var cum exact.Sum
-	for i := 0; i < len(pts); {
-		j := i
-		var run exact.Sum
-		for j < len(pts) && pts[j].Conf == pts[i].Conf {
-			run.Add(pw(pts[j], weighted))
-			j++
-		}
-		mid := cum
-		half := run
-		mid.Merge(&half)
-		// middle of the run = cum + run/2
-		midV := (cum.Float64() + mid.Float64()) / 2
-		b := 0
-		if x := math.Floor(midV / total * float64(n)); total > 0 && x > 0 { // x is NaN when sums overflow
-			b = int(min(x, float64(n-1)))
-		}
-		for k := i; k < j; k++ {
-			p := pts[k]
-			w := pw(p, weighted)
-			bb := &bins[b]
-			bb.Count++
-			bb.W.Add(w)
-			bb.Conf.Add(w * p.Conf)
-			if p.Out {
-				bb.Out.Add(w)
-				bb.OutN++
-			}
-		}
-		cum = mid
-		i = j
-	}
-	return bins
-}
-
 // setQuantileEdges replaces the uniform edges with each bin's smallest and
-// largest confidence.
-func setQuantileEdges(cal []BinFigures, pts []Point, n int, weighted bool) {
-	// pts are sorted by quantileBins; walk them again bin by bin.
-	bins := quantileBins(pts, n, weighted)
-	k := 0
-	for b := range bins {
-		if bins[b].Count == 0 {
-			cal[b].Lo, cal[b].Hi = math.NaN(), math.NaN()
-			continue
+// largest confidence (NaN for an empty bin).
+func setQuantileEdges(cal []BinFigures, cells []cellSums, cellBin []int) {
+	for b := range cal {
+		cal[b].Lo, cal[b].Hi = math.NaN(), math.NaN()
+	}
+	for i := range cells {
+		b := cellBin[i]
+		if math.IsNaN(cal[b].Lo) {
+			cal[b].Lo = cells[i].lo
 		}
-		cal[b].Lo = pts[k].Conf
-		k += int(bins[b].Count)
-		cal[b].Hi = pts[k-1].Conf
+		cal[b].Hi = cells[i].hi
 	}
 }
 

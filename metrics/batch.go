@@ -22,8 +22,11 @@ type terms struct {
 	onesN  int       // w[:onesN] are known to be 1 (see weights)
 	x      []float64 // NLL in nats
 	tok    []float64 // token counts
+	bytes  []float64 // byte counts (cfg.LMBytes; see lmTerms)
+	words  []float64 // word counts (cfg.LMWords)
 	clip   []int32   // clipped values
 	class  []int32   // true class (multiclass)
+	gauss  []gaussTerms
 	// Predictions: one per row, or, for multilabel, pOff[i]..pOff[i+1].
 	pOff         []int32
 	conf, brier  []float64
@@ -320,6 +323,10 @@ func tokensKernel[T Float](e *Evaluator, c *Cols, vals []T, t *terms) {
 // rowKernel evaluates each row with the per-row reference functions.
 func (e *Evaluator) rowKernel(c *Cols, t *terms) {
 	multi := e.cfg.Kind == Multilabel
+	gauss := e.cfg.Kind == Gaussian
+	if gauss {
+		t.gauss = grow(t.gauss, t.n)
+	}
 	if multi {
 		t.pOff = grow(t.pOff, t.n+1)
 		t.pOff[0] = 0
@@ -331,6 +338,9 @@ func (e *Evaluator) rowKernel(c *Cols, t *terms) {
 			t.reason[i] = re.Reason
 		} else {
 			t.x[i], t.tok[i], t.clip[i], t.class[i] = e.curX, e.curTok, int32(e.curClip), int32(e.curClass)
+			if gauss {
+				t.gauss[i] = e.curG
+			}
 			if multi {
 				for _, p := range e.cur {
 					t.conf = append(t.conf, p.conf)
@@ -354,6 +364,11 @@ func (e *Evaluator) rowKernel(c *Cols, t *terms) {
 func (e *Evaluator) explain(c *Cols, i int, t *terms) RowError {
 	if re, ok := e.row(c, i, 1); !ok {
 		return re
+	}
+	if e.cfg.LMBytes || e.cfg.LMWords {
+		if _, _, re, ok := e.lmRow(c, i); !ok {
+			return re
+		}
 	}
 	v, r := scalar(c.Weight, i)
 	if r == ReasonNone {
@@ -539,6 +554,12 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 			if cfg.Tokens {
 				a.Tokens.Add(w * t.tok[i])
 			}
+			if cfg.LMBytes {
+				a.Bytes.AddProduct(w, t.bytes[i])
+			}
+			if cfg.LMWords {
+				a.Words.AddProduct(w, t.words[i])
+			}
 		}
 		a.NLL.AddSlice(g)
 	} else {
@@ -553,6 +574,21 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 			}
 			a.Tokens.AddSlice(g)
 		}
+		if cfg.LMBytes {
+			for k, i := range idx {
+				g[k] = t.bytes[i]
+			}
+			a.Bytes.AddSlice(g)
+		}
+		if cfg.LMWords {
+			for k, i := range idx {
+				g[k] = t.words[i]
+			}
+			a.Words.AddSlice(g)
+		}
+	}
+	if a.G != nil {
+		a.G.add(t, idx, cfg.Weighted)
 	}
 	if !cfg.Kind.HasCalibration() {
 		return
@@ -570,9 +606,13 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 	}
 	t.predIdx = pi
 	a.Preds += int64(len(pi))
-	if cfg.Binning == Quantile {
-		for k, j := range pi {
-			a.Points = append(a.Points, Point{Conf: t.conf[j], W: t.w[e.rowOfPred(t, idx, k, j)], Out: t.out[j]})
+	if a.Hist != nil {
+		if cfg.Weighted {
+			for k, j := range pi {
+				a.Hist.add(t.conf[j], t.w[e.rowOfPred(t, idx, k, j)], t.out[j])
+			}
+		} else {
+			a.Hist.addAll(t.conf, t.out, pi)
 		}
 	}
 	g = grow(t.gather, len(pi))
@@ -638,6 +678,9 @@ func (e *Evaluator) accumulateRows(a *Acc, idx []int32, t *terms) {
 	a.NLL.AddSlice(gx)
 	a.SqA.AddSquares(gx)
 	a.Brier.AddSlice(gb)
+	if a.Hist != nil {
+		a.Hist.addAll(t.conf, t.out, idx)
+	}
 	if !e.binsFromBoot {
 		e.addBins(a, t, idx, false)
 	}
@@ -655,12 +698,24 @@ func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 	if e.cfg.Tokens {
 		a.Tokens.AddSlice(t.tok[:n])
 	}
+	if e.cfg.LMBytes {
+		a.Bytes.AddSlice(t.bytes[:n])
+	}
+	if e.cfg.LMWords {
+		a.Words.AddSlice(t.words[:n])
+	}
+	if a.G != nil {
+		a.G.add(t, nil, false)
+	}
 	if !e.cfg.Kind.HasCalibration() {
 		return
 	}
 	a.Preds += int64(n)
 	a.CorrectN += countTrue(t.correct[:n])
 	a.Brier.AddSlice(t.brier[:n])
+	if a.Hist != nil {
+		a.Hist.addAll(t.conf[:n], t.out[:n], nil)
+	}
 	if e.cfg.Binning == Uniform && !e.binsFromBoot {
 		e.addBins(a, t, nil, true)
 	}

@@ -299,6 +299,50 @@ func BenchmarkEvalTokens(b *testing.B) {
 	runEval(b, cfg, c, len(c.Pred.F32))
 }
 
+// BenchmarkEvalTokensMask is BenchmarkEvalTokens with --mask (the first
+// quarter of each list masked out, as a prompt): the masked rows' own path.
+func BenchmarkEvalTokensMask(b *testing.B) {
+	const n = 1024
+	c := benchTokens(n)
+	off := c.Pred.Offsets
+	mask := make([]int64, off[n])
+	for i := 0; i < n; i++ {
+		for j := off[i] + (off[i+1]-off[i])/4; j < off[i+1]; j++ {
+			mask[j] = 1
+		}
+	}
+	c.Mask = &column.Column{Type: column.Int, List: true, Len: n, Ints: mask, Offsets: off}
+	cfg := DefaultConfig()
+	cfg.Kind, cfg.Pred, cfg.Tokens, cfg.Mask = Logprob, PredLogprob, true, true
+	runEval(b, cfg, c, len(c.Pred.F32))
+}
+
+// BenchmarkEvalTokensLM is the tokens task as the CLI runs it (1000
+// bootstrap replicates), without and with a byte-count column (--bytes):
+// the A/B of the language-model figures' cost, in one session.
+func BenchmarkEvalTokensLM(b *testing.B) {
+	const n = 1024
+	for _, bytes := range []bool{false, true} {
+		name := map[bool]string{false: "plain", true: "bytes"}[bytes]
+		b.Run(name, func(b *testing.B) {
+			c := benchTokens(n)
+			cfg := DefaultConfig()
+			cfg.Kind, cfg.Pred, cfg.Tokens = Logprob, PredLogprob, true
+			cfg.Bootstrap = DefaultBootstrap()
+			if bytes {
+				counts := make([]int64, n)
+				for i := range counts {
+					// About four bytes a token.
+					counts[i] = 4*(c.Pred.Offsets[i+1]-c.Pred.Offsets[i]) + int64(i%7)
+				}
+				c.Bytes = &column.Column{Type: column.Int, Len: n, Ints: counts}
+				cfg.LMBytes = true
+			}
+			runEval(b, cfg, c, len(c.Pred.F32))
+		})
+	}
+}
+
 // --- math kernels ------------------------------------------------------------
 
 var sinkF float64
@@ -811,4 +855,48 @@ func BenchmarkUniformBin(b *testing.B) {
 	}
 	clk.stop(1, "op")
 	sinkF = float64(s)
+}
+
+// BenchmarkEvalBinaryProbBootAUROC is BenchmarkEvalBinaryProbBoot with
+// --auroc: the confidence histogram on every row.
+func BenchmarkEvalBinaryProbBootAUROC(b *testing.B) {
+	c, _ := benchBinary(benchRows, false)
+	c.By = nil
+	cfg := DefaultConfig()
+	cfg.Bootstrap = DefaultBootstrap()
+	cfg.Discrim = true
+	runEval(b, cfg, c, 0)
+}
+
+// BenchmarkEvalBinaryProbQuantile is BenchmarkEvalBinaryProbBoot with
+// --binning quantile.
+func BenchmarkEvalBinaryProbQuantile(b *testing.B) {
+	c, _ := benchBinary(benchRows, false)
+	c.By = nil
+	cfg := DefaultConfig()
+	cfg.Bootstrap = DefaultBootstrap()
+	cfg.Binning = Quantile
+	runEval(b, cfg, c, 0)
+}
+
+// BenchmarkEvalLogits1000F32Detail is BenchmarkEvalLogits1000F32 with
+// --auroc --classwise --topk 5: a pass over the 1000 class probabilities.
+func BenchmarkEvalLogits1000F32Detail(b *testing.B) {
+	const n, k = 1024, 1000
+	c := benchLogits(n, k)
+	cfg := DefaultConfig()
+	cfg.Kind, cfg.Pred = Multiclass, PredLogit
+	cfg.Discrim, cfg.Classwise, cfg.TopK = true, true, 5
+	runEval(b, cfg, c, n*k)
+}
+
+// BenchmarkEvalProbs10Detail is BenchmarkEvalProbs10 with --auroc
+// --classwise --topk 2.
+func BenchmarkEvalProbs10Detail(b *testing.B) {
+	const k = 10
+	c := benchProbs(benchRows, k)
+	cfg := DefaultConfig()
+	cfg.Kind, cfg.Pred = Multiclass, PredProb
+	cfg.Discrim, cfg.Classwise, cfg.TopK = true, true, 2
+	runEval(b, cfg, c, benchRows*k)
 }

@@ -119,6 +119,7 @@ func (f *fx) float() float64 {
 type bucketAcc struct {
 	Rows                  int64
 	W, NLL, Tokens        fx
+	Bytes, Words          fx // language-model counts (weighted by w)
 	PredW, Correct, Brier fx
 	// Gap[b] is sum w·outcome - sum w·confidence over the bucket's
 	// predictions in calibration bin b (weighted runs).
@@ -131,6 +132,8 @@ type bucketAcc struct {
 	PredN, CorrectN int64
 	OutN            []int64
 	Conf            []u128
+	// G holds a Gaussian run's Σ w e², Σ w |e| and Σ w crps.
+	G [3]fx
 }
 
 // u128 is an unsigned 128-bit integer sum.
@@ -169,6 +172,8 @@ func (b *bucketAcc) merge(o *bucketAcc) {
 	b.W.merge(&o.W)
 	b.NLL.merge(&o.NLL)
 	b.Tokens.merge(&o.Tokens)
+	b.Bytes.merge(&o.Bytes)
+	b.Words.merge(&o.Words)
 	b.PredW.merge(&o.PredW)
 	b.Correct.merge(&o.Correct)
 	b.Brier.merge(&o.Brier)
@@ -179,6 +184,9 @@ func (b *bucketAcc) merge(o *bucketAcc) {
 	}
 	b.PredN += o.PredN
 	b.CorrectN += o.CorrectN
+	for i := range b.G {
+		b.G[i].merge(&o.G[i])
+	}
 }
 
 func newBuckets(cfg *Config) []bucketAcc {
@@ -258,6 +266,12 @@ func (e *Evaluator) addBoot(c *Cols, i int, t *terms) {
 	if e.cfg.Tokens {
 		b.Tokens.add(w * t.tok[i])
 	}
+	if e.cfg.LMBytes {
+		b.Bytes.add(w * t.bytes[i])
+	}
+	if e.cfg.LMWords {
+		b.Words.add(w * t.words[i])
+	}
 	if !e.cfg.Kind.HasCalibration() {
 		return
 	}
@@ -285,6 +299,12 @@ func (e *Evaluator) addBootUnweighted(b *bucketAcc, i int, t *terms) {
 	b.NLL.add(t.x[i])
 	if e.cfg.Tokens {
 		b.Tokens.add(t.tok[i])
+	}
+	if e.cfg.LMBytes {
+		b.Bytes.add(t.bytes[i])
+	}
+	if e.cfg.LMWords {
+		b.Words.add(t.words[i])
 	}
 	if !e.cfg.Kind.HasCalibration() {
 		return
@@ -490,6 +510,7 @@ func (e *Evaluator) addBootFast(c *Cols, t *terms) {
 		bins = len(e.st.boot[0].Gap)
 	}
 	tokens := e.cfg.Tokens
+	lmb, lmw := e.cfg.LMBytes, e.cfg.LMWords
 	for lo := 0; lo < t.n; lo += pendRows {
 		hi := min(t.n, lo+pendRows)
 		if p.rows+(hi-lo) > pendRows {
@@ -522,6 +543,12 @@ func (e *Evaluator) addBootFast(c *Cols, t *terms) {
 				} else {
 					e.st.boot[b].Tokens.add(tk)
 				}
+			}
+			if lmb {
+				e.st.boot[b].Bytes.add(t.bytes[i])
+			}
+			if lmw {
+				e.st.boot[b].Words.add(t.words[i])
 			}
 			if !cal {
 				p.n[b]++
@@ -740,6 +767,7 @@ func (s *State) bootstrap() *BootstrapResult {
 	K := len(s.boot)
 	f := func(x *fx) float64 { return x.float() }
 	w, nll, tok := make([]float64, K), make([]float64, K), make([]float64, K)
+	nby, nwo := make([]float64, K), make([]float64, K)
 	pw, cor, br := make([]float64, K), make([]float64, K), make([]float64, K)
 	var gap [][]float64
 	res := &BootstrapResult{Config: cfg.Bootstrap, ByID: cfg.HasID, BucketRows: make([]int64, K)}
@@ -747,6 +775,7 @@ func (s *State) bootstrap() *BootstrapResult {
 		b := &s.boot[k]
 		res.BucketRows[k] = b.Rows
 		w[k], nll[k], tok[k] = f(&b.W), f(&b.NLL), f(&b.Tokens)
+		nby[k], nwo[k] = f(&b.Bytes), f(&b.Words)
 		pw[k], cor[k], br[k] = f(&b.PredW), f(&b.Correct), f(&b.Brier)
 		if !cfg.Weighted {
 			w[k], pw[k], cor[k] = float64(b.Rows), float64(b.PredN), float64(b.CorrectN)
@@ -768,7 +797,24 @@ func (s *State) bootstrap() *BootstrapResult {
 	if cfg.Tokens {
 		res.Metrics = append(res.Metrics, "nll_per_token")
 	}
+	if cfg.LMBytes {
+		res.Metrics = append(res.Metrics, "bits_per_byte", "byte_perplexity")
+	}
+	if cfg.LMWords {
+		res.Metrics = append(res.Metrics, "word_perplexity")
+	}
 	cal := cfg.Kind.HasCalibration()
+	gauss := cfg.Kind == Gaussian
+	var gs [3][]float64
+	if gauss {
+		res.Metrics = append(res.Metrics, "rmse", "mae", "crps")
+		for j := range gs {
+			gs[j] = make([]float64, K)
+			for k := range s.boot {
+				gs[j][k] = f(&s.boot[k].G[j])
+			}
+		}
+	}
 	if cal {
 		res.Metrics = append(res.Metrics, "accuracy", "brier")
 		if gap != nil {
@@ -799,7 +845,7 @@ func (s *State) bootstrap() *BootstrapResult {
 				for k := range c {
 					c[k] = float64(poisson1(rng.Uint64()))
 				}
-				var sw, snll, stok, spw, scor, sbr float64
+				var sw, snll, stok, spw, scor, sbr, sby, swo float64
 				for k := 0; k < K; k++ {
 					ck := c[k]
 					if ck == 0 {
@@ -811,6 +857,8 @@ func (s *State) bootstrap() *BootstrapResult {
 					spw += ck * pw[k]
 					scor += ck * cor[k]
 					sbr += ck * br[k]
+					sby += ck * nby[k]
+					swo += ck * nwo[k]
 				}
 				m := 0
 				res.Replicates[m][r] = snll / sw
@@ -818,6 +866,29 @@ func (s *State) bootstrap() *BootstrapResult {
 				if cfg.Tokens {
 					res.Replicates[m][r] = snll / stok
 					m++
+				}
+				if cfg.LMBytes {
+					bpb := snll / (sby * math.Ln2)
+					res.Replicates[m][r] = bpb
+					res.Replicates[m+1][r] = math.Exp2(bpb)
+					m += 2
+				}
+				if cfg.LMWords {
+					res.Replicates[m][r] = math.Exp(snll / swo)
+					m++
+				}
+				if gauss {
+					var sg [3]float64
+					for k := 0; k < K; k++ {
+						if ck := c[k]; ck != 0 {
+							for j := range sg {
+								sg[j] += ck * gs[j][k]
+							}
+						}
+					}
+					res.Replicates[m][r] = math.Sqrt(sg[0] / sw)
+					res.Replicates[m+1][r] = sg[1] / sw
+					res.Replicates[m+2][r] = sg[2] / sw
 				}
 				if !cal {
 					continue

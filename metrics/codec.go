@@ -227,6 +227,14 @@ func (c *Config) AppendBinary(b []byte) []byte {
 	e.n(int64(c.Bootstrap.Replicates))
 	e.n(int64(c.Bootstrap.Buckets))
 	e.uv(c.Bootstrap.Seed)
+	e.flag(c.Discrim)
+	e.n(int64(c.TopK))
+	e.flag(c.Classwise)
+	e.flag(c.Pair)
+	appendLabels(&e, c.Labels)
+	e.flag(c.LMBytes)
+	e.flag(c.LMWords)
+	e.flag(c.Mask)
 	return e.b
 }
 
@@ -263,6 +271,14 @@ func decodeConfig(d *dec) *Config {
 	c.Bootstrap.Replicates = int(d.n("bootstrap"))
 	c.Bootstrap.Buckets = int(d.n("bootstrap buckets"))
 	c.Bootstrap.Seed = d.uv("bootstrap-seed")
+	c.Discrim = d.flag("auroc")
+	c.TopK = int(d.n("topk"))
+	c.Classwise = d.flag("classwise")
+	c.Pair = d.flag("predict_proba pairs")
+	c.Labels = decodeLabels(d)
+	c.LMBytes = d.flag("bytes")
+	c.LMWords = d.flag("words")
+	c.Mask = d.flag("mask")
 	switch {
 	case d.err != nil:
 	case c.Kind == KindAuto:
@@ -275,6 +291,8 @@ func decodeConfig(d *dec) *Config {
 		d.fail("classes")
 	case c.ByCols > 1<<10:
 		d.fail("by")
+	case c.TopK > maxBins:
+		d.fail("topk")
 	case c.Worst > 1<<30:
 		d.fail("worst")
 	case c.Bootstrap.Replicates > maxReplicates:
@@ -329,6 +347,14 @@ func (c *Config) Diff(o *Config) *ConfigDiff {
 		{"--bootstrap", i(c.Bootstrap.Replicates), i(o.Bootstrap.Replicates)},
 		{"bootstrap buckets", i(c.Bootstrap.Buckets), i(o.Bootstrap.Buckets)},
 		{"--bootstrap-seed", strconv.FormatUint(c.Bootstrap.Seed, 10), strconv.FormatUint(o.Bootstrap.Seed, 10)},
+		{"--auroc", b(c.Discrim), b(o.Discrim)},
+		{"--topk", i(c.TopK), i(o.TopK)},
+		{"--classwise", b(c.Classwise), b(o.Classwise)},
+		{"predict_proba pairs", b(c.Pair), b(o.Pair)},
+		{"labels", labelsString(c.Labels), labelsString(o.Labels)},
+		{"--bytes", b(c.LMBytes), b(o.LMBytes)},
+		{"--words/--text", b(c.LMWords), b(o.LMWords)},
+		{"--mask", b(c.Mask), b(o.Mask)},
 	}
 	for _, k := range checks {
 		if k.a != k.b {
@@ -463,6 +489,7 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 			e.f(w.NLL)
 			e.n(int64(w.Unit))
 			e.n(w.Row)
+			e.f(w.Tokens)
 			if cfg.HasID {
 				appendValue(e, w.ID)
 			}
@@ -485,6 +512,8 @@ func (a *Acc) appendBinary(e *enc) {
 	e.n(a.CorrectN)
 	e.sum(&a.Brier)
 	e.n(a.Clipped)
+	e.sum(&a.Bytes)
+	e.sum(&a.Words)
 	e.uv(uint64(len(a.Skipped)))
 	for _, n := range a.Skipped {
 		e.n(n)
@@ -502,22 +531,15 @@ func (a *Acc) appendBinary(e *enc) {
 			e.n(b.OutN)
 		}
 	})
-	e.comp(2, func(e *enc) {
-		pts := append([]Point(nil), a.Points...)
-		sortPoints(pts)
-		e.uv(uint64(len(pts)))
-		for _, p := range pts {
-			e.f(p.Conf)
-			e.f(p.W)
-			e.flag(p.Out)
-		}
-	})
+	e.comp(2, func(e *enc) { appendHist(e, a.Hist) })
+	e.comp(3, func(e *enc) { appendClassDetail(e, a.CD) })
+	e.comp(4, func(e *enc) { appendGauss(e, a.G) })
 }
 
 // minSum is the fewest bytes an encoded exact.Sum takes.
 const minSum = 5
 
-func decodeAcc(d *dec, cfg *Config) *Acc {
+func decodeAcc(d *dec, cfg *Config, budget *int) *Acc {
 	a := &Acc{}
 	a.Rows = d.n("rows")
 	a.W = d.sum("weight")
@@ -532,6 +554,8 @@ func decodeAcc(d *dec, cfg *Config) *Acc {
 	a.CorrectN = d.n("correct")
 	a.Brier = d.sum("brier")
 	a.Clipped = d.n("clipped")
+	a.Bytes = d.sum("bytes")
+	a.Words = d.sum("words")
 	if d.uv("skipped") != uint64(len(a.Skipped)) {
 		d.fail("skipped")
 	}
@@ -563,22 +587,15 @@ func decodeAcc(d *dec, cfg *Config) *Acc {
 		b.OutN = bd.n("bin")
 	}
 	bd.done(d, "calibration bins")
-	pd := d.comp(2, "quantile points")
-	n := pd.count("quantile points", 17)
-	if n > 0 && cfg.Binning != Quantile {
-		pd.fail("quantile points")
-	}
-	if pd.err == nil && n > 0 {
-		a.Points = make([]Point, n)
-		for i := range a.Points {
-			p := &a.Points[i]
-			p.Conf, p.W, p.Out = pd.f("point"), pd.f("point"), pd.flag("point")
-			if !(p.Conf >= 0 && p.Conf <= 1 && p.W >= 0 && p.W <= math.MaxFloat64) {
-				pd.fail("point")
-			}
-		}
-	}
-	pd.done(d, "quantile points")
+	hd := d.comp(2, "histogram")
+	a.Hist = decodeHist(hd, cfg, budget)
+	hd.done(d, "histogram")
+	cd := d.comp(3, "class detail")
+	a.CD = decodeClassDetail(cd, cfg)
+	cd.done(d, "class detail")
+	gd := d.comp(4, "gaussian")
+	a.G = decodeGauss(gd, cfg)
+	gd.done(d, "gaussian")
 	return a
 }
 
@@ -596,6 +613,11 @@ func (b *bucketAcc) appendBinary(e *enc) {
 	}
 	e.n(b.PredN)
 	e.n(b.CorrectN)
+	for k := range b.G {
+		put(&b.G[k])
+	}
+	put(&b.Bytes)
+	put(&b.Words)
 	e.uv(uint64(len(b.Gap)))
 	for i := range b.Gap {
 		put(&b.Gap[i])
@@ -624,6 +646,11 @@ func decodeBucket(d *dec, b *bucketAcc) {
 	}
 	b.PredN = d.n("bootstrap predictions")
 	b.CorrectN = d.n("bootstrap predictions")
+	for k := range b.G {
+		get(&b.G[k])
+	}
+	get(&b.Bytes)
+	get(&b.Words)
 	if d.uv("bootstrap bins") != uint64(len(b.Gap)) {
 		d.fail("bootstrap bins")
 	}
@@ -741,6 +768,9 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 	}
 	kd.done(d, "class count")
 
+	// Histogram grids (about 650 KB each) are allocated for at most one
+	// per 256 bytes of input, plus one.
+	grids := 1 + len(b)/256
 	sd := d.comp(compSlices, "slices")
 	n := sd.count("slices", 1+14+5*minSum)
 	if cfg.ByCols == 0 && n > 1 {
@@ -754,7 +784,7 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 		if _, dup := s.slices[string(key)]; dup {
 			sd.fail("slice key")
 		}
-		a := decodeAcc(sd, cfg)
+		a := decodeAcc(sd, cfg, &grids)
 		if sd.err == nil {
 			s.slices[string(key)] = a
 		}
@@ -790,9 +820,9 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 		if cfg.Kind.HasCalibration() && cfg.Binning == Uniform {
 			bins = cfg.Bins
 		}
-		// A bucket takes at least 1+6*3+2+1 bytes and 6 per bin: check
+		// A bucket takes at least 1+9*3+2+1 bytes and 6 per bin: check
 		// before allocating the bins of every bucket.
-		if uint64(len(bd.b)) < uint64(nb)*uint64(22+6*bins) {
+		if uint64(len(bd.b)) < uint64(nb)*uint64(37+6*bins) {
 			bd.fail("bootstrap buckets")
 		} else {
 			if spare != nil && len(spare.boot) == nb && len(spare.boot[0].Gap) == bins {
@@ -808,7 +838,7 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 	bd.done(d, "bootstrap buckets")
 
 	wd := d.comp(compWorst, "worst rows")
-	n = wd.count("worst rows", 10)
+	n = wd.count("worst rows", 18)
 	if n > cfg.Worst {
 		wd.fail("worst rows")
 	}
@@ -816,6 +846,7 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 		w := WorstRow{NLL: wd.f("worst row")}
 		w.Unit = int(wd.n("worst row"))
 		w.Row = wd.n("worst row")
+		w.Tokens = wd.f("worst row")
 		if w.Unit > 1<<40 {
 			wd.fail("worst row")
 		}

@@ -28,6 +28,9 @@ func codecConfigs() map[string]Config {
 	c.Binning, c.Worst, c.HasID = Quantile, 5, true
 	m["binary quantile id"] = c
 	c = base
+	c.Binning, c.Discrim, c.Weighted, c.Bootstrap = Quantile, true, true, boot
+	m["binary quantile auroc weighted"] = c
+	c = base
 	c.Kind, c.Pred, c.Eps = Logprob, PredLogprob, 0
 	c.Bootstrap = boot
 	m["logprob"] = c
@@ -75,6 +78,10 @@ func mustEncode(t testing.TB, s *State) []byte {
 // and merged in any order, encode to the bytes of the state of all rows,
 // and summarise to the same figures.
 func TestStateCodecMerge(t *testing.T) {
+	// Histograms past 100 predictions move to their grid: both forms are
+	// encoded.
+	defer func(n int) { histExact = n }(histExact)
+	histExact = 100
 	r := rand.New(rand.NewPCG(3, 4))
 	y, p, w, s := binaryRows(r, 3000)
 	for i := range p { // keep every row valid at eps 0 (logprob)
@@ -207,6 +214,11 @@ func TestMergeConfigMismatch(t *testing.T) {
 				f.SetUint(f.Uint() + 1)
 			case reflect.Float64:
 				f.SetFloat(f.Float() * 2)
+			case reflect.Pointer:
+				if f.Type() != reflect.TypeOf((*Labels)(nil)) {
+					t.Fatalf("field %s: extend this test", name)
+				}
+				f.Set(reflect.ValueOf(PositiveLabel("yes")))
 			default:
 				t.Fatalf("field %s of kind %s: extend this test", name, f.Kind())
 			}

@@ -109,8 +109,34 @@ type Config struct {
 	// Worst keeps the N rows of highest NLL.
 	Worst int
 	HasID bool
+	// Discrim adds the discrimination figures (AUROC, AUPRC) and the
+	// figures of the confidence histogram (ece_sweep, smece).
+	Discrim bool
+	// TopK adds top-k accuracy (multiclass), 0 for none.
+	TopK int
+	// Classwise adds each class's one-vs-rest ECE and their mean
+	// (multiclass).
+	Classwise bool
 	// Bootstrap configures the confidence intervals of the overall figures.
 	Bootstrap BootstrapConfig
+	// Labels maps a string label column to label values (nil: labels are
+	// numbers or bools).
+	Labels *Labels
+	// Pair: a binary run whose prediction is a list of two probabilities
+	// per row, [P(y=0), P(y=1)], evaluated on the second.
+	Pair bool
+
+	// Language-model figures (kind logprob only; see lm.go): LMBytes when
+	// each row has a byte count (Cols.Bytes, or the length of Cols.Text),
+	// LMWords when it has a word count (Cols.Words, or the words of
+	// Cols.Text). Mask (token lists only) counts only the tokens whose
+	// Cols.Mask element is 1.
+	LMBytes, LMWords, Mask bool
+}
+
+// hist reports whether accumulators keep the confidence histogram.
+func (c *Config) hist() bool {
+	return c.Kind.HasCalibration() && (c.Binning == Quantile || c.Discrim)
 }
 
 // DefaultConfig is the SPEC's defaults for a binary evaluation.
@@ -132,10 +158,11 @@ const (
 	ReasonLength
 	ReasonNegativeWeight
 	ReasonBadScale
+	ReasonNegativeCount // a negative byte or word count
 	NumReasons
 )
 
-var reasonNames = [...]string{"", "null", "nan", "inf", "out_of_range", "bad_label", "sum", "length", "negative_weight", "bad_scale"}
+var reasonNames = [...]string{"", "null", "nan", "inf", "out_of_range", "bad_label", "sum", "length", "negative_weight", "bad_scale", "negative_count"}
 
 // String is the reason's key in the report's "skipped" object.
 func (r Reason) String() string { return reasonNames[r] }

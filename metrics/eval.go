@@ -20,6 +20,10 @@ const (
 	RoleWeight
 	RoleID
 	RoleBy
+	RoleBytes // --bytes
+	RoleWords // --words
+	RoleText  // --text
+	RoleMask  // --mask
 )
 
 // Cols are the columns of one batch, by role. Label, Scale, Weight and ID
@@ -28,6 +32,9 @@ type Cols struct {
 	Rows                           int
 	Label, Pred, Scale, Weight, ID *column.Column
 	By                             []*column.Column
+	// Language-model columns (nil when not mapped): byte and word counts,
+	// the text they may be taken from, and the token mask.
+	Bytes, Words, Text, Mask *column.Column
 }
 
 // Slice returns rows [lo, hi) of c, sharing its memory.
@@ -38,7 +45,8 @@ func (c *Cols) Slice(lo, hi int) Cols {
 		}
 		return k.Slice(lo, hi)
 	}
-	s := Cols{Rows: hi - lo, Label: cut(c.Label), Pred: cut(c.Pred), Scale: cut(c.Scale), Weight: cut(c.Weight), ID: cut(c.ID)}
+	s := Cols{Rows: hi - lo, Label: cut(c.Label), Pred: cut(c.Pred), Scale: cut(c.Scale), Weight: cut(c.Weight), ID: cut(c.ID),
+		Bytes: cut(c.Bytes), Words: cut(c.Words), Text: cut(c.Text), Mask: cut(c.Mask)}
 	if c.By != nil {
 		s.By = make([]*column.Column, len(c.By))
 		for k, b := range c.By {
@@ -63,6 +71,13 @@ type RowError struct {
 	Len, Want int
 	// Logprob marks a log-probability that is out of range (above 0).
 	Logprob bool
+	// Label is a string label as written, when Config.Labels refused it.
+	Label    string
+	HasLabel bool
+	// Mask marks a --mask element that is not 0 or 1 (ReasonOutOfRange)
+	// or a mask whose length differs from its row's log-probabilities
+	// (ReasonLength, Want the log-probabilities' length).
+	Mask bool
 }
 
 // Message says what is wrong with the row, for a column named col.
@@ -80,11 +95,17 @@ func (e *RowError) Message(col string) string {
 	case ReasonInf:
 		return fmt.Sprintf("column %q%s: infinite value %s", col, at, v)
 	case ReasonOutOfRange:
+		if e.Mask {
+			return fmt.Sprintf("column %q%s: mask value %s is not 0 or 1", col, at, v)
+		}
 		if e.Logprob {
 			return fmt.Sprintf("column %q%s: log-probability %s is above 0", col, at, v)
 		}
 		return fmt.Sprintf("column %q%s: %s is outside [0, 1]", col, at, v)
 	case ReasonBadLabel:
+		if e.HasLabel {
+			return fmt.Sprintf("column %q: label %s is not one of the classes given by --classes", col, strconv.Quote(e.Label))
+		}
 		if e.HasValue {
 			return fmt.Sprintf("column %q%s: label %s is not a valid class", col, at, v)
 		}
@@ -92,11 +113,16 @@ func (e *RowError) Message(col string) string {
 	case ReasonSum:
 		return fmt.Sprintf("column %q: probabilities sum to %s, more than 1e-3 away from 1", col, v)
 	case ReasonLength:
+		if e.Mask {
+			return fmt.Sprintf("column %q: mask has %d elements, the log-probabilities %d", col, e.Len, e.Want)
+		}
 		return fmt.Sprintf("column %q: list has %d elements, the rest of the input has %d", col, e.Len, e.Want)
 	case ReasonNegativeWeight:
 		return fmt.Sprintf("column %q: negative weight %s", col, v)
 	case ReasonBadScale:
 		return fmt.Sprintf("column %q: %s is not positive", col, v)
+	case ReasonNegativeCount:
+		return fmt.Sprintf("column %q: negative count %s", col, v)
 	}
 	return fmt.Sprintf("column %q: invalid", col)
 }
@@ -136,6 +162,8 @@ type ClassFigures struct {
 	NLL            float64 // nats
 	Accuracy       float64
 	MeanConfidence float64
+	// ECE is the class's one-vs-rest ECE (--classwise), else nil.
+	ECE *float64
 }
 
 // WorstRow is one row of the --worst list.
@@ -144,6 +172,10 @@ type WorstRow struct {
 	ID   Value   // with --id
 	Unit int
 	Row  int64
+
+	// Tokens is the row's token count (token lists: the masked-in tokens
+	// with --mask), 0 otherwise.
+	Tokens float64
 }
 
 // Evaluator accumulates the figures of the batches it is given. One per
@@ -166,6 +198,7 @@ type Evaluator struct {
 	curTok   float64
 	curClip  int
 	curClass int
+	curG     gaussTerms
 	worstMin float64
 	idkey    []byte
 	// posSeed is the bootstrap key seed of the current unit's file (see
@@ -175,6 +208,8 @@ type Evaluator struct {
 	unitRow  int64
 	row0     int64
 	t        terms
+	labels   labelScratch
+	pair     pairScratch
 	accs     []*Acc
 	localIdx map[*Acc]int32
 	bpend    *bootPend
@@ -185,6 +220,7 @@ type Evaluator struct {
 	// by bucket; see addBootCal).
 	binsFromBoot bool
 	firstLen     map[int]FirstList // per unit: its first non-null prediction list
+	probBuf      []float64         // a row's class probabilities (addClassDetail)
 }
 
 // NewEvaluator returns an evaluator with an empty State. classes is the
@@ -305,6 +341,11 @@ const evalChunk = 4096
 // current unit. It returns false when an invalid row stopped the unit (error
 // mode); the error is in State().Errs.
 func (e *Evaluator) Add(c *Cols, base int64) bool {
+	if e.cfg.Labels != nil {
+		orig, errs := c.Label, len(e.st.Errs)
+		c = e.translate(c)
+		defer e.nameBadLabel(orig, base, errs)
+	}
 	if c.Rows <= evalChunk {
 		return e.add(c, base)
 	}
@@ -329,6 +370,10 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 	if c.Pred != nil && c.Pred.List && (e.cfg.Kind == Multiclass || e.cfg.Kind == Multilabel) {
 		e.noteFirstList(c.Pred, base)
 	}
+	var pairBad []pairRow
+	if e.cfg.Pair && c.Pred != nil && c.Pred.List {
+		c, pairBad = e.pairColumn(c)
+	}
 	t := &e.t
 	t.reset(c.Rows, c.Rows)
 	t.pOff = t.pOff[:0]
@@ -345,6 +390,14 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		multiclassProbsKernel(e, c, c.Pred.F64, t)
 	case e.mcProbsFast(c) && c.Pred.Type == column.Float32:
 		multiclassProbsKernel(e, c, c.Pred.F32, t)
+	case e.cfg.Mask && c.Pred.List && c.Mask.List && c.Pred.Type == column.Float32:
+		// Masked token lists: their own kernel, so that the unmasked
+		// ones stay as they are.
+		maskedTokensKernel(e, c, c.Pred.F32, t)
+	case e.cfg.Mask && c.Pred.List && c.Mask.List && c.Pred.Type == column.Float64:
+		maskedTokensKernel(e, c, c.Pred.F64, t)
+	case e.cfg.Mask:
+		e.rowKernel(c, t)
 	case e.cfg.Kind == Logprob && e.cfg.Tokens && c.Pred.List && c.Pred.Type == column.Float32:
 		tokensKernel(e, c, c.Pred.F32, t)
 	case e.cfg.Kind == Logprob && e.cfg.Tokens && c.Pred.List && c.Pred.Type == column.Float64:
@@ -352,8 +405,19 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 	default:
 		e.rowKernel(c, t)
 	}
+	for _, b := range pairBad {
+		if t.reason[b.i] == ReasonNull && !c.Label.IsNull(b.i) {
+			t.reason[b.i] = ReasonLength
+		}
+	}
+	if e.cfg.LMBytes || e.cfg.LMWords {
+		e.lmTerms(c, t)
+	}
 	e.weights(c, t)
 	e.sliceIDs(c, t)
+	if len(e.st.slices) > e.cfg.MaxSlices && e.cfg.MaxSlices > 0 {
+		return false // checked after each chunk too: never more than a chunk over
+	}
 	invalid := 0
 	for i := 0; i < t.n; i++ {
 		r := t.reason[i]
@@ -366,19 +430,25 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 			continue
 		}
 		re := e.explain(c, i, t)
+		if pe, ok := pairError(pairBad, i); ok && r == ReasonLength {
+			re = pe
+		}
 		re.Unit = e.unit
 		re.Row = base + int64(i)
 		e.st.Errs = append(e.st.Errs, re)
 		e.stop = true
 		return false
 	}
-	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel && e.cfg.Binning != Quantile {
+	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel {
 		e.accumulateAll(e.accs[0], t)
 	} else {
 		starts := e.groupRows(t)
 		for s := range e.accs {
 			e.accumulate(e.accs[s], t.order[starts[s]:starts[s+1]], t)
 		}
+	}
+	if e.cfg.wantClassDetail() {
+		e.addClassDetail(c, t)
 	}
 	e.extras(c, base, t)
 	return true
@@ -390,6 +460,9 @@ func (e *Evaluator) extras(c *Cols, base int64, t *terms) {
 	mc := e.cfg.Kind == Multiclass
 	boot := e.st.boot != nil
 	worst := e.cfg.Worst > 0
+	if boot && e.cfg.Kind == Gaussian {
+		e.addBootGauss(c, t)
+	}
 	if boot && e.bootFast() {
 		e.addBootFast(c, t)
 		boot = false
@@ -456,6 +529,9 @@ type pred struct {
 
 func (e *Evaluator) addWorst(c *Cols, i int, base int64, x float64) {
 	r := WorstRow{NLL: x, Unit: e.unit, Row: base + int64(i)}
+	if e.cfg.Tokens {
+		r.Tokens = e.t.tok[i]
+	}
 	if c.ID != nil {
 		r.ID = ValueAt(c.ID, i)
 	}
@@ -610,7 +686,7 @@ func (s *State) Summary() Result {
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return compareKeys(list[i].key, list[j].key) < 0 })
-	r := Result{Overall: all.Summary(s.cfg)}
+	r := Result{Overall: all.summary(s.cfg, true)}
 	if s.cfg.Worst > 0 {
 		r.Worst = trimWorst(append([]WorstRow(nil), s.worst...), s.cfg.Worst, s.cfg.HasID)
 	}
@@ -631,6 +707,11 @@ func (s *State) Summary() Result {
 			Class: k, Rows: ca.Rows, Weight: f64(w),
 			NLL: quo(ca.NLL.Big(), w), Accuracy: quo(correct, w), MeanConfidence: quo(ca.Conf.Big(), w),
 		})
+	}
+	if s.cfg.Classwise && all.CD != nil {
+		for i := range r.PerClass {
+			r.PerClass[i].ECE = fp(all.CD.classECE(r.PerClass[i].Class, s.cfg.Bins))
+		}
 	}
 	return r
 }

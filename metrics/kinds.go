@@ -302,6 +302,9 @@ func (e *Evaluator) logprobRow(c *Cols, i int) (RowError, bool) {
 		return RowError{Role: RolePred, Reason: ReasonNull, Elem: -1}, false
 	}
 	lo, hi := p.Offsets[i], p.Offsets[i+1]
+	if e.cfg.Mask {
+		return e.maskedRow(c, i, lo, hi)
+	}
 	// The exact sum, rounded once (tokenNLL): the row's figure does not
 	// depend on the order of its terms, nor on how rows are split.
 	var s exact.Sum
@@ -317,6 +320,48 @@ func (e *Evaluator) logprobRow(c *Cols, i int) (RowError, bool) {
 	}
 	e.curX = -s.Float64() // -0 for a sum of 0, as tokenNLL
 	e.curTok = float64(hi - lo)
+	return RowError{}, true
+}
+
+// maskedRow is logprobRow for a token list [lo, hi) with a mask: only the
+// tokens whose mask element is 1 (or true) count, in the NLL and the token
+// count; the others are not read (a prompt's first token often has no
+// log-probability). The mask must be as long as the list, with no null
+// element, and hold only 0 and 1.
+func (e *Evaluator) maskedRow(c *Cols, i int, lo, hi int64) (RowError, bool) {
+	m, p := c.Mask, c.Pred
+	if m.IsNull(i) {
+		return RowError{Role: RoleMask, Reason: ReasonNull, Elem: -1}, false
+	}
+	mlo, mhi := m.Offsets[i], m.Offsets[i+1]
+	if mhi-mlo != hi-lo {
+		return RowError{Role: RoleMask, Reason: ReasonLength, Len: int(mhi - mlo), Want: int(hi - lo), Elem: -1, Mask: true}, false
+	}
+	var s exact.Sum
+	n := 0
+	for j := int64(0); j < hi-lo; j++ {
+		mv, r := elem(m, mlo+j)
+		if r == ReasonNone && mv != 0 && mv != 1 {
+			r = ReasonOutOfRange
+		}
+		if r != ReasonNone {
+			return RowError{Role: RoleMask, Reason: r, Value: mv, HasValue: r != ReasonNull, Elem: int(j), Mask: true}, false
+		}
+		if mv == 0 {
+			continue
+		}
+		v, r := elem(p, lo+j)
+		if r == ReasonNone && v > 0 {
+			r = ReasonOutOfRange
+		}
+		if r != ReasonNone {
+			return RowError{Role: RolePred, Reason: r, Value: v, HasValue: r != ReasonNull, Elem: int(j), Logprob: true}, false
+		}
+		s.Add(v)
+		n++
+	}
+	e.curX = -s.Float64()
+	e.curTok = float64(n)
 	return RowError{}, true
 }
 
@@ -338,8 +383,10 @@ func (e *Evaluator) gaussianRow(c *Cols, i int) (RowError, bool) {
 	}
 	if e.cfg.Pred == PredVar {
 		e.curX = GaussianNLLVar(y, m, s)
+		e.curG = gaussianTerms(y, m, math.Sqrt(s))
 	} else {
 		e.curX = GaussianNLL(y, m, s)
+		e.curG = gaussianTerms(y, m, s)
 	}
 	return RowError{}, true
 }

@@ -133,6 +133,13 @@ func (s *State) Fingerprint() []byte {
 	return h.Sum(nil)[:8]
 }
 
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
 func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
@@ -164,8 +171,11 @@ func appendMapping(b []byte, m report.Mapping) []byte {
 			for k := 0; k < f.Len(); k++ {
 				b = appendString(b, f.Index(k).String())
 			}
+		case reflect.Bool:
+			b = append(b, 2)
+			b = append(b, boolByte(f.Bool()))
 		default:
-			panic("partial: report.Mapping field " + t.Field(i).Name + " is neither string nor []string")
+			panic("partial: report.Mapping field " + t.Field(i).Name + " is not a string, []string or bool")
 		}
 	}
 	return b
@@ -344,12 +354,15 @@ func decodeMapping(d *dec) report.Mapping {
 			d.err = fmt.Errorf("%w: unknown column role %q", ErrVersion, name)
 			break
 		}
-		kind := d.uv("mapping", 1)
+		kind := d.uv("mapping", 2)
 		f := fs[i]
 		switch {
 		case d.err != nil:
 		case kind == 0 && f.Kind() == reflect.String:
 			f.SetString(d.str("mapping"))
+		case kind == 2 && f.Kind() == reflect.Bool:
+			v := d.uv("mapping", 1)
+			f.SetBool(v == 1)
 		case kind == 1 && f.Kind() == reflect.Slice:
 			n := d.count("mapping", 1)
 			for k := 0; k < n && d.err == nil; k++ {

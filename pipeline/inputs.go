@@ -3,7 +3,6 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,14 +11,18 @@ import (
 )
 
 // tableExts are the extensions a directory walk picks up.
-var tableExts = map[string]bool{".parquet": true, ".arrow": true, ".arrows": true, ".ipc": true, ".feather": true}
+var tableExts = map[string]bool{".parquet": true, ".arrow": true, ".arrows": true, ".ipc": true, ".feather": true,
+	".csv": true, ".tsv": true, ".jsonl": true, ".ndjson": true}
 
 // ErrNoInputs is wrapped when the arguments name no input file.
 var ErrNoInputs = errors.New("no input files")
 
 // Expand turns INPUT arguments (files, directories walked recursively for
 // table extensions, globs, "-") into a sorted, de-duplicated list of paths.
-// "-" stays "-" and sorts first.
+// "-" stays "-" and sorts first. One file named twice (relative and
+// absolute paths, "..", a symlink or a hard link) is listed once, under
+// the first of its names in sorted order: files are compared by device
+// and inode.
 func Expand(args []string) ([]string, error) {
 	paths, _, err := ExpandKeys(args)
 	return paths, err
@@ -82,13 +85,14 @@ func ExpandKeys(args []string) (paths, keys []string, err error) {
 				return nil, nil, err
 			}
 			if len(out) == n {
-				return nil, nil, fmt.Errorf("%s: directory holds no .parquet, .arrow, .arrows, .ipc or .feather file", a)
+				return nil, nil, fmt.Errorf("%s: directory holds no .parquet, .arrow, .arrows, .ipc, .feather, .csv, .tsv, .jsonl or .ndjson file", a)
 			}
 			continue
 		}
 		add(filepath.Dir(a))(a)
 	}
 	sort.Strings(out)
+	out = dedupeByID(out, key)
 	if stdin {
 		out = append([]string{"-"}, out...)
 		key["-"] = "-"
@@ -121,6 +125,28 @@ func globRoot(pattern string) string {
 		dir = filepath.Dir(dir)
 	}
 	return dir
+}
+
+// dedupeByID drops the paths that name a file listed before them; the
+// kept path takes the longest (then least) key of all its names.
+func dedupeByID(paths []string, key map[string]string) []string {
+	first := make(map[FileID]string, len(paths))
+	out := paths[:0]
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil {
+			if id, ok := IDOf(st); ok {
+				if q, dup := first[id]; dup {
+					if k, old := key[p], key[q]; len(k) > len(old) || len(k) == len(old) && k < old {
+						key[q] = k
+					}
+					continue
+				}
+				first[id] = p
+			}
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 func addPath(p string, add func(string)) error {
@@ -163,23 +189,4 @@ func unwrapPathErr(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// SpoolStdin copies standard input into a temporary file, so that it can be
-// read more than once like any other input. The caller removes the file.
-func SpoolStdin(r io.Reader) (string, error) {
-	f, err := os.CreateTemp("", "evalnll-stdin-*.arrows")
-	if err != nil {
-		return "", fmt.Errorf("-: %w", err)
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", fmt.Errorf("-: reading standard input: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return "", fmt.Errorf("-: %w", err)
-	}
-	return f.Name(), nil
 }

@@ -68,6 +68,39 @@ func TestExpand(t *testing.T) {
 	}
 }
 
+// TestExpandSameFileOnce: one file named twice — relative and absolute,
+// through "..", by a symlink in a walked directory, by a hard link — is
+// listed once, under its first name in sorted order, whatever the order of
+// the arguments.
+func TestExpandSameFileOnce(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "data", "a.parquet")
+	touch(t, a)
+	touch(t, filepath.Join(dir, "data", "b.parquet"))
+	if err := os.Symlink(a, filepath.Join(dir, "data", "z-link.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(a, filepath.Join(dir, "hard.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	t.Cleanup(func() { os.Chdir(wd) })
+	if err := os.Chdir(filepath.Join(dir, "data")); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"a.parquet", a, "../data/a.parquet", ".", filepath.Join(dir, "hard.parquet")}
+	want := []string{"../data/a.parquet", "b.parquet"} // "." sorts before "/"
+	for _, order := range [][]string{args, {args[4], args[3], args[2], args[1], args[0]}} {
+		got, err := Expand(order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("Expand(%q) = %q, want %q", order, got, want)
+		}
+	}
+}
+
 // TestExpandKeys: a file's key is its path relative to the input it was
 // found under, whatever the working directory, the spelling of the
 // argument or the order of the arguments.

@@ -386,6 +386,9 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			cfg := *job.Config
 			cfg.Classes = k
 			fixed.Config = &cfg
+			// The first run read every unit, so progress already stands
+			// at the end: the rerun does not report its units again.
+			fixed.Progress = nil
 			return Run(ctx, &fixed)
 		}
 		classes = k
@@ -395,6 +398,14 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		if err := st.Merge(ev.State()); err != nil {
 			return nil, err // evaluators of one job share its Config
 		}
+	}
+	if m := job.Config.MaxSlices; m > 0 && st.NumSlices() > m && len(fails) == 0 {
+		// Each evaluator kept to the limit; together they passed it.
+		name := job.Names[0]
+		if len(job.Names) > 1 {
+			name = fmt.Sprintf("%s and %d more", name, len(job.Names)-1)
+		}
+		return nil, &InputError{File: name, Msg: fmt.Sprintf("more than %d distinct --by combinations", m)}
 	}
 	if len(fails) > 0 {
 		sort.Slice(fails, func(i, j int) bool { return fails[i].before(fails[j]) })

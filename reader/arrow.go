@@ -69,11 +69,15 @@ func scalarType(dt arrow.DataType) column.Type {
 		return column.Float32
 	case arrow.FLOAT64:
 		return column.Float64
+	case arrow.DECIMAL32, arrow.DECIMAL64, arrow.DECIMAL128, arrow.DECIMAL256:
+		if dt.(arrow.DecimalType).GetScale() >= 0 {
+			return column.Float64 // see decimal.go
+		}
 	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW, arrow.BINARY, arrow.LARGE_BINARY, arrow.BINARY_VIEW:
 		return column.String
 	case arrow.DICTIONARY:
 		d := dt.(*arrow.DictionaryType)
-		if d.ValueType.ID() == arrow.DICTIONARY {
+		if _, dec := d.ValueType.(arrow.DecimalType); dec || d.ValueType.ID() == arrow.DICTIONARY {
 			return column.Unsupported
 		}
 		switch d.IndexType.ID() {

@@ -181,6 +181,22 @@ func (c *arrowCol) values(arr arrow.Array, lo, hi int64, o *column.Column, elem 
 		o.Valid = v
 	}
 	n := int(hi - lo)
+	if dt, ok := arr.DataType().(arrow.DecimalType); ok {
+		d := arr.Data()
+		w := int64(dt.BitWidth() / 8)
+		b := bufBytes(d.Buffers(), 1)
+		off := int64(d.Offset())
+		if int64(len(b)) < (off+hi)*w {
+			return fmt.Errorf("decimal values buffer of %d bytes for %d values", len(b), off+hi)
+		}
+		c.f64 = grow(c.f64[:0], n)
+		for i := range c.f64 {
+			at := (off + lo + int64(i)) * w
+			c.f64[i] = decimalLE(b[at:at+w], dt.GetScale())
+		}
+		o.F64 = c.f64
+		return nil
+	}
 	switch a := arr.(type) {
 	case *array.Float64:
 		o.F64 = a.Float64Values()[lo:hi]

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"runtime"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -37,15 +39,20 @@ const defaultMaxRows = 65536
 
 // open is Open with an injectable Arrow allocator (nil: the Go allocator).
 func open(path string, opt Options, alloc memory.Allocator) (f File, err error) {
+	name := path
+	if path == "-" {
+		name = "stdin"
+	}
+	return openNamed(path, name, opt, alloc)
+}
+
+// openNamed is open with the name used in errors.
+func openNamed(path, name string, opt Options, alloc memory.Allocator) (f File, err error) {
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = DefaultOptions().MaxBatchBytes
 	}
 	if alloc == nil {
 		alloc = memory.NewGoAllocator()
-	}
-	name := path
-	if path == "-" {
-		name = "stdin"
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -169,10 +176,16 @@ func openOS(path, name string, osf *os.File, opt Options, alloc memory.Allocator
 		}
 		return openArrowStream(path, name, bufio.NewReaderSize(osf, 1<<20), closer, size, opt, alloc)
 	}
-	if size < 8 {
-		return nil, newError(name, true, "", fmt.Errorf("not a Parquet or Arrow IPC file (only %d bytes)", size))
+	sniff := make([]byte, min(size, 64<<10))
+	if n, _ := osf.ReadAt(sniff, 0); n == len(sniff) {
+		if tf := sniffText(sniff); tf != FormatUnknown {
+			return openText(path, name, osf, size, tf, opt)
+		}
 	}
-	return nil, newError(name, true, "", fmt.Errorf("not a Parquet or Arrow IPC file (starts with %q)", h))
+	if size < 8 {
+		return nil, newError(name, true, "", fmt.Errorf("not a Parquet, Arrow IPC, CSV or JSON Lines file (only %d bytes)", size))
+	}
+	return nil, newError(name, true, "", fmt.Errorf("not a Parquet, Arrow IPC, CSV or JSON Lines file (starts with %q)", h))
 }
 
 // looksLikeStream reports whether a file starts like an Arrow IPC stream: a
@@ -244,10 +257,59 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// panicError turns a recovered panic into an error.
+// panicError turns a recovered panic into an error. A runtime error of a
+// decoder (a length or index the file gives that does not fit) becomes a
+// sentence about the data; the runtime's words stay in the wrapped error.
 func panicError(r any) error {
-	if e, ok := r.(error); ok {
-		return fmt.Errorf("corrupt data (decoder failed: %w)", e)
+	e, ok := r.(error)
+	if !ok {
+		return fmt.Errorf("corrupt data (decoder failed: %v)", r)
 	}
-	return fmt.Errorf("corrupt data (decoder failed: %v)", r)
+	var re runtime.Error
+	if errors.As(e, &re) {
+		if msg := runtimeSentence(re.Error()); msg != "" {
+			return &decoderError{msg: msg, err: e}
+		}
+	}
+	return fmt.Errorf("corrupt data (decoder failed: %w)", e)
+}
+
+// decoderError is a decoder's runtime error told as a sentence.
+type decoderError struct {
+	msg string
+	err error
+}
+
+func (e *decoderError) Error() string { return e.msg }
+func (e *decoderError) Unwrap() error { return e.err }
+
+var (
+	reSliceCap   = regexp.MustCompile(`slice bounds out of range \[(?:\d*:)?(-?\d+)(?::\d+)?\] with (?:capacity|length) (\d+)`)
+	reSliceOrder = regexp.MustCompile(`slice bounds out of range \[(?:\d*:)?(-?\d+):(-?\d+)\]`)
+	reIndex      = regexp.MustCompile(`index out of range \[(-?\d+)\] with length (\d+)`)
+)
+
+// runtimeSentence words a runtime error message about corrupt data, or
+// returns "" for one it does not know.
+func runtimeSentence(m string) string {
+	if g := reSliceCap.FindStringSubmatch(m); g != nil {
+		return fmt.Sprintf("corrupt data: a length or offset of %s exceeds the %s bytes it refers to", g[1], g[2])
+	}
+	if g := reSliceOrder.FindStringSubmatch(m); g != nil {
+		return fmt.Sprintf("corrupt data: a range starts at %s, after its end %s", g[1], g[2])
+	}
+	if g := reIndex.FindStringSubmatch(m); g != nil {
+		return fmt.Sprintf("corrupt data: an index of %s exceeds a table of %s entries", g[1], g[2])
+	}
+	switch {
+	case strings.Contains(m, "makeslice") || strings.Contains(m, "makemap"):
+		return "corrupt data: a length or count is out of range"
+	case strings.Contains(m, "integer divide by zero"):
+		return "corrupt data: a size or count of zero where one is needed"
+	case strings.Contains(m, "nil pointer dereference"):
+		return "corrupt data: a required part is missing"
+	case strings.Contains(m, "integer overflow"):
+		return "corrupt data: a length or count overflows"
+	}
+	return ""
 }

@@ -103,6 +103,9 @@ type pqCol struct {
 	leaf      int // index of its leaf column
 	conv      conv
 	fixedSize int // of a FIXED_LEN_BYTE_ARRAY
+	// A DECIMAL column, read as float64 from its unscaled integers.
+	decimal bool
+	scale   int32
 	// Definition and repetition levels. For a list, rows with a definition
 	// level below listDef are null, rows at listDef are empty lists, levels
 	// at or above elemDef are elements, and maxDef marks a non-null value.
@@ -138,6 +141,10 @@ type pqFile struct {
 	leaves   []pqLeaf
 	closed   bool
 	noRaw    bool // read every chunk with parquet-go (tests)
+	// The LZ4_RAW chunks, by (row group, leaf), whose pages parquet-go
+	// would decode wrongly (see parquet_lz4.go), and the leaf columns.
+	lz4raw   map[[2]int]bool
+	leafCols []*parquet.Column
 }
 
 func openParquet(path, name string, osf *os.File, size int64, opt Options) (File, error) {
@@ -148,7 +155,8 @@ func openParquet(path, name string, osf *os.File, size int64, opt Options) (File
 	}
 	var ra io.ReaderAt = osf
 	vsize := size
-	if patched := patchFooter(footer); patched != nil {
+	patched, lz4raw := patchFooter(footer)
+	if patched != nil {
 		pr := newFooterPatchedFile(osf, footerStart, patched)
 		ra, vsize = pr, pr.size()
 	}
@@ -163,6 +171,15 @@ func openParquet(path, name string, osf *os.File, size int64, opt Options) (File
 	}
 	f := &pqFile{path: path, name: name, osf: osf, ra: ra, size: size, opt: opt, pf: pf, checked: map[chunkKey]error{}}
 	md := pf.Metadata()
+	if len(lz4raw) > 0 {
+		// parquet-go took these chunks for UNCOMPRESSED; everything else
+		// sees their real codec, and parquet_lz4.go reads their pages.
+		f.lz4raw = map[[2]int]bool{}
+		for _, k := range lz4raw {
+			md.RowGroups[k[0]].Columns[k[1]].MetaData.Codec = format.Lz4Raw
+			f.lz4raw[k] = true
+		}
+	}
 	root, nleaves, err := buildSchemaTree(md.Schema)
 	if err != nil {
 		return nil, newError(name, true, "", fmt.Errorf("corrupt Parquet schema: %w", err))
@@ -171,8 +188,13 @@ func openParquet(path, name string, osf *os.File, size int64, opt Options) (File
 	if len(leafCols) != nleaves {
 		return nil, newError(name, true, "", fmt.Errorf("corrupt Parquet schema: %d leaf columns, parquet-go sees %d", nleaves, len(leafCols)))
 	}
-	for _, c := range leafCols {
-		f.leaves = append(f.leaves, leafInfo(c))
+	f.leafCols = leafCols
+	for i, c := range leafCols {
+		l := leafInfo(c)
+		if f.lz4raw[[2]int{0, i}] {
+			l.codec = format.Lz4Raw
+		}
+		f.leaves = append(f.leaves, l)
 	}
 	for i, rg := range md.RowGroups {
 		if rg.NumRows < 0 {
@@ -287,6 +309,13 @@ func isMapGroup(el *format.SchemaElement) bool {
 	return el.ConvertedType.Valid && (el.ConvertedType.V == deprecated.Map || el.ConvertedType.V == deprecated.MapKeyValue)
 }
 
+// setDecimal marks c as a DECIMAL column when leafType read el as one.
+func (c *pqCol) setDecimal(el *format.SchemaElement) {
+	if c.field.Type == column.Float64 && c.conv != convDouble {
+		c.decimal, c.scale = true, decimalScale(el)
+	}
+}
+
 // analyseColumn maps a top-level schema node to a column.
 func analyseColumn(n *pqNode) pqCol {
 	c := pqCol{leaf: -1}
@@ -302,6 +331,7 @@ func analyseColumn(n *pqNode) pqCol {
 	if n.leaf >= 0 {
 		t, cv, desc := leafType(n.el)
 		c.field.Type, c.conv, c.leaf = t, cv, n.leaf
+		c.setDecimal(n.el)
 		c.fixedSize = int(n.el.TypeLength.V)
 		if rep == format.Repeated {
 			// A bare repeated primitive: a list of required elements that
@@ -342,6 +372,7 @@ func analyseColumn(n *pqNode) pqCol {
 		return unsupported()
 	}
 	c.field.Type, c.conv, c.leaf = t, cv, elem.leaf
+	c.setDecimal(elem.el)
 	c.fixedSize = int(elem.el.TypeLength.V)
 	c.field.List = true
 	c.field.Desc = "list<" + desc + ">"
@@ -357,6 +388,34 @@ func analyseColumn(n *pqNode) pqCol {
 	return c
 }
 
+// decimalType maps a DECIMAL column to float64 (see decimal.go) when it is
+// stored in an INT32, INT64 or FIXED_LEN_BYTE_ARRAY of up to 32 bytes.
+func decimalType(el *format.SchemaElement, precision, scale int32) (column.Type, conv, string) {
+	desc := fmt.Sprintf("decimal(%d,%d)", precision, scale)
+	if scale < 0 || !el.Type.Valid {
+		return column.Unsupported, convNone, desc
+	}
+	switch el.Type.V {
+	case format.Int32:
+		return column.Float64, convInt32, desc
+	case format.Int64:
+		return column.Float64, convInt64, desc
+	case format.FixedLenByteArray:
+		if n := el.TypeLength.V; n > 0 && n <= 32 {
+			return column.Float64, convFixed, desc
+		}
+	}
+	return column.Unsupported, convNone, desc + " in " + strings.ToLower(el.Type.V.String())
+}
+
+// decimalScale is the scale of a DECIMAL schema element.
+func decimalScale(el *format.SchemaElement) int32 {
+	if v, ok := el.LogicalType.Value.(*format.DecimalType); ok {
+		return v.Scale
+	}
+	return el.Scale.V
+}
+
 // leafType maps a primitive schema element to a column type.
 func leafType(el *format.SchemaElement) (column.Type, conv, string) {
 	lt := el.LogicalType.Value
@@ -367,7 +426,7 @@ func leafType(el *format.SchemaElement) (column.Type, conv, string) {
 	unsup := func(desc string) (column.Type, conv, string) { return column.Unsupported, convNone, desc }
 	switch v := lt.(type) {
 	case *format.DecimalType:
-		return unsup(fmt.Sprintf("decimal(%d,%d)", v.Precision, v.Scale))
+		return decimalType(el, v.Precision, v.Scale)
 	case *format.DateType:
 		return unsup("date")
 	case *format.TimeType:
@@ -383,7 +442,7 @@ func leafType(el *format.SchemaElement) (column.Type, conv, string) {
 	}
 	switch ct {
 	case deprecated.Decimal:
-		return unsup(fmt.Sprintf("decimal(%d,%d)", el.Precision.V, el.Scale.V))
+		return decimalType(el, el.Precision.V, el.Scale.V)
 	case deprecated.Date:
 		return unsup("date")
 	case deprecated.TimeMillis, deprecated.TimeMicros:

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -522,13 +523,18 @@ func readFooter(r io.ReaderAt, size int64, budget int64) (footer []byte, start i
 
 // patchFooter adds the empty value that parquet-go requires (the format
 // does not) to key/value metadata entries without one, in the file and in
-// column chunk metadata. It returns nil when nothing needs patching.
-func patchFooter(footer []byte) []byte {
+// column chunk metadata, and marks LZ4_RAW column chunks UNCOMPRESSED (see
+// parquet_lz4.go), listing them as (row group, column) pairs. It returns a
+// nil footer when nothing needs patching.
+func patchFooter(footer []byte) ([]byte, [][2]int) {
 	type insertion struct {
 		pos  int
 		last int16
 	}
 	var ins []insertion
+	var codecs []int    // offsets of the one-byte LZ4_RAW codec values
+	var lz4raw [][2]int // their (row group, column)
+	rg, cc := -1, -1
 	w := thriftWalker{b: footer}
 	// keyValues walks a list<KeyValue> field of type t.
 	keyValues := func(t byte) (bool, error) {
@@ -572,20 +578,31 @@ func patchFooter(footer []byte) []byte {
 			return keyValues(t)
 		case 4: // FileMetaData.row_groups
 			return w.structList(t, func() error {
+				rg, cc = rg+1, -1
 				return w.walkStruct(1, func(id int16, t byte) (bool, error) {
 					if id != 1 { // RowGroup.columns
 						return false, nil
 					}
 					return w.structList(t, func() error {
+						cc++
 						return w.walkStruct(2, func(id int16, t byte) (bool, error) {
 							if id != 3 || t != tStruct { // ColumnChunk.meta_data
 								return false, nil
 							}
 							return true, w.walkStruct(3, func(id int16, t byte) (bool, error) {
-								if id != 8 { // ColumnMetaData.key_value_metadata
-									return false, nil
+								switch {
+								case id == 4 && t == tI32: // ColumnMetaData.codec
+									at := w.p
+									v, err := w.varint()
+									if err == nil && v == int64(format.Lz4Raw) && w.p == at+1 {
+										codecs = append(codecs, at)
+										lz4raw = append(lz4raw, [2]int{rg, cc})
+									}
+									return true, err
+								case id == 8: // ColumnMetaData.key_value_metadata
+									return keyValues(t)
 								}
-								return keyValues(t)
+								return false, nil
 							})
 						})
 					})
@@ -594,8 +611,14 @@ func patchFooter(footer []byte) []byte {
 		}
 		return false, nil
 	})
-	if err != nil || len(ins) == 0 {
-		return nil
+	if err != nil || len(ins)+len(codecs) == 0 {
+		return nil, nil
+	}
+	if len(codecs) > 0 {
+		footer = slices.Clone(footer)
+		for _, at := range codecs {
+			footer[at] = 0 // zigzag 0: UNCOMPRESSED, in the same one byte
+		}
 	}
 	out := make([]byte, 0, len(footer)+3*len(ins))
 	prev := 0
@@ -609,7 +632,7 @@ func patchFooter(footer []byte) []byte {
 		out = append(out, 0) // an empty string
 		prev = in.pos
 	}
-	return append(out, footer[prev:]...)
+	return append(out, footer[prev:]...), lz4raw
 }
 
 // structList walks a list field of type t whose elements are structs,

@@ -152,7 +152,7 @@ func parseDataPageInfo(b []byte) (h dataPageInfo, n int, err error) {
 // (checkRowGroup); they are read once (a row group cut into parts is read
 // by several scanners).
 func (f *pqFile) rawChunkFor(rg int, col *pqCol) *rawChunk {
-	if f.noRaw {
+	if f.noRaw || col.decimal {
 		return nil
 	}
 	var width int

@@ -169,6 +169,8 @@ func (s *pqScanner) openRowGroup(rg int) error {
 	for _, c := range s.curs {
 		if rc := s.f.rawChunkFor(rg, c.col); rc != nil {
 			c.resetRaw(rc)
+		} else if s.f.lz4raw[[2]int{rg, c.col.leaf}] {
+			c.reset(s.f.lz4Pages(rg, c.col.leaf))
 		} else {
 			c.reset(chunks[c.col.leaf].Pages())
 		}
@@ -629,6 +631,31 @@ func (c *pqCursor) useDict(d parquet.Dictionary) error {
 	short := func(have int) error {
 		return fmt.Errorf("dictionary of %d values holds only %d", n, have)
 	}
+	if c.col.decimal {
+		switch c.col.conv {
+		case convInt32:
+			v := data.Int32()
+			if len(v) < n {
+				return short(len(v))
+			}
+			c.dF64 = decimalsInt32(c.dF64[:0], v[:n], c.col.scale)
+		case convInt64:
+			v := data.Int64()
+			if len(v) < n {
+				return short(len(v))
+			}
+			c.dF64 = decimalsInt64(c.dF64[:0], v[:n], c.col.scale)
+		case convFixed:
+			b, size := data.FixedLenByteArray()
+			if size <= 0 || len(b) < size*n {
+				return short(0)
+			}
+			c.dF64 = decimalsFixed(c.dF64[:0], b[:size*n], size, c.col.scale)
+		}
+		c.dLen = n
+		c.cachedDict = d
+		return nil
+	}
 	switch c.col.conv {
 	case convBool:
 		bits := data.Boolean()
@@ -732,6 +759,20 @@ func (c *pqCursor) take(cnt int) error {
 	}
 	c.vi = hi
 	c.vCodes, c.vDict = nil, nil
+	if c.col.decimal {
+		switch {
+		case c.dict != nil:
+			c.sF64 = gather(c.sF64[:0], c.dF64, c.idx[lo:hi])
+		case c.col.conv == convInt32:
+			c.sF64 = decimalsInt32(c.sF64[:0], c.i32[lo:hi], c.col.scale)
+		case c.col.conv == convInt64:
+			c.sF64 = decimalsInt64(c.sF64[:0], c.i64[lo:hi], c.col.scale)
+		default:
+			c.sF64 = decimalsFixed(c.sF64[:0], c.fixed[lo*c.fixedSize:hi*c.fixedSize], c.fixedSize, c.col.scale)
+		}
+		c.vF64 = c.sF64
+		return nil
+	}
 	if c.dict != nil {
 		idx := c.idx[lo:hi]
 		switch c.col.conv {

@@ -293,6 +293,9 @@ func TestParquetRoundTrip(t *testing.T) {
 		{"v1-small-pages", []parquet.WriterOption{parquet.DataPageVersion(1), parquet.PageBufferSize(512), parquet.MaxRowsPerRowGroup(700)}},
 		{"v2-small-pages-snappy", []parquet.WriterOption{parquet.PageBufferSize(300), parquet.MaxRowsPerRowGroup(450), parquet.Compression(&parquet.Snappy)}},
 		{"v1-zstd", []parquet.WriterOption{parquet.DataPageVersion(1), parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(1000)}},
+		// LZ4_RAW is read by parquet_lz4.go: v1 and v2 pages, dictionaries.
+		{"v1-lz4", []parquet.WriterOption{parquet.DataPageVersion(1), parquet.Compression(&parquet.Lz4Raw), parquet.MaxRowsPerRowGroup(1000)}},
+		{"v2-small-pages-lz4", []parquet.WriterOption{parquet.PageBufferSize(300), parquet.MaxRowsPerRowGroup(450), parquet.Compression(&parquet.Lz4Raw)}},
 	}
 	for _, l := range layouts {
 		t.Run(l.name, func(t *testing.T) {
@@ -446,7 +449,7 @@ func TestParquetErrors(t *testing.T) {
 		"magic.parquet":     []byte("PAR1"),
 		"cut.parquet":       data[:len(data)/2],
 		"nofooter.parquet":  append(append([]byte{}, data[:len(data)-8]...), 0xff, 0xff, 0xff, 0x7f, 'P', 'A', 'R', '1'),
-		"notparquet.csv":    []byte("y,p\n1,0.5\n"),
+		"notatable.png":     []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), // a CSV is read (text.go)
 		"badfooter.parquet": append(append(append([]byte{}, data[:len(data)-40]...), bytes.Repeat([]byte{0xff}, 32)...), data[len(data)-8:]...),
 	}
 	for name, b := range cases {

@@ -37,6 +37,8 @@ const (
 	FormatParquet
 	FormatArrowFile
 	FormatArrowStream
+	FormatCSV
+	FormatJSONL
 )
 
 // String returns the name used in the JSON report: "parquet", "arrow-file"
@@ -49,6 +51,10 @@ func (f Format) String() string {
 		return "arrow-file"
 	case FormatArrowStream:
 		return "arrow-stream"
+	case FormatCSV:
+		return "csv"
+	case FormatJSONL:
+		return "jsonl"
 	}
 	return "unknown"
 }
@@ -89,6 +95,10 @@ type Options struct {
 	// MaxBatchBytes is the largest Arrow IPC record batch body, and the
 	// largest Parquet page, accepted.
 	MaxBatchBytes int64
+	// TextTypes gives the type of CSV and JSON Lines columns by name
+	// ("int64", "double", "bool", "string" or "list", a list of doubles)
+	// instead of inferring it from the first rows.
+	TextTypes map[string]string
 
 	// noMmap reads Arrow IPC files instead of mapping them (tests).
 	noMmap bool

@@ -12,13 +12,15 @@ import (
 )
 
 // compareOrder is the order figures are listed in a comparison.
-var compareOrder = []string{"rows", "weight", "tokens", "nll", "nll_per_token", "nll_stderr", "perplexity", "accuracy", "brier", "ece", "mce", "clipped"}
+var compareOrder = []string{"rows", "weight", "tokens", "nll", "nll_per_token", "nll_stderr", "perplexity", "accuracy", "brier", "ece", "mce", "clipped",
+	"bytes", "bits_per_byte", "byte_perplexity", "words", "word_perplexity"}
 
 // higherIsBetter names the figures where a rise is an improvement.
 var higherIsBetter = map[string]bool{"accuracy": true}
 
 // judged figures get a verdict; the rest are context.
-var judged = map[string]bool{"nll": true, "nll_per_token": true, "perplexity": true, "accuracy": true, "brier": true, "ece": true, "mce": true}
+var judged = map[string]bool{"nll": true, "nll_per_token": true, "perplexity": true, "accuracy": true, "brier": true, "ece": true, "mce": true,
+	"bits_per_byte": true, "byte_perplexity": true, "word_perplexity": true}
 
 // CompareRow is one figure of a comparison.
 type CompareRow struct {
@@ -213,14 +215,14 @@ func (c *Comparison) Text(w io.Writer) error {
 	}
 	for _, s := range c.Slices {
 		for _, r := range s.Rows {
-			fmt.Fprintf(tw, "[%s] %s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Key, r.Metric, Fmt(r.Base), Fmt(r.New), signed(r.Delta()), pct(r), "-", r.Verdict)
+			fmt.Fprintf(tw, "[%s] %s\t%s\t%s\t%s\t%s\t%s\t%s\n", Escape(s.Key), r.Metric, Fmt(r.Base), Fmt(r.New), signed(r.Delta()), pct(r), "-", r.Verdict)
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if c.Unpaired != "" {
-		fmt.Fprintf(w, "not paired: %s; verdicts compare point estimates\n", c.Unpaired)
+		fmt.Fprintf(w, "not paired: %s; verdicts compare point estimates\n", Escape(c.Unpaired))
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
@@ -231,7 +233,7 @@ func (c *Comparison) Text(w io.Writer) error {
 		if g.Failed {
 			st, text = "FAIL", gateShort(g)
 		}
-		fmt.Fprintf(w, "gate %s: %s\n", st, text)
+		fmt.Fprintf(w, "gate %s: %s\n", st, Escape(text))
 	}
 	return nil
 }
@@ -278,7 +280,7 @@ func (c *Comparison) Markdown(w io.Writer) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", r.Metric, Fmt(r.Base), Fmt(r.New), signed(r.Delta()), pct(r), ivText(r), r.Verdict)
 	}
 	if c.Unpaired != "" {
-		fmt.Fprintf(&b, "\nIntervals not paired: %s; verdicts compare point estimates.\n", c.Unpaired)
+		fmt.Fprintf(&b, "\nIntervals not paired: %s; verdicts compare point estimates.\n", esc(c.Unpaired))
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(&b, "\nNote: %s.\n", n)
@@ -287,7 +289,7 @@ func (c *Comparison) Markdown(w io.Writer) error {
 		b.WriteString("\n<details><summary>Slices</summary>\n\n| slice | metric | base | new | Δ | Δ% | verdict |\n|---|---|---:|---:|---:|---:|---|\n")
 		for _, s := range c.Slices {
 			for _, r := range s.Rows {
-				fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n", s.Key, r.Metric, Fmt(r.Base), Fmt(r.New), signed(r.Delta()), pct(r), r.Verdict)
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", code(s.Key, true), r.Metric, Fmt(r.Base), Fmt(r.New), signed(r.Delta()), pct(r), r.Verdict)
 			}
 		}
 		b.WriteString("\n</details>\n")
@@ -299,7 +301,7 @@ func (c *Comparison) Markdown(w io.Writer) error {
 			if g.Failed {
 				mark = "❌"
 			}
-			fmt.Fprintf(&b, "- %s %s\n", mark, gateText(g))
+			fmt.Fprintf(&b, "- %s %s\n", mark, esc(gateText(g)))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

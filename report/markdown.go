@@ -32,7 +32,10 @@ func (m *Model) Markdown(w io.Writer, path string) error {
 	notes := m.notes()
 	m.mdHeader(&b, notes)
 	m.mdOverall(&b)
+	m.mdLM(&b)
 	m.mdCalibration(&b, path)
+	m.mdCalibrationDetail(&b)
+	m.mdPIT(&b)
 	m.mdSlices(&b)
 	m.mdPerClass(&b)
 	m.mdWorst(&b)
@@ -189,6 +192,17 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 	opt("Brier", "brier", f.Brier)
 	opt("ECE", "ece", f.ECE)
 	opt("MCE", "", f.MCE)
+	if f.TopK != nil {
+		t.add(fmt.Sprintf("top-%d accuracy", f.TopKN), Fmt(*f.TopK))
+	}
+	opt("AUROC", "auroc", f.AUROC)
+	opt("AUPRC", "auprc", f.AUPRC)
+	if g := f.Gauss; g != nil {
+		t.add("RMSE", Fmt(g.RMSE)+m.ci("rmse"))
+		t.add("MAE", Fmt(g.MAE)+m.ci("mae"))
+		t.add("CRPS", Fmt(g.CRPS)+m.ci("crps"))
+		t.add("coverage of the 50% / 90% / 95% intervals", Fmt(g.Coverage[0])+" / "+Fmt(g.Coverage[1])+" / "+Fmt(g.Coverage[2]))
+	}
 	if f.Clipped != nil {
 		t.add("clipped", strconv.FormatInt(*f.Clipped, 10))
 	}
@@ -256,6 +270,52 @@ func (m *Model) mdCalibration(b *bytes.Buffer, path string) {
 		fmt.Fprintf(b, " %d empty %s not listed.", empty, plural(empty, "bin is", "bins are"))
 	}
 	b.WriteString("\n")
+}
+
+// mdPIT is the Gaussian's calibration: the PIT histogram.
+func (m *Model) mdPIT(b *bytes.Buffer) {
+	if m.Overall.Gauss == nil {
+		return
+	}
+	b.WriteString("\n## Calibration (PIT histogram)\n\n")
+	t := table{head: []string{"bin", "PIT range", "count", "share"}, align: "rlrr"}
+	for i, c := range m.Overall.Calibration {
+		t.add(strconv.Itoa(i+1), "["+Fmt(c.Lo)+", "+Fmt(c.Hi)+")", strconv.FormatInt(c.Count, 10), Fmt(c.Weight/m.Overall.Weight))
+	}
+	t.write(b)
+	b.WriteString("\nPIT = Φ((y − mean)/std): a calibrated model gives a flat histogram; a U shape is over-confident (too narrow), a hump under-confident.\n")
+}
+
+// mdCalibrationDetail lists the calibration figures beyond ECE and MCE.
+func (m *Model) mdCalibrationDetail(b *bytes.Buffer) {
+	d := &m.Overall.Detail
+	if !m.Kind.HasCalibration() || d.RMSCE == nil {
+		return
+	}
+	b.WriteString("\n## Calibration detail\n\n")
+	t := table{head: []string{"figure", "value"}, align: "lr"}
+	opt := func(k string, v *float64) {
+		if v != nil {
+			t.add(k, Fmt(*v))
+		}
+	}
+	opt("class-wise ECE", d.ClasswiseECE)
+	opt("RMSCE", d.RMSCE)
+	opt("L2-CE, debiased", d.L2CEDebiased)
+	opt("Brier reliability", d.BrierReliability)
+	opt("Brier resolution", d.BrierResolution)
+	opt("Brier uncertainty", d.BrierUncertainty)
+	if d.ECESweep != nil && d.ECESweepBins != nil {
+		t.add("ECE, monotone sweep", Fmt(*d.ECESweep)+" ("+strconv.Itoa(*d.ECESweepBins)+" equal-mass bins)")
+	}
+	if d.SmECE != nil && d.SmECESigma != nil {
+		t.add("smooth ECE", Fmt(*d.SmECE)+" (σ = "+Fmt(*d.SmECESigma)+")")
+	}
+	if f := &m.Overall; f.AUROCTies != nil {
+		t.add("AUROC: tie bound (cells)", Fmt(*f.AUROCTies))
+	}
+	t.write(b)
+	b.WriteString("\nOver the calibration bins: Brier reliability − resolution + uncertainty is the Brier score of the bins' mean confidences (the within-bin spread is left out).\n")
 }
 
 // binRange formats a bin's edges by the binning's rule.
@@ -418,16 +478,77 @@ func (m *Model) mdPerClass(b *bytes.Buffer) {
 	}
 	head = append(head, fmt.Sprintf("NLL (%s)", m.Units), "accuracy", "mean confidence")
 	align += "rrr"
+	ece := len(m.PerClass) > 0 && m.PerClass[0].ECE != nil
+	if ece {
+		head = append(head, "one-vs-rest ECE")
+		align += "r"
+	}
 	t := table{head: head, align: align}
 	for _, c := range m.PerClass {
-		row := []string{strconv.Itoa(c.Class), strconv.FormatInt(c.Rows, 10)}
+		class := strconv.Itoa(c.Class)
+		if c.Name != "" {
+			class = code(c.Name, true) + " (" + class + ")"
+		}
+		row := []string{class, strconv.FormatInt(c.Rows, 10)}
 		if m.weighted() {
 			row = append(row, Fmt(c.Weight))
 		}
 		row = append(row, Fmt(c.NLL), Fmt(c.Accuracy), Fmt(c.MeanConfidence))
+		if ece {
+			row = append(row, optFmt(c.ECE))
+		}
 		t.add(row...)
 	}
 	t.write(b)
+}
+
+// mdLM is the language-model section, when byte or word counts were
+// given: the counts, NLL per token, byte and word, and the perplexities.
+func (m *Model) mdLM(b *bytes.Buffer) {
+	f := &m.Overall
+	if f.Bytes == nil && f.Words == nil {
+		return
+	}
+	b.WriteString("\n## Language model\n\n")
+	t := table{head: []string{"figure", "per token", "per byte", "per word"}, align: "lrrr"}
+	cell := func(v *float64) string {
+		if v == nil {
+			return "—"
+		}
+		return Fmt(*v)
+	}
+	per := func(n *float64) *float64 {
+		if n == nil {
+			return nil
+		}
+		v := f.NLLSum / *n
+		return &v
+	}
+	t.add("count", cell(f.Tokens), cell(f.Bytes), cell(f.Words))
+	if m.Units == metrics.Bits && f.BitsPerByte != nil {
+		// The per-byte NLL is bits per byte: its own figure and interval.
+		t.add("NLL (bits)", cell(per(f.Tokens)), Fmt(*f.BitsPerByte)+m.ci("bits_per_byte"), cell(per(f.Words)))
+	} else {
+		t.add(fmt.Sprintf("NLL (%s)", m.Units), cell(per(f.Tokens)), cell(per(f.Bytes)), cell(per(f.Words)))
+		if f.BitsPerByte != nil {
+			t.add("bits per byte", "", Fmt(*f.BitsPerByte)+m.ci("bits_per_byte"), "")
+		}
+	}
+	var tokPPL string
+	if f.Tokens != nil {
+		tokPPL = Fmt(f.Perplexity)
+	} else {
+		tokPPL = "—"
+	}
+	ppl := func(v *float64, metric string) string {
+		if v == nil {
+			return "—"
+		}
+		return Fmt(*v) + m.ci(metric)
+	}
+	t.add("perplexity", tokPPL, ppl(f.BytePerplexity, "byte_perplexity"), ppl(f.WordPerplexity, "word_perplexity"))
+	t.write(b)
+	b.WriteString("\nPer byte and per word figures do not depend on the tokenizer: compare models with them. Bits per byte is Σ NLL ÷ (Σ bytes · ln 2), in bits whatever the units; byte perplexity is 2^(bits per byte), word perplexity exp(Σ NLL in nats ÷ Σ words).\n")
 }
 
 func (m *Model) mdWorst(b *bytes.Buffer) {
@@ -440,7 +561,18 @@ func (m *Model) mdWorst(b *bytes.Buffer) {
 		return
 	}
 	t := table{head: []string{"#", "id", fmt.Sprintf("%s (%s)", m.nllLabel(), m.Units)}, align: "rlr"}
+	tokens := false // the documents' token counts, when known
+	for _, w := range m.Worst {
+		tokens = tokens || w.Tokens != nil
+	}
+	if tokens {
+		t.head, t.align = append(t.head, "tokens"), t.align+"r"
+	}
 	for i, w := range m.Worst {
+		if tokens {
+			t.add(strconv.Itoa(i+1), valueCell(w.ID), Fmt(w.NLL), optFmt(w.Tokens))
+			continue
+		}
 		t.add(strconv.Itoa(i+1), valueCell(w.ID), Fmt(w.NLL))
 	}
 	t.write(b)
@@ -610,13 +742,16 @@ func esc(s string) string {
 	return b.String()
 }
 
+// oneLineText puts s on one line, and escapes the characters that are not
+// printable (ESC, BEL, NUL ...: see Escape), so that no name read from a
+// file carries them into the report.
 func oneLineText(s string) string {
-	return strings.Map(func(r rune) rune {
+	return Escape(strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\r' || r == '\t' {
 			return ' '
 		}
 		return r
-	}, s)
+	}, s))
 }
 
 // relLink is img relative to the directory of the markdown file mdPath, as

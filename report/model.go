@@ -9,6 +9,7 @@ package report
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/evalnll/evalnll/metrics"
 )
@@ -30,6 +31,15 @@ type Input struct {
 type Mapping struct {
 	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID string
 	By                                                      []string
+	// Positive is the string label of the positive class (--positive);
+	// Classes names the prediction list's positions (--classes).
+	Positive string
+	Classes  []string
+	// Pair: the prediction is a list [P(y=0), P(y=1)] read as binary from
+	// its element 1.
+	Pair bool
+	// Language-model columns (--bytes, --words, --text, --mask).
+	Bytes, Words, Text, Mask string
 }
 
 // Gate is one evaluated gate.
@@ -51,6 +61,8 @@ type Gate struct {
 type WorstRow struct {
 	ID  metrics.Value
 	NLL float64 // in the report's units
+	// Tokens is the document's token count (token lists), else nil.
+	Tokens *float64
 }
 
 // Model is everything a renderer needs.
@@ -85,11 +97,14 @@ type Model struct {
 // ClassFigures are the figures of the rows whose true class is Class.
 type ClassFigures struct {
 	Class          int
+	Name           string // from --classes, or ""
 	Rows           int64
 	Weight         float64
 	NLL            float64 // in the report's units
 	Accuracy       float64
 	MeanConfidence float64
+	// ECE is the class's one-vs-rest ECE (--classwise), else nil.
+	ECE *float64
 }
 
 // Render renders the model in a format: json, md, svg or png. path is where
@@ -159,8 +174,33 @@ func (m *Model) JSON() []byte {
 		} else {
 			cal = append(cal, KV{"edges", "each bin holds as near total/N weight as ties allow; lo and hi are its smallest and largest confidence"})
 		}
+		d := &m.Overall.Detail
+		opt := func(k string, v *float64) {
+			if v != nil {
+				cal = append(cal, KV{k, Num(*v)})
+			}
+		}
+		opt("rmsce", d.RMSCE)
+		opt("l2ce_debiased", d.L2CEDebiased)
+		opt("brier_reliability", d.BrierReliability)
+		opt("brier_resolution", d.BrierResolution)
+		opt("brier_uncertainty", d.BrierUncertainty)
+		opt("ece_sweep", d.ECESweep)
+		if d.ECESweepBins != nil {
+			cal = append(cal, KV{"ece_sweep_bins", *d.ECESweepBins})
+		}
+		opt("smece", d.SmECE)
+		opt("smece_sigma", d.SmECESigma)
+		opt("classwise_ece", d.ClasswiseECE)
 		cal = append(cal, KV{"bins", bins})
 		doc = append(doc, KV{"calibration", cal})
+	}
+	if m.Overall.Gauss != nil {
+		bins := make([]any, len(m.Overall.Calibration))
+		for i, b := range m.Overall.Calibration {
+			bins[i] = Obj{{"lo", Num(b.Lo)}, {"hi", Num(b.Hi)}, {"count", b.Count}, {"weight", Num(b.Weight)}}
+		}
+		doc = append(doc, KV{"calibration", Obj{{"binning", "pit"}, {"edges", EdgeRule}, {"bins", bins}}})
 	}
 	if m.Bootstrap != nil {
 		doc = append(doc, KV{"bootstrap", m.bootstrapObj()})
@@ -182,7 +222,11 @@ func (m *Model) JSON() []byte {
 	if m.Worst != nil {
 		ws := make([]any, len(m.Worst))
 		for i, w := range m.Worst {
-			ws[i] = Obj{{"id", valueJSON(w.ID)}, {"nll", Num(w.NLL)}}
+			o := Obj{{"id", valueJSON(w.ID)}, {"nll", Num(w.NLL)}}
+			if w.Tokens != nil {
+				o = append(o, KV{"tokens", Num(*w.Tokens)})
+			}
+			ws[i] = o
 		}
 		doc = append(doc, KV{"worst", ws})
 	}
@@ -231,12 +275,27 @@ func (m *Model) mappingObj() Obj {
 	add("var", mp.Var)
 	add("weight", mp.Weight)
 	add("id", mp.ID)
+	add("bytes", mp.Bytes)
+	add("words", mp.Words)
+	add("text", mp.Text)
+	add("mask", mp.Mask)
 	if len(mp.By) > 0 {
 		by := make([]any, len(mp.By))
 		for i, b := range mp.By {
 			by[i] = b
 		}
 		o = append(o, KV{"by", by})
+	}
+	if mp.Pair {
+		o = append(o, KV{"prob_element", 1})
+	}
+	add("positive", mp.Positive)
+	if len(mp.Classes) > 0 {
+		cs := make([]any, len(mp.Classes))
+		for i, c := range mp.Classes {
+			cs[i] = c
+		}
+		o = append(o, KV{"classes", cs})
 	}
 	return o
 }
@@ -260,10 +319,26 @@ func figuresObj(f *metrics.Figures, kind metrics.Kind) Obj {
 			o = append(o, KV{k, Num(*v)})
 		}
 	}
+	// Language-model figures: bits_per_byte is in bits whatever the
+	// report's units; the perplexities have none.
+	opt("bytes", f.Bytes)
+	opt("bits_per_byte", f.BitsPerByte)
+	opt("byte_perplexity", f.BytePerplexity)
+	opt("words", f.Words)
+	opt("word_perplexity", f.WordPerplexity)
 	opt("accuracy", f.Accuracy)
 	opt("brier", f.Brier)
 	opt("ece", f.ECE)
 	opt("mce", f.MCE)
+	if f.TopK != nil {
+		o = append(o, KV{"accuracy_top" + strconv.Itoa(f.TopKN), Num(*f.TopK)})
+	}
+	opt("auroc", f.AUROC)
+	opt("auprc", f.AUPRC)
+	if g := f.Gauss; g != nil {
+		o = append(o, KV{"rmse", Num(g.RMSE)}, KV{"mae", Num(g.MAE)}, KV{"crps", Num(g.CRPS)},
+			KV{"coverage_50", Num(g.Coverage[0])}, KV{"coverage_90", Num(g.Coverage[1])}, KV{"coverage_95", Num(g.Coverage[2])})
+	}
 	if f.Clipped != nil {
 		o = append(o, KV{"clipped", *f.Clipped})
 	}
@@ -305,7 +380,8 @@ func valueJSON(v metrics.Value) any {
 // Pairs lists the mapping as "role=column" in a fixed order.
 func (mp Mapping) Pairs() []string {
 	var out []string
-	for _, kv := range [][2]string{{"label", mp.Label}, {"prob", mp.Prob}, {"logit", mp.Logit}, {"logprob", mp.Logprob}, {"mean", mp.Mean}, {"std", mp.Std}, {"var", mp.Var}, {"weight", mp.Weight}, {"id", mp.ID}} {
+	for _, kv := range [][2]string{{"label", mp.Label}, {"prob", mp.Prob}, {"logit", mp.Logit}, {"logprob", mp.Logprob}, {"mean", mp.Mean}, {"std", mp.Std}, {"var", mp.Var}, {"weight", mp.Weight}, {"id", mp.ID},
+		{"bytes", mp.Bytes}, {"words", mp.Words}, {"text", mp.Text}, {"mask", mp.Mask}} {
 		if kv[1] != "" {
 			out = append(out, kv[0]+"="+kv[1])
 		}

@@ -153,6 +153,25 @@ func tokensModel() *Model {
 	}
 }
 
+// lmModel is a token-list run with byte and word counts whose figures are
+// round: Σ NLL = 400 ln 2 nats over 100 tokens, 400 bytes and 80 words, so
+// NLL per token 4 ln 2 (perplexity 16), 1 bit per byte (byte perplexity
+// 2), word perplexity 32.
+func lmModel() *Model {
+	ln2 := math.Ln2
+	return &Model{
+		Kind: metrics.Logprob, Units: metrics.Nats,
+		Inputs:  []Input{{Path: "docs.parquet", Rows: 4, Format: "parquet"}},
+		Mapping: Mapping{Logprob: "token_logprobs", ID: "doc", Text: "text", Mask: "mask"},
+		Overall: metrics.Figures{
+			Rows: 4, Weight: 4, Tokens: ptrF(100), NLL: 100 * ln2, NLLSum: 400 * ln2, NLLStderr: ptrF(0.5),
+			NLLPerToken: ptrF(4 * ln2), Perplexity: 16, Skipped: map[string]int64{},
+			Bytes: ptrF(400), BitsPerByte: ptrF(1), BytePerplexity: ptrF(2), Words: ptrF(80), WordPerplexity: ptrF(32),
+		},
+		Worst: []WorstRow{{ID: valStr("d7"), NLL: 90, Tokens: ptrF(31)}, {ID: valStr("d2"), NLL: 80, Tokens: ptrF(0)}},
+	}
+}
+
 // gaussianModel is a gaussian run with no optional extras.
 func gaussianModel() *Model {
 	return &Model{
@@ -171,6 +190,7 @@ var goldenModels = []struct {
 	{"multiclass_perclass", multiclassModel},
 	{"logprob_tokens", tokensModel},
 	{"gaussian", gaussianModel},
+	{"logprob_lm", lmModel},
 }
 
 // checkGolden compares got with testdata/name, or rewrites it with -update.

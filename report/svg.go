@@ -39,6 +39,7 @@ const pngDPI = 144
 
 var (
 	colLine     = color.RGBA{R: 0x1f, G: 0x6f, B: 0xb4, A: 0xff}
+	colSmooth   = color.RGBA{R: 0xd9, G: 0x5f, B: 0x02, A: 0xff}
 	colBar      = color.RGBA{R: 0x9e, G: 0xc3, B: 0xe6, A: 0xff}
 	colBarEdge  = color.RGBA{R: 0x5b, G: 0x8f, B: 0xc2, A: 0xff}
 	colDiagonal = color.Gray{Y: 0x80}
@@ -62,6 +63,8 @@ func sansBold(size vg.Length) font.Font {
 type diagramCell struct {
 	title string
 	bins  []metrics.BinFigures
+	// curve is the smooth reliability curve (overall, with --auroc).
+	curve []metrics.CurvePoint
 }
 
 // diagramLayout is what the figure shows and its size.
@@ -84,7 +87,7 @@ func (m *Model) diagramLayout() (*diagramLayout, error) {
 	binning := fmt.Sprintf("%d %s %s", n, m.Binning, plural(n, "bin", "bins"))
 	shown, hidden := m.shownSlices()
 	if len(shown) == 0 {
-		l.cells = []diagramCell{{title: "Reliability diagram: ECE " + optFmt(m.Overall.ECE), bins: m.Overall.Calibration}}
+		l.cells = []diagramCell{{title: "Reliability diagram: ECE " + optFmt(m.Overall.ECE), bins: m.Overall.Calibration, curve: m.Overall.Detail.Curve}}
 		l.cols = 1
 		l.w, l.h = 5*vg.Inch, 5.6*vg.Inch
 		l.footer = 0.3 * vg.Inch
@@ -95,7 +98,7 @@ func (m *Model) diagramLayout() (*diagramLayout, error) {
 		return l, nil
 	}
 	l.title = fmt.Sprintf("Reliability diagrams by %s (%s)", strings.Join(m.Mapping.By, ", "), binning)
-	l.cells = append(l.cells, diagramCell{title: fmt.Sprintf("all rows\nn=%d · ECE %s", m.Overall.Rows, optFmt(m.Overall.ECE)), bins: m.Overall.Calibration})
+	l.cells = append(l.cells, diagramCell{title: fmt.Sprintf("all rows\nn=%d · ECE %s", m.Overall.Rows, optFmt(m.Overall.ECE)), bins: m.Overall.Calibration, curve: m.Overall.Detail.Curve})
 	k := len(shown)
 	if k > maxDiagramSlices {
 		k = maxDiagramSlices
@@ -232,9 +235,27 @@ func (m *Model) drawCell(c draw.Canvas, cell diagramCell, small, legend bool) {
 	diag.Dashes = []vg.Length{4, 3}
 	rel.Add(diag)
 	var pts plotter.XYs
+	var wts []float64
+	maxW := 0.0
 	for _, b := range cell.bins {
 		if b.Confidence != nil && b.Outcome != nil {
 			pts = append(pts, plotter.XY{X: *b.Confidence, Y: *b.Outcome})
+			wts = append(wts, b.Weight)
+			maxW = max(maxW, b.Weight)
+		}
+	}
+	var smooth *plotter.Line
+	if len(cell.curve) > 0 {
+		var cp plotter.XYs
+		for _, q := range cell.curve {
+			if !math.IsNaN(q.Outcome) {
+				cp = append(cp, plotter.XY{X: q.T, Y: q.Outcome})
+			}
+		}
+		if len(cp) > 1 {
+			smooth, _ = plotter.NewLine(cp)
+			smooth.Color, smooth.Width = colSmooth, 2
+			rel.Add(smooth)
 		}
 	}
 	var line *plotter.Line
@@ -246,6 +267,13 @@ func (m *Model) drawCell(c draw.Canvas, cell diagramCell, small, legend bool) {
 		dots.Color = colLine
 		dots.Shape = draw.CircleGlyph{}
 		dots.Radius = 2.6 * fs
+		if maxW > 0 {
+			// A point's area grows with its bin's weight.
+			dots.GlyphStyleFunc = func(i int) draw.GlyphStyle {
+				r := 1.2 + 3.4*math.Sqrt(wts[i]/maxW)
+				return draw.GlyphStyle{Color: colLine, Shape: draw.CircleGlyph{}, Radius: vg.Length(r) * fs}
+			}
+		}
 		rel.Add(line, dots)
 	}
 	rel.X.Min, rel.X.Max, rel.Y.Min, rel.Y.Max = 0, 1, 0, 1
@@ -257,7 +285,10 @@ func (m *Model) drawCell(c draw.Canvas, cell diagramCell, small, legend bool) {
 		rel.Legend.Padding = 3
 		rel.Legend.Add("perfect calibration", diag)
 		if line != nil {
-			rel.Legend.Add("bins (mean confidence, outcome)", line, dots)
+			rel.Legend.Add("bins (mean confidence, outcome; size: weight)", line, dots)
+		}
+		if smooth != nil {
+			rel.Legend.Add("smooth curve (smECE kernel)", smooth)
 		}
 	}
 
@@ -280,6 +311,22 @@ func (m *Model) drawCell(c draw.Canvas, cell diagramCell, small, legend bool) {
 	if len(hb) > 0 {
 		h := &plotter.Histogram{Bins: hb, FillColor: colBar, LineStyle: draw.LineStyle{Color: colBarEdge, Width: 0.5}}
 		hist.Add(h)
+	}
+	if len(cell.curve) > 1 && len(cell.bins) > 0 {
+		// The density of the confidences over the bins, scaled to a bin
+		// of width 1/N: total weight × density / N.
+		var tw float64
+		for _, b := range cell.bins {
+			tw += b.Weight
+		}
+		var dp plotter.XYs
+		for _, q := range cell.curve {
+			dp = append(dp, plotter.XY{X: q.T, Y: tw * q.Density / float64(len(cell.bins))})
+		}
+		if dl, err := plotter.NewLine(dp); err == nil {
+			dl.Color, dl.Width = colSmooth, 1.2
+			hist.Add(dl)
+		}
 	}
 	hist.X.Min, hist.X.Max, hist.Y.Min = 0, 1, 0
 	hist.X.Tick.Marker = unitTicks(true)

@@ -101,21 +101,21 @@ func (m *Model) Text(w io.Writer) error {
 			for j, v := range s.By {
 				kv = append(kv, m.Mapping.By[j]+"="+v.String())
 			}
-			fmt.Fprintf(&b, "  %d slices; highest NLL: %s (nll %s, %d rows); --md lists them all\n", len(m.Slices), strings.Join(kv, ","), Fmt(s.NLL), s.Rows)
+			fmt.Fprintf(&b, "  %d slices; highest NLL: %s (nll %s, %d rows); --md lists them all\n", len(m.Slices), Escape(strings.Join(kv, ",")), Fmt(s.NLL), s.Rows)
 		}
 	}
 	if len(m.Worst) > 0 {
-		fmt.Fprintf(&b, "  worst row: %s (nll %s)\n", m.Worst[0].ID.String(), Fmt(m.Worst[0].NLL))
+		fmt.Fprintf(&b, "  worst row: %s (nll %s)\n", Escape(m.Worst[0].ID.String()), Fmt(m.Worst[0].NLL))
 	}
 	for _, g := range m.Gates {
 		st := "pass"
 		if g.Failed {
 			st = "FAIL"
 		}
-		fmt.Fprintf(&b, "  gate %-4s %s (value %s)\n", st, g.Expr, Fmt(g.Value))
+		fmt.Fprintf(&b, "  gate %-4s %s (value %s)\n", st, Escape(g.Expr), Fmt(g.Value))
 	}
 	for _, wn := range m.Warnings {
-		fmt.Fprintf(&b, "  warning: %s\n", wn)
+		fmt.Fprintf(&b, "  warning: %s\n", Escape(wn))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -32,12 +32,14 @@ func cmdCompare(e *env, args []string) (int, error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	var md string
+	var maxReport int64
 	var allow bool
 	var failIf, maxInc, maxDec multiFlag
 	fs.StringVar(&md, "md", "", "also write the comparison as markdown to `FILE` (appended to when it exists, as $GITHUB_STEP_SUMMARY wants)")
 	fs.Var(&failIf, "fail-if", "exit 1 when `'METRIC OP VALUE'` holds for NEW; repeatable")
 	fs.Var(&maxInc, "max-increase", "exit 1 when `METRIC=DELTA` rose by more than DELTA (or N%); repeatable")
 	fs.Var(&maxDec, "max-decrease", "exit 1 when `METRIC=DELTA` fell by more than DELTA (or N%); repeatable")
+	fs.Int64Var(&maxReport, "max-report-bytes", defaultMaxReportBytes, "largest report read, in `BYTES` (its parse takes several times that in memory)")
 	fs.BoolVar(&allow, "allow-config-mismatch", false, "judge gates on figures whose settings (--bins, --binning, --eps) differ between the reports, with a warning, rather than exit 2")
 	fs.Usage = func() { fmt.Fprint(fs.Output(), compareUsage); fs.PrintDefaults() }
 	pos, err := parseInterspersed(fs, args)
@@ -56,11 +58,21 @@ func cmdCompare(e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if maxReport <= 0 {
+		return 0, usagef("--max-report-bytes: %d is not positive", maxReport)
+	}
+	var outs []namedPath
+	if md != "" {
+		outs = append(outs, namedPath{"--md", md})
+	}
+	if err := checkOutputs(e, outs, []namedPath{{"BASE", pos[0]}, {"NEW", pos[1]}}, true); err != nil {
+		return 0, err
+	}
 	var docs [2]report.Doc
 	for i, p := range pos {
-		data, err := os.ReadFile(p)
+		data, err := readReport(e.ctx, p, p, maxReport)
 		if err != nil {
-			return 0, fmt.Errorf("%s: %v", p, unwrapPath(err))
+			return 0, err
 		}
 		if docs[i], err = report.ParseDoc(p, data); err != nil {
 			return 0, err
@@ -80,45 +92,33 @@ func cmdCompare(e *env, args []string) (int, error) {
 		return 0, err
 	}
 	c.Gates = m.Gates
+	// The markdown and the text go out together or not at all.
+	var set report.OutputSet
 	c.Notes = append(m.Warnings, c.Notes...)
-	if err := c.Text(e.stdout); err != nil {
-		return 0, err
-	}
 	if md != "" {
 		var b bytes.Buffer
 		if err := c.Markdown(&b); err != nil {
 			return 0, err
 		}
-		if err := appendOrWrite(md, b.Bytes()); err != nil {
-			return 0, err
-		}
+		set.Add(report.AppendSink(md), b.Bytes())
+	}
+	var text bytes.Buffer
+	if err := c.Text(&text); err != nil {
+		return 0, err
+	}
+	set.AddLast(report.WriterSink("-", e.stdout), text.Bytes())
+	if err := commitOutputs(e, &set); err != nil {
+		return 0, err
 	}
 	if failed {
 		for _, g := range c.Gates {
 			if g.Failed {
-				fmt.Fprintf(e.stderr, "evalnll: gate failed: %s\n", g.Message)
+				fmt.Fprintf(e.stderr, "evalnll: gate failed: %s\n", report.Escape(g.Message))
 			}
 		}
 		return exitGateFailed, nil
 	}
 	return exitOK, nil
-}
-
-// appendOrWrite appends to an existing file (a step summary collects
-// several sections) or writes a new one atomically.
-func appendOrWrite(path string, data []byte) error {
-	if _, err := os.Stat(path); err == nil {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-		if err != nil {
-			return fmt.Errorf("%s: %v", path, unwrapPath(err))
-		}
-		if _, err := f.Write(data); err != nil {
-			f.Close()
-			return fmt.Errorf("%s: %v", path, err)
-		}
-		return f.Close()
-	}
-	return report.WriteFileAtomic(path, data)
 }
 
 func unwrapPath(err error) error {

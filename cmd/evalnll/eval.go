@@ -1,16 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/metrics"
@@ -43,6 +44,25 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ", ") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
+// Limits of the flags whose memory grows with their value, and what each
+// costs (checked by TestFlagMemory): a run's memory stays bounded whatever
+// flags it is given.
+const (
+	maxBins          = 1000
+	maxWorkers       = 256
+	maxWorst         = 100000
+	defaultMaxSlices = 10000
+	// memBootBin is the bootstrap's cost of a calibration bin, per worker.
+	memBootBin = 20 << 10
+	// memWorker is a worker's figures with no bootstrap, at 15 bins.
+	memWorker = 64 << 10
+	// memSlice and memSliceBin: a --by slice, and each of its bins.
+	memSlice    = 8 << 10
+	memSliceBin = 1750
+	// memWorstRow is a row of the --worst list.
+	memWorstRow = 96
+)
+
 type evalFlags struct {
 	label, prob, logit, logprob, mean, std, varc, weight, by, id, kind string
 	eps                                                                float64
@@ -61,7 +81,13 @@ type evalFlags struct {
 	maxSlices                                                          int
 	shard, state                                                       string
 	numClasses                                                         int
+	maxReportBytes                                                     int64
+	maxStdinBytes                                                      int64
+	auroc, classwise                                                   bool
+	topk                                                               int
+	positive, classes, types                                           string
 	allowMismatch                                                      bool
+	bytes, words, text, mask                                           string
 }
 
 func evalFlagSet(f *evalFlags) *flag.FlagSet {
@@ -76,16 +102,27 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.StringVar(&f.weight, "weight", "", "non-negative sample weight `COL`")
 	fs.StringVar(&f.by, "by", "", "also report every slice of `COL[,COL]`")
 	fs.StringVar(&f.id, "id", "", "row identifier `COL`, used by --worst")
+	fs.StringVar(&f.bytes, "bytes", "", "UTF-8 byte count `COL` of each document (logprob): adds bits_per_byte, byte_perplexity")
+	fs.StringVar(&f.words, "words", "", "word count `COL` of each document (logprob): adds word_perplexity")
+	fs.StringVar(&f.text, "text", "", "document text `COL` (logprob): its byte length and whitespace-separated words stand in for --bytes and --words")
+	fs.StringVar(&f.mask, "mask", "", "`COL` of 0/1 or bool lists parallel to the token log-probabilities: only tokens marked 1 count")
+	fs.StringVar(&f.positive, "positive", "", "string label `VALUE` of the positive class (binary; every other value is negative)")
+	fs.StringVar(&f.classes, "classes", "", "class `NAMES` in the order of the prediction list, a,b,c or a JSON array: maps string labels to positions and names the per-class table (multiclass)")
+	fs.StringVar(&f.types, "types", "", "CSV and JSON Lines column types `COL=TYPE[,COL=TYPE]` (int64, double, bool, string, list) instead of inferring them from the first 1000 rows")
 	fs.StringVar(&f.kind, "kind", "auto", "`KIND`: auto, binary, multiclass, multilabel, logprob or gaussian")
 	fs.Float64Var(&f.eps, "eps", 1e-15, "clip probabilities to [`E`, 1-E] before the log; 0 disables clipping")
 	fs.StringVar(&f.base, "base", "e", "log `BASE` of NLL figures: e (nats), 2 (bits) or 10 (hartleys)")
-	fs.IntVar(&f.bins, "bins", 15, "`N` calibration bins")
+	fs.IntVar(&f.bins, "bins", 15, fmt.Sprintf("`N` calibration bins, at most %d; memory: about %d KB a bin per worker with --bootstrap, and %.1f KB a bin per --by slice", maxBins, memBootBin>>10, float64(memSliceBin)/1024))
 	fs.StringVar(&f.binning, "binning", "uniform", "`M`: uniform (equal width) or quantile (equal weight)")
+	fs.BoolVar(&f.auroc, "auroc", false, "also compute auroc and auprc (binary; one-vs-rest macro for multiclass and multilabel) and, from the confidence histogram, ece_sweep and smece")
+	fs.BoolVar(&f.classwise, "classwise", false, "multiclass: also compute classwise_ece and each class's one-vs-rest ECE")
+	fs.IntVar(&f.topk, "topk", 0, "multiclass: also report accuracy_top`K`, the share of rows whose label is among the K highest-scored classes")
 	fs.StringVar(&f.onInvalid, "on-invalid", "error", "`P`: error (stop at the first invalid row) or skip (count it by reason)")
-	fs.IntVar(&f.workers, "workers", 0, "`N` units evaluated at once (default: all cores); results do not depend on it")
+	fs.IntVar(&f.workers, "workers", 0, fmt.Sprintf("`N` units evaluated at once (default: all cores), at most %d; results do not depend on it; memory: each worker holds its own figures (about %d KB, and %d KB with --bootstrap, at 15 bins)", maxWorkers, memWorker>>10, (memWorker+15*memBootBin)>>10))
+	fs.Int64Var(&f.maxStdinBytes, "max-stdin-bytes", defaultMaxStdinBytes, "largest standard input spooled to a temporary file, in `BYTES` (only a multiclass list whose class count is not fixed is spooled; other streams are read as they come)")
 	fs.Int64Var(&f.maxBatchBytes, "max-batch-bytes", reader.DefaultOptions().MaxBatchBytes, "largest Arrow IPC record batch body or Parquet page accepted, in `BYTES`")
-	fs.IntVar(&f.worst, "worst", 0, "list the `N` rows of highest NLL")
-	fs.IntVar(&f.maxSlices, "max-slices", 100000, "fail when --by yields more than `N` slices")
+	fs.IntVar(&f.worst, "worst", 0, fmt.Sprintf("list the `N` rows of highest NLL, at most %d; memory: up to 2N+64 rows of about %d bytes per worker, never more than the rows read", maxWorst, memWorstRow))
+	fs.IntVar(&f.maxSlices, "max-slices", defaultMaxSlices, fmt.Sprintf("fail when --by yields more than `N` slices; memory: each slice costs about %d KB per worker that meets it (%.1f KB more per bin over 15)", (memSlice+15*memSliceBin)>>10, float64(memSliceBin)/1024))
 	fs.StringVar(&f.jsonOut, "json", "", "write the JSON report to `FILE` (- for stdout)")
 	fs.StringVar(&f.mdOut, "md", "", "write a markdown report to `FILE`")
 	fs.StringVar(&f.svgOut, "svg", "", "write a reliability diagram to `FILE` (SVG)")
@@ -94,6 +131,7 @@ func evalFlagSet(f *evalFlags) *flag.FlagSet {
 	fs.Var(&f.outs, "o", "write a report to `FILE`, its format from the extension (.json, .md, .svg); repeatable")
 	fs.Var(&f.failIf, "fail-if", "exit 1 when `'METRIC OP VALUE'` holds, e.g. 'nll > 0.35'; repeatable")
 	fs.StringVar(&f.baseline, "baseline", "", "baseline JSON report `FILE` for --max-increase and --max-decrease")
+	fs.Int64Var(&f.maxReportBytes, "max-report-bytes", defaultMaxReportBytes, "largest --baseline report read, in `BYTES` (its parse takes several times that in memory)")
 	fs.Var(&f.maxInc, "max-increase", "fail when `METRIC=DELTA` rose by more than DELTA (absolute, or N% relative) over the baseline; repeatable")
 	fs.Var(&f.maxDec, "max-decrease", "fail when `METRIC=DELTA` fell by more than DELTA over the baseline (for accuracy); repeatable")
 	fs.BoolVar(&f.allowMismatch, "allow-config-mismatch", false, "judge baseline gates on figures whose settings (--bins, --binning, --eps) differ from the baseline's, with a warning, rather than exit 2")
@@ -130,6 +168,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 func cmdEval(e *env, args []string) (int, error) {
 	var f evalFlags
+	var profiles []func(*report.OutputSet)
 	fs := evalFlagSet(&f)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
@@ -173,43 +212,96 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var base *report.Baseline
-	if f.baseline != "" {
-		base, err = report.ReadBaseline(f.baseline)
-		if err != nil {
-			return 0, err
-		}
-	}
-
-	if f.cpuProfile != "" {
-		pf, err := os.Create(f.cpuProfile)
-		if err != nil {
-			return 0, usagef("--cpuprofile: %v", err)
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return 0, usagef("--cpuprofile: %v", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if f.memProfile != "" {
-		runtime.MemProfileRate = 64 << 10
-		defer func() {
-			if pf, err := os.Create(f.memProfile); err == nil {
-				pprof.Lookup("allocs").WriteTo(pf, 0)
-				pf.Close()
-			}
-		}()
-	}
-	files, names, cleanup, err := openInputs(e, inputs, reader.Options{MaxBatchBytes: f.maxBatchBytes})
-	defer cleanup()
+	paths, err := pipeline.Expand(inputs)
 	if err != nil {
 		return 0, err
 	}
+	// Nothing is read nor written before every output is known to be
+	// none of the inputs.
+	var onames, inames []namedPath
+	for _, o := range outs {
+		onames = append(onames, namedPath{o.flag, o.path})
+	}
+	if f.cpuProfile != "" {
+		onames = append(onames, namedPath{"--cpuprofile", f.cpuProfile})
+	}
+	if f.memProfile != "" {
+		onames = append(onames, namedPath{"--memprofile", f.memProfile})
+	}
+	for _, p := range paths {
+		inames = append(inames, namedPath{"input", p})
+	}
+	if f.baseline != "" {
+		inames = append(inames, namedPath{"--baseline", f.baseline})
+	}
+	if err := checkOutputs(e, onames, inames, len(outs) == 0); err != nil {
+		return 0, err
+	}
+	var base *report.Baseline
+	if f.baseline != "" {
+		data, err := readReport(e.ctx, "--baseline "+f.baseline, f.baseline, f.maxReportBytes)
+		if err != nil {
+			return 0, err
+		}
+		d, err := report.ParseDoc(f.baseline, data)
+		if err != nil {
+			return 0, err
+		}
+		base = &report.Baseline{Path: f.baseline, Doc: d}
+	}
+
+	// Profiles are outputs like the reports: kept in memory, committed
+	// with them.
+	var cpuProf bytes.Buffer
+	if f.cpuProfile != "" {
+		if err := pprof.StartCPUProfile(&cpuProf); err != nil {
+			return 0, usagef("--cpuprofile: %v", err)
+		}
+		stop := sync.OnceFunc(pprof.StopCPUProfile)
+		defer stop()
+		profiles = append(profiles, func(set *report.OutputSet) {
+			stop()
+			addOutput(e, set, f.cpuProfile, cpuProf.Bytes())
+		})
+	}
+	if f.memProfile != "" {
+		runtime.MemProfileRate = 64 << 10
+		profiles = append(profiles, func(set *report.OutputSet) {
+			var b bytes.Buffer
+			pprof.Lookup("allocs").WriteTo(&b, 0)
+			addOutput(e, set, f.memProfile, b.Bytes())
+		})
+	}
+	opt := reader.Options{MaxBatchBytes: f.maxBatchBytes}
+	if f.types != "" {
+		opt.TextTypes = map[string]string{}
+		for _, kv := range strings.Split(f.types, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return 0, usagef("--types: %q is not COL=TYPE", kv)
+			}
+			opt.TextTypes[k] = v
+		}
+	}
+	ins, err := openInputs(e, paths, opt, f.maxStdinBytes)
+	defer ins.close()
+	if err != nil {
+		return 0, err
+	}
+	// Partition folders below the input each file was found under.
+	keys := inputKeys(inputs, paths)
+	files, names := reader.HivePartitions(ins.files, keys), ins.names
 	mp, err := resolveMapping(&f, files, names, cfg)
 	if err != nil {
 		return 0, err
 	}
+	// Standard input is streamed, unless the run may read it twice (an
+	// unknown class count: see pipeline.Run): then it is spooled.
+	if err := ins.settleStdin(e, mp.Job(files, names, cfg).PredColumn != ""); err != nil {
+		return 0, err
+	}
+	// Standard input may have been reopened from its spool.
+	files = reader.HivePartitions(ins.files, keys)
 	if err := checkGateMetrics(cfg, gates, limits); err != nil {
 		return 0, err
 	}
@@ -264,11 +356,11 @@ func cmdEval(e *env, args []string) (int, error) {
 		}
 		if len(outs) == 0 {
 			// Only the state: no report of this share, no gates.
-			return exitOK, writeState(f.state, stateData)
+			return exitOK, writeState(e, f.state, stateData, profiles)
 		}
 	}
 	return reportRun(e, run, reportOptions{outs: outs, gates: gates, limits: limits, base: base, allowMismatch: f.allowMismatch,
-		minSliceSize: int64(f.minSliceSize), worst: cfg.Worst, statePath: f.state, state: stateData, shard: f.shard})
+		minSliceSize: int64(f.minSliceSize), worst: cfg.Worst, statePath: f.state, state: stateData, shard: f.shard, profiles: profiles})
 }
 
 func skippedText(m map[string]int64) string {
@@ -305,8 +397,8 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	default:
 		return nil, nil, nil, usagef("--base: %q is not one of e, 2, 10", f.base)
 	}
-	if f.bins < 1 || f.bins > 1000000 {
-		return nil, nil, nil, usagef("--bins: %d is not between 1 and 1000000", f.bins)
+	if f.bins < 1 || f.bins > maxBins {
+		return nil, nil, nil, usagef("--bins: %d is not between 1 and %d", f.bins, maxBins)
 	}
 	cfg.Bins = f.bins
 	switch f.binning {
@@ -317,6 +409,12 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	default:
 		return nil, nil, nil, usagef("--binning: %q is not uniform or quantile", f.binning)
 	}
+	cfg.Discrim = f.auroc
+	cfg.Classwise = f.classwise
+	if f.topk < 0 || f.topk > 1000000 {
+		return nil, nil, nil, usagef("--topk: %d is not between 1 and 1000000", f.topk)
+	}
+	cfg.TopK = f.topk
 	switch f.onInvalid {
 	case "error":
 	case "skip":
@@ -324,15 +422,21 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	default:
 		return nil, nil, nil, usagef("--on-invalid: %q is not error or skip", f.onInvalid)
 	}
-	if f.workers < 0 {
-		return nil, nil, nil, usagef("--workers: %d is negative", f.workers)
+	if f.workers < 0 || f.workers > maxWorkers {
+		return nil, nil, nil, usagef("--workers: %d is not between 0 and %d", f.workers, maxWorkers)
 	}
-	if f.worst < 0 {
-		return nil, nil, nil, usagef("--worst: %d is negative", f.worst)
+	if f.worst < 0 || f.worst > maxWorst {
+		return nil, nil, nil, usagef("--worst: %d is not between 0 and %d", f.worst, maxWorst)
 	}
 	cfg.Worst = f.worst
 	if f.maxBatchBytes <= 0 {
 		return nil, nil, nil, usagef("--max-batch-bytes: %d is not positive", f.maxBatchBytes)
+	}
+	if f.maxStdinBytes <= 0 {
+		return nil, nil, nil, usagef("--max-stdin-bytes: %d is not positive", f.maxStdinBytes)
+	}
+	if f.maxReportBytes <= 0 {
+		return nil, nil, nil, usagef("--max-report-bytes: %d is not positive", f.maxReportBytes)
 	}
 	if f.maxSlices <= 0 {
 		return nil, nil, nil, usagef("--max-slices: %d is not positive", f.maxSlices)
@@ -374,32 +478,32 @@ func checkEvalFlags(f *evalFlags) (*metrics.Config, []gate.Threshold, []gate.Lim
 	return &cfg, ths, lims, nil
 }
 
-type output struct{ path, format string }
+type output struct{ path, format, flag string }
 
 func outputs(f *evalFlags) ([]output, error) {
 	var outs []output
 	if f.jsonOut != "" {
-		outs = append(outs, output{f.jsonOut, "json"})
+		outs = append(outs, output{f.jsonOut, "json", "--json"})
 	}
 	if f.mdOut != "" {
-		outs = append(outs, output{f.mdOut, "md"})
+		outs = append(outs, output{f.mdOut, "md", "--md"})
 	}
 	if f.svgOut != "" {
-		outs = append(outs, output{f.svgOut, "svg"})
+		outs = append(outs, output{f.svgOut, "svg", "--svg"})
 	}
 	if f.pngOut != "" {
-		outs = append(outs, output{f.pngOut, "png"})
+		outs = append(outs, output{f.pngOut, "png", "--png"})
 	}
 	for _, o := range f.outs {
 		switch strings.ToLower(filepath.Ext(o)) {
 		case ".json":
-			outs = append(outs, output{o, "json"})
+			outs = append(outs, output{o, "json", "-o"})
 		case ".md", ".markdown":
-			outs = append(outs, output{o, "md"})
+			outs = append(outs, output{o, "md", "-o"})
 		case ".svg":
-			outs = append(outs, output{o, "svg"})
+			outs = append(outs, output{o, "svg", "-o"})
 		case ".png":
-			outs = append(outs, output{o, "png"})
+			outs = append(outs, output{o, "png", "-o"})
 		default:
 			return nil, usagef("-o %s: unknown extension (want .json, .md, .svg or .png)", o)
 		}
@@ -410,8 +514,8 @@ func outputs(f *evalFlags) ([]output, error) {
 	return outs, nil
 }
 
-func writeOutputs(e *env, m *report.Model, outs []output) error {
-	if len(outs) == 0 {
+func writeOutputs(e *env, m *report.Model, outs []output, profiles []func(*report.OutputSet)) error {
+	if len(outs) == 0 && len(profiles) == 0 {
 		return m.Text(e.stdout)
 	}
 	// The markdown links the diagram when one is written beside it.
@@ -420,66 +524,26 @@ func writeOutputs(e *env, m *report.Model, outs []output) error {
 			m.ImageLink = o.path
 		}
 	}
-	// Render every output before writing any: a failure leaves no report.
-	data := make([][]byte, len(outs))
-	for i, o := range outs {
-		var err error
-		if data[i], err = m.Render(o.format, o.path); err != nil {
-			return err
-		}
-	}
-	for i, o := range outs {
-		if o.path == "-" {
-			if _, err := e.stdout.Write(data[i]); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := report.WriteFileAtomic(o.path, data[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// openInputs expands the arguments and opens every file. Standard input is
-// spooled to a temporary file, removed by cleanup.
-func openInputs(e *env, args []string, opt reader.Options) ([]reader.File, []string, func(), error) {
-	var files []reader.File
-	var tmp string
-	cleanup := func() {
-		for _, f := range files {
-			f.Close()
-		}
-		if tmp != "" {
-			os.Remove(tmp)
-		}
-	}
-	paths, err := pipeline.Expand(args)
-	if err != nil {
-		return nil, nil, cleanup, err
-	}
-	names := make([]string, len(paths))
-	for i, p := range paths {
-		names[i] = p
-		open := p
-		if p == "-" {
-			tmp, err = pipeline.SpoolStdin(e.stdin)
-			if err != nil {
-				return nil, nil, cleanup, err
-			}
-			open = tmp
-		}
-		f, err := reader.Open(open, opt)
+	// Render every output, then write them all or none.
+	var set report.OutputSet
+	for _, o := range outs {
+		data, err := m.Render(o.format, o.path)
 		if err != nil {
-			if p == "-" {
-				return nil, nil, cleanup, fmt.Errorf("-: %v", strings.TrimPrefix(err.Error(), open+": "))
-			}
-			return nil, nil, cleanup, err
+			return err
 		}
-		files = append(files, f)
+		addOutput(e, &set, o.path, data)
 	}
-	return files, names, cleanup, nil
+	if len(outs) == 0 {
+		var b bytes.Buffer
+		if err := m.Text(&b); err != nil {
+			return err
+		}
+		set.AddLast(report.WriterSink("-", e.stdout), b.Bytes())
+	}
+	for _, p := range profiles {
+		p(&set)
+	}
+	return commitOutputs(e, &set)
 }
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

@@ -68,6 +68,12 @@ func knownMetrics(cfg *metrics.Config) []string {
 	if cfg.Tokens {
 		ms = append(ms, "tokens", "nll_per_token")
 	}
+	if cfg.LMBytes {
+		ms = append(ms, "bytes", "bits_per_byte", "byte_perplexity")
+	}
+	if cfg.LMWords {
+		ms = append(ms, "words", "word_perplexity")
+	}
 	if cfg.Kind.HasCalibration() {
 		ms = append(ms, "accuracy", "brier", "ece", "mce")
 	}

@@ -9,7 +9,9 @@ import (
 
 	"github.com/evalnll/evalnll/column"
 	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/pipeline"
 	"github.com/evalnll/evalnll/reader"
+	"github.com/evalnll/evalnll/report"
 )
 
 const inspectUsage = `Usage: evalnll inspect INPUT...
@@ -21,6 +23,10 @@ mapping flags.
 Example:
   $ evalnll inspect preds.parquet
 `
+
+// inspectMaxStdin bounds what inspect would spool of standard input (it
+// never spools: it reads standard input once); a variable for tests.
+var inspectMaxStdin int64 = defaultMaxStdinBytes
 
 func cmdInspect(e *env, args []string) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
@@ -37,11 +43,20 @@ func cmdInspect(e *env, args []string) error {
 	if len(inputs) == 0 {
 		return usagef("inspect: no INPUT given")
 	}
-	files, names, cleanup, err := openInputs(e, inputs, reader.DefaultOptions())
-	defer cleanup()
+	paths, err := pipeline.Expand(inputs)
 	if err != nil {
 		return err
 	}
+	ins, err := openInputs(e, paths, reader.DefaultOptions(), inspectMaxStdin)
+	defer ins.close()
+	if err != nil {
+		return err
+	}
+	// Inspect reads standard input once: as a stream.
+	if err := ins.settleStdin(e, false); err != nil {
+		return err
+	}
+	files, names := ins.files, ins.names
 	for i, f := range files {
 		if i > 0 {
 			fmt.Fprintln(e.stdout)
@@ -102,15 +117,15 @@ func inspectFile(e *env, f reader.File, name string) error {
 	rows := fmt.Sprint(n)
 	defer func() {
 		if note != "" {
-			fmt.Fprintf(e.stdout, "  note: eval cannot read this file: %s\n", note)
+			fmt.Fprintf(e.stdout, "  note: eval cannot read this file: %s\n", report.Escape(note))
 		}
 	}()
-	fmt.Fprintf(e.stdout, "%s\n  format  %s\n  rows    %s\n", name, f.Format(), rows)
+	fmt.Fprintf(e.stdout, "%s\n  format  %s\n  rows    %s\n", report.Escape(name), f.Format(), rows)
 	for _, kv := range f.Metadata() {
 		if kv[0] == "format" || kv[0] == "rows" {
 			continue
 		}
-		fmt.Fprintf(e.stdout, "  %s: %s\n", kv[0], kv[1])
+		fmt.Fprintf(e.stdout, "  %s: %s\n", report.Escape(kv[0]), report.Escape(kv[1]))
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  column\ttype\tevalnll reads it as\t")
@@ -129,7 +144,8 @@ func inspectFile(e *env, f reader.File, name string) error {
 		if fl.Nullable {
 			null = ", nullable"
 		}
-		fmt.Fprintf(tw, "  %s\t%s%s\t%s\t\n", fl.Name, fl.Desc, null, as)
+		// Names are data: escaped, a newline or tab cannot break the table.
+		fmt.Fprintf(tw, "  %s\t%s%s\t%s\t\n", report.Escape(fl.Name), report.Escape(fl.Desc), null, as)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -145,13 +161,13 @@ func inspectFile(e *env, f reader.File, name string) error {
 		if i := strings.Index(msg, "; columns:"); i >= 0 {
 			msg = msg[:i]
 		}
-		fmt.Fprintf(e.stdout, "  mapping: none (%s)\n", strings.TrimPrefix(msg, name+": "))
+		fmt.Fprintf(e.stdout, "  mapping: none (%s)\n", report.Escape(strings.TrimPrefix(msg, name+": ")))
 		return nil
 	}
 	var parts []string
 	for _, kv := range m.Report().Pairs() {
 		parts = append(parts, kv)
 	}
-	fmt.Fprintf(e.stdout, "  mapping: kind %s, %s\n", cfg.Kind, strings.Join(parts, ", "))
+	fmt.Fprintf(e.stdout, "  mapping: kind %s, %s\n", cfg.Kind, report.Escape(strings.Join(parts, ", ")))
 	return nil
 }

@@ -9,15 +9,20 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/report"
 )
 
 func main() {
+	stderr, flush := filterStderr()
+	os.Stderr = stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Stdin, os.Stdout, os.Stderr, os.Args[1:])
+	code := run(ctx, os.Stdin, os.Stdout, stderr, os.Args[1:])
 	stop()
+	flush()
 	os.Exit(code)
 }
 
@@ -44,7 +49,64 @@ type env struct {
 	stderr io.Writer
 	// stderrTTY reports whether stderr is a terminal (progress bars).
 	stderrTTY bool
+
+	// On an interrupt, run returns at once, whatever the command is
+	// blocked on (a FIFO with no writer, standard input that never
+	// closes, a long summary), after running the cleanups registered
+	// with atInterrupt, unless the command's outputs are being
+	// committed (then it finishes).
+	mu          sync.Mutex
+	interrupted bool
+	committing  bool
+	cleanups    []func()
 }
+
+// atInterrupt registers f to run if the command is interrupted; it runs
+// f at once when it already was, and reports false then.
+func (e *env) atInterrupt(f func()) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.interrupted {
+		f()
+		return false
+	}
+	e.cleanups = append(e.cleanups, f)
+	return true
+}
+
+// beginCommit reports whether outputs may be committed: false once
+// interrupted; after it returns true, an interrupt waits for the command.
+func (e *env) beginCommit() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.interrupted || e.ctx.Err() != nil {
+		return false
+	}
+	e.committing = true
+	return true
+}
+
+// interrupt marks the command interrupted and runs its cleanups; it
+// reports false when the command is committing its outputs and must be
+// waited for instead.
+func (e *env) interrupt() bool {
+	e.mu.Lock()
+	if e.committing {
+		e.mu.Unlock()
+		return false
+	}
+	e.interrupted = true
+	cs := e.cleanups
+	e.cleanups = nil
+	e.mu.Unlock()
+	for i := len(cs) - 1; i >= 0; i-- {
+		cs[i]()
+	}
+	return true
+}
+
+// testCommands are commands that tests add.
+var testCommands = map[string]func(*env, []string) (int, error){}
 
 // run is the whole program: it returns the exit status.
 func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) int {
@@ -53,17 +115,16 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		fmt.Fprint(stderr, topUsage)
 		return exitInputError
 	}
-	var err error
-	code := exitOK
+	var cmd func(*env, []string) (int, error)
 	switch args[0] {
 	case "eval":
-		code, err = cmdEval(e, args[1:])
+		cmd = cmdEval
 	case "inspect":
-		err = cmdInspect(e, args[1:])
+		cmd = func(e *env, args []string) (int, error) { return exitOK, cmdInspect(e, args) }
 	case "compare":
-		code, err = cmdCompare(e, args[1:])
+		cmd = cmdCompare
 	case "merge":
-		code, err = cmdMerge(e, args[1:])
+		cmd = cmdMerge
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, topUsage)
 		return exitOK
@@ -71,21 +132,45 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		fmt.Fprintf(stdout, "evalnll %s (%s, vector kernels: %s)\n", version, runtime.Version(), metrics.VectorKernels())
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "evalnll: unknown command %q\n%s", args[0], topUsage)
-		return exitInputError
-	}
-	if err != nil {
-		if errors.Is(err, errHelp) {
-			return exitOK
+		if cmd = testCommands[args[0]]; cmd == nil {
+			fmt.Fprintf(stderr, "evalnll: unknown command %q\n%s", args[0], topUsage)
+			return exitInputError
 		}
-		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+	}
+	type result struct {
+		code int
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, err := cmd(e, args[1:])
+		done <- result{code, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		if e.interrupt() {
 			fmt.Fprintln(stderr, "evalnll: interrupted")
 			return exitInterrupted
 		}
-		fmt.Fprintf(stderr, "evalnll: %s\n", oneLine(err.Error()))
+		r = <-done // committing: finish
+	}
+	if r.err != nil {
+		if errors.Is(r.err, errHelp) {
+			return exitOK
+		}
+		if ctx.Err() != nil && (!e.committing || errors.Is(r.err, context.Canceled)) {
+			// Whatever stopped the command (standard input closed
+			// late, a read cut short), the user interrupted it.
+			e.interrupt()
+			fmt.Fprintln(stderr, "evalnll: interrupted")
+			return exitInterrupted
+		}
+		fmt.Fprintf(stderr, "evalnll: %s\n", report.Escape(strings.TrimSpace(r.err.Error())))
 		return exitInputError
 	}
-	return code
+	return r.code
 }
 
 // oneLine keeps an error to one line.

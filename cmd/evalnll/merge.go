@@ -73,6 +73,8 @@ type reportOptions struct {
 	state     []byte
 	// shard is the share evaluated ("" for all rows), for messages.
 	shard string
+	// profiles add eval's profiles to the outputs.
+	profiles []func(*report.OutputSet)
 }
 
 // reportRun summarises a run, judges its gates and writes its reports
@@ -108,7 +110,10 @@ func reportRun(e *env, r *evalRun, o reportOptions) (int, error) {
 	}
 	for _, c := range sum.PerClass {
 		m.PerClass = append(m.PerClass, report.ClassFigures{Class: c.Class, Rows: c.Rows, Weight: c.Weight,
-			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence})
+			NLL: c.NLL / cfg.Units.Scale(), Accuracy: c.Accuracy, MeanConfidence: c.MeanConfidence, ECE: c.ECE})
+		if cls := r.mapping.Classes; c.Class < len(cls) {
+			m.PerClass[len(m.PerClass)-1].Name = cls[c.Class]
+		}
 	}
 	if o.worst > 0 {
 		m.Worst = []report.WorstRow{}
@@ -118,7 +123,12 @@ func reportRun(e *env, r *evalRun, o reportOptions) (int, error) {
 				// Worst rows are positioned by input file and row.
 				id = metrics.Value{Kind: metrics.VString, S: fmt.Sprintf("%s:%d", names[w.Unit], w.Row+1)}
 			}
-			m.Worst = append(m.Worst, report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()})
+			wr := report.WorstRow{ID: id, NLL: w.NLL / cfg.Units.Scale()}
+			if cfg.Tokens {
+				tk := w.Tokens
+				wr.Tokens = &tk
+			}
+			m.Worst = append(m.Worst, wr)
 		}
 	}
 	if o.base != nil && len(o.limits) > 0 {
@@ -136,18 +146,19 @@ func reportRun(e *env, r *evalRun, o reportOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := writeOutputs(e, m, o.outs); err != nil {
-		return 0, err
-	}
+	profiles := o.profiles
 	if o.statePath != "" {
-		if err := writeState(o.statePath, o.state); err != nil {
-			return 0, err
-		}
+		// The state is one of the outputs: all of them are written, or
+		// none.
+		profiles = append(profiles[:len(profiles):len(profiles)], func(set *report.OutputSet) { addOutput(e, set, o.statePath, o.state) })
+	}
+	if err := writeOutputs(e, m, o.outs, profiles); err != nil {
+		return 0, err
 	}
 	if failed {
 		for _, g := range m.Gates {
 			if g.Failed {
-				fmt.Fprintf(e.stderr, "evalnll: gate failed: %s\n", g.Message)
+				fmt.Fprintf(e.stderr, "evalnll: gate failed: %s\n", report.Escape(g.Message))
 			}
 		}
 		return exitGateFailed, nil
@@ -155,13 +166,15 @@ func reportRun(e *env, r *evalRun, o reportOptions) (int, error) {
 	return exitOK, nil
 }
 
-// writeState writes a state file through a temporary file renamed into
-// place.
-func writeState(path string, data []byte) error {
-	if err := report.WriteFileAtomic(path, data); err != nil {
-		return fmt.Errorf("--state %v", err)
+// writeState writes a state file (through a temporary file renamed into
+// place), with eval's profiles if any, all or none.
+func writeState(e *env, path string, data []byte, profiles []func(*report.OutputSet)) error {
+	var set report.OutputSet
+	addOutput(e, &set, path, data)
+	for _, p := range profiles {
+		p(&set)
 	}
-	return nil
+	return commitOutputs(e, &set)
 }
 
 func cmdMerge(e *env, args []string) (int, error) {
@@ -236,7 +249,7 @@ func cmdMerge(e *env, args []string) (int, error) {
 			return 0, fmt.Errorf("--state %s: %v", f.state, err)
 		}
 		if len(outs) == 0 && len(gates) == 0 && len(limits) == 0 {
-			return exitOK, writeState(f.state, data)
+			return exitOK, writeState(e, f.state, data, nil)
 		}
 	}
 	if err := st.Complete(); err != nil {

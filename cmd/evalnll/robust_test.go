@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,51 +63,6 @@ func bigInput(t *testing.T, path string, n int) {
 		rows[i] = predRow{int64(i), y, p}
 	}
 	writePreds(t, path, rows)
-}
-
-// TestSignalCancels: SIGINT during a run exits 130 within a second, writes
-// no report, and leaves an existing report of that name intact.
-func TestSignalCancels(t *testing.T) {
-	bin := binary(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "big.parquet")
-	bigInput(t, in, 1_000_000)
-	out := filepath.Join(dir, "report.json")
-	os.WriteFile(out, []byte("previous report\n"), 0o644)
-	// The same file many times over keeps the run busy for seconds.
-	args := []string{"eval", "--label", "y", "--prob", "p", "--workers", "1", "--json", out}
-	for i := 0; i < 400; i++ {
-		link := filepath.Join(dir, "in", "part-"+strconv.Itoa(i)+".parquet")
-		os.MkdirAll(filepath.Dir(link), 0o755)
-		if err := os.Symlink(in, link); err != nil {
-			t.Fatal(err)
-		}
-	}
-	args = append(args, filepath.Join(dir, "in"))
-	cmd := exec.Command(bin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(700 * time.Millisecond)
-	sent := time.Now()
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	took := time.Since(sent)
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-		t.Fatalf("exit %v, want 130 (stderr %q)", err, stderr.String())
-	}
-	if took > time.Second {
-		t.Errorf("took %v to stop after SIGINT", took)
-	}
-	if got, _ := os.ReadFile(out); string(got) != "previous report\n" {
-		t.Errorf("existing report was changed: %q", got)
-	}
-	if tmps, _ := filepath.Glob(filepath.Join(dir, ".report.json.tmp-*")); len(tmps) > 0 {
-		t.Errorf("temporary files left: %v", tmps)
-	}
 }
 
 // TestNoReportOnError: an input error exits 2 and leaves the existing

@@ -59,11 +59,11 @@ var shardKinds = []shardKind{
 	{name: "binary-logit-quantile", pred: pqwrite.Col{Name: "z", Type: format.Float, PageLevels: 16},
 		row: func(r *rand.Rand) (pqwrite.Cell, pqwrite.Cell) {
 			return pqwrite.Cell{V: float64(r.IntN(2))}, pqwrite.Cell{V: r.NormFloat64() * 3}
-		}, args: []string{"--logit", "z", "--binning", "quantile", "--bins", "7"}},
+		}, args: []string{"--logit", "z", "--binning", "quantile", "--bins", "7", "--auroc"}},
 	{name: "multiclass-probs", pred: pqwrite.Col{Name: "probs", Type: format.Double, List: true, PageLevels: 40},
 		row: func(r *rand.Rand) (pqwrite.Cell, pqwrite.Cell) {
 			return pqwrite.Cell{V: float64(r.IntN(4))}, listCell(dirichlet(r, 4))
-		}, args: []string{"--prob", "probs"}},
+		}, args: []string{"--prob", "probs", "--auroc", "--topk", "2", "--classwise"}},
 	{name: "multiclass-logits-skip", pred: pqwrite.Col{Name: "logits", Type: format.Float, List: true, PageLevels: 40},
 		row: func(r *rand.Rand) (pqwrite.Cell, pqwrite.Cell) {
 			y := float64(r.IntN(3))

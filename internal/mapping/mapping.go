@@ -26,21 +26,80 @@ type Request struct {
 	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID string
 	By                                                      []string
 	Kind                                                    metrics.Kind
+	// Positive is the string label of the positive class (binary);
+	// Classes names the prediction list's positions (multiclass), mapping
+	// string labels to them. See LabelNames.
+	Positive string
+	Classes  []string
+	// PairProbe, when set, reports whether the first non-null list of a
+	// column (in input order) has 2 elements: a variable-length
+	// probability list of pairs is then binary (see the auto kind).
+	PairProbe func(col string) bool
+	// Language-model columns (kind logprob): byte count, word count, text
+	// (its byte length and words stand in for missing counts), token mask.
+	Bytes, Words, Text, Mask string
 }
 
 // Names says how messages name each role and the kind: the CLI passes its
 // flags ("--label"), a library its option names.
 type Names struct {
 	Label, Prob, Logit, Logprob, Mean, Std, Var, Weight, ID, By, Kind string
+	Positive, Classes                                                 string
+	Bytes, Words, Text, Mask                                          string
 }
 
 // Mapping is the resolved column of each role.
 type Mapping struct {
 	label, pred, scale, weight, id string
 	by                             []string
+	bytes, words, text, mask       string
 	report                         report.Mapping
 	// listPred is set when the prediction column holds a list per row.
 	listPred bool
+}
+
+// labelNames checks Positive and Classes against the kind and the label
+// column, and sets cfg.Labels for a string label column.
+func (m *Mapping) labelNames(f *Request, n Names, cfg *metrics.Config, pred, label reader.Field) error {
+	str := label.Type == column.String
+	if f.Positive != "" {
+		if cfg.Kind != metrics.Binary {
+			return fmt.Errorf("%s names the positive class of a binary run, not a %s one (for class names use %s)", n.Positive, cfg.Kind, n.Classes)
+		}
+		if !str {
+			return fmt.Errorf("%s: label column %q holds %s, not strings; a numeric label must be 0/1", n.Positive, m.label, label.Desc)
+		}
+		cfg.Labels = metrics.PositiveLabel(f.Positive)
+	}
+	if f.Classes != nil {
+		if cfg.Kind != metrics.Multiclass {
+			return fmt.Errorf("%s names the classes of a multiclass run, not a %s one (a binary string label takes %s)", n.Classes, cfg.Kind, n.Positive)
+		}
+		if len(f.Classes) < 2 {
+			return fmt.Errorf("%s: %d class name; give at least 2", n.Classes, len(f.Classes))
+		}
+		if pred.FixedSize != 0 && pred.FixedSize != len(f.Classes) {
+			return fmt.Errorf("%s names %d classes, but column %q holds lists of %d", n.Classes, len(f.Classes), m.pred, pred.FixedSize)
+		}
+		l, err := metrics.ClassLabels(f.Classes)
+		if err != nil {
+			return fmt.Errorf("%s: %v", n.Classes, err)
+		}
+		if str {
+			cfg.Labels = l
+		}
+		cfg.Classes = len(f.Classes)
+	}
+	if str && cfg.Labels == nil {
+		switch cfg.Kind {
+		case metrics.Binary:
+			return fmt.Errorf("label column %q holds strings (%s): name the positive class with %s VALUE", m.label, label.Desc, n.Positive)
+		case metrics.Multiclass:
+			return fmt.Errorf("label column %q holds strings (%s): give the class names in the order of the prediction list with %s NAME,NAME,...", m.label, label.Desc, n.Classes)
+		}
+		return fmt.Errorf("label column %q holds strings (%s); a %s label must be a number", m.label, label.Desc, cfg.Kind)
+	}
+	return nil
 }
 
 // Report is the mapping as the report names it.
@@ -101,7 +160,8 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 	// then checked against the result.
 	first := files[0]
 	fields := fieldMap(first)
-	m := &Mapping{label: f.Label, weight: f.Weight, id: f.ID, by: append([]string(nil), f.By...)}
+	m := &Mapping{label: f.Label, weight: f.Weight, id: f.ID, by: append([]string(nil), f.By...),
+		bytes: f.Bytes, words: f.Words, text: f.Text, mask: f.Mask}
 	for _, b := range m.by {
 		if b == "" {
 			return nil, fmt.Errorf("%s: an empty column name", n.By)
@@ -223,8 +283,11 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 			} else if lf.List != labelField.List {
 				return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.label, lf.Desc, labelField.Desc, names[0])
 			}
-			if !lf.Type.Numeric() && lf.Type != column.Bool {
+			if !lf.Type.Numeric() && lf.Type != column.Bool && (lf.Type != column.String || lf.List) {
 				return nil, fmt.Errorf("%s: label column %q has type %s; want bool, integer or float", names[i], m.label, lf.Desc)
+			}
+			if i > 0 && (lf.Type == column.String) != (labelField.Type == column.String) {
+				return nil, fmt.Errorf("%s: column %q is %s here but %s in %s", names[i], m.label, lf.Desc, labelField.Desc, names[0])
 			}
 		}
 		if m.scale != "" {
@@ -254,6 +317,9 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 				return nil, fmt.Errorf("%s: id column %q is a list (%s); want one value per row", names[i], m.id, xf.Desc)
 			}
 		}
+		if err := m.checkLM(get, n, names[i]); err != nil {
+			return nil, err
+		}
 		for _, b := range m.by {
 			bf, err := get(b, n.By)
 			if err != nil {
@@ -278,6 +344,10 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 				cfg.Kind = metrics.Binary
 			case labelField.List:
 				cfg.Kind = metrics.Multilabel
+			case cfg.Pred == metrics.PredProb && f.Classes == nil && (predField.FixedSize == 2 ||
+				(predField.FixedSize == 0 && f.PairProbe != nil && f.PairProbe(m.pred))):
+				// scikit-learn's predict_proba of a binary classifier.
+				cfg.Kind = metrics.Binary
 			default:
 				cfg.Kind = metrics.Multiclass
 			}
@@ -286,7 +356,10 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 	switch cfg.Kind {
 	case metrics.Binary:
 		if predField.List {
-			return nil, fmt.Errorf("%s: %s binary needs one number per row, but %q is %s", names[0], n.Kind, m.pred, predField.Desc)
+			if cfg.Pred != metrics.PredProb || (predField.FixedSize != 0 && predField.FixedSize != 2) {
+				return nil, fmt.Errorf("%s: %s binary needs one number per row, or a list of 2 probabilities [P(y=0), P(y=1)], but %q is %s", names[0], n.Kind, m.pred, predField.Desc)
+			}
+			cfg.Pair = true
 		}
 		if labelField.List {
 			return nil, fmt.Errorf("%s: %s binary needs one label per row, but %q is %s", names[0], n.Kind, m.label, labelField.Desc)
@@ -311,12 +384,27 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 			return nil, fmt.Errorf("%s: %s gaussian needs one number per row in %q and %q", names[0], n.Kind, m.label, m.pred)
 		}
 	}
+	if err := m.labelNames(f, n, cfg, predField, labelField); err != nil {
+		return nil, fmt.Errorf("%s: %w", names[0], err)
+	}
 	m.listPred = predField.List
+	if m.bytes != "" || m.words != "" || m.text != "" || m.mask != "" {
+		if cfg.Kind != metrics.Logprob {
+			return nil, fmt.Errorf("%s, %s, %s and %s apply to %s logprob (token log-probabilities), not %s", n.Bytes, n.Words, n.Text, n.Mask, n.Kind, cfg.Kind)
+		}
+		if m.mask != "" && !predField.List {
+			return nil, fmt.Errorf("%s: %s needs a list of token log-probabilities per row, but %q is %s", names[0], n.Mask, m.pred, predField.Desc)
+		}
+		cfg.LMBytes = m.bytes != "" || m.text != ""
+		cfg.LMWords = m.words != "" || m.text != ""
+		cfg.Mask = m.mask != ""
+	}
 	cfg.Weighted = m.weight != ""
 	cfg.ByCols = len(m.by)
 	cfg.HasID = m.id != ""
 
-	r := report.Mapping{Label: m.label, Weight: m.weight, ID: m.id, By: m.by}
+	r := report.Mapping{Label: m.label, Weight: m.weight, ID: m.id, By: m.by, Positive: f.Positive, Classes: f.Classes, Pair: cfg.Pair,
+		Bytes: m.bytes, Words: m.words, Text: m.text, Mask: m.mask}
 	switch cfg.Pred {
 	case metrics.PredProb:
 		r.Prob = m.pred
@@ -331,6 +419,42 @@ func Resolve(f *Request, n Names, files [][]reader.Field, names []string, cfg *m
 	}
 	m.report = r
 	return m, nil
+}
+
+// checkLM checks the language-model columns of one input: integer counts,
+// a string text, a list of 0/1 integers or bools for the mask.
+func (m *Mapping) checkLM(get func(col, flagName string) (reader.Field, error), n Names, name string) error {
+	for _, c := range []struct{ col, flag string }{{m.bytes, n.Bytes}, {m.words, n.Words}} {
+		if c.col == "" {
+			continue
+		}
+		f, err := get(c.col, c.flag)
+		if err != nil {
+			return err
+		}
+		if f.List || f.Type != column.Int && f.Type != column.Uint64 {
+			return fmt.Errorf("%s: %s column %q has type %s; want an integer count", name, c.flag, c.col, f.Desc)
+		}
+	}
+	if m.text != "" {
+		f, err := get(m.text, n.Text)
+		if err != nil {
+			return err
+		}
+		if f.List || f.Type != column.String {
+			return fmt.Errorf("%s: %s column %q has type %s; want a string", name, n.Text, m.text, f.Desc)
+		}
+	}
+	if m.mask != "" {
+		f, err := get(m.mask, n.Mask)
+		if err != nil {
+			return err
+		}
+		if !f.List || f.Type != column.Int && f.Type != column.Uint64 && f.Type != column.Bool {
+			return fmt.Errorf("%s: %s column %q has type %s; want a list of 0/1 integers or bools", name, n.Mask, m.mask, f.Desc)
+		}
+	}
+	return nil
 }
 
 // KindAccepts reports whether kind k evaluates predictions of form p.
@@ -382,6 +506,7 @@ func (m *Mapping) Job(files []reader.File, names []string, cfg *metrics.Config) 
 		return len(cols) - 1
 	}
 	li, pi, si, wi, ii := idx(m.label), idx(m.pred), idx(m.scale), idx(m.weight), idx(m.id)
+	bytesI, wordsI, textI, maskI := idx(m.bytes), idx(m.words), idx(m.text), idx(m.mask)
 	var bi []int
 	for _, b := range m.by {
 		bi = append(bi, idx(b))
@@ -395,7 +520,8 @@ func (m *Mapping) Job(files []reader.File, names []string, cfg *metrics.Config) 
 	j := &pipeline.Job{
 		Files: files, Names: names, Columns: cols, Config: cfg,
 		Bind: func(b *column.Batch) metrics.Cols {
-			c := metrics.Cols{Rows: b.Rows, Label: at(b, li), Pred: at(b, pi), Scale: at(b, si), Weight: at(b, wi), ID: at(b, ii)}
+			c := metrics.Cols{Rows: b.Rows, Label: at(b, li), Pred: at(b, pi), Scale: at(b, si), Weight: at(b, wi), ID: at(b, ii),
+				Bytes: at(b, bytesI), Words: at(b, wordsI), Text: at(b, textI), Mask: at(b, maskI)}
 			if len(bi) > 0 {
 				c.By = make([]*column.Column, len(bi))
 				for k, i := range bi {
@@ -416,6 +542,14 @@ func (m *Mapping) Job(files []reader.File, names []string, cfg *metrics.Config) 
 				return m.weight
 			case metrics.RoleID:
 				return m.id
+			case metrics.RoleBytes:
+				return m.bytes
+			case metrics.RoleWords:
+				return m.words
+			case metrics.RoleText:
+				return m.text
+			case metrics.RoleMask:
+				return m.mask
 			}
 			return strings.Join(m.by, ",")
 		},

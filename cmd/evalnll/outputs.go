@@ -1,0 +1,143 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/evalnll/evalnll/pipeline"
+	"github.com/evalnll/evalnll/report"
+)
+
+// namedPath is a path given on the command line, with what gave it ("--json",
+// "--baseline", "input") for messages.
+type namedPath struct{ what, path string }
+
+// checkOutputs refuses, before anything is read or written, an output that
+// is an input, the baseline, or another output: the same file by device
+// and inode, whatever the spelling (a symlink, "..", a hard link), or for a
+// file not yet created the same name in the same directory. It also
+// refuses two outputs on standard output, and standard output redirected
+// to an input when something is to be written there. toStdout says whether
+// the command writes to standard output without a "-" output (the summary).
+func checkOutputs(e *env, outs, ins []namedPath, toStdout bool) error {
+	type seen struct {
+		np     namedPath
+		key    pipeline.PathKey
+		exists bool
+	}
+	var inputs []seen
+	for _, in := range ins {
+		if in.path == "-" {
+			if f, ok := e.stdin.(*os.File); ok {
+				if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+					if id, ok := pipeline.IDOf(st); ok {
+						inputs = append(inputs, seen{np: in, key: pipeline.PathKey{ID: id}, exists: true})
+					}
+				}
+			}
+			continue
+		}
+		k, exists := pipeline.KeyOf(in.path)
+		inputs = append(inputs, seen{np: in, key: k, exists: exists})
+	}
+	var outputs []seen
+	stdouts := 0
+	for _, o := range outs {
+		if o.path == "-" {
+			stdouts++
+			if stdouts > 1 {
+				var first string
+				for _, p := range outs {
+					if p.path == "-" {
+						first = p.what
+						break
+					}
+				}
+				return usagef("%s - and %s -: only one output can go to standard output", first, o.what)
+			}
+			continue
+		}
+		k, exists := pipeline.KeyOf(o.path)
+		for _, in := range inputs {
+			if in.key == k {
+				return usagef("%s %s: is %s %s; an output never replaces what is read", o.what, o.path, article(in.np.what), in.np.path)
+			}
+		}
+		// Two outputs may share a device or a FIFO (/dev/null), not a file.
+		regular := !exists
+		if st, err := os.Stat(o.path); err == nil {
+			regular = st.Mode().IsRegular()
+			if st.IsDir() {
+				return usagef("%s %s: is a directory", o.what, o.path)
+			}
+		}
+		if regular {
+			for _, p := range outputs {
+				if p.key == k {
+					return usagef("%s %s and %s %s: two outputs name the same file", p.np.what, p.np.path, o.what, o.path)
+				}
+			}
+		}
+		outputs = append(outputs, seen{np: o, key: k, exists: exists})
+	}
+	if stdouts > 0 || toStdout {
+		if f, ok := e.stdout.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+				if id, ok := pipeline.IDOf(st); ok {
+					for _, in := range inputs {
+						if in.key == (pipeline.PathKey{ID: id}) {
+							return usagef("standard output is %s %s; an output never replaces what is read", article(in.np.what), in.np.path)
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func article(what string) string {
+	if what == "input" {
+		return "the input"
+	}
+	return "the " + what
+}
+
+// commitOutputs writes a set of outputs all or nothing (see
+// report.OutputSet): staged first, each file to a temporary file beside
+// it, and committed only when every one was staged and the command was
+// not interrupted. An interrupt during staging removes what was staged.
+func commitOutputs(e *env, set *report.OutputSet) error {
+	if !e.atInterrupt(set.Abort) {
+		return e.ctx.Err()
+	}
+	if err := set.Stage(); err != nil {
+		if e.ctx.Err() != nil {
+			return e.ctx.Err()
+		}
+		return err
+	}
+	if !e.beginCommit() {
+		set.Abort()
+		return e.ctx.Err()
+	}
+	return set.Commit(e.ctx)
+}
+
+// sinkFor is the sink of an output path: standard output for "-", else a
+// file written through a temporary file.
+func sinkFor(e *env, path string) report.Sink {
+	if path == "-" {
+		return report.WriterSink("-", e.stdout)
+	}
+	return report.FileSink(filepath.Clean(path))
+}
+
+// addOutput adds data for path to set, standard output last.
+func addOutput(e *env, set *report.OutputSet, path string, data []byte) {
+	if path == "-" {
+		set.AddLast(sinkFor(e, path), data)
+		return
+	}
+	set.Add(sinkFor(e, path), data)
+}
