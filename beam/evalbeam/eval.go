@@ -190,8 +190,12 @@ func (a *Args) open() (*opened, error) {
 		}
 		o.files = append(o.files, f)
 	}
+	// Partition folders below the input each file was found under, as
+	// eval: Hive KEY=VALUE folders are columns.
+	o.files = reader.HivePartitions(o.files, a.Keys)
 	req := mapping.Request{Label: a.Label, Prob: a.Prob, Logit: a.Logit, Logprob: a.Logprob,
 		Mean: a.Mean, Std: a.Std, Var: a.Var, Weight: a.Weight, ID: a.ID, By: a.By, Kind: cfg.Kind}
+	req.PairProbe = func(col string) bool { return firstListIsPair(o.files, col) }
 	fields := make([][]reader.Field, len(o.files))
 	for i, f := range o.files {
 		fields[i] = f.Fields()
@@ -210,6 +214,29 @@ func (a *Args) open() (*opened, error) {
 		cfg.Classes = a.NumClasses
 	}
 	return o, nil
+}
+
+// firstListIsPair reports whether the first non-null list of col holds two
+// values (binary predict_proba pairs): cmd/evalnll's probe, copied (it is
+// not exported by the main module).
+func firstListIsPair(files []reader.File, col string) bool {
+	for _, f := range files {
+		for _, u := range f.Units() {
+			s := f.Scan(u.Index, []string{col}, 256)
+			for s.Next() {
+				c := s.Batch().Cols[0]
+				for i := range c.Len {
+					if !c.IsNull(i) {
+						pair := c.Offsets[i+1]-c.Offsets[i] == 2 // before Close frees the batch
+						s.Close()
+						return pair
+					}
+				}
+			}
+			s.Close()
+		}
+	}
+	return false
 }
 
 // Plan checks the settings against the inputs (mapping, kinds, columns)
