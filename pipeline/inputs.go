@@ -1,13 +1,17 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/evalnll/evalnll/store"
 )
 
 // tableExts are the extensions a directory walk picks up.
@@ -22,9 +26,17 @@ var ErrNoInputs = errors.New("no input files")
 // "-" stays "-" and sorts first. One file named twice (relative and
 // absolute paths, "..", a symlink or a hard link) is listed once, under
 // the first of its names in sorted order: files are compared by device
-// and inode.
+// and inode. Object store URLs (s3://, gs://, azblob://, file://) are
+// listed with store.Expand: an object, a prefix (with the directory walk's
+// rules) or a glob in the key.
 func Expand(args []string) ([]string, error) {
 	paths, _, err := ExpandKeys(args)
+	return paths, err
+}
+
+// ExpandContext is Expand, listing object stores under ctx.
+func ExpandContext(ctx context.Context, args []string) ([]string, error) {
+	paths, _, err := ExpandKeysContext(ctx, args)
 	return paths, err
 }
 
@@ -36,14 +48,26 @@ func Expand(args []string) ([]string, error) {
 // runs/a/p.parquet as "a/p.parquet"), and "-" as "-". So the keys do not
 // depend on the working directory nor on where the inputs were copied. A
 // file that several arguments name gets the longest of its keys (then the
-// least bytewise), whatever the order of the arguments.
+// least bytewise), whatever the order of the arguments. Object store URLs
+// are keyed alike, by their keys below the prefix or the glob's fixed
+// leading elements.
 func ExpandKeys(args []string) (paths, keys []string, err error) {
+	return ExpandKeysContext(context.Background(), args)
+}
+
+// ExpandKeysContext is ExpandKeys, listing object stores under ctx.
+func ExpandKeysContext(ctx context.Context, args []string) (paths, keys []string, err error) {
 	key := map[string]string{}
 	var out []string
 	add := func(root string) func(string) {
 		return func(p string) {
-			p = filepath.Clean(p)
-			k := relKey(root, p)
+			var k string
+			if store.IsURL(p) {
+				k = urlKey(root, p)
+			} else {
+				p = filepath.Clean(p)
+				k = relKey(root, p)
+			}
 			old, seen := key[p]
 			if !seen {
 				out = append(out, p)
@@ -57,6 +81,25 @@ func ExpandKeys(args []string) (paths, keys []string, err error) {
 	for _, a := range args {
 		if a == "-" {
 			stdin = true
+			continue
+		}
+		if store.IsURL(a) {
+			urls, err := store.Expand(ctx, a, tableExts)
+			if err != nil {
+				return nil, nil, err
+			}
+			root := ""
+			if l, err := store.Parse(a); err == nil {
+				root = l.Key
+				if hasMeta(root) {
+					root = root[:strings.LastIndex(root[:strings.IndexAny(root, "*?[")], "/")+1]
+				} else if len(urls) == 1 && urls[0] == a {
+					root = path.Dir(root) // an object named: its base name
+				}
+			}
+			for _, u := range urls {
+				add(root)(u)
+			}
 			continue
 		}
 		st, err := os.Stat(a)
@@ -115,6 +158,22 @@ func relKey(root, p string) string {
 		r = filepath.Base(p)
 	}
 	return filepath.ToSlash(r)
+}
+
+// urlKey is the key of object URL u relative to the key prefix root.
+func urlKey(root, u string) string {
+	l, err := store.Parse(u)
+	if err != nil {
+		return u
+	}
+	root = strings.TrimSuffix(root, "/")
+	if root == "." || root == "" {
+		return l.Key
+	}
+	if k, ok := strings.CutPrefix(l.Key, root+"/"); ok && k != "" {
+		return k
+	}
+	return path.Base(l.Key)
 }
 
 // globRoot is the directory of a glob pattern's leading elements that hold

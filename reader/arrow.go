@@ -142,7 +142,8 @@ func arrowDesc(dt arrow.DataType, depth int) string {
 // arrowFile is an open Arrow IPC file.
 type arrowFile struct {
 	path, name string
-	osf        *os.File
+	src        io.ReaderAt
+	closer     io.Closer // nil: not closed (standard input)
 	size       int64
 	opt        Options
 	alloc      memory.Allocator
@@ -165,13 +166,13 @@ type arrowFile struct {
 	closed bool
 }
 
-func openArrowFile(path, name string, osf *os.File, size int64, opt Options, alloc memory.Allocator) (File, error) {
-	ft, err := readArrowFooter(osf, size, min(maxArrowMetadata, size), opt.MaxBatchBytes)
+func openArrowFile(path, name string, src io.ReaderAt, closer io.Closer, size int64, opt Options, alloc memory.Allocator) (File, error) {
+	ft, err := readArrowFooter(src, size, min(maxArrowMetadata, size), opt.MaxBatchBytes)
 	if err != nil {
 		return nil, newError(name, true, "", err)
 	}
-	f := &arrowFile{path: path, name: name, osf: osf, size: size, opt: opt, alloc: alloc, blocks: ft.batches, compressed: ft.compressed}
-	if !opt.noMmap {
+	f := &arrowFile{path: path, name: name, src: src, closer: closer, size: size, opt: opt, alloc: alloc, blocks: ft.batches, compressed: ft.compressed}
+	if osf, ok := src.(*os.File); ok && !opt.noMmap {
 		f.data = mapFile(osf, size)
 	}
 	r, err := f.newReader()
@@ -229,7 +230,7 @@ func (f *arrowFile) newReader() (r *ipc.FileReader, err error) {
 	if f.data != nil {
 		return ipc.NewMappedFileReader(f.data, opts...)
 	}
-	return ipc.NewFileReader(io.NewSectionReader(f.osf, 0, f.size), opts...)
+	return ipc.NewFileReader(io.NewSectionReader(f.src, 0, f.size), opts...)
 }
 
 // acquire returns a reader for a scanner, and the file's mapping (nil
@@ -304,10 +305,10 @@ func (f *arrowFile) Close() error {
 		unmapFile(f.data)
 		f.data = nil
 	}
-	if f.path == "-" {
+	if f.closer == nil {
 		return nil
 	}
-	return f.osf.Close()
+	return f.closer.Close()
 }
 
 func (f *arrowFile) Scan(u int, cols []string, maxRows int) Scanner {

@@ -265,6 +265,10 @@ func (s *arrowScanner) load() bool {
 		}
 		s.recNum = s.units[s.ui]
 		s.ui++
+		if h, ok := s.file.src.(RangeHinter); ok && s.recNum < len(s.file.blocks) {
+			b := s.file.blocks[s.recNum]
+			h.WillRead(b.offset, int64(b.metaLen)+b.bodyLen)
+		}
 		var err error
 		rec, err = s.reader.RecordBatchAt(s.recNum)
 		if err != nil {

@@ -137,16 +137,49 @@ func openOS(path, name string, osf *os.File, opt Options, alloc memory.Allocator
 		}
 		return openArrowStream(path, name, br, closer, -1, opt, alloc)
 	}
+	return openAt(path, name, osf, closer, size, opt, alloc)
+}
+
+// OpenReaderAt opens a table held by r, of size bytes, as Open opens a
+// file: the format is found from its magic bytes. name is used in every
+// message (and returned by Path); closer, when not nil, is closed by the
+// File's Close. A Parquet file is read footer first, then only the column
+// chunks scanned; an Arrow IPC file its footer, then the record batches
+// scanned; an Arrow IPC stream from start to end, once. It is how objects
+// in object storage are read (package store), without downloading them.
+func OpenReaderAt(name string, r io.ReaderAt, size int64, closer io.Closer, opt Options) (f File, err error) {
+	if opt.MaxBatchBytes <= 0 {
+		opt.MaxBatchBytes = DefaultOptions().MaxBatchBytes
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			f = nil
+			err = newError(name, true, "", panicError(p))
+		}
+	}()
+	return openAt(name, name, r, closer, size, opt, memory.NewGoAllocator())
+}
+
+// openAt detects the format of a table that can be read at random.
+func openAt(path, name string, src io.ReaderAt, closer io.Closer, size int64, opt Options, alloc memory.Allocator) (File, error) {
 	if size == 0 {
 		return nil, newError(name, true, "", errors.New("empty file (0 bytes)"))
 	}
 	var head [8]byte
-	nh, _ := osf.ReadAt(head[:min(int64(8), size)], 0)
+	nh, err := src.ReadAt(head[:min(int64(8), size)], 0)
+	if err != nil && err != io.EOF {
+		// An I/O error (object storage: one that retries did not cure).
+		return nil, newError(name, false, "", err)
+	}
 	h := head[:nh]
 	var tail [8]byte
 	var t []byte
 	if size >= 8 {
-		if n, _ := osf.ReadAt(tail[:], size-8); n == 8 {
+		n, err := src.ReadAt(tail[:], size-8)
+		if err != nil && err != io.EOF {
+			return nil, newError(name, false, "", err)
+		}
+		if n == 8 {
 			t = tail[:]
 		}
 	}
@@ -162,24 +195,21 @@ func openOS(path, name string, osf *os.File, opt Options, alloc memory.Allocator
 		default:
 			return nil, newError(name, true, "", errors.New("truncated Parquet file (no footer)"))
 		}
-		return openParquet(path, name, osf, size, opt)
+		return openParquet(path, name, src, closer, size, opt)
 	case bytes.HasPrefix(h, magicParquetEncrypted):
 		return nil, newError(name, true, "", errors.New("encrypted Parquet files are not supported"))
 	case bytes.HasPrefix(h, magicArrow):
 		if len(h) < 8 || size < 18 || t == nil || !bytes.Equal(t[2:], magicArrow) {
 			return nil, newError(name, true, "", errors.New("truncated Arrow IPC file (no footer)"))
 		}
-		return openArrowFile(path, name, osf, size, opt, alloc)
-	case looksLikeStream(osf, h, size):
-		if _, err := osf.Seek(0, io.SeekStart); err != nil {
-			return nil, newError(name, false, "", err)
-		}
-		return openArrowStream(path, name, bufio.NewReaderSize(osf, 1<<20), closer, size, opt, alloc)
+		return openArrowFile(path, name, src, closer, size, opt, alloc)
+	case looksLikeStream(src, h, size):
+		return openArrowStream(path, name, bufio.NewReaderSize(io.NewSectionReader(src, 0, size), 1<<20), closer, size, opt, alloc)
 	}
 	sniff := make([]byte, min(size, 64<<10))
-	if n, _ := osf.ReadAt(sniff, 0); n == len(sniff) {
+	if n, _ := src.ReadAt(sniff, 0); n == len(sniff) {
 		if tf := sniffText(sniff); tf != FormatUnknown {
-			return openText(path, name, osf, size, tf, opt)
+			return openText(path, name, src, closer, size, tf, opt)
 		}
 	}
 	if size < 8 {
@@ -243,6 +273,10 @@ func (e *fileError) Unwrap() []error {
 func newError(name string, format bool, where string, err error) error {
 	var fe *fileError
 	if errors.As(err, &fe) && fe.name == name {
+		return err
+	}
+	if strings.HasPrefix(err.Error(), name+": ") {
+		// Already named (the errors of an object store reader).
 		return err
 	}
 	return &fileError{name: name, where: where, err: err, format: format}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -122,8 +121,9 @@ type pqNode struct {
 // pqFile is an open Parquet file.
 type pqFile struct {
 	path, name string
-	osf        *os.File
-	ra         io.ReaderAt // osf, or osf with a patched footer
+	closer     io.Closer   // nil: not closed (standard input)
+	ra         io.ReaderAt // the file, or the file with a patched footer
+	hint       RangeHinter // the file's, or nil
 	size       int64
 	opt        Options
 	pf         *parquet.File
@@ -147,17 +147,17 @@ type pqFile struct {
 	leafCols []*parquet.Column
 }
 
-func openParquet(path, name string, osf *os.File, size int64, opt Options) (File, error) {
+func openParquet(path, name string, src io.ReaderAt, closer io.Closer, size int64, opt Options) (File, error) {
 	budget := max(opt.MaxBatchBytes/4, 64<<20)
-	footer, footerStart, err := readFooter(osf, size, budget)
+	footer, footerStart, err := readFooter(src, size, budget)
 	if err != nil {
 		return nil, newError(name, true, "", err)
 	}
-	var ra io.ReaderAt = osf
+	ra := src
 	vsize := size
 	patched, lz4raw := patchFooter(footer)
 	if patched != nil {
-		pr := newFooterPatchedFile(osf, footerStart, patched)
+		pr := newFooterPatchedFile(src, footerStart, patched)
 		ra, vsize = pr, pr.size()
 	}
 	pf, err := parquet.OpenFile(ra, vsize,
@@ -169,7 +169,8 @@ func openParquet(path, name string, osf *os.File, size int64, opt Options) (File
 	if err != nil {
 		return nil, newError(name, true, "", fmt.Errorf("corrupt Parquet file: %w", err))
 	}
-	f := &pqFile{path: path, name: name, osf: osf, ra: ra, size: size, opt: opt, pf: pf, checked: map[chunkKey]error{}}
+	hint, _ := src.(RangeHinter)
+	f := &pqFile{path: path, name: name, closer: closer, ra: ra, hint: hint, size: size, opt: opt, pf: pf, checked: map[chunkKey]error{}}
 	md := pf.Metadata()
 	if len(lz4raw) > 0 {
 		// parquet-go took these chunks for UNCOMPRESSED; everything else
@@ -663,10 +664,10 @@ func (f *pqFile) Close() error {
 		return nil
 	}
 	f.closed = true
-	if f.path == "-" {
+	if f.closer == nil {
 		return nil
 	}
-	return f.osf.Close()
+	return f.closer.Close()
 }
 
 // pqLeaf is what the checks of a column chunk need to know of its column.
@@ -758,12 +759,29 @@ func (f *pqFile) checkChunk(rg, leaf int, strict bool) error {
 
 // checkRowGroup checks the page headers of every column chunk of a row
 // group, read or not (a row group whose columns disagree is corrupt), and
-// those of the leaves it will read against the size limits.
+// those of the leaves it will read against the size limits. A file read
+// through a RangeHinter (an object store) has only its chunks read checked.
 func (f *pqFile) checkRowGroup(rg int, read []int) error {
+	if f.hint != nil {
+		md := f.pf.Metadata()
+		for _, leaf := range read {
+			cm := &md.RowGroups[rg].Columns[leaf].MetaData
+			start := cm.DataPageOffset
+			if cm.DictionaryPageOffset != 0 {
+				start = cm.DictionaryPageOffset
+			}
+			f.hint.WillRead(start, cm.TotalCompressedSize)
+		}
+	}
 	for _, leaf := range read {
 		if err := f.checkChunk(rg, leaf, true); err != nil {
 			return err
 		}
+	}
+	if f.hint != nil {
+		// An object in object storage: checking the chunks not read
+		// would cost a request per page of theirs.
+		return nil
 	}
 	for leaf := range f.leaves {
 		if slices.Contains(read, leaf) {

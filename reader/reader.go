@@ -173,6 +173,15 @@ type Scanner interface {
 	Close()
 }
 
+// RangeHinter is implemented by the io.ReaderAt of a table given to
+// OpenReaderAt that gains from knowing which byte range is about to be read
+// in order: an object store reader fetches ahead within it, and not beyond.
+// The readers announce each Parquet column chunk read, and each Arrow IPC
+// record batch, before reading it.
+type RangeHinter interface {
+	WillRead(off, n int64)
+}
+
 // Open (in open.go) opens the file at path, choosing the format by magic
 // bytes; "-" is an Arrow IPC stream on standard input, read in order.
 //

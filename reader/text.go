@@ -29,7 +29,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,7 +77,8 @@ func sniffText(head []byte) Format {
 // textFile is an open CSV or JSON Lines file.
 type textFile struct {
 	path, name string
-	osf        *os.File
+	src        io.ReaderAt
+	closer     io.Closer // nil: not closed (standard input)
 	size       int64
 	format     Format
 	opt        Options
@@ -89,8 +89,8 @@ type textFile struct {
 	jsonList   []bool        // CSV columns whose text is a JSON array
 }
 
-func openText(path, name string, osf *os.File, size int64, format Format, opt Options) (File, error) {
-	f := &textFile{path: path, name: name, osf: osf, size: size, format: format, opt: opt, comma: ','}
+func openText(path, name string, src io.ReaderAt, closer io.Closer, size int64, format Format, opt Options) (File, error) {
+	f := &textFile{path: path, name: name, src: src, closer: closer, size: size, format: format, opt: opt, comma: ','}
 	var err error
 	if format == FormatCSV {
 		err = f.inferCSV()
@@ -109,10 +109,10 @@ func (f *textFile) Fields() []Field { return f.fields }
 func (f *textFile) Rows() int64     { return -1 }
 func (f *textFile) Units() []Unit   { return nil }
 func (f *textFile) Close() error {
-	if f.path == "-" {
+	if f.closer == nil {
 		return nil
 	}
-	return f.osf.Close()
+	return f.closer.Close()
 }
 
 func (f *textFile) Metadata() [][2]string {
@@ -207,7 +207,7 @@ func parseNumberList(dst []float64, s string) ([]float64, bool) {
 
 var nan = func() float64 { var z float64; return z / z }()
 
-func (f *textFile) section() *io.SectionReader { return io.NewSectionReader(f.osf, 0, f.size) }
+func (f *textFile) section() *io.SectionReader { return io.NewSectionReader(f.src, 0, f.size) }
 
 func (f *textFile) inferCSV() error {
 	br := bufio.NewReader(f.section())

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/evalnll/evalnll/store"
+
 	"bytes"
 	"errors"
 	"flag"
@@ -70,11 +72,12 @@ func cmdCompare(e *env, args []string) (int, error) {
 	}
 	var docs [2]report.Doc
 	for i, p := range pos {
-		data, err := readReport(e.ctx, p, p, maxReport)
+		data, err := readReport(e.ctx, store.Redact(p), p, maxReport)
 		if err != nil {
 			return 0, err
 		}
-		if docs[i], err = report.ParseDoc(p, data); err != nil {
+		pos[i] = store.Redact(p)
+		if docs[i], err = report.ParseDoc(pos[i], data); err != nil {
 			return 0, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"path"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -19,6 +20,7 @@ import (
 	"github.com/evalnll/evalnll/pipeline"
 	"github.com/evalnll/evalnll/reader"
 	"github.com/evalnll/evalnll/report"
+	"github.com/evalnll/evalnll/store"
 )
 
 const evalUsage = `Usage: evalnll eval [flags] INPUT...
@@ -27,6 +29,8 @@ Evaluates prediction tables and writes a report. INPUT is a Parquet or Arrow
 IPC file (file or stream, found by its magic bytes), a directory (walked for
 *.parquet, *.arrow, *.arrows, *.ipc, *.feather), a glob, or - for an Arrow
 IPC stream on standard input. Flags and inputs may come in any order.
+INPUT, --baseline and outputs may also be s3://, gs://, azblob:// or file://
+URLs (see README, Object storage).
 
 Examples:
   $ evalnll eval --label y --prob p preds.parquet
@@ -212,7 +216,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	paths, err := pipeline.Expand(inputs)
+	paths, err := pipeline.ExpandContext(e.ctx, inputs)
 	if err != nil {
 		return 0, err
 	}
@@ -239,15 +243,16 @@ func cmdEval(e *env, args []string) (int, error) {
 	}
 	var base *report.Baseline
 	if f.baseline != "" {
-		data, err := readReport(e.ctx, "--baseline "+f.baseline, f.baseline, f.maxReportBytes)
+		bname := store.Redact(f.baseline)
+		data, err := readReport(e.ctx, "--baseline "+bname, f.baseline, f.maxReportBytes)
 		if err != nil {
 			return 0, err
 		}
-		d, err := report.ParseDoc(f.baseline, data)
+		d, err := report.ParseDoc(bname, data)
 		if err != nil {
 			return 0, err
 		}
-		base = &report.Baseline{Path: f.baseline, Doc: d}
+		base = &report.Baseline{Path: bname, Doc: d}
 	}
 
 	// Profiles are outputs like the reports: kept in memory, committed
@@ -495,7 +500,11 @@ func outputs(f *evalFlags) ([]output, error) {
 		outs = append(outs, output{f.pngOut, "png", "--png"})
 	}
 	for _, o := range f.outs {
-		switch strings.ToLower(filepath.Ext(o)) {
+		ext := filepath.Ext(o)
+		if store.IsURL(o) {
+			ext = path.Ext(urlKey(o))
+		}
+		switch strings.ToLower(ext) {
 		case ".json":
 			outs = append(outs, output{o, "json", "-o"})
 		case ".md", ".markdown":
@@ -519,15 +528,23 @@ func writeOutputs(e *env, m *report.Model, outs []output, profiles []func(*repor
 		return m.Text(e.stdout)
 	}
 	// The markdown links the diagram when one is written beside it.
+	img := ""
 	for _, o := range outs {
-		if (o.format == "svg" || o.format == "png" && m.ImageLink == "") && m.Kind.HasCalibration() {
-			m.ImageLink = o.path
+		if (o.format == "svg" || o.format == "png" && img == "") && m.Kind.HasCalibration() {
+			img = o.path
 		}
 	}
 	// Render every output, then write them all or none.
 	var set report.OutputSet
 	for _, o := range outs {
-		data, err := m.Render(o.format, o.path)
+		p := o.path
+		m.ImageLink = ""
+		if img != "" && o.format == "md" {
+			if li, lm, ok := linkPaths(img, o.path); ok {
+				m.ImageLink, p = li, lm
+			}
+		}
+		data, err := m.Render(o.format, p)
 		if err != nil {
 			return err
 		}

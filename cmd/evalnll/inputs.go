@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/evalnll/evalnll/store"
+
 	"errors"
 	"io"
 	"os"
@@ -47,16 +49,35 @@ func openFilesBudget() int {
 // openInputs opens the expanded input paths ("-" is standard input).
 func openInputs(e *env, paths []string, opt reader.Options, maxStdin int64) (*inputs, error) {
 	in := &inputs{opt: opt, pool: reader.NewPool(openFilesBudget()), stdin: -1, maxStdin: maxStdin}
-	for _, p := range paths {
+	// Objects are opened concurrently: each costs round trips (attributes,
+	// then the footer). Errors are still reported in input order.
+	pre := openURLs(e.ctx, paths, opt)
+	defer func() {
+		for _, o := range pre {
+			if o.f != nil {
+				o.f.Close()
+			}
+		}
+	}()
+	for i, p := range paths {
 		if e.ctx.Err() != nil {
 			return in, e.ctx.Err()
 		}
-		f, err := in.open(e, p)
+		var f reader.File
+		var err error
+		name := p
+		if store.IsURL(p) {
+			f, err = pre[i].f, pre[i].err
+			pre[i].f = nil
+			name = store.Redact(p)
+		} else {
+			f, err = in.open(e, p)
+		}
 		if err != nil {
 			return in, err
 		}
 		in.files = append(in.files, f)
-		in.names = append(in.names, p)
+		in.names = append(in.names, name)
 	}
 	return in, nil
 }

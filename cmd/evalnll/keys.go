@@ -1,6 +1,9 @@
 package main
 
-import "github.com/evalnll/evalnll/pipeline"
+import (
+	"github.com/evalnll/evalnll/pipeline"
+	"github.com/evalnll/evalnll/store"
+)
 
 // inputKeys returns, for each opened file name (a path from pipeline.Expand
 // of args), its bootstrap key: its path relative to the input it was found
@@ -15,7 +18,7 @@ func inputKeys(args, names []string) []string {
 	}
 	byPath := make(map[string]string, len(paths))
 	for i, p := range paths {
-		byPath[p] = ks[i]
+		byPath[store.Redact(p)] = ks[i] // an object's name hides secret parameters
 	}
 	for i, n := range names {
 		if k, ok := byPath[n]; ok {

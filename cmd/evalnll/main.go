@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/evalnll/evalnll/store"
+
 	"context"
 	"errors"
 	"fmt"
@@ -166,6 +168,12 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 			e.interrupt()
 			fmt.Fprintln(stderr, "evalnll: interrupted")
 			return exitInterrupted
+		}
+		var se *store.Error
+		if errors.As(r.err, &se) {
+			// An object store failure, wherever the reader met it: the
+			// URL (without secret parameters) and the reason.
+			r.err = se
 		}
 		fmt.Fprintf(stderr, "evalnll: %s\n", report.Escape(strings.TrimSpace(r.err.Error())))
 		return exitInputError

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/evalnll/evalnll/store"
+
 	"os"
 	"path/filepath"
 
@@ -129,6 +131,9 @@ func commitOutputs(e *env, set *report.OutputSet) error {
 func sinkFor(e *env, path string) report.Sink {
 	if path == "-" {
 		return report.WriterSink("-", e.stdout)
+	}
+	if store.IsURL(path) {
+		return &urlSink{ctx: e.ctx, url: path}
 	}
 	return report.FileSink(filepath.Clean(path))
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/evalnll/evalnll/store"
+
 	"context"
 	"fmt"
 	"io"
@@ -16,6 +18,9 @@ const defaultMaxReportBytes = 256 << 20
 // context (a FIFO with no writer, a device that never ends), and refuses a
 // file larger than max without reading more than max+1 bytes of it.
 func readReport(ctx context.Context, what, path string, max int64) ([]byte, error) {
+	if store.IsURL(path) {
+		return store.ReadAll(ctx, path, max)
+	}
 	f, err := openCtx(ctx, path)
 	if err != nil {
 		if ctx.Err() != nil {
