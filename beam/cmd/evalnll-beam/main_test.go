@@ -1,0 +1,341 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/evalnll/evalnll/beam/evalbeam"
+	"github.com/evalnll/evalnll/partial"
+	"github.com/evalnll/evalnll/pipeline"
+	"github.com/parquet-go/parquet-go"
+)
+
+// evalnllBin is the main module's CLI, built once for the tests.
+var evalnllBin string
+
+// root is the main module's directory.
+var root, _ = filepath.Abs("../../..")
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	flag.Set("runner", "prism")
+	beam.Init()
+	dir, err := os.MkdirTemp("", "evalnll-beam-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	evalnllBin = filepath.Join(dir, "evalnll")
+	build := exec.Command("go", "build", "-o", evalnllBin, "./cmd/evalnll")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building evalnll: %v\n%s", err, out)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+	json           []byte // nil when no report was written
+}
+
+// evalCLI runs `evalnll eval ARGS --json OUT INPUTS` in dir.
+func evalCLI(t *testing.T, dir string, args, inputs []string) result {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "eval.json")
+	cmd := exec.Command(evalnllBin, append(append(append([]string{"eval", "--quiet"}, args...), "--json", out), inputs...)...)
+	cmd.Dir = dir
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	r := result{stdout: so.String(), stderr: se.String()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	r.json, _ = os.ReadFile(out)
+	return r
+}
+
+// beamCLI runs evalnll-beam's flags ARGS --json OUT over INPUTS in dir, on
+// Prism, in this process.
+func beamCLI(t *testing.T, dir string, args, inputs []string) result {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "beam.json")
+	fs, c, _ := launcherFlags(flag.ContinueOnError)
+	c.evalnll = evalnllBin
+	if err := fs.Parse(append(args, "--json", out)); err != nil {
+		t.Fatalf("flags %q: %v", args, err)
+	}
+	t.Chdir(dir)
+	var so, se bytes.Buffer
+	code := c.run(context.Background(), inputs, &so, &se)
+	r := result{code: code, stdout: so.String(), stderr: se.String()}
+	r.json, _ = os.ReadFile(out)
+	return r
+}
+
+// sameReport compares two JSON reports field by field, bytes of each
+// top-level value, the inputs array aside.
+func sameReport(t *testing.T, want, got []byte) {
+	t.Helper()
+	var w, g map[string]json.RawMessage
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatalf("eval's report: %v", err)
+	}
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("evalnll-beam's report: %v", err)
+	}
+	delete(w, "inputs")
+	delete(g, "inputs")
+	for k, v := range w {
+		if !bytes.Equal(v, g[k]) {
+			t.Errorf("field %q differs:\neval: %.300s\nbeam: %.300s", k, v, g[k])
+		}
+	}
+	for k := range g {
+		if _, ok := w[k]; !ok {
+			t.Errorf("field %q only in evalnll-beam's report", k)
+		}
+	}
+}
+
+// goldenSample are golden cases over every kind, input format, slices,
+// weights, worst rows, skipped rows and gates, and one invalid row.
+var goldenSample = []string{
+	"binary_prob_basic", "binary_weighted", "mc_probs_list", "mc_probs_fixed_size_ipc",
+	"multilabel_logits", "logprob_tokens", "logprob_tokens_f32_stream", "gaussian_var",
+	"slices_two_cols_weighted", "worst_ids", "row_groups_many", "shards_folder",
+	"ipc_stream_polars_lz4", "skip_mixed_reasons", "gate_fail_if_fail", "real_iris_multinomial",
+	"err_nan_prob", "err_mc_probs_sum",
+}
+
+func TestGoldenSample(t *testing.T) {
+	for _, name := range goldenSample {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(root, "testdata", "golden", name)
+			var c struct {
+				Args   []string `json:"args"`
+				Inputs []string `json:"inputs"`
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "case.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &c); err != nil {
+				t.Fatal(err)
+			}
+			want := evalCLI(t, dir, c.Args, c.Inputs)
+			got := beamCLI(t, dir, c.Args, c.Inputs)
+			compare(t, want, got)
+		})
+	}
+}
+
+func compare(t *testing.T, want, got result) {
+	t.Helper()
+	if got.code != want.code {
+		t.Fatalf("exit %d, eval's %d\neval stderr: %s\nbeam stderr: %s", got.code, want.code, want.stderr, got.stderr)
+	}
+	if want.json == nil {
+		if got.json != nil {
+			t.Errorf("evalnll-beam wrote a report; eval did not")
+		}
+		if got.stderr != want.stderr {
+			t.Errorf("stderr %q, eval's %q", got.stderr, want.stderr)
+		}
+		if want.code == 2 && strings.Count(got.stderr, "\n") != 1 {
+			t.Errorf("stderr is not one line: %q", got.stderr)
+		}
+		return
+	}
+	if got.json == nil {
+		t.Fatalf("no report; stderr: %s", got.stderr)
+	}
+	sameReport(t, want.json, got.json)
+	if got.stderr != want.stderr {
+		t.Errorf("stderr %q, eval's %q", got.stderr, want.stderr)
+	}
+}
+
+type genRow struct {
+	Y     int32   `parquet:"y"`
+	P     float64 `parquet:"p"`
+	W     float64 `parquet:"w"`
+	Model string  `parquet:"model"`
+}
+
+// genFiles writes files of several row groups each (sizes vary, one file
+// holds a single row) of binary predictions, with a weight and a slice
+// column. bad (file, row), when file >= 0, gets a probability of NaN.
+func genFiles(t *testing.T, dir string, badFile, badRow int) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(7, 11))
+	sizes := []int{1, 700, 1500, 333, 2048}
+	for f, n := range sizes {
+		var rows []genRow
+		for i := 0; i < n; i++ {
+			p := r.Float64()
+			y := int32(0)
+			if r.Float64() < p {
+				y = 1
+			}
+			if f == badFile && i == badRow {
+				p = math.NaN()
+			}
+			rows = append(rows, genRow{Y: y, P: p, W: float64(r.IntN(4)), Model: []string{"a", "b", "c"}[r.IntN(3)]})
+		}
+		fh, err := os.Create(filepath.Join(dir, fmt.Sprintf("part-%d.parquet", f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := parquet.NewGenericWriter[genRow](fh, parquet.MaxRowsPerRowGroup(256))
+		if _, err := w.Write(rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := fh.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var genArgs = []string{"--label", "y", "--prob", "p", "--weight", "w", "--by", "model", "--worst", "3", "--bootstrap", "50"}
+
+// Beam's flags are taken too; eval's --id wins over Beam's (a worker's id).
+func TestLauncherFlags(t *testing.T) {
+	fs, c, _ := launcherFlags(flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse([]string{"--id", "rowid", "--runner", "prism", "--project", "p1", "--json", "x.json", "in"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.a.ID != "rowid" || fs.Lookup("project").Value.String() != "p1" || flag.Lookup("project").Value.String() != "p1" {
+		t.Errorf("--id %q, --project %q", c.a.ID, flag.Lookup("project").Value)
+	}
+	if !slices.Equal(c.pass, []string{"--json", "x.json"}) || !slices.Equal(fs.Args(), []string{"in"}) {
+		t.Errorf("passed %q, inputs %q", c.pass, fs.Args())
+	}
+	if !workerMode([]string{"--worker=true", "--id=1-1"}) || workerMode([]string{"--id", "x"}) {
+		t.Errorf("workerMode")
+	}
+}
+
+func TestGeneratedFiles(t *testing.T) {
+	dir := t.TempDir()
+	genFiles(t, dir, -1, 0)
+	compare(t, evalCLI(t, dir, genArgs, []string{"."}), beamCLI(t, dir, genArgs, []string{"."}))
+}
+
+func TestGeneratedInvalidRow(t *testing.T) {
+	dir := t.TempDir()
+	genFiles(t, dir, 3, 100)
+	want := evalCLI(t, dir, genArgs, []string{"."})
+	if want.code != 2 {
+		t.Fatalf("eval exit %d, want 2 (%s)", want.code, want.stderr)
+	}
+	compare(t, want, beamCLI(t, dir, genArgs, []string{"."}))
+}
+
+// Prism does not retry a failed bundle: the job fails (see README). This
+// test shows what a retry relies on: a failed share fails the job with no
+// state and no report; the job run again gives eval's report; a share
+// evaluated twice gives the same bytes; and the combine refuses two
+// states of one share rather than count it twice.
+func TestFailedShareThenRetry(t *testing.T) {
+	dir := t.TempDir()
+	genFiles(t, dir, -1, 0)
+	want := evalCLI(t, dir, genArgs, []string{"."})
+
+	evalbeam.Faults.Lock()
+	evalbeam.Faults.M[2] = 1
+	evalbeam.Faults.Unlock()
+	failed := beamCLI(t, dir, genArgs, []string{"."})
+	evalbeam.Faults.Lock()
+	left := evalbeam.Faults.M[2]
+	evalbeam.Faults.Unlock()
+	if left != 0 {
+		t.Fatalf("the fault was not reached (%d left)", left)
+	}
+	if failed.code != 2 || failed.json != nil || !strings.Contains(failed.stderr, "injected fault in share 2") {
+		t.Fatalf("with a failed share: exit %d, report %v, stderr %q", failed.code, failed.json != nil, failed.stderr)
+	}
+	compare(t, want, beamCLI(t, dir, genArgs, []string{"."}))
+
+	// A share evaluated twice (a retried bundle) gives the same state, and
+	// two states of one share do not merge.
+	t.Chdir(dir)
+	fs, c, _ := launcherFlags(flag.ContinueOnError)
+	if err := fs.Parse(genArgs); err != nil {
+		t.Fatal(err)
+	}
+	a := c.a
+	a.By = []string{"model"}
+	var err error
+	if a.Paths, a.Keys, err = pipeline.ExpandKeys([]string{"."}); err != nil {
+		t.Fatal(err)
+	}
+	if a.Shares, err = a.Plan(); err != nil {
+		t.Fatal(err)
+	}
+	s1, err := evalbeam.EvalShare(context.Background(), &a, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := evalbeam.EvalShare(context.Background(), &a, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(s1, s2) {
+		t.Errorf("share 2 evaluated twice gave different states")
+	}
+	s3, err := evalbeam.EvalShare(context.Background(), &a, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := evalbeam.MergeStates(s1, s3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oe *partial.OverlapError
+	if _, err := evalbeam.MergeStates(m, s2); !errors.As(err, &oe) {
+		t.Errorf("merging share 2 twice: %v, want a partial.OverlapError", err)
+	}
+	if _, err := evalbeam.MergeStates(s2, m); !errors.As(err, &oe) {
+		t.Errorf("merging share 2 twice (other order): %v, want a partial.OverlapError", err)
+	}
+}
+
+// Every state sent twice to the combine (as by a runner that committed an
+// element twice) fails the job: no report, nothing counted twice.
+func TestDuplicatedStatesFail(t *testing.T) {
+	dir := t.TempDir()
+	genFiles(t, dir, -1, 0)
+	evalbeam.DuplicateStates = true
+	defer func() { evalbeam.DuplicateStates = false }()
+	got := beamCLI(t, dir, genArgs, []string{"."})
+	if got.code != 2 || got.json != nil || !strings.Contains(got.stderr, "is in both states") {
+		t.Fatalf("duplicated states: exit %d, report %v, stderr %q", got.code, got.json != nil, got.stderr)
+	}
+}
