@@ -7,10 +7,10 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/evalnll/evalnll/column"
+	"github.com/evalnll/evalnll/internal/column"
 	"github.com/evalnll/evalnll/internal/mapping"
-	"github.com/evalnll/evalnll/metrics"
-	"github.com/evalnll/evalnll/reader"
+	"github.com/evalnll/evalnll/internal/metrics"
+	"github.com/evalnll/evalnll/internal/reader"
 	"github.com/evalnll/evalnll/report"
 )
 

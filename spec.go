@@ -43,7 +43,7 @@ import (
 
 	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/internal/mapping"
-	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/report"
 )
 

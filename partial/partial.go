@@ -36,7 +36,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/report"
 )
 

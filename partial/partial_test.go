@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/evalnll/evalnll/column"
-	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/internal/column"
+	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/report"
 )
 

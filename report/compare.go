@@ -8,7 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/internal/metrics"
 )
 
 // compareOrder is the order figures are listed in a comparison.

@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/internal/metrics"
 )
 
 // sameNum is equality of figures as the JSON report can tell them apart:

@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/internal/metrics"
 )
 
 // Schema is the JSON report's schema name.

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/internal/metrics"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")

@@ -1,6 +1,6 @@
 package report
 
-import "github.com/evalnll/evalnll/metrics"
+import "github.com/evalnll/evalnll/internal/metrics"
 
 // The types of a Model's figures, named here so that a program reading a
 // report names them from this package (they are metrics' own: one type per

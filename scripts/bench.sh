@@ -179,8 +179,8 @@ rm -f results/w.[1-5] results/w.json
 # --- 7. Go benchmarks ----------------------------------------------------------------------
 if [ "$GO_BENCH" = 1 ]; then
   log "go test -bench (metrics, exact, pipeline on $WORK/data)"
-  (cd "$REPO" && go test ./metrics ./exact -run '^$' -bench . -benchtime 1s -count 3 &&
-    EVALNLL_BENCH_DATA="$WORK/data" go test ./pipeline -run '^$' -bench . -benchtime 1x -count 3 -timeout 120m) |
+  (cd "$REPO" && go test ./internal/metrics ./internal/exact -run '^$' -bench . -benchtime 1s -count 3 &&
+    EVALNLL_BENCH_DATA="$WORK/data" go test ./internal/pipeline -run '^$' -bench . -benchtime 1x -count 3 -timeout 120m) |
     tee results/gobench.txt
 fi
 log "done: $WORK/results/table.md, workers.md"

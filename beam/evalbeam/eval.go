@@ -23,10 +23,10 @@ import (
 	"strings"
 
 	"github.com/evalnll/evalnll/internal/mapping"
-	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/internal/metrics"
+	"github.com/evalnll/evalnll/internal/pipeline"
+	"github.com/evalnll/evalnll/internal/reader"
 	"github.com/evalnll/evalnll/partial"
-	"github.com/evalnll/evalnll/pipeline"
-	"github.com/evalnll/evalnll/reader"
 )
 
 // Args are the evaluation settings of a run: eval's mapping flags and the

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/report"
 )
 

@@ -18,10 +18,10 @@ import (
 	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/internal/cli"
 	"github.com/evalnll/evalnll/internal/mapping"
-	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/internal/metrics"
+	"github.com/evalnll/evalnll/internal/pipeline"
+	"github.com/evalnll/evalnll/internal/reader"
 	"github.com/evalnll/evalnll/partial"
-	"github.com/evalnll/evalnll/pipeline"
-	"github.com/evalnll/evalnll/reader"
 	"github.com/evalnll/evalnll/report"
 	"github.com/evalnll/evalnll/store"
 )

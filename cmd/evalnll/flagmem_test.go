@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/evalnll/evalnll/column"
-	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/internal/column"
+	"github.com/evalnll/evalnll/internal/metrics"
 )
 
 // heapOf is the heap that build's result holds: the mean of 8 results,

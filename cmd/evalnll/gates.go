@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"github.com/evalnll/evalnll/gate"
-	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/report"
 )
 

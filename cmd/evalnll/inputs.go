@@ -8,8 +8,8 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/evalnll/evalnll/pipeline"
-	"github.com/evalnll/evalnll/reader"
+	"github.com/evalnll/evalnll/internal/pipeline"
+	"github.com/evalnll/evalnll/internal/reader"
 )
 
 // defaultMaxStdinBytes is the most standard input spooled to disk.

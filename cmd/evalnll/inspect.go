@@ -9,10 +9,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/evalnll/evalnll/column"
-	"github.com/evalnll/evalnll/metrics"
-	"github.com/evalnll/evalnll/pipeline"
-	"github.com/evalnll/evalnll/reader"
+	"github.com/evalnll/evalnll/internal/column"
+	"github.com/evalnll/evalnll/internal/metrics"
+	"github.com/evalnll/evalnll/internal/pipeline"
+	"github.com/evalnll/evalnll/internal/reader"
 	"github.com/evalnll/evalnll/report"
 )
 

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/evalnll/evalnll/metrics"
+	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/report"
 )
 

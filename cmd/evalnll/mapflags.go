@@ -5,9 +5,9 @@ import (
 	"strings"
 
 	"github.com/evalnll/evalnll/internal/mapping"
-	"github.com/evalnll/evalnll/metrics"
-	"github.com/evalnll/evalnll/pipeline"
-	"github.com/evalnll/evalnll/reader"
+	"github.com/evalnll/evalnll/internal/metrics"
+	"github.com/evalnll/evalnll/internal/pipeline"
+	"github.com/evalnll/evalnll/internal/reader"
 )
 
 // flagNames names the roles in mapping messages by eval's flags.

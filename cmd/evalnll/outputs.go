@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/evalnll/evalnll/pipeline"
+	"github.com/evalnll/evalnll/internal/pipeline"
 	"github.com/evalnll/evalnll/report"
 )
 

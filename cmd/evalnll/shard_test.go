@@ -14,7 +14,7 @@ import (
 
 	"github.com/parquet-go/parquet-go/format"
 
-	"github.com/evalnll/evalnll/reader/pqwrite"
+	"github.com/evalnll/evalnll/internal/reader/pqwrite"
 )
 
 // shardKind is an evaluation of generated inputs for the scale-out tests.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/evalnll/evalnll/reader"
+	"github.com/evalnll/evalnll/internal/reader"
 	"github.com/evalnll/evalnll/store"
 )
 

@@ -7,9 +7,9 @@ package cli
 import (
 	"context"
 
-	"github.com/evalnll/evalnll/metrics"
-	"github.com/evalnll/evalnll/pipeline"
-	"github.com/evalnll/evalnll/reader"
+	"github.com/evalnll/evalnll/internal/metrics"
+	"github.com/evalnll/evalnll/internal/pipeline"
+	"github.com/evalnll/evalnll/internal/reader"
 	"github.com/evalnll/evalnll/report"
 )
 

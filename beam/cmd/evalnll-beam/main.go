@@ -30,7 +30,7 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
 
 	"github.com/evalnll/evalnll/beam/evalbeam"
-	"github.com/evalnll/evalnll/pipeline"
+	"github.com/evalnll/evalnll/internal/pipeline"
 )
 
 const usage = `Usage: evalnll-beam [flags] INPUT...

@@ -19,8 +19,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/evalnll/evalnll/beam/evalbeam"
+	"github.com/evalnll/evalnll/internal/pipeline"
 	"github.com/evalnll/evalnll/partial"
-	"github.com/evalnll/evalnll/pipeline"
 	"github.com/parquet-go/parquet-go"
 )
 
