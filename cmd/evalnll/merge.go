@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/evalnll/evalnll/internal/pipeline"
 	"github.com/evalnll/evalnll/partial"
 	"github.com/evalnll/evalnll/report"
+	"github.com/evalnll/evalnll/store"
 )
 
 const mergeUsage = `Usage: evalnll merge [flags] STATE...
@@ -189,7 +192,10 @@ func cmdMerge(e *env, args []string) (int, error) {
 			return 0, err
 		}
 	}
-	st, err := mergeStates(paths)
+	if paths, err = expandStateURLs(e.ctx, paths); err != nil {
+		return 0, err
+	}
+	st, err := mergeStates(e.ctx, paths)
 	if err != nil {
 		return 0, err
 	}
@@ -222,9 +228,55 @@ func cmdMerge(e *env, args []string) (int, error) {
 		minSliceSize: int64(f.minSliceSize), worst: f.worst, statePath: f.state, state: data})
 }
 
-// mergeStates reads and merges the state files, naming the file at fault
-// in any error.
-func mergeStates(paths []string) (*partial.State, error) {
+// maxStateBytes is the largest state read: a state's size does not grow
+// with the rows, and one of 10,000 slices with bootstrap buckets is a few
+// hundred MB.
+const maxStateBytes = 4 << 30
+
+// expandStateURLs expands the STATE arguments that are URLs with a glob in
+// the key (s3://b/states/part-*.evst: the shell cannot), sorted; other
+// arguments are kept. As on disk, a prefix is not a state: a URL without
+// a glob names one object.
+func expandStateURLs(ctx context.Context, args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		l, err := store.Parse(a)
+		if !store.IsURL(a) || err != nil || !strings.ContainsAny(l.Key, "*?[") {
+			out = append(out, a)
+			continue
+		}
+		urls, err := store.Expand(ctx, a, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, urls...)
+	}
+	return out, nil
+}
+
+// readState reads a state file or object of at most maxStateBytes.
+func readState(ctx context.Context, p string) ([]byte, error) {
+	if store.IsURL(p) {
+		return store.ReadAll(ctx, p, maxStateBytes)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", p, unwrapPath(err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxStateBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", p, unwrapPath(err))
+	}
+	if len(data) > maxStateBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes, the most read as a state", p, maxStateBytes)
+	}
+	return data, nil
+}
+
+// mergeStates reads and merges the state files (or objects), naming the
+// file at fault in any error (a URL without its secret parameters).
+func mergeStates(ctx context.Context, args []string) (*partial.State, error) {
 	var merged *partial.State
 	type part struct {
 		path    string
@@ -232,10 +284,11 @@ func mergeStates(paths []string) (*partial.State, error) {
 	}
 	var seen []part
 	var spare *partial.State // the last state merged: its memory is reused
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
+	for _, a := range args {
+		p := store.Redact(a)
+		data, err := readState(ctx, a)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", p, unwrapPath(err))
+			return nil, err
 		}
 		st, err := partial.DecodeReusing(data, spare)
 		spare = nil

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -264,4 +266,81 @@ func TestS3Errors(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "s3://bucket/in/preds.parquet") || !strings.Contains(stdout, "parquet") {
 		t.Fatalf("inspect URL: exit %d: %s%s", code, stdout, stderr)
 	}
+}
+
+// TestS3ShardMerge: eval --shard i/N --state s3://… over inputs in S3 for N
+// shards, then merge with a glob of the state URLs, gives the byte-identical
+// report of one eval over the same URLs; merge --state to a URL merges
+// again; a state's errors name its URL without secret parameters.
+func TestS3ShardMerge(t *testing.T) {
+	s := storetest.StartS3(t)
+	r := rand.New(rand.NewPCG(23, 1))
+	k := shardKinds[0]
+	dir := writeShardInputs(t, k, r)
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		s.Put(t, "in/"+e.Name(), mustRead(t, filepath.Join(dir, e.Name())))
+	}
+	in := s.URL("in/")
+	args := append([]string{"--quiet", "--label", "y", "--id", "id", "--by", "g", "--bootstrap", "50", "--worst", "5"}, k.args...)
+	tmp := t.TempDir()
+	want := filepath.Join(tmp, "want.json")
+	if code, _, stderr := runArgs(append(append([]string{"eval", "--json", want}, args...), in)...); code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	const n = 4
+	for i := range n {
+		st := s.URL(fmt.Sprintf("states/part-%d.evst", i))
+		if code, _, stderr := runArgs(append(append([]string{"eval", "--shard", fmt.Sprintf("%d/%d", i, n), "--state", st}, args...), in)...); code != 0 {
+			t.Fatalf("shard %d: exit %d: %s", i, code, stderr)
+		}
+	}
+	got := filepath.Join(tmp, "got.json")
+	if code, _, stderr := runArgs("merge", "--json", got, s.URL("states/part-*.evst")); code != 0 {
+		t.Fatalf("merge: exit %d: %s", code, stderr)
+	}
+	if !bytes.Equal(mustRead(t, got), mustRead(t, want)) {
+		t.Fatalf("merged report differs from eval's:\n%s\n%s", mustRead(t, got), mustRead(t, want))
+	}
+	// A tree of merges: two halves merged to URLs, then those.
+	for h, pat := range []string{"states/part-[01].evst", "states/part-[23].evst"} {
+		if code, _, stderr := runArgs("merge", "--state", s.URL(fmt.Sprintf("halves/h%d.evst", h)), s.URL(pat)); code != 0 {
+			t.Fatalf("merge half %d: exit %d: %s", h, code, stderr)
+		}
+	}
+	got2 := filepath.Join(tmp, "got2.json")
+	if code, _, stderr := runArgs("merge", "--json", got2, s.URL("halves/h0.evst"), s.URL("halves/h1.evst")); code != 0 {
+		t.Fatalf("merge of merges: exit %d: %s", code, stderr)
+	}
+	if !bytes.Equal(mustRead(t, got2), mustRead(t, want)) {
+		t.Fatal("merge of merges differs from eval's report")
+	}
+
+	secret := "&kmskeyid=TOPSECRET"
+	oneLine := func(what string, code int, stderr string, wants ...string) {
+		t.Helper()
+		if code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || strings.Contains(stderr, "TOPSECRET") {
+			t.Fatalf("%s: exit %d, stderr %q", what, code, stderr)
+		}
+		for _, w := range wants {
+			if !strings.Contains(stderr, w) {
+				t.Fatalf("%s: stderr %q lacks %q", what, stderr, w)
+			}
+		}
+	}
+	// A shard missing, named as on disk.
+	code, _, stderr := runArgs("merge", "--json", got, s.URL("states/part-[012].evst")+secret)
+	oneLine("shard missing", code, stderr, "missing")
+	// The same shard twice: both URLs named.
+	code, _, stderr = runArgs("merge", "--json", got, s.URL("states/part-0.evst")+secret, s.URL("halves/h0.evst")+secret, s.URL("halves/h1.evst"))
+	oneLine("same shard twice", code, stderr, "s3://bucket/halves/h0.evst?endpoint=", "s3://bucket/states/part-0.evst?endpoint=")
+	// Not a state; a missing object; a glob matching nothing; a prefix.
+	code, _, stderr = runArgs("merge", "--json", got, s.URL("in/part-0.parquet")+secret)
+	oneLine("not a state", code, stderr, "s3://bucket/in/part-0.parquet?endpoint=", "not")
+	code, _, stderr = runArgs("merge", "--json", got, s.URL("states/nope.evst")+secret)
+	oneLine("missing", code, stderr, "s3://bucket/states/nope.evst?endpoint=", "404")
+	code, _, stderr = runArgs("merge", "--json", got, s.URL("states/x-*.evst")+secret)
+	oneLine("no match", code, stderr, "s3://bucket/states/x-*.evst", "no object matches")
+	code, _, stderr = runArgs("merge", "--json", got, s.URL("states/")+secret)
+	oneLine("prefix", code, stderr, "s3://bucket/states/?endpoint=", "prefix")
 }
