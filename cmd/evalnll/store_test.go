@@ -344,3 +344,46 @@ func TestS3ShardMerge(t *testing.T) {
 	code, _, stderr = runArgs("merge", "--json", got, s.URL("states/")+secret)
 	oneLine("prefix", code, stderr, "s3://bucket/states/?endpoint=", "prefix")
 }
+
+// TestS3ListOnce: eval lists a prefix once, and its report (its inputs
+// array included) does not depend on the order the store lists keys in;
+// inspect lists it once too.
+func TestS3ListOnce(t *testing.T) {
+	s := storetest.StartS3(t)
+	r := rand.New(rand.NewPCG(24, 1))
+	k := shardKinds[0]
+	for _, sub := range []string{"b/", "a/", "c/x/"} {
+		dir := writeShardInputs(t, k, r)
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			s.Put(t, "in/"+sub+e.Name(), mustRead(t, filepath.Join(dir, e.Name())))
+		}
+	}
+	tmp := t.TempDir()
+	var reps [2][]byte
+	for i, reverse := range []bool{false, true} {
+		s.Faults.ReverseLists = reverse
+		out := filepath.Join(tmp, fmt.Sprintf("r%d.json", i))
+		n0 := s.Faults.Lists()
+		code, _, stderr := runArgs(append(append([]string{"eval", "--quiet", "--label", "y", "--id", "id", "--bootstrap", "20", "--json", out}, k.args...), s.URL("in/"))...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if n := s.Faults.Lists() - n0; n != 1 {
+			t.Errorf("reverse=%v: the prefix was listed %d times", reverse, n)
+		}
+		reps[i] = mustRead(t, out)
+	}
+	if !bytes.Equal(reps[0], reps[1]) {
+		t.Fatalf("the report depends on the listing order:\n%s\n%s", reps[0], reps[1])
+	}
+	var doc struct{ Inputs []struct{ Path string } }
+	if err := json.Unmarshal(reps[0], &doc); err != nil || len(doc.Inputs) < 3 || !strings.Contains(doc.Inputs[0].Path, "s3://bucket/in/a/") {
+		t.Fatalf("inputs %+v (%v)", doc.Inputs, err)
+	}
+	n0 := s.Faults.Lists()
+	code, stdout, stderr := runArgs("inspect", s.URL("in/"))
+	if code != 0 || s.Faults.Lists()-n0 != 1 || strings.Index(stdout, "in/a/") > strings.Index(stdout, "in/b/") {
+		t.Fatalf("inspect: exit %d, %d listings: %s%s", code, s.Faults.Lists()-n0, stdout, stderr)
+	}
+}
