@@ -15,11 +15,13 @@ import (
 // (the readers read a chunk's page headers, then its pages: a piece lives
 // until both are done), so a row group of any size streams through a
 // bounded window. A read that finds its piece still queued starts it at
-// once (a reader ahead of the queue); a small read of a queued piece (a
-// page header ahead of the window) goes through the block cache instead.
+// once (a reader ahead of the queue), and every reader keeps the next
+// promoteAhead pieces of its object started; a small read of a queued
+// piece (a page header ahead of the window) goes through the block cache
+// instead.
 //
-// Memory: PlanBytes, plus 1+promoteAhead pieces per reader that jumps the
-// queue.
+// Memory: PlanBytes, plus 1+promoteAhead pieces per reader (the pieces a
+// reader keeps started ahead of itself, when the queue has not).
 
 type pieceState uint8
 
@@ -262,13 +264,13 @@ func (o *Object) readPlanned(p []byte, off int64) (handled bool, n int, err erro
 			c.pmu.Unlock()
 			return false, n, nil
 		}
-		// A reader ahead of the queue: its piece and the next ones of
-		// the object.
-		c.startLocked(pc)
-		for k := i + 1; k < len(o.plan) && k <= i+promoteAhead; k++ {
-			if o.plan[k].state == queued {
-				c.startLocked(o.plan[k])
-			}
+		c.startLocked(pc) // a reader ahead of the queue
+	}
+	// The reader's next pieces are kept in flight, whatever the queue
+	// does (a reader ahead of it streams too).
+	for k := i + 1; k < len(o.plan) && k <= i+promoteAhead; k++ {
+		if o.plan[k].state == queued {
+			c.startLocked(o.plan[k])
 		}
 	}
 	pc.refs++
@@ -302,9 +304,9 @@ func (o *Object) readPlanned(p []byte, off int64) (handled bool, n int, err erro
 // from bytes read before (a sequential reader).
 const smallRead = 64 << 10
 
-// promoteAhead is the number of pieces after its own that a reader ahead
-// of the queue starts.
-const promoteAhead = 2
+// promoteAhead is the number of pieces after the one it reads that a
+// reader keeps started.
+const promoteAhead = 3
 
 // extends reports whether [lo, hi) reads on past bytes read before: it
 // touches a covered span and goes beyond it.

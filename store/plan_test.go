@@ -70,7 +70,7 @@ func TestPlannedReads(t *testing.T) {
 	if now != 0 {
 		t.Errorf("%d planned bytes still held after every byte was read", now)
 	}
-	if peak > budget+3*piece {
+	if peak > budget+4*piece {
 		t.Errorf("peak of %d planned bytes, budget %d", peak, budget)
 	}
 	// One GET per pair, six for the long chunk, and the probes' blocks

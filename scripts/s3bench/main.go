@@ -23,8 +23,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -60,11 +64,23 @@ func main() {
 	only := flag.String("only", "", "run the cases whose name contains this")
 	modes := flag.String("modes", "local,s3,s3-throttled", "which of local, s3, s3-throttled")
 	verbose := flag.Bool("v", false, "print evalnll's standard error")
+	server := flag.String("server", "dir", "dir: the files served from disk (storetest.DirS3); gofakes3: loaded into gofakes3's in-memory backend")
 	extra := flag.String("args", "", "more eval flags, space-separated (e.g. --workers 2)")
 	flag.Parse()
 
 	dir := &storetest.DirS3{Dir: *data, Bucket: "bench"}
-	faults := storetest.NewFaults(dir)
+	var h http.Handler = dir
+	if *server == "gofakes3" {
+		// The same counts, taken around the fake.
+		var ins []string
+		for _, c := range cases {
+			if *only == "" || strings.Contains(c.name, *only) {
+				ins = append(ins, c.input)
+			}
+		}
+		h = fakeS3(*data, ins, dir)
+	}
+	faults := storetest.NewFaults(h)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fail(err)
@@ -113,7 +129,10 @@ func main() {
 				args = append(args, in)
 				g0, b0 := dir.Gets.Load(), dir.Bytes.Load()
 				s0 := selfCPU()
-				cmd := exec.Command(*bin, args...)
+				// GNU time's %M: a process forked by this one would
+				// start from this one's peak RSS.
+				rssFile := filepath.Join(tmp, "rss")
+				cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M", "-o", rssFile, *bin}, args...)...)
 				cmd.Env = env
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr
@@ -126,10 +145,13 @@ func main() {
 				if *verbose {
 					os.Stderr.Write(stderr.Bytes())
 				}
-				ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+				var rss int64
+				if b, err := os.ReadFile(rssFile); err == nil {
+					fmt.Sscan(strings.TrimSpace(string(b)), &rss)
+				}
 				rep, _ := os.ReadFile(out)
 				rs = append(rs, result{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), server: selfCPU() - s0,
-					rss: ru.Maxrss, gets: dir.Gets.Load() - g0, bytes: dir.Bytes.Load() - b0, report: pathsOut(rep)})
+					rss: rss, gets: dir.Gets.Load() - g0, bytes: dir.Bytes.Load() - b0, report: pathsOut(rep)})
 			}
 			slices.SortFunc(rs, func(a, b result) int { return int(a.wall - b.wall) })
 			r := rs[len(rs)/2]
@@ -188,6 +210,52 @@ func mustRead(p string, cols []string) (int64, int, error) {
 		f.Close()
 	}
 	return total, len(files), nil
+}
+
+// fakeS3 loads the .parquet files of the inputs (paths under data) into
+// gofakes3 (s3mem) as bucket "bench", and serves it counting GETs and
+// bytes in counts.
+func fakeS3(data string, inputs []string, counts *storetest.DirS3) http.Handler {
+	be := s3mem.New()
+	if err := be.CreateBucket("bench"); err != nil {
+		fail(err)
+	}
+	filepath.WalkDir(data, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() || !strings.HasSuffix(p, ".parquet") {
+			return nil
+		}
+		rel, _ := filepath.Rel(data, p)
+		if !slices.ContainsFunc(inputs, func(in string) bool { return strings.HasPrefix(filepath.ToSlash(rel), in) }) {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			fail(err)
+		}
+		if _, err := be.PutObject("bench", filepath.ToSlash(rel), map[string]string{}, bytes.NewReader(b), int64(len(b)), nil); err != nil {
+			fail(err)
+		}
+		return nil
+	})
+	fake := gofakes3.New(be, gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.Header.Get("Range") != "" {
+			counts.Gets.Add(1)
+			w = countWriter{w, &counts.Bytes}
+		}
+		fake.ServeHTTP(w, r)
+	})
+}
+
+type countWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (w countWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.n.Add(int64(n))
+	return n, err
 }
 
 var pathField = regexp.MustCompile(`"path": *"[^"]*"`)
