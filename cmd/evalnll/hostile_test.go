@@ -73,6 +73,9 @@ func TestOutputNeverOverInput(t *testing.T) {
 		{"json over input", append(ev, "--json", in, in), "--json"},
 		{"cpuprofile over input", append(ev, "--cpuprofile", in, in), "--cpuprofile"},
 		{"memprofile over input", append(ev, "--memprofile", in, in), "--memprofile"},
+		{"state over input", append(ev, "--state", in, in), "--state"},
+		{"sharded state over input", append(ev, "--shard", "0/2", "--state", filepath.Join(dir, "hard.md"), in), "--state"},
+		{"state and json one file", append(ev, "--state", filepath.Join(dir, "r.json"), "--json", filepath.Join(dir, "r.json"), in), "same file"},
 		{"symlink to input", append(ev, "--json", filepath.Join(dir, "link.json"), in), "the input"},
 		{"hard link to input", append(ev, "--md", filepath.Join(dir, "hard.md"), in), "the input"},
 		{"relative spelling", append(ev, "--json", filepath.Join(sub, "..", "in.parquet"), dir), "the input"},
@@ -102,6 +105,34 @@ func TestOutputNeverOverInput(t *testing.T) {
 				t.Fatal("an output was written")
 			}
 		})
+	}
+	// merge: no output over a state it reads or over its baseline.
+	st := filepath.Join(dir, "s.evst")
+	if c, _, se := runIn(t, append(ev, "--shard", "0/1", "--state", st, in)...); c != 0 {
+		t.Fatalf("eval --state: exit %d: %s", c, se)
+	}
+	stData, _ := os.ReadFile(st)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"merge", "--state", st, st}, "never replaces"},
+		{[]string{"merge", "--json", filepath.Join(sub, "..", "s.evst"), st}, "never replaces"},
+		{[]string{"merge", "--md", base, "--baseline", base, "--max-increase", "nll=1", st}, "never replaces"},
+		{[]string{"merge", "--state", filepath.Join(dir, "r.json"), "-o", filepath.Join(dir, "r.json"), st}, "same file"},
+	} {
+		args := c.args
+		code, so, se := runIn(t, args...)
+		if code != 2 || so != "" {
+			t.Fatalf("%v: exit %d, stdout %q, stderr %q", args, code, so, se)
+		}
+		oneLineErr(t, se, c.want)
+		if got, _ := os.ReadFile(st); !bytes.Equal(got, stData) {
+			t.Fatalf("%v changed the state", args)
+		}
+		if got, _ := os.ReadFile(base); !bytes.Equal(got, baseData) {
+			t.Fatalf("%v changed the baseline", args)
+		}
 	}
 	// compare --md over one of its reports.
 	for _, md := range []string{base, filepath.Join(sub, "..", "base.json")} {
