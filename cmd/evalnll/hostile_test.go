@@ -74,6 +74,8 @@ func TestOutputNeverOverInput(t *testing.T) {
 		{"cpuprofile over input", append(ev, "--cpuprofile", in, in), "--cpuprofile"},
 		{"memprofile over input", append(ev, "--memprofile", in, in), "--memprofile"},
 		{"state over input", append(ev, "--state", in, in), "--state"},
+		{"file URL over input", append(ev, "--json", "file://"+filepath.Join(sub, "..", "in.parquet"), in), "the input"},
+		{"file URL input", append(ev, "--md", in, "file://"+in), "the input"},
 		{"sharded state over input", append(ev, "--shard", "0/2", "--state", filepath.Join(dir, "hard.md"), in), "--state"},
 		{"state and json one file", append(ev, "--state", filepath.Join(dir, "r.json"), "--json", filepath.Join(dir, "r.json"), in), "same file"},
 		{"symlink to input", append(ev, "--json", filepath.Join(dir, "link.json"), in), "the input"},
@@ -279,6 +281,27 @@ func TestParquetWarningsSilenced(t *testing.T) {
 		}
 		if c.code == 2 {
 			oneLineErr(t, se.String(), bad+":30:")
+		}
+	}
+}
+
+func TestKeyOfURLs(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"s3://b/k/x.parquet", "s3://b/k/x.parquet?endpoint=http://127.0.0.1:9000", true},
+		{"s3://b/k/x.parquet", "s3://b/k/./x.parquet", true},
+		{"s3://B/k/x.parquet", "s3://b/k/x.parquet", true},
+		{"s3://b/k/x.parquet", "gs://b/k/x.parquet", false},
+		{"s3://b/k/x.parquet", "s3://c/k/x.parquet", false},
+		{"s3://b/k/x.json", "s3://b/k/x.parquet", false},
+		{"file:///tmp/x/../y.json", "/tmp/y.json", true},
+	} {
+		ka, _ := keyOf(c.a)
+		kb, _ := keyOf(c.b)
+		if (ka == kb) != c.same {
+			t.Errorf("keyOf(%q) == keyOf(%q): %v, want %v (%v, %v)", c.a, c.b, ka == kb, c.same, ka, kb)
 		}
 	}
 }
