@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"context"
 	"hash/crc32"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -303,5 +305,40 @@ func TestKeyOfURLs(t *testing.T) {
 		if (ka == kb) != c.same {
 			t.Errorf("keyOf(%q) == keyOf(%q): %v, want %v (%v, %v)", c.a, c.b, ka == kb, c.same, ka, kb)
 		}
+	}
+}
+
+// TestS3NoCredentials: without credentials an s3:// input fails at once
+// (not after the retry budget) with one line saying where credentials come
+// from, and the AWS SDK's own log lines (its IMDSv1 fallback warning) do
+// not reach the terminal.
+func TestS3NoCredentials(t *testing.T) {
+	bin := binary(t)
+	// An instance-metadata endpoint that refuses the token (403, which
+	// makes the SDK warn and fall back to IMDSv1) and knows no role.
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer imds.Close()
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "eval", "s3://bkt/preds.parquet?endpoint=http://127.0.0.1:1&use_path_style=true&region=us-east-1")
+	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_SERVICE_ENDPOINT="+imds.URL,
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"), "AWS_CONFIG_FILE="+filepath.Join(dir, "none"),
+		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_WEB_IDENTITY_TOKEN_FILE=",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI=", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=")
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	err := cmd.Run()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 2 {
+		t.Fatalf("exit %v, want 2 (%s)", err, se.String())
+	}
+	oneLineErr(t, se.String(), "s3://bkt/preds.parquet", "no credentials found", "AWS_ACCESS_KEY_ID")
+	if strings.Contains(se.String(), "gave up after") {
+		t.Errorf("a missing credential was retried: %s", se.String())
 	}
 }
