@@ -233,6 +233,9 @@ func cmdEval(e *env, args []string) (int, error) {
 	if f.memProfile != "" {
 		onames = append(onames, namedPath{"--memprofile", f.memProfile})
 	}
+	if f.state != "" {
+		onames = append(onames, namedPath{"--state", f.state})
+	}
 	for _, p := range paths {
 		inames = append(inames, namedPath{"input", p})
 	}

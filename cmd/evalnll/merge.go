@@ -186,6 +186,24 @@ func cmdMerge(e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Nothing is read nor written before every output is known to be
+	// none of the states nor the baseline.
+	var onames, inames []namedPath
+	for _, o := range outs {
+		onames = append(onames, namedPath{o.flag, o.path})
+	}
+	if f.state != "" {
+		onames = append(onames, namedPath{"--state", f.state})
+	}
+	for _, p := range paths {
+		inames = append(inames, namedPath{"STATE", p})
+	}
+	if f.baseline != "" {
+		inames = append(inames, namedPath{"--baseline", f.baseline})
+	}
+	if err := checkOutputs(e, onames, inames, len(outs) == 0 && f.state == ""); err != nil {
+		return 0, err
+	}
 	var base *report.Baseline
 	if f.baseline != "" {
 		if base, err = report.ReadBaseline(f.baseline); err != nil {
