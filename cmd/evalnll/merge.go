@@ -186,6 +186,10 @@ func cmdMerge(e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// State URLs with a glob are listed first: each object is checked.
+	if paths, err = expandStateURLs(e.ctx, paths); err != nil {
+		return 0, err
+	}
 	// Nothing is read nor written before every output is known to be
 	// none of the states nor the baseline.
 	var onames, inames []namedPath
@@ -206,12 +210,17 @@ func cmdMerge(e *env, args []string) (int, error) {
 	}
 	var base *report.Baseline
 	if f.baseline != "" {
-		if base, err = report.ReadBaseline(f.baseline); err != nil {
+		// As eval reads it: a URL too, at most --max-report-bytes.
+		bname := store.Redact(f.baseline)
+		data, err := readReport(e.ctx, "--baseline "+bname, f.baseline, f.maxReportBytes)
+		if err != nil {
 			return 0, err
 		}
-	}
-	if paths, err = expandStateURLs(e.ctx, paths); err != nil {
-		return 0, err
+		d, err := report.ParseDoc(bname, data)
+		if err != nil {
+			return 0, err
+		}
+		base = &report.Baseline{Path: bname, Doc: d}
 	}
 	st, err := mergeStates(e.ctx, paths)
 	if err != nil {

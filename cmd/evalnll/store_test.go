@@ -316,6 +316,12 @@ func TestS3ShardMerge(t *testing.T) {
 		t.Fatal("merge of merges differs from eval's report")
 	}
 
+	// --baseline from a URL, as eval takes it.
+	s.Put(t, "base.json", mustRead(t, want))
+	if code, _, stderr := runArgs("merge", "--baseline", s.URL("base.json"), "--max-increase", "nll=0", s.URL("states/part-*.evst")); code != 0 {
+		t.Fatalf("merge --baseline URL: exit %d: %s", code, stderr)
+	}
+
 	secret := "&kmskeyid=TOPSECRET"
 	oneLine := func(what string, code int, stderr string, wants ...string) {
 		t.Helper()
@@ -343,6 +349,25 @@ func TestS3ShardMerge(t *testing.T) {
 	oneLine("no match", code, stderr, "s3://bucket/states/x-*.evst", "no object matches")
 	code, _, stderr = runArgs("merge", "--json", got, s.URL("states/")+secret)
 	oneLine("prefix", code, stderr, "s3://bucket/states/?endpoint=", "prefix")
+	// --state over a state the glob matched: refused, nothing written.
+	before := mustGet(t, s, "states/part-1.evst")
+	code, _, stderr = runArgs("merge", "--state", s.URL("states/part-1.evst")+secret, s.URL("states/part-[01].evst")+secret)
+	oneLine("--state over a STATE", code, stderr, "states/part-1.evst")
+	if !bytes.Equal(mustGet(t, s, "states/part-1.evst"), before) {
+		t.Error("the state was overwritten")
+	}
+}
+
+func mustGet(t *testing.T, s *storetest.S3, key string) []byte {
+	t.Helper()
+	obj, err := s.Backend.GetObject(s.Bucket, key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Contents.Close()
+	var b bytes.Buffer
+	b.ReadFrom(obj.Contents)
+	return b.Bytes()
 }
 
 // TestS3ListOnce: eval lists a prefix once, and its report (its inputs
