@@ -58,8 +58,8 @@ type Options struct {
 	// CacheBytes bounds the blocks held, in use or fetched ahead, across
 	// every object of the client.
 	CacheBytes int64
-	// ReadAhead is the number of blocks fetched ahead of a sequential
-	// reader outside planned reads.
+	// ReadAhead is the most blocks fetched ahead of a sequential reader
+	// outside planned reads (one more per block read in sequence).
 	ReadAhead int
 	// PieceSize is the largest GET of a planned read (see plan.go).
 	PieceSize int64
@@ -74,11 +74,12 @@ type Options struct {
 }
 
 // DefaultOptions: 2 minutes of retries, 30 s stall timeout, 256 KiB blocks,
-// 16 MiB of block cache, 4 blocks of sequential read-ahead; planned reads
+// 16 MiB of block cache, up to 16 blocks (4 MiB) of sequential read-ahead;
+// planned reads
 // in pieces of up to 8 MiB, 64 MiB of them ahead, 16 GETs in flight,
 // ranges less than 64 KiB apart coalesced.
 func DefaultOptions() Options {
-	return Options{RetryTime: 2 * time.Minute, ReadTimeout: 30 * time.Second, BlockSize: 256 << 10, CacheBytes: 16 << 20, ReadAhead: 4,
+	return Options{RetryTime: 2 * time.Minute, ReadTimeout: 30 * time.Second, BlockSize: 256 << 10, CacheBytes: 16 << 20, ReadAhead: 16,
 		PieceSize: 8 << 20, PlanBytes: 64 << 20, PlanGets: 16, Coalesce: 64 << 10}
 }
 

@@ -322,7 +322,7 @@ func (c *cache) get(o *Object, idx int64, demand bool) *block {
 				clear(o.runs)
 			}
 			o.runs[idx] = run
-			to = idx + 1 + int64(min(run-1, 4, o.c.opt.ReadAhead))
+			to = idx + 1 + int64(min(run-1, o.c.opt.ReadAhead))
 		}
 		c.ensureLocked(o, idx+1, to)
 	}

@@ -323,8 +323,10 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 
 	// Files in object storage fetch the units' bytes ahead, in the order
 	// the units are handed out.
+	// (Parts of a unit, cut for --shard, read only some of its bytes: they
+	// go without.)
 	for _, w := range plan.units {
-		if pf, ok := job.Files[w.file].(reader.Prefetcher); ok {
+		if pf, ok := job.Files[w.file].(reader.Prefetcher); ok && w.part == nil {
 			pf.Prefetch(w.index, job.Columns)
 		}
 	}

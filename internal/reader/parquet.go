@@ -762,9 +762,11 @@ func (f *pqFile) checkChunk(rg, leaf int, strict bool) error {
 // group, read or not (a row group whose columns disagree is corrupt), and
 // those of the leaves it will read against the size limits. A file read
 // through a RangeHinter (an object store) has only its chunks read checked.
-func (f *pqFile) checkRowGroup(rg int, read []int) error {
-	if f.hint != nil {
-		// Announced before the run when it prefetches (then a no-op).
+func (f *pqFile) checkRowGroup(rg int, read []int, whole bool) error {
+	if f.hint != nil && whole {
+		// A whole row group's chunks; announced before the run when
+		// it prefetches (then a no-op). A part reads some of them only:
+		// the object's sequential read-ahead serves it.
 		md := f.pf.Metadata()
 		var spans [][2]int64
 		for _, leaf := range read {
