@@ -2,7 +2,9 @@ package evalbeam
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,13 +13,16 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/evalnll/evalnll/cmdline"
+	"github.com/evalnll/evalnll/store"
 )
 
 func init() {
 	register.DoFn3x1[context.Context, int, func([]byte), error](&evalShareFn{})
 	register.Emitter1[[]byte]()
 	register.Function2x2[[]byte, []byte, []byte, error](MergeStates)
-	register.DoFn1x1[[]byte, error](&writeStateFn{})
+	register.DoFn2x1[context.Context, []byte, error](&writeStateFn{})
 }
 
 // Faults, in tests, makes the evaluation of a share fail: before share i
@@ -38,31 +43,56 @@ var DuplicateStates bool
 const rowTag = "evalnll-error:"
 
 // tagged carries an evaluation error through the runner: its message,
-// quoted, after rowTag, and whether it is a usage error.
+// quoted, after rowTag.
 func tagged(err error) error {
-	_, usage := err.(*UsageError)
-	return fmt.Errorf("%s%t:%s", rowTag, usage, strconv.Quote(err.Error()))
+	return fmt.Errorf("%s%s", rowTag, strconv.Quote(err.Error()))
 }
 
-var tagRE = regexp.MustCompile(regexp.QuoteMeta(rowTag) + `(true|false):("(?:[^"\\]|\\.)*")`)
+var tagRE = regexp.MustCompile(regexp.QuoteMeta(rowTag) + `("(?:[^"\\]|\\.)*")`)
 
 // JobError finds, in the error of a failed job, the evaluation error a
-// DoFn failed with: its one-line message, and whether it is a usage
-// error. ok is false when the job failed otherwise.
-func JobError(err error) (msg string, usage, ok bool) {
+// DoFn failed with: its one-line message. ok is false when the job failed
+// otherwise.
+func JobError(err error) (msg string, ok bool) {
 	m := tagRE.FindStringSubmatch(err.Error())
 	if m == nil {
-		return "", false, false
+		return "", false
 	}
-	s, e := strconv.Unquote(m[2])
+	s, e := strconv.Unquote(m[1])
 	if e != nil {
-		return "", false, false
+		return "", false
 	}
-	return s, m[1] == "true", true
+	return s, true
 }
 
+// Eval parses eval's flags args (as given to the launcher) for a worker.
+func Eval(args []string) (*cmdline.Eval, error) {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	ev := cmdline.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("eval's flags %q: arguments %q", args, fs.Args())
+	}
+	return ev, nil
+}
+
+// evalShareFn evaluates a share into its encoded partial state.
 type evalShareFn struct {
-	Args Args
+	// Args are eval's flags as the launcher was given them; Plan the
+	// inputs and the share count.
+	Args []string
+	Plan cmdline.Plan
+
+	ev *cmdline.Eval
+}
+
+func (f *evalShareFn) Setup() error {
+	var err error
+	f.ev, err = Eval(f.Args)
+	return err
 }
 
 func (f *evalShareFn) ProcessElement(ctx context.Context, share int, emit func([]byte)) error {
@@ -75,7 +105,7 @@ func (f *evalShareFn) ProcessElement(ctx context.Context, share int, emit func([
 	if n > 0 {
 		return fmt.Errorf("injected fault in share %d (%d left)", share, n-1)
 	}
-	b, err := EvalShare(ctx, &f.Args, share)
+	b, err := f.ev.EvalShare(ctx, &f.Plan, share)
 	if err != nil {
 		return tagged(err)
 	}
@@ -87,11 +117,15 @@ type writeStateFn struct {
 	Path string
 }
 
-// ProcessElement writes the merged state through a temporary file renamed
-// into place, after checking that it covers every share.
-func (f *writeStateFn) ProcessElement(b []byte) error {
+// ProcessElement writes the merged state, after checking that it covers
+// every share: to an object store URL with one PUT, or to a file through a
+// temporary file renamed into place.
+func (f *writeStateFn) ProcessElement(ctx context.Context, b []byte) error {
 	if err := CheckComplete(b); err != nil {
 		return err
+	}
+	if store.IsURL(f.Path) {
+		return store.Put(ctx, f.Path, b, "application/octet-stream")
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(f.Path), ".evalnll-beam-*")
 	if err != nil {
@@ -114,11 +148,11 @@ func (f *writeStateFn) ProcessElement(b []byte) error {
 }
 
 // Build adds the evaluation to the pipeline's root scope: the merged
-// state of a.Shares shares is written to statePath. a.Paths, a.Keys and
-// a.Shares must be set (see Plan).
-func Build(s beam.Scope, a Args, statePath string) {
+// state of the plan's shares is written to statePath (a file, or an
+// object store URL). args are eval's flags, as Eval parses them.
+func Build(s beam.Scope, args []string, plan cmdline.Plan, statePath string) {
 	s = s.Scope("evalnll")
-	shares := make([]int, a.Shares)
+	shares := make([]int, plan.Shares)
 	for i := range shares {
 		shares[i] = i
 	}
@@ -126,7 +160,7 @@ func Build(s beam.Scope, a Args, statePath string) {
 	// Break fusion with the creation so that the runner spreads the
 	// shares over its workers.
 	idx = beam.Reshuffle(s, idx)
-	states := beam.ParDo(s, &evalShareFn{Args: a}, idx)
+	states := beam.ParDo(s, &evalShareFn{Args: args, Plan: plan}, idx)
 	if DuplicateStates {
 		states = beam.Flatten(s, states, states)
 	}

@@ -8,20 +8,23 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/evalnll/evalnll/beam/evalbeam"
-	"github.com/evalnll/evalnll/internal/pipeline"
-	"github.com/evalnll/evalnll/partial"
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/evalnll/evalnll/beam/evalbeam"
+	"github.com/evalnll/evalnll/cmdline"
+	"github.com/evalnll/evalnll/partial"
 )
 
 // evalnllBin is the main module's CLI, built once for the tests.
@@ -34,6 +37,10 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	flag.Set("runner", "prism")
 	beam.Init()
+	if !testing.Verbose() {
+		// Prism's logs of the failed jobs the tests run.
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
 	dir, err := os.MkdirTemp("", "evalnll-beam-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -82,16 +89,25 @@ func evalCLI(t *testing.T, dir string, args, inputs []string) result {
 func beamCLI(t *testing.T, dir string, args, inputs []string) result {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "beam.json")
-	fs, c, _ := launcherFlags(flag.ContinueOnError)
-	c.evalnll = evalnllBin
-	if err := fs.Parse(append(args, "--json", out)); err != nil {
+	return beamRun(t, dir, append(append([]string{}, args...), "--json", out), inputs, out)
+}
+
+// beamRun runs evalnll-beam with ARGS INPUTS in dir; the report is read
+// from out when out is a file name.
+func beamRun(t *testing.T, dir string, args, inputs []string, out string) result {
+	t.Helper()
+	fs, c := launcherFlags(flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
 		t.Fatalf("flags %q: %v", args, err)
 	}
 	t.Chdir(dir)
 	var so, se bytes.Buffer
-	code := c.run(context.Background(), inputs, &so, &se)
+	code := c.run(context.Background(), fs, inputs, &so, &se)
 	r := result{code: code, stdout: so.String(), stderr: se.String()}
-	r.json, _ = os.ReadFile(out)
+	if out != "" {
+		r.json, _ = os.ReadFile(out)
+	}
 	return r
 }
 
@@ -224,21 +240,79 @@ func genFiles(t *testing.T, dir string, badFile, badRow int) {
 
 var genArgs = []string{"--label", "y", "--prob", "p", "--weight", "w", "--by", "model", "--worst", "3", "--bootstrap", "50"}
 
-// Beam's flags are taken too; eval's --id wins over Beam's (a worker's id).
+// Beam's flags are taken too; eval's --id wins over Beam's (a worker's id);
+// eval's flags reach the workers as given.
 func TestLauncherFlags(t *testing.T) {
-	fs, c, _ := launcherFlags(flag.ContinueOnError)
+	fs, c := launcherFlags(flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	if err := fs.Parse([]string{"--id", "rowid", "--runner", "prism", "--project", "p1", "--json", "x.json", "in"}); err != nil {
+	if err := fs.Parse([]string{"--id", "rowid", "--runner", "prism", "--project", "p1", "--auroc", "-o", "x.json", "-o", "y.md", "in"}); err != nil {
 		t.Fatal(err)
 	}
-	if c.a.ID != "rowid" || fs.Lookup("project").Value.String() != "p1" || flag.Lookup("project").Value.String() != "p1" {
-		t.Errorf("--id %q, --project %q", c.a.ID, flag.Lookup("project").Value)
+	if fs.Lookup("project").Value.String() != "p1" || flag.Lookup("project").Value.String() != "p1" {
+		t.Errorf("--project %q", flag.Lookup("project").Value)
 	}
-	if !slices.Equal(c.pass, []string{"--json", "x.json"}) || !slices.Equal(fs.Args(), []string{"in"}) {
-		t.Errorf("passed %q, inputs %q", c.pass, fs.Args())
+	want := []string{"--id=rowid", "--auroc=true", "--o=x.json", "--o=y.md"}
+	if !slices.Equal(c.args, want) || !slices.Equal(fs.Args(), []string{"in"}) {
+		t.Errorf("eval's flags %q, want %q; inputs %q", c.args, want, fs.Args())
+	}
+	// The workers' parse of them.
+	fs2 := flag.NewFlagSet("eval", flag.ContinueOnError)
+	ev2 := cmdline.Register(fs2)
+	if err := fs2.Parse(c.args); err != nil || ev2 == nil {
+		t.Fatal(err)
+	}
+	if fs2.Lookup("id").Value.String() != "rowid" || fs2.Lookup("o").Value.String() != "x.json, y.md" || fs2.Lookup("auroc").Value.String() != "true" {
+		t.Errorf("a worker reads --id %q, -o %q, --auroc %q", fs2.Lookup("id").Value, fs2.Lookup("o").Value, fs2.Lookup("auroc").Value)
+	}
+	if _, err := evalbeam.Eval(c.args); err != nil {
+		t.Error(err)
 	}
 	if !workerMode([]string{"--worker=true", "--id=1-1"}) || workerMode([]string{"--id", "x"}) {
 		t.Errorf("workerMode")
+	}
+}
+
+// Every flag `evalnll eval -h` lists is evalnll-beam's, as eval defines it
+// (not Beam's flag of the same name), and is taken, or refused with a
+// reason: none is an unknown flag.
+func TestEveryEvalFlag(t *testing.T) {
+	out, err := exec.Command(evalnllBin, "eval", "-h").Output()
+	if err != nil {
+		t.Fatalf("evalnll eval -h: %v", err)
+	}
+	var names []string
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z][a-z0-9-]*)`).FindAllStringSubmatch(string(out), -1) {
+		names = append(names, m[1])
+	}
+	if len(names) < 40 {
+		t.Fatalf("%d flags found in eval's help:\n%s", len(names), out)
+	}
+	evfs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	cmdline.Register(evfs)
+	fs, _ := launcherFlags(flag.ContinueOnError)
+	for _, n := range names {
+		f := fs.Lookup(n)
+		if f == nil {
+			t.Errorf("--%s: eval's flag is not evalnll-beam's", n)
+			continue
+		}
+		if _, ok := f.Value.(*recorded); !ok || evfs.Lookup(n) == nil || f.Usage != evfs.Lookup(n).Usage {
+			t.Errorf("--%s: not eval's flag (%q)", n, f.Usage)
+		}
+		_, u := flag.UnquoteUsage(f)
+		if !strings.Contains(string(out), u[:min(len(u), 40)]) {
+			t.Errorf("--%s: usage %q is not in eval's help", n, f.Usage)
+		}
+	}
+	// The flags eval sets and evalnll-beam refuses, with a reason.
+	for n := range refused {
+		if !slices.Contains(names, n) {
+			t.Errorf("refused --%s is not an eval flag", n)
+		}
+		r := beamRun(t, t.TempDir(), []string{"--" + n + "=x"}, []string{"in.parquet"}, "")
+		if r.code != 2 || !strings.Contains(r.stderr, "--"+n+" is not taken: ") {
+			t.Errorf("--%s: exit %d, %q", n, r.code, r.stderr)
+		}
 	}
 }
 
@@ -286,31 +360,26 @@ func TestFailedShareThenRetry(t *testing.T) {
 	// A share evaluated twice (a retried bundle) gives the same state, and
 	// two states of one share do not merge.
 	t.Chdir(dir)
-	fs, c, _ := launcherFlags(flag.ContinueOnError)
-	if err := fs.Parse(genArgs); err != nil {
-		t.Fatal(err)
-	}
-	a := c.a
-	a.By = []string{"model"}
-	var err error
-	if a.Paths, a.Keys, err = pipeline.ExpandKeys([]string{"."}); err != nil {
-		t.Fatal(err)
-	}
-	if a.Shares, err = a.Plan(); err != nil {
-		t.Fatal(err)
-	}
-	s1, err := evalbeam.EvalShare(context.Background(), &a, 2)
+	ev, err := evalbeam.Eval(genArgs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2, err := evalbeam.EvalShare(context.Background(), &a, 2)
+	plan, err := ev.Plan(context.Background(), []string{"."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, err := ev.EvalShare(context.Background(), plan, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := ev.EvalShare(context.Background(), plan, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(s1, s2) {
 		t.Errorf("share 2 evaluated twice gave different states")
 	}
-	s3, err := evalbeam.EvalShare(context.Background(), &a, 3)
+	s3, err := ev.EvalShare(context.Background(), plan, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
