@@ -3,6 +3,7 @@ package cmdline_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	evalnll "github.com/evalnll/evalnll"
 	"github.com/evalnll/evalnll/cmdline"
 	"github.com/evalnll/evalnll/gate"
+	"github.com/evalnll/evalnll/store"
+	"github.com/evalnll/evalnll/store/storetest"
 )
 
 // input has 5000 rows in many row groups (a golden case).
@@ -146,5 +149,64 @@ func TestPlanErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v; want %q", c.args, err, c.want)
 		}
+	}
+}
+
+// Inputs, the baseline and the reports may be object store URLs, as for
+// eval.
+func TestObjectStore(t *testing.T) {
+	s := storetest.StartS3(t)
+	data, err := os.ReadFile(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Put(t, "in/preds.parquet", data)
+	ctx := context.Background()
+	run := func(args ...string) (int, string, error) {
+		ev, inputs := parse(t, append(args, s.URL("in/"))...)
+		p, err := ev.Plan(ctx, inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		code, err := ev.Report(ctx, shares(t, ev, p), new(bytes.Buffer), &stderr)
+		return code, stderr.String(), err
+	}
+	code, _, err := run("--logit", "logit", "--label", "y", "--json", s.URL("out/base.json"))
+	if err != nil || code != 0 {
+		t.Fatalf("%d, %v", code, err)
+	}
+	base, err := store.ReadAll(ctx, s.URL("out/base.json"), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := evalnll.DefaultSpec()
+	spec.Logit, spec.Label = "logit", "y"
+	m, err := evalnll.Evaluate(ctx, spec, input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b map[string]json.RawMessage
+	if json.Unmarshal(base, &a) != nil || json.Unmarshal(m.JSON(), &b) != nil || !bytes.Equal(a["overall"], b["overall"]) {
+		t.Errorf("report over S3 differs from Evaluate's")
+	}
+	// A baseline in S3: a limit that holds, then one that fails.
+	code, stderr, err := run("--logit", "logit", "--label", "y", "--baseline", s.URL("out/base.json"), "--max-increase", "nll=0")
+	if err != nil || code != 0 {
+		t.Errorf("baseline limit that holds: %d, %v, %q", code, err, stderr)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(base, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["overall"].(map[string]any)["nll"] = 0.01
+	lower, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Put(t, "out/lower.json", lower)
+	code, stderr, err = run("--logit", "logit", "--label", "y", "--baseline", s.URL("out/lower.json"), "--max-increase", "nll=0")
+	if err != nil || code != 1 || !strings.Contains(stderr, "gate failed") {
+		t.Errorf("baseline limit that fails: %d, %v, %q", code, err, stderr)
 	}
 }

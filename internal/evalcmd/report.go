@@ -15,6 +15,7 @@ import (
 	"github.com/evalnll/evalnll/internal/reader"
 	"github.com/evalnll/evalnll/partial"
 	"github.com/evalnll/evalnll/report"
+	"github.com/evalnll/evalnll/store"
 )
 
 // Run is a finished evaluation to report on: the merged state of its
@@ -242,7 +243,19 @@ func (w *IO) Merge(f *Flags, worstSet bool, srcs []StateSource) (int, error) {
 	}
 	var base *report.Baseline
 	if f.Baseline != "" {
-		if base, err = report.ReadBaseline(f.Baseline); err != nil {
+		if store.IsURL(f.Baseline) {
+			// As eval reads a baseline in object storage.
+			name := store.Redact(f.Baseline)
+			data, err := store.ReadAll(w.Ctx, f.Baseline, max(f.MaxReportBytes, 1))
+			if err != nil {
+				return 0, err
+			}
+			d, err := report.ParseDoc(name, data)
+			if err != nil {
+				return 0, err
+			}
+			base = &report.Baseline{Path: name, Doc: d}
+		} else if base, err = report.ReadBaseline(f.Baseline); err != nil {
 			return 0, err
 		}
 	}

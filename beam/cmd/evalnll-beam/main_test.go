@@ -25,6 +25,8 @@ import (
 	"github.com/evalnll/evalnll/beam/evalbeam"
 	"github.com/evalnll/evalnll/cmdline"
 	"github.com/evalnll/evalnll/partial"
+	"github.com/evalnll/evalnll/store"
+	"github.com/evalnll/evalnll/store/storetest"
 )
 
 // evalnllBin is the main module's CLI, built once for the tests.
@@ -406,5 +408,161 @@ func TestDuplicatedStatesFail(t *testing.T) {
 	got := beamCLI(t, dir, genArgs, []string{"."})
 	if got.code != 2 || got.json != nil || !strings.Contains(got.stderr, "is in both states") {
 		t.Fatalf("duplicated states: exit %d, report %v, stderr %q", got.code, got.json != nil, got.stderr)
+	}
+}
+
+// usersSample are cases of testdata/users over the flags eval gained after
+// the first evalnll-beam (--positive, --classes, CSV and JSON Lines
+// inputs), Hive partition folders (columns from the paths, keys of the
+// bootstrap) and a failing gate on a Hive slice; with --auroc --classwise
+// --topk added where they apply.
+var usersSample = map[string][]string{
+	"strings_duckdb_binary_parquet":     {"--auroc"},
+	"strings_duckdb_multiclass_parquet": {"--auroc", "--classwise", "--topk", "2"},
+	"strings_multiclass_json_classes":   nil,
+	"strings_multiclass_unknown_class":  nil,
+	"text_csv_string_label":             {"--types", "p=double"},
+	"text_directory":                    nil,
+	"text_duckdb_multiclass_jsonl":      {"--topk", "2"},
+	"proba_bad_length":                  nil,
+	"hive_duckdb":                       nil,
+	"hive_gate":                         nil,
+}
+
+func TestUsersSample(t *testing.T) {
+	dir := filepath.Join(root, "testdata", "users")
+	b, err := os.ReadFile(filepath.Join(dir, "cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Name   string   `json:"name"`
+		Args   []string `json:"args"`
+		Inputs []string `json:"inputs"`
+	}
+	if err := json.Unmarshal(b, &cases); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, c := range cases {
+		extra, ok := usersSample[c.Name]
+		if !ok {
+			continue
+		}
+		seen++
+		t.Run(c.Name, func(t *testing.T) {
+			args := append(append([]string{}, c.Args...), extra...)
+			want := evalCLI(t, dir, args, c.Inputs)
+			compare(t, want, beamCLI(t, dir, args, c.Inputs))
+		})
+	}
+	if seen != len(usersSample) {
+		t.Errorf("%d of the %d sample cases are in cases.json", seen, len(usersSample))
+	}
+}
+
+type lmRow struct {
+	ID    string    `parquet:"id"`
+	LP    []float64 `parquet:"token_logprobs,list"`
+	Mask  []int32   `parquet:"mask,list"`
+	Text  string    `parquet:"text"`
+	Bytes int64     `parquet:"n_bytes"`
+	Words int64     `parquet:"n_words"`
+	Lang  string    `parquet:"lang"`
+}
+
+// Token log-probabilities with --mask, --text, --bytes and --words, over
+// files of many row groups.
+func TestLanguageModelFlags(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(3, 5))
+	words := []string{"the", "cat", "été", "日本語", "sat"}
+	for f := range 3 {
+		var rows []lmRow
+		for i := range 150 + 50*f {
+			k := 1 + r.IntN(20)
+			row := lmRow{ID: fmt.Sprintf("d%d-%d", f, i), Lang: []string{"en", "fr"}[i%2]}
+			for j := range k {
+				row.LP = append(row.LP, -r.ExpFloat64()*2)
+				row.Mask = append(row.Mask, int32(min(j, 1)))
+			}
+			for j := r.IntN(6); j >= 0; j-- {
+				row.Text += words[r.IntN(len(words))] + " "
+			}
+			row.Bytes, row.Words = int64(len(row.Text)), int64(len(strings.Fields(row.Text)))
+			rows = append(rows, row)
+		}
+		fh, err := os.Create(filepath.Join(dir, fmt.Sprintf("lm-%d.parquet", f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := parquet.NewGenericWriter[lmRow](fh, parquet.MaxRowsPerRowGroup(40))
+		if _, err := w.Write(rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := fh.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		{"--logprob", "token_logprobs", "--mask", "mask", "--text", "text", "--by", "lang", "--id", "id", "--worst", "4"},
+		{"--logprob", "token_logprobs", "--bytes", "n_bytes", "--words", "n_words", "--base", "2", "--bootstrap", "40"},
+	} {
+		want := evalCLI(t, dir, args, []string{"."})
+		if want.code != 0 {
+			t.Fatalf("eval %q: exit %d: %s", args, want.code, want.stderr)
+		}
+		compare(t, want, beamCLI(t, dir, args, []string{"."}))
+	}
+}
+
+// Inputs, the reports, the kept state and the launcher's merged state in
+// object storage (an in-process S3 server): the report is eval's over the
+// same URL, and the temporary state is removed.
+func TestObjectStore(t *testing.T) {
+	s := storetest.StartS3(t)
+	dir := t.TempDir()
+	genFiles(t, dir, -1, 0)
+	names, err := filepath.Glob(filepath.Join(dir, "*.parquet"))
+	if err != nil || len(names) == 0 {
+		t.Fatal(names, err)
+	}
+	for _, n := range names {
+		data, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Put(t, "in/"+filepath.Base(n), data)
+	}
+	in := s.URL("in/")
+	want := evalCLI(t, dir, genArgs, []string{in})
+	if want.code != 0 || want.json == nil {
+		t.Fatalf("eval over %s: exit %d: %s", in, want.code, want.stderr)
+	}
+	out, kept := s.URL("out/r.json"), s.URL("out/merged.evst")
+	args := append(append([]string{}, genArgs...), "--json", out, "--state", kept, "--state_dir", s.URL("tmp/"))
+	got := beamRun(t, dir, args, []string{in}, "")
+	ctx := context.Background()
+	if got.json, err = store.ReadAll(ctx, out, 1<<30); err != nil {
+		t.Fatalf("exit %d, stderr %q: %v", got.code, got.stderr, err)
+	}
+	compare(t, want, got)
+	st, err := store.ReadAll(ctx, kept, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := partial.Decode(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.Complete(); err != nil || len(ps.Inputs) != len(names) {
+		t.Errorf("kept state: %v, %d inputs", err, len(ps.Inputs))
+	}
+	// The merged state the job wrote for the launcher is gone.
+	if left, err := store.Expand(ctx, s.URL("tmp/*"), nil); err == nil || !strings.Contains(err.Error(), "no object matches") {
+		t.Errorf("temporary states left: %q (%v)", left, err)
 	}
 }
