@@ -131,6 +131,7 @@ func launcherFlags(h flag.ErrorHandling) (*flag.FlagSet, *cli) {
 		fs.Var(&recorded{name: f.Name, v: f.Value, args: &c.args}, f.Name, f.Usage)
 	})
 	fs.BoolVar(&c.verbose, "beam_log", false, "show the runner's and the SDK's logs on stderr (Prism's logs otherwise hidden)")
+	fs.IntVar(&c.attempts, "share_attempts", 3, "most attempts at a share whose evaluation fails transiently (an object store error its own retries did not overcome); each failed attempt hands the share back to the runner")
 	fs.StringVar(&c.stateDir, "state_dir", "", "`DIR` (path or URL) where a worker writes the merged state for the launcher (default: a temporary directory)")
 	flag.VisitAll(func(f *flag.Flag) {
 		if fs.Lookup(f.Name) == nil {
@@ -161,6 +162,7 @@ type cli struct {
 	args     []string
 	verbose  bool
 	stateDir string
+	attempts int
 }
 
 // run evaluates the inputs on the runner the flags chose and reports
@@ -196,7 +198,7 @@ func (c *cli) run(ctx context.Context, fs *flag.FlagSet, inputs []string, stdout
 		return fail("%v", err)
 	}
 	defer cleanup()
-	if err := Run(ctx, c.args, *plan, out); err != nil {
+	if err := Run(ctx, c.args, *plan, c.attempts, out); err != nil {
 		if msg, ok := evalbeam.JobError(err); ok {
 			return fail("%s", msg)
 		}
@@ -245,12 +247,12 @@ func readState(ctx context.Context, path string) ([]byte, error) {
 
 // Run builds and runs the pipeline; the merged state is written to out.
 // A file at out is removed first, so that a failed job leaves none.
-func Run(ctx context.Context, args []string, plan cmdline.Plan, out string) error {
+func Run(ctx context.Context, args []string, plan cmdline.Plan, attempts int, out string) error {
 	if !store.IsURL(out) {
 		os.Remove(out)
 	}
 	p, s := beam.NewPipelineWithRoot()
-	evalbeam.Build(s, args, plan, out)
+	evalbeam.Build(s, args, plan, attempts, out)
 	return beamx.Run(ctx, p)
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/parquet-go/parquet-go"
@@ -334,29 +336,73 @@ func TestGeneratedInvalidRow(t *testing.T) {
 	compare(t, want, beamCLI(t, dir, genArgs, []string{"."}))
 }
 
-// Prism does not retry a failed bundle: the job fails (see README). This
-// test shows what a retry relies on: a failed share fails the job with no
-// state and no report; the job run again gives eval's report; a share
-// evaluated twice gives the same bytes; and the combine refuses two
-// states of one share rather than count it twice.
-func TestFailedShareThenRetry(t *testing.T) {
+// setFaults sets the injected faults (share: failed attempts) and clears
+// the attempt counts.
+func setFaults(m map[int]int) {
+	evalbeam.Faults.Lock()
+	defer evalbeam.Faults.Unlock()
+	evalbeam.Faults.M = m
+	evalbeam.Faults.Attempts = map[int]int{}
+}
+
+func attempts() map[int]int {
+	evalbeam.Faults.Lock()
+	defer evalbeam.Faults.Unlock()
+	return maps.Clone(evalbeam.Faults.Attempts)
+}
+
+// A share whose evaluation fails (transiently) is handed back to the
+// runner, which runs it again in a later bundle of the same job: Prism
+// evaluates share 2 twice and shares 5 and 7 three times, every other
+// share once, and the report is eval's. (Prism does not retry a bundle
+// that fails: see README.)
+func TestFailedShareRetried(t *testing.T) {
 	dir := t.TempDir()
 	genFiles(t, dir, -1, 0)
 	want := evalCLI(t, dir, genArgs, []string{"."})
+	old := evalbeam.RetryDelay
+	evalbeam.RetryDelay = 10 * time.Millisecond
+	defer func() { evalbeam.RetryDelay = old; setFaults(map[int]int{}) }()
 
-	evalbeam.Faults.Lock()
-	evalbeam.Faults.M[2] = 1
-	evalbeam.Faults.Unlock()
-	failed := beamCLI(t, dir, genArgs, []string{"."})
-	evalbeam.Faults.Lock()
-	left := evalbeam.Faults.M[2]
-	evalbeam.Faults.Unlock()
-	if left != 0 {
-		t.Fatalf("the fault was not reached (%d left)", left)
+	setFaults(map[int]int{2: 1, 5: 2, 7: 2})
+	compare(t, want, beamCLI(t, dir, genArgs, []string{"."}))
+	got := attempts()
+	if len(got) < 8 {
+		t.Fatalf("attempts %v: fewer than 8 shares", got)
 	}
-	if failed.code != 2 || failed.json != nil || !strings.Contains(failed.stderr, "injected fault in share 2") {
+	for share, n := range got {
+		w := map[int]int{2: 2, 5: 3, 7: 3}[share]
+		if w == 0 {
+			w = 1
+		}
+		if n != w {
+			t.Errorf("share %d: %d attempts, want %d (all: %v)", share, n, w, got)
+		}
+	}
+}
+
+// A share that fails more often than --share_attempts fails the job with
+// no state and no report; the job run again gives eval's report. Then the
+// two properties a runner's retry of a bundle relies on: a share evaluated
+// twice gives the same bytes, and the combine refuses two states of one
+// share rather than count it twice.
+func TestFailedShareThenRerun(t *testing.T) {
+	dir := t.TempDir()
+	genFiles(t, dir, -1, 0)
+	want := evalCLI(t, dir, genArgs, []string{"."})
+	old := evalbeam.RetryDelay
+	evalbeam.RetryDelay = 10 * time.Millisecond
+	defer func() { evalbeam.RetryDelay = old; setFaults(map[int]int{}) }()
+
+	setFaults(map[int]int{2: 5})
+	failed := beamCLI(t, dir, append([]string{"--share_attempts", "3"}, genArgs...), []string{"."})
+	if n := attempts()[2]; n != 3 {
+		t.Errorf("share 2: %d attempts, want 3", n)
+	}
+	if failed.code != 2 || failed.json != nil || !strings.Contains(failed.stderr, "injected fault (2 left)") {
 		t.Fatalf("with a failed share: exit %d, report %v, stderr %q", failed.code, failed.json != nil, failed.stderr)
 	}
+	setFaults(map[int]int{})
 	compare(t, want, beamCLI(t, dir, genArgs, []string{"."}))
 
 	// A share evaluated twice (a retried bundle) gives the same state, and
