@@ -55,7 +55,7 @@ reach, on a cluster).
 Exit status: 0 ok, 1 a gate failed, 2 an error (an invalid row, a bad flag,
 a failed job): no report is written.
 
-Flags:
+eval's flags:
 `
 
 // refused are eval's flags that evalnll-beam does not take, and why.
@@ -130,17 +130,24 @@ func launcherFlags(h flag.ErrorHandling) (*flag.FlagSet, *cli) {
 	evfs.VisitAll(func(f *flag.Flag) {
 		fs.Var(&recorded{name: f.Name, v: f.Value, args: &c.args}, f.Name, f.Usage)
 	})
-	fs.BoolVar(&c.verbose, "beam_log", false, "show the runner's and the SDK's logs on stderr (Prism's logs otherwise hidden)")
-	fs.IntVar(&c.attempts, "share_attempts", 3, "most attempts at a share whose evaluation fails transiently (an object store error its own retries did not overcome); each failed attempt hands the share back to the runner")
-	fs.StringVar(&c.stateDir, "state_dir", "", "`DIR` (path or URL) where a worker writes the merged state for the launcher (default: a temporary directory)")
+	// The other flags, also on their own set for the help.
+	other := flag.NewFlagSet("beam", flag.ContinueOnError)
+	other.BoolVar(&c.verbose, "beam_log", false, "show the runner's and the SDK's logs on stderr (Prism's logs otherwise hidden)")
+	other.IntVar(&c.attempts, "share_attempts", 3, "most attempts at a share whose evaluation fails transiently (an object store error its own retries did not overcome); each failed attempt hands the share back to the runner")
+	other.StringVar(&c.stateDir, "state_dir", "", "`DIR` (path or URL) where a worker writes the merged state for the launcher (default: a temporary directory)")
 	flag.VisitAll(func(f *flag.Flag) {
-		if fs.Lookup(f.Name) == nil {
-			fs.Var(f.Value, f.Name, f.Usage)
+		if evfs.Lookup(f.Name) == nil && other.Lookup(f.Name) == nil {
+			other.Var(f.Value, f.Name, f.Usage)
 		}
 	})
+	other.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
+		evfs.SetOutput(fs.Output())
+		evfs.PrintDefaults()
+		fmt.Fprint(fs.Output(), "\nevalnll-beam's and Beam's flags:\n")
+		other.SetOutput(fs.Output())
+		other.PrintDefaults()
 	}
 	return fs, c
 }
