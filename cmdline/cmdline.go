@@ -53,11 +53,14 @@ type Plan struct {
 	// batches; a stream counts 1) of every file, so that a share holds
 	// about one unit.
 	Shares int
+	// Warnings are what eval prints before it reads a row (caveats about
+	// the columns), each after "evalnll: warning: ".
+	Warnings []string
 }
 
 // Plan checks the flags and the inputs as eval does before it reads a
-// row (the flags, the outputs they name, the columns and kind,
-// --num-classes, the gates) and lists the inputs. The error is the one
+// row (the flags, the outputs they name and that none is an input, the
+// columns and kind, --num-classes, the gates) and lists the inputs. The error is the one
 // eval would print (exit 2). Standard input ("-") is refused: it cannot be
 // shared out.
 func (e *Eval) Plan(ctx context.Context, inputs []string) (*Plan, error) {
@@ -65,7 +68,7 @@ func (e *Eval) Plan(ctx context.Context, inputs []string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{Inputs: p.Inputs, Paths: p.Paths, Shares: p.Shares}, nil
+	return &Plan{Inputs: p.Inputs, Paths: p.Paths, Shares: p.Shares, Warnings: p.Warnings}, nil
 }
 
 // EvalShare evaluates share i (0 <= i < p.Shares) of the plan's inputs and

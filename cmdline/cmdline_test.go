@@ -143,6 +143,8 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{"--logit", "logit", "--fail-if", "mean_std > 1", input}, "--fail-if"},
 		{[]string{"--logit", "logit", "-o", "r.txt", input}, "unknown extension"},
 		{[]string{"--logit", "logit", "-"}, "standard input"},
+		{[]string{"--logit", "logit", "--json", input, input}, "an output never replaces what is read"},
+		{[]string{"--logit", "logit", "--state", "../testdata/golden/row_groups_many/./preds.parquet", input}, "--state ../testdata/golden/row_groups_many/./preds.parquet: is the input"},
 	} {
 		ev, inputs := parse(t, c.args...)
 		_, err := ev.Plan(context.Background(), inputs)

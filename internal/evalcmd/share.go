@@ -34,6 +34,9 @@ func OpenURL(ctx context.Context, u string, opt reader.Options) (reader.File, er
 type Plan struct {
 	Inputs, Paths []string
 	Shares        int
+	// Warnings are what eval prints before it reads a row (the mapping's
+	// caveats), each after "evalnll: warning: ".
+	Warnings []string
 }
 
 // shareFiles are the opened files of a plan.
@@ -94,11 +97,15 @@ func (f *Flags) Plan(ctx context.Context, inputs []string) (*Plan, error) {
 	if f.State == "-" {
 		return nil, usagef("--state: a state is binary; give a file, not -")
 	}
-	if _, err := f.Outputs(); err != nil {
+	outs, err := f.Outputs()
+	if err != nil {
 		return nil, err
 	}
 	paths, err := pipeline.ExpandContext(ctx, inputs)
 	if err != nil {
+		return nil, err
+	}
+	if err := f.checkOutputs(outs, paths); err != nil {
 		return nil, err
 	}
 	p := &Plan{Inputs: inputs, Paths: paths}
@@ -108,9 +115,11 @@ func (f *Flags) Plan(ctx context.Context, inputs []string) (*Plan, error) {
 		return nil, err
 	}
 	planned := *cfg
-	if _, err := f.resolve(s.files, s.names, &planned); err != nil {
+	mp, err := f.resolve(s.files, s.names, &planned)
+	if err != nil {
 		return nil, err
 	}
+	p.Warnings = append(p.Warnings, mp.Warnings()...)
 	if f.NumClasses > 0 && planned.Kind != metrics.Multiclass && planned.Kind != metrics.Multilabel {
 		return nil, usagef("--num-classes: a %s run has no class count", planned.Kind)
 	}
@@ -172,4 +181,37 @@ func (f *Flags) EvalShare(ctx context.Context, p *Plan, i int) ([]byte, error) {
 		return nil, GateFlagError(err)
 	}
 	return StateOf(run, s.files, s.names, shard)
+}
+
+// checkOutputs refuses, as eval does, an output (or --state) that is an
+// input or the baseline: the same file by device and inode, or for a file
+// not yet created the same name in the same directory. Object store URLs
+// and standard output are not compared.
+func (f *Flags) checkOutputs(outs []Output, paths []string) error {
+	type named struct{ what, path string }
+	var ins []named
+	for _, p := range paths {
+		ins = append(ins, named{"the input", p})
+	}
+	if f.Baseline != "" {
+		ins = append(ins, named{"the --baseline", f.Baseline})
+	}
+	if f.State != "" {
+		outs = append(outs, Output{Path: f.State, Flag: "--state"})
+	}
+	for _, o := range outs {
+		if o.Path == "-" || store.IsURL(o.Path) {
+			continue
+		}
+		k, _ := pipeline.KeyOf(o.Path)
+		for _, in := range ins {
+			if in.path == "-" || store.IsURL(in.path) {
+				continue
+			}
+			if ik, _ := pipeline.KeyOf(in.path); ik == k {
+				return usagef("%s %s: is %s %s; an output never replaces what is read", o.Flag, o.Path, in.what, in.path)
+			}
+		}
+	}
+	return nil
 }

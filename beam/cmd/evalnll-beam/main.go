@@ -200,6 +200,9 @@ func (c *cli) run(ctx context.Context, fs *flag.FlagSet, inputs []string, stdout
 	if err != nil {
 		return fail("%v", err)
 	}
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(stderr, "evalnll: warning: %s\n", report.Escape(w))
+	}
 	out, cleanup, err := c.statePath()
 	if err != nil {
 		return fail("%v", err)
