@@ -144,6 +144,7 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{"--logit", "logit", "-o", "r.txt", input}, "unknown extension"},
 		{[]string{"--logit", "logit", "-"}, "standard input"},
 		{[]string{"--logit", "logit", "--json", input, input}, "an output never replaces what is read"},
+		{[]string{"--kind", "logprob", "--logprob", "logit", "--svg", "x.svg", input}, "--svg/--png: a logprob run has no calibration"},
 		{[]string{"--logit", "logit", "--state", "../testdata/golden/row_groups_many/./preds.parquet", input}, "--state ../testdata/golden/row_groups_many/./preds.parquet: is the input"},
 	} {
 		ev, inputs := parse(t, c.args...)

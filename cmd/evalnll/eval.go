@@ -223,20 +223,11 @@ func cmdEval(e *env, args []string) (int, error) {
 	warnings := append([]string(nil), mp.Warnings()...)
 	// A reliability diagram needs calibration: known from the mapping,
 	// before any row is read. The other outputs are still written.
-	if !planned.Kind.HasCalibration() {
-		var keep []output
-		for _, o := range outs {
-			if o.Format == "svg" || o.Format == "png" {
-				warnings = append(warnings, fmt.Sprintf("%s not written: a %s run has no calibration, so no reliability diagram", o.Path, planned.Kind))
-				continue
-			}
-			keep = append(keep, o)
-		}
-		if len(keep) == 0 && len(outs) > 0 {
-			return 0, usagef("--svg/--png: a %s run has no calibration, so no reliability diagram; give --json or --md, or no output flag for a summary", planned.Kind)
-		}
-		outs = keep
+	outs, dropped, err := evalcmd.DropDiagrams(outs, planned.Kind)
+	if err != nil {
+		return 0, err
 	}
+	warnings = append(warnings, dropped...)
 	for _, w := range warnings {
 		fmt.Fprintf(e.stderr, "evalnll: warning: %s\n", report.Escape(w))
 	}

@@ -3,11 +3,13 @@ package evalcmd
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"path"
 	"path/filepath"
 	"strings"
 
+	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/report"
 	"github.com/evalnll/evalnll/store"
 )
@@ -208,4 +210,26 @@ func linkPaths(img, md string) (string, string, bool) {
 var contentTypes = map[string]string{
 	"json": "application/json", "md": "text/markdown; charset=utf-8", "markdown": "text/markdown; charset=utf-8",
 	"svg": "image/svg+xml", "png": "image/png",
+}
+
+// DropDiagrams leaves out the reliability diagrams (--svg, --png, -o
+// .svg/.png) of a run of a kind without calibration, known before any row
+// is read, with a warning for each; naming only diagrams is an error.
+func DropDiagrams(outs []Output, kind metrics.Kind) ([]Output, []string, error) {
+	if kind.HasCalibration() {
+		return outs, nil, nil
+	}
+	var keep []Output
+	var warnings []string
+	for _, o := range outs {
+		if o.Format == "svg" || o.Format == "png" {
+			warnings = append(warnings, fmt.Sprintf("%s not written: a %s run has no calibration, so no reliability diagram", o.Path, kind))
+			continue
+		}
+		keep = append(keep, o)
+	}
+	if len(keep) == 0 && len(outs) > 0 {
+		return nil, nil, usagef("--svg/--png: a %s run has no calibration, so no reliability diagram; give --json or --md, or no output flag for a summary", kind)
+	}
+	return keep, warnings, nil
 }

@@ -56,6 +56,8 @@ type ReportOptions struct {
 	// StatePath, if set, gets State with the reports.
 	StatePath string
 	State     []byte
+	// Warnings are added to the report.
+	Warnings []string
 }
 
 // Report summarises a merged run through the library's one report
@@ -80,6 +82,9 @@ func (w *IO) Report(r *Run, o ReportOptions) (int, error) {
 		return 0, GateFlagError(err)
 	}
 	m.MinSliceSize = o.MinSliceSize
+	for _, w := range o.Warnings {
+		m.AddWarning(w)
+	}
 	if o.Worst < len(m.Worst) {
 		m.Worst = m.Worst[:o.Worst]
 	}
@@ -288,9 +293,17 @@ func (w *IO) Merge(f *Flags, worstSet bool, srcs []StateSource) (int, error) {
 	if err := st.Complete(); err != nil {
 		return 0, fmt.Errorf("merge of %d states: %v", len(srcs), err)
 	}
+	// As eval: no reliability diagram of a kind without calibration.
+	outs, warnings, err := DropDiagrams(outs, cfg.Kind)
+	if err != nil {
+		return 0, err
+	}
+	for _, x := range warnings {
+		fmt.Fprintf(w.Stderr, "evalnll: warning: %s\n", report.Escape(x))
+	}
 	run := &Run{Config: cfg, Mapping: st.Mapping, Inputs: st.Inputs, State: st.Metrics}
 	return w.Report(run, ReportOptions{Outs: outs, Gates: gates, Limits: limits, Base: base, AllowMismatch: f.AllowMismatch,
-		MinSliceSize: int64(f.MinSliceSize), Worst: worst, StatePath: f.State, State: data})
+		MinSliceSize: int64(f.MinSliceSize), Worst: worst, StatePath: f.State, State: data, Warnings: warnings})
 }
 
 // MergeFlags are the flags of eval that merge takes.

@@ -120,6 +120,9 @@ func (f *Flags) Plan(ctx context.Context, inputs []string) (*Plan, error) {
 		return nil, err
 	}
 	p.Warnings = append(p.Warnings, mp.Warnings()...)
+	if _, _, err := DropDiagrams(outs, planned.Kind); err != nil {
+		return nil, err
+	}
 	if f.NumClasses > 0 && planned.Kind != metrics.Multiclass && planned.Kind != metrics.Multilabel {
 		return nil, usagef("--num-classes: a %s run has no class count", planned.Kind)
 	}

@@ -558,6 +558,8 @@ func TestLanguageModelFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--logprob", "token_logprobs", "--mask", "mask", "--text", "text", "--by", "lang", "--id", "id", "--worst", "4"},
 		{"--logprob", "token_logprobs", "--bytes", "n_bytes", "--words", "n_words", "--base", "2", "--bootstrap", "40"},
+		// No reliability diagram of token log-probabilities: a warning.
+		{"--logprob", "token_logprobs", "--svg", "diagram.svg", "-o", "diagram.png"},
 	} {
 		want := evalCLI(t, dir, args, []string{"."})
 		if want.code != 0 || !strings.Contains(want.stderr, "evalnll: warning: ") {
