@@ -144,6 +144,9 @@ func cmdEval(e *env, args []string) (int, error) {
 	if f.MemProfile != "" {
 		onames = append(onames, namedPath{"--memprofile", f.MemProfile})
 	}
+	if f.State != "" {
+		onames = append(onames, namedPath{"--state", f.State})
+	}
 	for _, p := range paths {
 		inames = append(inames, namedPath{"input", p})
 	}

@@ -71,5 +71,24 @@ func cmdMerge(e *env, args []string) (int, error) {
 	for i, p := range paths {
 		srcs[i] = evalcmd.StateFile(p)
 	}
-	return e.io().Merge(&f, worstSet, srcs)
+	w := e.io()
+	// Nothing is read nor written before every output is known to be
+	// none of the states nor the baseline.
+	w.CheckOutputs = func(outs []evalcmd.Output) error {
+		var onames, inames []namedPath
+		for _, o := range outs {
+			onames = append(onames, namedPath{o.Flag, o.Path})
+		}
+		if f.State != "" {
+			onames = append(onames, namedPath{"--state", f.State})
+		}
+		for _, p := range paths {
+			inames = append(inames, namedPath{"STATE", p})
+		}
+		if f.Baseline != "" {
+			inames = append(inames, namedPath{"--baseline", f.Baseline})
+		}
+		return checkOutputs(e, onames, inames, len(outs) == 0 && f.State == "")
+	}
+	return w.Merge(&f, worstSet, srcs)
 }

@@ -21,6 +21,9 @@ type IO struct {
 	// Commit writes a set of outputs all or nothing; nil stages the set,
 	// then commits it under Ctx.
 	Commit func(*report.OutputSet) error
+	// CheckOutputs, if set, refuses outputs before anything is read (the
+	// command's check that none is an input).
+	CheckOutputs func([]Output) error
 }
 
 func (w *IO) commit(set *report.OutputSet) error {

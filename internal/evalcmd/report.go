@@ -246,6 +246,11 @@ func (w *IO) Merge(f *Flags, worstSet bool, srcs []StateSource) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if w.CheckOutputs != nil {
+		if err := w.CheckOutputs(outs); err != nil {
+			return 0, err
+		}
+	}
 	var base *report.Baseline
 	if f.Baseline != "" {
 		if store.IsURL(f.Baseline) {
