@@ -9,6 +9,7 @@ import (
 	evalnll "github.com/evalnll/evalnll"
 	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/internal/cli"
+	"github.com/evalnll/evalnll/internal/gateplan"
 	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/internal/pipeline"
@@ -283,7 +284,7 @@ func (w *IO) Merge(f *Flags, worstSet bool, srcs []StateSource) (int, error) {
 	} else if worst > cfg.Worst {
 		return 0, usagef("--worst %d: the states kept %d worst rows (eval --worst %d)", worst, cfg.Worst, cfg.Worst)
 	}
-	if err := GateFlagError(gate.Check(cfg, gates, limits)); err != nil {
+	if err := GateFlagError(gateplan.Check(cfg, gates, limits)); err != nil {
 		return 0, err
 	}
 	var data []byte
