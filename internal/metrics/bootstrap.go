@@ -520,20 +520,20 @@ func b2i(b bool) int64 {
 // addBootFast is addBoot for a whole batch of unweighted rows: each valid
 // row's bucket (bucketOf), then its terms added to the flat pending sums.
 func (e *Evaluator) addBootFast(c *Cols, t *terms) {
+	cal := e.cfg.Kind.HasCalibration()
+	// The pending cells are per bucket and calibration bin; without bins
+	// in the buckets (quantile binning) one bin, so that rows take
+	// addBootCal's loop all the same: flushBoot then adds the cells to
+	// the buckets' counts, NLL and Brier sums only.
+	bins := 0
+	if cal && len(e.st.boot) > 0 {
+		bins = max(1, len(e.st.boot[0].Gap))
+	}
 	if e.bpend == nil {
-		bins := 0
-		if len(e.st.boot) > 0 {
-			bins = len(e.st.boot[0].Gap)
-		}
 		e.bpend = newBootPend(len(e.st.boot), bins)
 	}
 	p := e.bpend
 	mask := uint64(len(e.st.boot) - 1)
-	cal := e.cfg.Kind.HasCalibration()
-	bins := 0
-	if cal && len(e.st.boot) > 0 {
-		bins = len(e.st.boot[0].Gap)
-	}
 	tokens := e.cfg.Tokens
 	lmb, lmw := e.cfg.LMBytes, e.cfg.LMWords
 	for lo := 0; lo < t.n; lo += pendRows {
@@ -614,7 +614,15 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 	p := e.bpend
 	nb := int(mask) + 1
 	n := hi - lo
-	bin := t.uniformBins(t.n, bins)[lo:hi]
+	var bin []int32
+	if bins == 1 {
+		// One bin (or quantile binning, one pending cell per bucket):
+		// every row's is 0.
+		t.zeroBin = grow(t.zeroBin, t.n)
+		bin = t.zeroBin[lo:hi]
+	} else {
+		bin = t.uniformBins(t.n, bins)[lo:hi]
+	}
 	reason, xs, conf := t.reason[lo:hi], t.x[lo:hi], t.conf[lo:hi]
 	fs, row0 := e.posSeed, e.row0+int64(lo)
 	cor, br, out := t.correct[lo:hi], t.brier[lo:hi], t.out[lo:hi]
