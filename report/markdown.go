@@ -204,7 +204,7 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 	opt("ECE", "ece", f.ECE)
 	opt("MCE", "", f.MCE)
 	if f.TopK != nil {
-		t.add(fmt.Sprintf("top-%d accuracy", f.TopKN), Fmt(*f.TopK))
+		t.add(fmt.Sprintf("top-%d accuracy", f.TopKN), m.figure(fmt.Sprintf("accuracy_top%d", f.TopKN), *f.TopK, nil))
 	}
 	opt("AUROC", "auroc", f.AUROC)
 	opt("AUPRC", "auprc", f.AUPRC)
