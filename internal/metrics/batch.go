@@ -35,9 +35,9 @@ type terms struct {
 	order        []int32 // rows grouped by slice
 	gather       []float64
 	gather2      []float64
-	bin          []int32 // see uniformBins
-	binN         int     // the bin count t.bin is for; 0: not filled
-	zeroBin      []int32 // zeros: the bins of a run with one (never written)
+	bin          []int32      // see uniformBins
+	binN         int          // the bin count t.bin is for; 0: not filled
+	zeroBin      []int32      // zeros: the bins of a run with one (never written)
 	hs           *histScratch // see histScratch; allocated when first needed
 	binAcc       []binAcc
 	keyOfCode    []int32
