@@ -817,7 +817,7 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 	}
 	kd.done(d, "class count")
 
-	// Histogram grids (about 650 KB each) are allocated for at most one
+	// Histogram grids (about 870 KB each) are allocated for at most one
 	// per 256 bytes of input, plus one.
 	grids := 1 + len(b)/256
 	sd := d.comp(compSlices, "slices")

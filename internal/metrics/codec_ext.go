@@ -84,7 +84,7 @@ func appendHist(e *enc, h *Hist) {
 	}
 }
 
-// histGrids bounds the histogram grids (about 650 KB each) a decoder
+// histGrids bounds the histogram grids (about 870 KB each) a decoder
 // allocates, by the bytes of its input: one per 256 bytes, plus one.
 func decodeHist(d *dec, cfg *Config, budget *int) *Hist {
 	if !d.flag("histogram") {
