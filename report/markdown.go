@@ -364,6 +364,10 @@ func (m *Model) mdCalibrationDetail(b *bytes.Buffer) {
 	if f := &m.Overall; f.AUROCTies != nil {
 		t.add("AUROC: tie bound (cells)", Fmt(*f.AUROCTies))
 	}
+	if f := &m.Overall; f.AUROC != nil && f.AUROCSE != nil && !math.IsNaN(*f.AUROCSE) {
+		lo, hi := max(0, *f.AUROC-1.96**f.AUROCSE), min(1, *f.AUROC+1.96**f.AUROCSE)
+		t.add("AUROC: DeLong 95% interval", "["+Fmt(lo)+", "+Fmt(hi)+"]")
+	}
 	t.write(b)
 	b.WriteString("\nOver the calibration bins: Brier reliability − resolution + uncertainty is the Brier score of the bins' mean confidences (the within-bin spread is left out).\n")
 }
