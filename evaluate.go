@@ -12,6 +12,7 @@ import (
 
 	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/internal/cli"
+	"github.com/evalnll/evalnll/internal/gateplan"
 	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/internal/pipeline"
@@ -252,12 +253,12 @@ func skippedText(m map[string]int64) string {
 // checkGates refuses, before any row is read, gates on figures a report of
 // cfg cannot have and a baseline that cannot match it.
 func checkGates(cfg *metrics.Config, spec Spec, names mapping.Names) error {
-	if err := gate.Check(cfg, spec.FailIf, spec.Limits); err != nil {
+	if err := gateplan.Check(cfg, spec.FailIf, spec.Limits); err != nil {
 		return err
 	}
 	if spec.Baseline != nil && len(spec.Limits) > 0 {
 		early := *spec.Baseline
-		return gate.MatchBaseline(&early, gate.PlannedDoc(cfg), spec.Limits, spec.AllowMismatch, names.AllowMismatch, func(string) {})
+		return gate.MatchBaseline(&early, gateplan.PlannedDoc(cfg), spec.Limits, spec.AllowMismatch, names.AllowMismatch, func(string) {})
 	}
 	return nil
 }

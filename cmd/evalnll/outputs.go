@@ -1,15 +1,14 @@
 package main
 
 import (
-	"github.com/evalnll/evalnll/store"
-
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
+	"github.com/evalnll/evalnll/internal/evalcmd"
 	"github.com/evalnll/evalnll/internal/pipeline"
 	"github.com/evalnll/evalnll/report"
+	"github.com/evalnll/evalnll/store"
 )
 
 // namedPath is a path given on the command line, with what gave it ("--json",
@@ -162,23 +161,13 @@ func commitOutputs(e *env, set *report.OutputSet) error {
 	return set.Commit(e.ctx)
 }
 
-// sinkFor is the sink of an output path: standard output for "-", else a
-// file written through a temporary file.
-func sinkFor(e *env, path string) report.Sink {
-	if path == "-" {
-		return report.WriterSink("-", e.stdout)
-	}
-	if store.IsURL(path) {
-		return &urlSink{ctx: e.ctx, url: path}
-	}
-	return report.FileSink(filepath.Clean(path))
+// io is where the command writes its outputs, committed by commitOutputs.
+func (e *env) io() *evalcmd.IO {
+	return &evalcmd.IO{Ctx: e.ctx, Stdout: e.stdout, Stderr: e.stderr,
+		Commit: func(set *report.OutputSet) error { return commitOutputs(e, set) }}
 }
 
 // addOutput adds data for path to set, standard output last.
 func addOutput(e *env, set *report.OutputSet, path string, data []byte) {
-	if path == "-" {
-		set.AddLast(sinkFor(e, path), data)
-		return
-	}
-	set.Add(sinkFor(e, path), data)
+	e.io().AddOutput(set, path, data)
 }
