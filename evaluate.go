@@ -48,12 +48,12 @@ func Evaluate(ctx context.Context, spec Spec, inputs ...string) (*report.Model, 
 	if stdin == nil {
 		stdin = os.Stdin
 	}
-	files, names, cleanup, err := pipeline.Open(ctx, inputs, stdin, opt)
+	files, names, keys, cleanup, err := pipeline.Open(ctx, inputs, stdin, opt)
 	defer cleanup()
 	if err != nil {
 		return nil, err
 	}
-	m, _, err := evaluateFiles(ctx, spec, mapping.NamesFrom(ctx, specNames), cfg, cli.Options{}, inputs, files, names)
+	m, _, err := evaluateFiles(ctx, spec, mapping.NamesFrom(ctx, specNames), cfg, cli.Options{Keys: keys}, inputs, files, names)
 	return m, err
 }
 
@@ -84,7 +84,11 @@ func evaluateFiles(ctx context.Context, spec Spec, names mapping.Names, cfg *met
 		return nil, nil, err
 	}
 	job := mp.Job(files, inputNames, cfg)
-	job.Keys = pipeline.InputKeys(args, inputNames)
+	if len(opt.Keys) == len(files) {
+		job.Keys = opt.Keys
+	} else {
+		job.Keys = pipeline.InputKeys(args, inputNames)
+	}
 	job.Options = pipeline.Options{Workers: spec.Workers}
 	job.Shard = opt.Shard
 	if mp.ListPred() {
