@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -160,6 +161,10 @@ type arrowFile struct {
 	blocks     []arrowBlock
 	compressed []bool // per record batch
 
+	// plainStrs[i] is set once a scan found string column i not worth
+	// dictionary-encoding (see strIntern).
+	plainStrs []atomic.Bool
+
 	mu     sync.Mutex
 	free   []*ipc.FileReader // readers not in use by a scanner
 	users  int               // readers in use by scanners
@@ -194,6 +199,7 @@ func openArrowFile(path, name string, src io.ReaderAt, closer io.Closer, size in
 	f.free = append(f.free, r)
 	f.schema = r.Schema()
 	f.fields = arrowFields(f.schema)
+	f.plainStrs = make([]atomic.Bool, len(f.fields))
 	for i, n := range ft.rows {
 		f.units = append(f.units, Unit{Index: i, Rows: n})
 		if f.rows += n; f.rows < 0 {
@@ -316,6 +322,10 @@ func (f *arrowFile) Scan(u int, cols []string, maxRows int) Scanner {
 	s.file = f
 	if s.err != nil {
 		return s
+	}
+	for k, c := range s.cols {
+		c.fileOff = &f.plainStrs[s.colIdx[k]]
+		c.in.off = c.fileOff.Load()
 	}
 	switch {
 	case u < 0:

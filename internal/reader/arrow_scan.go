@@ -373,8 +373,10 @@ func getArrowCol(f Field) *arrowCol {
 	if c == nil {
 		return &arrowCol{field: f}
 	}
+	in := c.in
+	in.reset()
 	*c = arrowCol{field: f, valid: c.valid[:0], elemValid: c.elemValid[:0], bools: c.bools[:0], ints: c.ints[:0],
-		f32: c.f32[:0], f64: c.f64[:0], strs: c.strs[:0], codes: c.codes[:0], offs: c.offs[:0]}
+		f32: c.f32[:0], f64: c.f64[:0], strs: c.strs[:0], codes: c.codes[:0], offs: c.offs[:0], in: in}
 	return c
 }
 
@@ -384,6 +386,7 @@ func putArrowCols(cs []*arrowCol) {
 	for _, c := range cs {
 		clear(c.strs[:cap(c.strs)])
 		c.out, c.dictData, c.dict = column.Column{}, nil, nil
+		c.in.reset()
 	}
 	arrowCols.mu.Lock()
 	defer arrowCols.mu.Unlock()
