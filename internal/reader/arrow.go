@@ -189,7 +189,7 @@ func openArrowFile(path, name string, src io.ReaderAt, closer io.Closer, size in
 	f := &arrowFile{path: path, name: name, src: src, closer: closer, size: size, opt: opt, alloc: alloc, blocks: ft.batches, compressed: ft.compressed,
 		buffers: ft.buffers, sels: map[*ipc.FileReader]*selectReaderAt{}}
 	osf, isOS := src.(*os.File)
-	f.selective = isOS && !opt.noMmap && !opt.mmap && !slices.Contains(ft.compressed, true)
+	f.selective = isOS && !opt.noMmap && !opt.mmap && !slices.Contains(ft.compressed, true) && smallBatches(ft.batches)
 	if f.selective {
 		r, err := f.newReader()
 		if err == nil {

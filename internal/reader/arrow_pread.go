@@ -10,8 +10,8 @@ import (
 )
 
 // Reading the record batches of an Arrow IPC file, when it can be done so
-// (an uncompressed file whose columns are all of the types bufferCount
-// knows), copies only the buffers of the columns a scan asks for from the
+// (an uncompressed file of record batches of at most selectiveMaxBody
+// bytes, whose columns are all of the types bufferCount knows), copies only the buffers of the columns a scan asks for from the
 // file into a message body that is reused from record batch to record
 // batch (bodyPool), zeroing the rest, rather than mapping the file: on the
 // shared VMs evalnll is measured on, mapping a page of the page cache
@@ -21,6 +21,25 @@ import (
 // every column from the body; the zeroed buffers of the others are valid
 // arrays (no nulls counted from the bitmaps, zero offsets, zero values)
 // that nothing reads.
+
+// selectiveMaxBody is the largest record batch body of a file read
+// selectively. A body is read whole before its rows are used, and stays in
+// memory until the next: a file of larger record batches (a few of hundreds
+// of megabytes) is mapped instead, whose pages leave the resident set as
+// its rows are read, and whose record batches can be cut into parts that
+// workers share without each reading the whole batch.
+const selectiveMaxBody = 8 << 20
+
+// smallBatches reports whether every record batch body is at most
+// selectiveMaxBody bytes.
+func smallBatches(batches []arrowBlock) bool {
+	for _, b := range batches {
+		if b.bodyLen > selectiveMaxBody {
+			return false
+		}
+	}
+	return true
+}
 
 // bodyRange is a buffer of a record batch body: off and n bytes.
 type bodyRange struct{ off, n int64 }
