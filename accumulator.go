@@ -1,6 +1,7 @@
 package evalnll
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -211,51 +212,22 @@ func (a *Accumulator) Report() (*report.Model, error) {
 	return m, nil
 }
 
-// compatible reports the first setting in which a and other differ.
+// compatible reports the first setting in which a and other differ: the
+// metrics configuration (compared by metrics.Config.Diff, the one table
+// of what makes two states unmergeable, shared with evalnll merge), then
+// the columns, which the configuration does not hold.
 func (a *Accumulator) compatible(other *Accumulator) error {
-	x, y := a.cfg, other.cfg
+	if d := a.cfg.Diff(other.cfg); d != nil {
+		return mismatch(*d)
+	}
 	diff := func(field string, p, q any) error {
 		return &MismatchError{Field: field, This: fmt.Sprint(p), Other: fmt.Sprint(q)}
 	}
-	switch {
-	case x.Kind != y.Kind:
-		return diff("Kind", x.Kind, y.Kind)
-	case x.Pred != y.Pred:
-		return diff("prediction form", predName(x.Pred), predName(y.Pred))
-	case x.Tokens != y.Tokens:
-		return diff("token lists", x.Tokens, y.Tokens)
-	case x.Eps != y.Eps:
-		return diff("Eps", x.Eps, y.Eps)
-	case x.Units != y.Units:
-		return diff("Units", x.Units, y.Units)
-	case x.Bins != y.Bins:
-		return diff("Bins", x.Bins, y.Bins)
-	case x.Binning != y.Binning:
-		return diff("Binning", x.Binning, y.Binning)
-	case x.Weighted != y.Weighted:
-		return diff("Weight", a.spec.Weight, other.spec.Weight)
-	case x.Skip != y.Skip:
-		return diff("SkipInvalid", x.Skip, y.Skip)
-	case x.Classes != y.Classes:
-		return diff("classes", x.Classes, y.Classes)
-	case x.ByCols != y.ByCols:
-		return diff("By", a.mp.Report().By, other.mp.Report().By)
-	case x.MaxSlices != y.MaxSlices:
-		return diff("MaxSlices", x.MaxSlices, y.MaxSlices)
-	case x.Worst != y.Worst:
-		return diff("Worst", x.Worst, y.Worst)
-	case x.HasID != y.HasID:
-		return diff("ID", a.spec.ID, other.spec.ID)
-	case x.Bootstrap != y.Bootstrap:
-		return diff("Bootstrap", x.Bootstrap, y.Bootstrap)
-	case x.Discrim != y.Discrim:
-		return diff("AUROC", x.Discrim, y.Discrim)
-	case x.Classwise != y.Classwise:
-		return diff("Classwise", x.Classwise, y.Classwise)
-	case x.TopK != y.TopK:
-		return diff("TopK", x.TopK, y.TopK)
-	case *x != *y:
-		return diff("settings", *x, *y)
+	if x, y := a.spec.Weight, other.spec.Weight; x != y {
+		return diff("Weight", x, y)
+	}
+	if x, y := a.spec.ID, other.spec.ID; x != y {
+		return diff("ID", x, y)
 	}
 	if p, q := a.mp.Report().Pairs(), other.mp.Report().Pairs(); fmt.Sprint(p) != fmt.Sprint(q) {
 		return diff("columns", p, q)
@@ -269,16 +241,42 @@ func (a *Accumulator) compatible(other *Accumulator) error {
 	return nil
 }
 
-func predName(p metrics.Pred) string {
-	return [...]string{"probabilities", "logits", "log-probabilities", "mean and std", "mean and var"}[p]
+// specFields names, for a setting of metrics.ConfigDiff (named as the
+// command line names it), the Spec field a library user set.
+var specFields = map[string]string{
+	"--kind": "Kind", "prediction column type": "prediction form", "--eps": "Eps", "--base": "Units",
+	"--bins": "Bins", "--binning": "Binning", "--weight": "Weight", "--on-invalid": "SkipInvalid",
+	"class count": "classes", "--by columns": "By", "--max-slices": "MaxSlices", "--worst": "Worst",
+	"--id": "ID", "--bootstrap": "Bootstrap", "bootstrap buckets": "Bootstrap",
+	"--bootstrap-seed": "BootstrapSeed", "--auroc": "AUROC", "--topk": "TopK", "--classwise": "Classwise",
+	"labels": "Positive/Classes", "--bytes": "Bytes", "--words/--text": "Words/Text", "--mask": "Mask",
 }
 
-// mergeStates adds o into s, after compatible found them alike. metrics'
-// State.Merge panics on states of two Config pointers, which intern makes
-// one; when it returns an error naming the mismatch, this returns that.
+// mismatch is the *MismatchError of a configuration difference.
+func mismatch(d metrics.ConfigDiff) *MismatchError {
+	f, ok := specFields[d.Field]
+	if !ok {
+		f = d.Field
+	}
+	return &MismatchError{Field: f, This: d.A, Other: d.B}
+}
+
+// mergeStates adds o into s, after compatible found them alike; an error
+// of metrics' State.Merge (a difference compatible did not see) is
+// returned as a *MismatchError, and s is then not to be used.
 func mergeStates(s, o *metrics.State) error {
-	s.Merge(o)
-	return nil
+	err := s.Merge(o)
+	var ce *metrics.ConfigError
+	var cc *metrics.ClassCountError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ce):
+		return mismatch(ce.ConfigDiff)
+	case errors.As(err, &cc):
+		return &MismatchError{Field: "classes", This: strconv.Itoa(cc.A.N), Other: strconv.Itoa(cc.B.N)}
+	}
+	return err
 }
 
 // configs holds one pointer per distinct configuration (see mergeStates).

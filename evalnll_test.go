@@ -233,6 +233,7 @@ func TestMergeMismatch(t *testing.T) {
 		{"Weight", func(s *evalnll.Spec) { s.Weight = "p" }},
 		{"ID", func(s *evalnll.Spec) { s.ID = "y" }},
 		{"By", func(s *evalnll.Spec) { s.By = []string{"y"} }},
+		{"AUROC", func(s *evalnll.Spec) { s.AUROC = true }},
 	} {
 		t.Run(c.field, func(t *testing.T) {
 			a, b := newAcc(func(*evalnll.Spec) {}), newAcc(c.other)

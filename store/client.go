@@ -199,6 +199,9 @@ func reason(err error) string {
 	if errors.As(err, &st) {
 		return st.Error()
 	}
+	if h := credentialHint(err); h != "" {
+		return "no credentials found: " + h
+	}
 	status := httpStatus(err)
 	code := ""
 	var ae smithy.APIError
@@ -239,6 +242,22 @@ func reason(err error) string {
 	return msg
 }
 
+// credentialHint says where each cloud's SDK looks for credentials when
+// err is that SDK finding none, and is "" otherwise. The SDKs have no
+// exported error type for it: their messages are matched.
+func credentialHint(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "get identity: get credentials"), strings.Contains(msg, "failed to refresh cached credentials"):
+		return "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with an instance role (a public bucket: ?anonymous=true)"
+	case strings.Contains(msg, "could not find default credentials"):
+		return "set GOOGLE_APPLICATION_CREDENTIALS or run 'gcloud auth application-default login' (a public bucket: ?anonymous=true)"
+	case strings.Contains(msg, "DefaultAzureCredential"), strings.Contains(msg, "ChainedTokenCredential"):
+		return "set AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN, or an Azure identity (AZURE_CLIENT_ID ...)"
+	}
+	return ""
+}
+
 // httpStatus digs the HTTP status out of the drivers' error types.
 func httpStatus(err error) int {
 	var hs interface{ HTTPStatusCode() int } // aws-sdk-go-v2
@@ -265,6 +284,12 @@ func (s stalled) Error() string { return fmt.Sprintf("stalled read (no data for 
 func classify(err error) Kind {
 	if errors.Is(err, ErrChanged) {
 		return Changed
+	}
+	if credentialHint(err) != "" {
+		// Retrying does not make credentials appear (the AWS SDK's
+		// failure to reach an instance-metadata endpoint looks like a
+		// network error).
+		return Permanent
 	}
 	var st stalled
 	if errors.As(err, &st) {

@@ -277,9 +277,9 @@ func TestPlannedDocMatchesReport(t *testing.T) {
 			t.Fatal(err)
 		}
 		switch {
-		case f.prob != "":
+		case f.Prob != "":
 			cfg.Pred = metrics.PredProb
-		case f.logit != "":
+		case f.Logit != "":
 			cfg.Pred = metrics.PredLogit
 		default:
 			cfg.Pred = metrics.PredLogprob

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -254,5 +255,44 @@ func TestInspectEveryFile(t *testing.T) {
 	// All good: exit 0, nothing on stderr.
 	if code, _, se := runCLI("inspect", golden("binary_prob_basic", "preds.parquet")); code != 0 || se != "" {
 		t.Errorf("a good file: exit %d, stderr %q", code, se)
+	}
+}
+
+// merge, like eval, writes no diagram of a kind without calibration: a
+// warning, in the reports too, and the JSON eval writes.
+func TestMergeDiagramWithoutCalibration(t *testing.T) {
+	dir := t.TempDir()
+	in := golden("logprob_tokens", "tokens.parquet")
+	js, svg := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.svg")
+	code, _, se := runCLI("eval", "--quiet", "--svg", svg, "--json", js, in)
+	if code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, se)
+	}
+	want, err := os.ReadFile(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(js)
+	var states []string
+	for i := range 2 {
+		st := filepath.Join(dir, fmt.Sprintf("s%d.evst", i))
+		if code, _, se := runCLI("eval", "--quiet", "--shard", fmt.Sprintf("%d/2", i), "--state", st, in); code != 0 {
+			t.Fatalf("shard %d: exit %d: %s", i, code, se)
+		}
+		states = append(states, st)
+	}
+	code, so, se2 := runCLI(append([]string{"merge", "--svg", svg, "--json", js}, states...)...)
+	if code != 0 || so != "" || se2 != se {
+		t.Fatalf("merge: exit %d, stdout %q, stderr %q; eval's stderr %q", code, so, se2, se)
+	}
+	if got, err := os.ReadFile(js); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("merge's JSON differs from eval's (%v):\n%s\n%s", err, got, want)
+	}
+	if _, err := os.Stat(svg); err == nil {
+		t.Error("a diagram was written")
+	}
+	code, _, se = runCLI(append([]string{"merge", "--svg", svg}, states...)...)
+	if code != 2 || !strings.Contains(se, "a logprob run has no calibration") {
+		t.Errorf("merge with only a diagram: exit %d, %q", code, se)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"context"
 	"hash/crc32"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,6 +75,11 @@ func TestOutputNeverOverInput(t *testing.T) {
 		{"json over input", append(ev, "--json", in, in), "--json"},
 		{"cpuprofile over input", append(ev, "--cpuprofile", in, in), "--cpuprofile"},
 		{"memprofile over input", append(ev, "--memprofile", in, in), "--memprofile"},
+		{"state over input", append(ev, "--state", in, in), "--state"},
+		{"file URL over input", append(ev, "--json", "file://"+filepath.Join(sub, "..", "in.parquet"), in), "the input"},
+		{"file URL input", append(ev, "--md", in, "file://"+in), "the input"},
+		{"sharded state over input", append(ev, "--shard", "0/2", "--state", filepath.Join(dir, "hard.md"), in), "--state"},
+		{"state and json one file", append(ev, "--state", filepath.Join(dir, "r.json"), "--json", filepath.Join(dir, "r.json"), in), "same file"},
 		{"symlink to input", append(ev, "--json", filepath.Join(dir, "link.json"), in), "the input"},
 		{"hard link to input", append(ev, "--md", filepath.Join(dir, "hard.md"), in), "the input"},
 		{"relative spelling", append(ev, "--json", filepath.Join(sub, "..", "in.parquet"), dir), "the input"},
@@ -102,6 +109,34 @@ func TestOutputNeverOverInput(t *testing.T) {
 				t.Fatal("an output was written")
 			}
 		})
+	}
+	// merge: no output over a state it reads or over its baseline.
+	st := filepath.Join(dir, "s.evst")
+	if c, _, se := runIn(t, append(ev, "--shard", "0/1", "--state", st, in)...); c != 0 {
+		t.Fatalf("eval --state: exit %d: %s", c, se)
+	}
+	stData, _ := os.ReadFile(st)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"merge", "--state", st, st}, "never replaces"},
+		{[]string{"merge", "--json", filepath.Join(sub, "..", "s.evst"), st}, "never replaces"},
+		{[]string{"merge", "--md", base, "--baseline", base, "--max-increase", "nll=1", st}, "never replaces"},
+		{[]string{"merge", "--state", filepath.Join(dir, "r.json"), "-o", filepath.Join(dir, "r.json"), st}, "same file"},
+	} {
+		args := c.args
+		code, so, se := runIn(t, args...)
+		if code != 2 || so != "" {
+			t.Fatalf("%v: exit %d, stdout %q, stderr %q", args, code, so, se)
+		}
+		oneLineErr(t, se, c.want)
+		if got, _ := os.ReadFile(st); !bytes.Equal(got, stData) {
+			t.Fatalf("%v changed the state", args)
+		}
+		if got, _ := os.ReadFile(base); !bytes.Equal(got, baseData) {
+			t.Fatalf("%v changed the baseline", args)
+		}
 	}
 	// compare --md over one of its reports.
 	for _, md := range []string{base, filepath.Join(sub, "..", "base.json")} {
@@ -249,5 +284,61 @@ func TestParquetWarningsSilenced(t *testing.T) {
 		if c.code == 2 {
 			oneLineErr(t, se.String(), bad+":30:")
 		}
+	}
+}
+
+func TestKeyOfURLs(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"s3://b/k/x.parquet", "s3://b/k/x.parquet?endpoint=http://127.0.0.1:9000", true},
+		{"s3://b/k/x.parquet", "s3://b/k/./x.parquet", true},
+		{"s3://B/k/x.parquet", "s3://b/k/x.parquet", true},
+		{"s3://b/k/x.parquet", "gs://b/k/x.parquet", false},
+		{"s3://b/k/x.parquet", "s3://c/k/x.parquet", false},
+		{"s3://b/k/x.json", "s3://b/k/x.parquet", false},
+		{"file:///tmp/x/../y.json", "/tmp/y.json", true},
+	} {
+		ka, _ := keyOf(c.a)
+		kb, _ := keyOf(c.b)
+		if (ka == kb) != c.same {
+			t.Errorf("keyOf(%q) == keyOf(%q): %v, want %v (%v, %v)", c.a, c.b, ka == kb, c.same, ka, kb)
+		}
+	}
+}
+
+// TestS3NoCredentials: without credentials an s3:// input fails at once
+// (not after the retry budget) with one line saying where credentials come
+// from, and the AWS SDK's own log lines (its IMDSv1 fallback warning) do
+// not reach the terminal.
+func TestS3NoCredentials(t *testing.T) {
+	bin := binary(t)
+	// An instance-metadata endpoint that refuses the token (403, which
+	// makes the SDK warn and fall back to IMDSv1) and knows no role.
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer imds.Close()
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "eval", "s3://bkt/preds.parquet?endpoint=http://127.0.0.1:1&use_path_style=true&region=us-east-1")
+	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_SERVICE_ENDPOINT="+imds.URL,
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"), "AWS_CONFIG_FILE="+filepath.Join(dir, "none"),
+		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_WEB_IDENTITY_TOKEN_FILE=",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI=", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=")
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	err := cmd.Run()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 2 {
+		t.Fatalf("exit %v, want 2 (%s)", err, se.String())
+	}
+	oneLineErr(t, se.String(), "s3://bkt/preds.parquet", "no credentials found", "AWS_ACCESS_KEY_ID")
+	if strings.Contains(se.String(), "gave up after") {
+		t.Errorf("a missing credential was retried: %s", se.String())
 	}
 }

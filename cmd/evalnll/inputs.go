@@ -8,12 +8,13 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/evalnll/evalnll/internal/evalcmd"
 	"github.com/evalnll/evalnll/internal/pipeline"
 	"github.com/evalnll/evalnll/internal/reader"
 )
 
 // defaultMaxStdinBytes is the most standard input spooled to disk.
-const defaultMaxStdinBytes = 4 << 30
+const defaultMaxStdinBytes = evalcmd.DefaultMaxStdinBytes
 
 // inputs are the opened inputs of a command. Files are opened lazily: each
 // is opened once for its metadata, then held open only while read or

@@ -185,7 +185,7 @@ func inspectFile(w io.Writer, f reader.File, name string) error {
 	}
 	// The mapping eval would choose with no flags.
 	var fl evalFlags
-	fl.kind = "auto"
+	fl.Kind = "auto"
 	cfg := metrics.DefaultConfig()
 	cfg.Kind = metrics.KindAuto
 	m, err := resolveMapping(&fl, []reader.File{f}, []string{name}, &cfg)

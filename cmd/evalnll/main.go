@@ -20,8 +20,11 @@ import (
 )
 
 func main() {
+	// evalnll's own messages go to stderr; os.Stderr (descriptor 2) stays
+	// the filtered pipe, so that what libraries print there, with println
+	// or through a logger made with os.Stderr (the AWS SDK's), is
+	// filtered too.
 	stderr, flush := filterStderr()
-	os.Stderr = stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Stdin, os.Stdout, stderr, os.Args[1:])
 	stop()

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
-	"strings"
-
+	"github.com/evalnll/evalnll/internal/evalcmd"
 	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/internal/pipeline"
@@ -11,13 +9,7 @@ import (
 )
 
 // flagNames names the roles in mapping messages by eval's flags.
-var flagNames = mapping.Names{
-	Label: "--label", Prob: "--prob", Logit: "--logit", Logprob: "--logprob",
-	Mean: "--mean", Std: "--std", Var: "--var", Weight: "--weight", ID: "--id",
-	By: "--by", Kind: "--kind", Positive: "--positive", Classes: "--classes",
-	Bytes: "--bytes", Words: "--words", Text: "--text", Mask: "--mask",
-	AllowMismatch: "--allow-config-mismatch",
-}
+var flagNames = evalcmd.FlagNames
 
 // resolveMapping picks the columns and the kind from the flags, or by
 // convention, and checks every file has them with usable types.
@@ -25,14 +17,14 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 	if err := parseBy(f); err != nil {
 		return nil, err
 	}
-	req := mapping.Request{Label: f.label, Prob: f.prob, Logit: f.logit, Logprob: f.logprob,
-		Mean: f.mean, Std: f.std, Var: f.varc, Weight: f.weight, ID: f.id, By: f.byCols, Kind: cfg.Kind,
-		Bytes: f.bytes, Words: f.words, Text: f.text, Mask: f.mask}
-	req.Positive = f.positive
+	req := mapping.Request{Label: f.Label, Prob: f.Prob, Logit: f.Logit, Logprob: f.Logprob,
+		Mean: f.Mean, Std: f.Std, Var: f.Var, Weight: f.Weight, ID: f.ID, By: f.ByCols, Kind: cfg.Kind,
+		Bytes: f.Bytes, Words: f.Words, Text: f.Text, Mask: f.Mask}
+	req.Positive = f.Positive
 	if err := parseClasses(f); err != nil {
 		return nil, err
 	}
-	req.Classes = f.classNames
+	req.Classes = f.ClassNames
 	req.PairProbe = func(col string) bool { return pipeline.FirstListIsPair(files, col) }
 	fields := make([][]reader.Field, len(files))
 	for i, fl := range files {
@@ -41,39 +33,8 @@ func resolveMapping(f *evalFlags, files []reader.File, names []string, cfg *metr
 	return mapping.Resolve(&req, flagNames, fields, names, cfg)
 }
 
-// parseBy splits --by into f.byCols.
-func parseBy(f *evalFlags) error {
-	f.byCols = nil
-	if f.by == "" {
-		return nil
-	}
-	for _, b := range strings.Split(f.by, ",") {
-		b = strings.TrimSpace(b)
-		if b == "" {
-			return usagef("--by %q: empty column name", f.by)
-		}
-		f.byCols = append(f.byCols, b)
-	}
-	return nil
-}
+// parseBy splits --by into f.ByCols.
+func parseBy(f *evalFlags) error { return f.ParseBy() }
 
-// predFlag is the flag of a prediction form.
-func predFlag(p metrics.Pred) string {
-	return [...]string{"--prob", "--logit", "--logprob", "--mean/--std", "--mean/--var"}[p]
-}
-
-// parseClasses reads --classes (a,b,c or a JSON array) into f.classNames.
-func parseClasses(f *evalFlags) error {
-	f.classNames = nil
-	if f.classes == "" {
-		return nil
-	}
-	if strings.HasPrefix(strings.TrimSpace(f.classes), "[") {
-		if err := json.Unmarshal([]byte(f.classes), &f.classNames); err != nil {
-			return usagef("--classes: not a JSON array of strings: %v", err)
-		}
-		return nil
-	}
-	f.classNames = strings.Split(f.classes, ",")
-	return nil
-}
+// parseClasses reads --classes (a,b,c or a JSON array) into f.ClassNames.
+func parseClasses(f *evalFlags) error { return f.ParseClasses() }

@@ -1,13 +1,14 @@
 package main
 
 import (
-	"github.com/evalnll/evalnll/store"
-
 	"os"
-	"path/filepath"
+	"path"
+	"strings"
 
+	"github.com/evalnll/evalnll/internal/evalcmd"
 	"github.com/evalnll/evalnll/internal/pipeline"
 	"github.com/evalnll/evalnll/report"
+	"github.com/evalnll/evalnll/store"
 )
 
 // namedPath is a path given on the command line, with what gave it ("--json",
@@ -39,7 +40,7 @@ func checkOutputs(e *env, outs, ins []namedPath, toStdout bool) error {
 			}
 			continue
 		}
-		k, exists := pipeline.KeyOf(in.path)
+		k, exists := keyOf(in.path)
 		inputs = append(inputs, seen{np: in, key: k, exists: exists})
 	}
 	var outputs []seen
@@ -59,15 +60,15 @@ func checkOutputs(e *env, outs, ins []namedPath, toStdout bool) error {
 			}
 			continue
 		}
-		k, exists := pipeline.KeyOf(o.path)
+		k, exists := keyOf(o.path)
 		for _, in := range inputs {
 			if in.key == k {
 				return usagef("%s %s: is %s %s; an output never replaces what is read", o.what, o.path, article(in.np.what), in.np.path)
 			}
 		}
 		// Two outputs may share a device or a FIFO (/dev/null), not a file.
-		regular := !exists
-		if st, err := os.Stat(o.path); err == nil {
+		regular := !exists || store.IsURL(o.path)
+		if st, err := os.Stat(localPath(o.path)); err == nil {
 			regular = st.Mode().IsRegular()
 			if st.IsDir() {
 				return usagef("%s %s: is a directory", o.what, o.path)
@@ -98,6 +99,40 @@ func checkOutputs(e *env, outs, ins []namedPath, toStdout bool) error {
 	return nil
 }
 
+// keyOf identifies what path names, for checkOutputs: a local file by
+// device and inode (pipeline.KeyOf), a file:// URL as the local file it
+// names, and another URL by scheme, bucket and cleaned key, whatever its
+// query parameters (an endpoint spelt two ways is still refused: a false
+// refusal costs a retyped flag, a false pass an overwritten input).
+func keyOf(p string) (pipeline.PathKey, bool) {
+	if !store.IsURL(p) {
+		return pipeline.KeyOf(p)
+	}
+	l, err := store.Parse(p)
+	if err != nil {
+		return pipeline.PathKey{Name: p}, false
+	}
+	if l.Scheme == "file" {
+		return pipeline.KeyOf(localPath(p))
+	}
+	key := path.Clean("/" + l.Key)
+	if strings.HasSuffix(l.Key, "/") {
+		key += "/"
+	}
+	return pipeline.PathKey{Name: l.Scheme + "://" + strings.ToLower(l.Bucket) + key}, false
+}
+
+// localPath is the local path a file:// URL names, or p itself.
+func localPath(p string) string {
+	if !store.IsURL(p) {
+		return p
+	}
+	if l, err := store.Parse(p); err == nil && l.Scheme == "file" {
+		return "/" + l.Key
+	}
+	return p
+}
+
 func article(what string) string {
 	if what == "input" {
 		return "the input"
@@ -126,23 +161,13 @@ func commitOutputs(e *env, set *report.OutputSet) error {
 	return set.Commit(e.ctx)
 }
 
-// sinkFor is the sink of an output path: standard output for "-", else a
-// file written through a temporary file.
-func sinkFor(e *env, path string) report.Sink {
-	if path == "-" {
-		return report.WriterSink("-", e.stdout)
-	}
-	if store.IsURL(path) {
-		return &urlSink{ctx: e.ctx, url: path}
-	}
-	return report.FileSink(filepath.Clean(path))
+// io is where the command writes its outputs, committed by commitOutputs.
+func (e *env) io() *evalcmd.IO {
+	return &evalcmd.IO{Ctx: e.ctx, Stdout: e.stdout, Stderr: e.stderr,
+		Commit: func(set *report.OutputSet) error { return commitOutputs(e, set) }}
 }
 
 // addOutput adds data for path to set, standard output last.
 func addOutput(e *env, set *report.OutputSet, path string, data []byte) {
-	if path == "-" {
-		set.AddLast(sinkFor(e, path), data)
-		return
-	}
-	set.Add(sinkFor(e, path), data)
+	e.io().AddOutput(set, path, data)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/evalnll/evalnll/internal/evalcmd"
 	"github.com/evalnll/evalnll/store"
 
 	"context"
@@ -12,7 +13,7 @@ import (
 // defaultMaxReportBytes is the largest JSON report read back (a baseline,
 // compare's two reports): a report of 100,000 slices with 15 bins each is
 // about 150 MB.
-const defaultMaxReportBytes = 256 << 20
+const defaultMaxReportBytes = evalcmd.DefaultMaxReportBytes
 
 // readReport reads a JSON report of at most max bytes. It stops with the
 // context (a FIFO with no writer, a device that never ends), and refuses a

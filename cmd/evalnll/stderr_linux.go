@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"regexp"
 	"runtime/debug"
 	"syscall"
 )
@@ -76,5 +77,11 @@ func isNoise(line []byte) bool {
 			return true
 		}
 	}
-	return false
+	return sdkNoise.Match(line)
 }
+
+// sdkNoise is the AWS SDK's default logger ("SDK 2026/12/06 12:43:25 WARN
+// falling back to IMDSv1: ..." when no instance metadata answers): what
+// it warns of reaches the user as evalnll's own one-line error, if it
+// matters.
+var sdkNoise = regexp.MustCompile(`^SDK \d{4}/\d\d/\d\d \d\d:\d\d:\d\d (WARN|DEBUG) `)

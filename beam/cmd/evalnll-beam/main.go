@@ -1,6 +1,6 @@
 // Command evalnll-beam evaluates stored predictions as an Apache Beam
-// pipeline (Prism, Dataflow, Flink, Spark) and reports them with
-// `evalnll merge`, so that its reports are those of `evalnll eval`.
+// pipeline (Prism, Dataflow, Flink, Spark) and writes the reports
+// `evalnll eval` writes over the same inputs.
 //
 //	evalnll-beam [flags] INPUT...
 //
@@ -9,13 +9,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -30,31 +29,41 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
 
 	"github.com/evalnll/evalnll/beam/evalbeam"
-	"github.com/evalnll/evalnll/internal/pipeline"
+	"github.com/evalnll/evalnll/cmdline"
+	"github.com/evalnll/evalnll/report"
+	"github.com/evalnll/evalnll/store"
 )
 
 const usage = `Usage: evalnll-beam [flags] INPUT...
 
-Evaluates INPUTs (Parquet / Arrow IPC files, directories, globs) as an Apache
-Beam pipeline: each of N shares (N = the inputs' row groups and record
-batches) is evaluated into a partial state, the states are merged, and the
-merged state is reported by 'evalnll merge' (found on PATH, or --evalnll),
-so the reports are those 'evalnll eval' writes over the same inputs. Flags
-come before the inputs. Beam's own flags (--runner, --project, --region,
---endpoint, --environment_type, ...) are taken as Beam documents them;
---runner defaults to prism, which runs in this process.
+Evaluates INPUTs (Parquet / Arrow IPC files, directories, globs, s3:// gs://
+azblob:// file:// URLs) as an Apache Beam pipeline: each of N shares (N = the
+inputs' row groups and record batches) is evaluated into a partial state, the
+states are merged, and the merged state is reported as 'evalnll merge'
+reports it, so the reports are those 'evalnll eval' writes over the same
+inputs. Flags come before the inputs.
 
-Evaluation flags (as eval's): --label --prob --logit --logprob --mean --std
---var --weight --by --id --kind --eps --base --bins --binning --on-invalid
---worst --max-slices --bootstrap --bootstrap-seed --num-classes
---max-batch-bytes.
-Report and gate flags (passed to 'evalnll merge'): --json --md --svg --png
--o --fail-if --baseline --max-increase --max-decrease --min-slice-size
---allow-config-mismatch.
+eval's flags are taken as eval takes them (evalnll eval -h), but --shard (the
+pipeline cuts the shares), --cpuprofile and --memprofile; standard input (-)
+cannot be an input. Beam's own flags (--runner, --project, --region,
+--endpoint, --environment_type, ...) are taken as Beam documents them;
+--runner defaults to prism, which runs in this process. --state_dir: where a
+worker writes the merged state for the launcher (default: a temporary
+directory of the launcher's; a path or URL every worker and the launcher
+reach, on a cluster).
 
 Exit status: 0 ok, 1 a gate failed, 2 an error (an invalid row, a bad flag,
 a failed job): no report is written.
+
+eval's flags:
 `
+
+// refused are eval's flags that evalnll-beam does not take, and why.
+var refused = map[string]string{
+	"shard":      "the pipeline cuts the inputs into shares itself",
+	"cpuprofile": "profiles of the workers are the runner's business",
+	"memprofile": "profiles of the workers are the runner's business",
+}
 
 func main() {
 	if workerMode(os.Args[1:]) {
@@ -67,33 +76,80 @@ func main() {
 	}
 	// The launcher: eval's flags, and Beam's flags through the same
 	// values, eval's taking the names both define (--id).
-	fs, c, verbose := launcherFlags(flag.ExitOnError)
+	fs, c := launcherFlags(flag.ExitOnError)
 	fs.Parse(os.Args[1:])
 	if r := flag.Lookup("runner"); r.Value.String() == "" || r.Value.String() == "direct" {
 		flag.Set("runner", "prism")
 	}
 	beam.Init()
-	if !*verbose {
+	if !c.verbose {
 		// Prism logs failed bundles at length through slog (set up by
 		// Init); the error that matters is printed in one line.
 		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}
-	os.Exit(c.run(context.Background(), fs.Args(), os.Stdout, os.Stderr))
+	os.Exit(c.run(context.Background(), fs, fs.Args(), os.Stdout, os.Stderr))
 }
 
-// launcherFlags are the launcher's flags: eval's (newCLI), and Beam's,
-// defined on flag.CommandLine, through the same values; where both define
-// a name (--id), eval's.
-func launcherFlags(h flag.ErrorHandling) (*flag.FlagSet, *cli, *bool) {
+// recorded is an eval flag of the launcher: it sets eval's value and
+// records the argument, so that workers parse eval's flags as given.
+type recorded struct {
+	name string
+	v    flag.Value
+	args *[]string
+}
+
+func (r *recorded) String() string {
+	if r == nil || r.v == nil {
+		return ""
+	}
+	return r.v.String()
+}
+
+func (r *recorded) Set(s string) error {
+	if err := r.v.Set(s); err != nil {
+		return err
+	}
+	*r.args = append(*r.args, "--"+r.name+"="+s)
+	return nil
+}
+
+func (r *recorded) IsBoolFlag() bool {
+	b, ok := r.v.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// launcherFlags are the launcher's flags: eval's (package cmdline, as
+// eval defines them), its own, and Beam's, defined on flag.CommandLine,
+// through the same values; where Beam and eval define a name (--id),
+// eval's.
+func launcherFlags(h flag.ErrorHandling) (*flag.FlagSet, *cli) {
 	fs := flag.NewFlagSet("evalnll-beam", h)
-	c := newCLI(fs)
-	verbose := fs.Bool("beam_log", false, "show the runner's and the SDK's logs on stderr (Prism's logs otherwise hidden)")
+	c := &cli{}
+	evfs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	c.ev = cmdline.Register(evfs)
+	evfs.VisitAll(func(f *flag.Flag) {
+		fs.Var(&recorded{name: f.Name, v: f.Value, args: &c.args}, f.Name, f.Usage)
+	})
+	// The other flags, also on their own set for the help.
+	other := flag.NewFlagSet("beam", flag.ContinueOnError)
+	other.BoolVar(&c.verbose, "beam_log", false, "show the runner's and the SDK's logs on stderr (Prism's logs otherwise hidden)")
+	other.IntVar(&c.attempts, "share_attempts", 3, "most attempts at a share whose evaluation fails transiently (an object store error its own retries did not overcome); each failed attempt hands the share back to the runner")
+	other.StringVar(&c.stateDir, "state_dir", "", "`DIR` (path or URL) where a worker writes the merged state for the launcher (default: a temporary directory)")
 	flag.VisitAll(func(f *flag.Flag) {
-		if fs.Lookup(f.Name) == nil {
-			fs.Var(f.Value, f.Name, f.Usage)
+		if evfs.Lookup(f.Name) == nil && other.Lookup(f.Name) == nil {
+			other.Var(f.Value, f.Name, f.Usage)
 		}
 	})
-	return fs, c, verbose
+	other.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		evfs.SetOutput(fs.Output())
+		evfs.PrintDefaults()
+		fmt.Fprint(fs.Output(), "\nevalnll-beam's and Beam's flags:\n")
+		other.SetOutput(fs.Output())
+		other.PrintDefaults()
+	}
+	return fs, c
 }
 
 // workerMode reports whether the arguments start a Beam worker (--worker).
@@ -106,66 +162,32 @@ func workerMode(args []string) bool {
 	return false
 }
 
-// cli is the command's flags.
+// cli is the launcher's flags.
 type cli struct {
-	a                  evalbeam.Args
-	by, state, evalnll string
-	// pass are the flags passed to evalnll merge.
-	pass []string
-}
-
-func newCLI(fs *flag.FlagSet) *cli {
-	c := &cli{a: evalbeam.DefaultArgs()}
-	a := &c.a
-	fs.StringVar(&a.Label, "label", "", "observed outcome `COL`")
-	fs.StringVar(&a.Prob, "prob", "", "probability `COL`")
-	fs.StringVar(&a.Logit, "logit", "", "logit `COL`")
-	fs.StringVar(&a.Logprob, "logprob", "", "natural-log probability `COL`")
-	fs.StringVar(&a.Mean, "mean", "", "gaussian predictive mean `COL`")
-	fs.StringVar(&a.Std, "std", "", "gaussian standard deviation `COL`")
-	fs.StringVar(&a.Var, "var", "", "gaussian variance `COL`")
-	fs.StringVar(&a.Weight, "weight", "", "sample weight `COL`")
-	fs.StringVar(&c.by, "by", "", "also report every slice of `COL[,COL]`")
-	fs.StringVar(&a.ID, "id", "", "row identifier `COL`")
-	fs.StringVar(&a.Kind, "kind", a.Kind, "`KIND`: auto, binary, multiclass, multilabel, logprob or gaussian")
-	fs.Float64Var(&a.Eps, "eps", a.Eps, "clip probabilities to [`E`, 1-E]")
-	fs.StringVar(&a.Base, "base", a.Base, "log `BASE`: e, 2 or 10")
-	fs.IntVar(&a.Bins, "bins", a.Bins, "`N` calibration bins")
-	fs.StringVar(&a.Binning, "binning", a.Binning, "`M`: uniform or quantile")
-	fs.StringVar(&a.OnInvalid, "on-invalid", a.OnInvalid, "`P`: error or skip")
-	fs.IntVar(&a.Worst, "worst", 0, "list the `N` rows of highest NLL")
-	fs.IntVar(&a.MaxSlices, "max-slices", a.MaxSlices, "fail when --by yields more than `N` slices")
-	fs.IntVar(&a.Bootstrap, "bootstrap", a.Bootstrap, "`R` bootstrap replicates (0: none)")
-	fs.Uint64Var(&a.BootstrapSeed, "bootstrap-seed", a.BootstrapSeed, "bootstrap `SEED`")
-	fs.IntVar(&a.NumClasses, "num-classes", 0, "class count `K` of a multiclass or multilabel run")
-	fs.Int64Var(&a.MaxBatchBytes, "max-batch-bytes", a.MaxBatchBytes, "largest record batch body or page, in `BYTES`")
-	fs.StringVar(&c.state, "state", "", "also keep the merged partial state in `FILE` (it merges with other states)")
-	fs.StringVar(&c.evalnll, "evalnll", "evalnll", "the evalnll `BINARY` that reports the merged state")
-	for _, n := range []string{"json", "md", "svg", "png", "o", "fail-if", "baseline", "max-increase", "max-decrease", "min-slice-size"} {
-		fs.Func(n, "as eval's (`VALUE` passed to evalnll merge)", func(v string) error {
-			c.pass = append(c.pass, "--"+n, v)
-			return nil
-		})
-	}
-	fs.BoolFunc("allow-config-mismatch", "as eval's (passed to evalnll merge)", func(v string) error {
-		c.pass = append(c.pass, "--allow-config-mismatch="+v)
-		return nil
-	})
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
-	return c
+	ev *cmdline.Eval
+	// args are eval's flags as given, for the workers.
+	args     []string
+	verbose  bool
+	stateDir string
+	attempts int
 }
 
 // run evaluates the inputs on the runner the flags chose and reports
-// them, returning the exit status.
-func (c *cli) run(ctx context.Context, inputs []string, stdout, stderr io.Writer) int {
+// them, returning the exit status. fs is the parsed flag set.
+func (c *cli) run(ctx context.Context, fs *flag.FlagSet, inputs []string, stdout, stderr io.Writer) int {
 	fail := func(format string, v ...any) int {
-		fmt.Fprintf(stderr, "evalnll: "+format+"\n", v...)
+		fmt.Fprintf(stderr, "evalnll: %s\n", report.Escape(strings.TrimSpace(fmt.Sprintf(format, v...))))
 		return 2
 	}
-	a := c.a
+	var bad string
+	fs.Visit(func(f *flag.Flag) {
+		if why, ok := refused[f.Name]; ok && bad == "" {
+			bad = fmt.Sprintf("evalnll-beam: --%s is not taken: %s", f.Name, why)
+		}
+	})
+	if bad != "" {
+		return fail("%s", bad)
+	}
 	if len(inputs) == 0 {
 		return fail("evalnll-beam: no INPUT given (run 'evalnll-beam -h'); flags come before the inputs")
 	}
@@ -174,63 +196,82 @@ func (c *cli) run(ctx context.Context, inputs []string, stdout, stderr io.Writer
 			return fail("evalnll-beam: flag %s after the inputs: flags come first", in)
 		}
 	}
-	if c.by != "" {
-		for _, b := range strings.Split(c.by, ",") {
-			if b = strings.TrimSpace(b); b == "" {
-				return fail("--by %q: empty column name", c.by)
-			}
-			a.By = append(a.By, b)
-		}
-	}
-	var err error
-	if a.Paths, a.Keys, err = pipeline.ExpandKeys(inputs); err != nil {
+	plan, err := c.ev.Plan(ctx, inputs)
+	if err != nil {
 		return fail("%v", err)
 	}
-	if a.Shares, err = a.Plan(); err != nil {
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(stderr, "evalnll: warning: %s\n", report.Escape(w))
+	}
+	out, cleanup, err := c.statePath()
+	if err != nil {
 		return fail("%v", err)
 	}
-	report := len(c.pass) > 0 || c.state == ""
-	out := c.state
-	if out == "" {
-		dir, err := os.MkdirTemp("", "evalnll-beam-")
-		if err != nil {
-			return fail("%v", err)
-		}
-		defer os.RemoveAll(dir)
-		out = filepath.Join(dir, "merged.evst")
-	}
-	if err := Run(ctx, a, out); err != nil {
-		if msg, _, ok := evalbeam.JobError(err); ok {
+	defer cleanup()
+	if err := Run(ctx, c.args, *plan, c.attempts, out); err != nil {
+		if msg, ok := evalbeam.JobError(err); ok {
 			return fail("%s", msg)
 		}
 		return fail("evalnll-beam: the job failed: %v", err)
 	}
-	if !report {
-		return 0
+	state, err := readState(ctx, out)
+	if err != nil {
+		return fail("evalnll-beam: the job wrote no merged state: %v", err)
 	}
-	cmd := exec.CommandContext(ctx, c.evalnll, append(append([]string{"merge"}, c.pass...), "--worst", fmt.Sprint(a.Worst), out)...)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
+	code, err := c.ev.Report(ctx, [][]byte{state}, stdout, stderr)
+	if err != nil {
+		return fail("%v", err)
+	}
+	return code
+}
+
+// statePath is where the job writes the merged state: a new file in a
+// temporary directory, or in --state_dir; cleanup removes it.
+func (c *cli) statePath() (string, func(), error) {
+	if c.stateDir == "" {
+		dir, err := os.MkdirTemp("", "evalnll-beam-")
+		if err != nil {
+			return "", nil, err
 		}
-		return fail("evalnll-beam: running %s merge: %v", c.evalnll, err)
+		return filepath.Join(dir, "merged.evst"), func() { os.RemoveAll(dir) }, nil
 	}
-	return 0
+	name := fmt.Sprintf("evalnll-beam-%d-%d.evst", os.Getpid(), rand.Uint64())
+	if store.IsURL(c.stateDir) {
+		if _, err := store.Parse(c.stateDir); err != nil {
+			return "", nil, fmt.Errorf("--state_dir: %v", err)
+		}
+		u := stateURL(c.stateDir, name)
+		return u, func() { store.Delete(context.Background(), u) }, nil
+	}
+	p := filepath.Join(c.stateDir, name)
+	return p, func() { os.Remove(p) }, nil
+}
+
+// readState reads the merged state the job wrote.
+func readState(ctx context.Context, path string) ([]byte, error) {
+	if store.IsURL(path) {
+		return store.ReadAll(ctx, path, 1<<40)
+	}
+	return os.ReadFile(path)
 }
 
 // Run builds and runs the pipeline; the merged state is written to out.
 // A file at out is removed first, so that a failed job leaves none.
-func Run(ctx context.Context, a evalbeam.Args, out string) error {
-	os.Remove(out)
+func Run(ctx context.Context, args []string, plan cmdline.Plan, attempts int, out string) error {
+	if !store.IsURL(out) {
+		os.Remove(out)
+	}
 	p, s := beam.NewPipelineWithRoot()
-	evalbeam.Build(s, a, out)
-	if err := beamx.Run(ctx, p); err != nil {
-		return err
+	evalbeam.Build(s, args, plan, attempts, out)
+	return beamx.Run(ctx, p)
+}
+
+// stateURL is the URL of object name below the prefix URL dir.
+func stateURL(dir, name string) string {
+	base, query, _ := strings.Cut(dir, "?")
+	u := strings.TrimSuffix(base, "/") + "/" + name
+	if query != "" {
+		u += "?" + query
 	}
-	if _, err := os.Stat(out); err != nil {
-		return fmt.Errorf("no merged state was written: %v", err)
-	}
-	return nil
+	return u
 }
