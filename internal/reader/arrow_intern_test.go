@@ -252,3 +252,27 @@ func TestArrowStringsManyDistinct(t *testing.T) {
 	internFixture(t, path, false, []int{24000}, nil, twice)
 	checkInterned(t, path, 24000, twice, true)
 }
+
+// BenchmarkEncodeStrings: dictionary-encoding a LargeString column of the
+// peer benchmark's slice values (8 values, random rows), per row.
+func BenchmarkEncodeStrings(b *testing.B) {
+	pool := []string{"web", "mobile", "email", "search", "ads", "social", "news", "video"}
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = 1 << 16
+	offs := make([]int64, n+1)
+	var data []byte
+	for i := range n {
+		data = append(data, pool[r.IntN(len(pool))]...)
+		offs[i+1] = int64(len(data))
+	}
+	codes := make([]int32, n)
+	var s strIntern
+	b.ResetTimer()
+	for range b.N {
+		s.reset()
+		if !encodeStrings(&s, codes, offs, data, 0) {
+			b.Fatal("not encoded")
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/row")
+}
