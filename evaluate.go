@@ -12,6 +12,7 @@ import (
 
 	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/internal/cli"
+	"github.com/evalnll/evalnll/internal/gateplan"
 	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/internal/pipeline"
@@ -47,12 +48,12 @@ func Evaluate(ctx context.Context, spec Spec, inputs ...string) (*report.Model, 
 	if stdin == nil {
 		stdin = os.Stdin
 	}
-	files, names, cleanup, err := pipeline.Open(ctx, inputs, stdin, opt)
+	files, names, keys, cleanup, err := pipeline.Open(ctx, inputs, stdin, opt)
 	defer cleanup()
 	if err != nil {
 		return nil, err
 	}
-	m, _, err := evaluateFiles(ctx, spec, mapping.NamesFrom(ctx, specNames), cfg, cli.Options{}, inputs, files, names)
+	m, _, err := evaluateFiles(ctx, spec, mapping.NamesFrom(ctx, specNames), cfg, cli.Options{Keys: keys}, inputs, files, names)
 	return m, err
 }
 
@@ -83,7 +84,11 @@ func evaluateFiles(ctx context.Context, spec Spec, names mapping.Names, cfg *met
 		return nil, nil, err
 	}
 	job := mp.Job(files, inputNames, cfg)
-	job.Keys = pipeline.InputKeys(args, inputNames)
+	if len(opt.Keys) == len(files) {
+		job.Keys = opt.Keys
+	} else {
+		job.Keys = pipeline.InputKeys(args, inputNames)
+	}
 	job.Options = pipeline.Options{Workers: spec.Workers}
 	job.Shard = opt.Shard
 	if mp.ListPred() {
@@ -248,12 +253,12 @@ func skippedText(m map[string]int64) string {
 // checkGates refuses, before any row is read, gates on figures a report of
 // cfg cannot have and a baseline that cannot match it.
 func checkGates(cfg *metrics.Config, spec Spec, names mapping.Names) error {
-	if err := gate.Check(cfg, spec.FailIf, spec.Limits); err != nil {
+	if err := gateplan.Check(cfg, spec.FailIf, spec.Limits); err != nil {
 		return err
 	}
 	if spec.Baseline != nil && len(spec.Limits) > 0 {
 		early := *spec.Baseline
-		return gate.MatchBaseline(&early, gate.PlannedDoc(cfg), spec.Limits, spec.AllowMismatch, names.AllowMismatch, func(string) {})
+		return gate.MatchBaseline(&early, gateplan.PlannedDoc(cfg), spec.Limits, spec.AllowMismatch, names.AllowMismatch, func(string) {})
 	}
 	return nil
 }

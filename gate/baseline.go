@@ -3,7 +3,6 @@ package gate
 import (
 	"fmt"
 
-	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/report"
 )
 
@@ -60,20 +59,6 @@ func MatchBaseline(base *report.Baseline, cur report.Doc, lims []Limit, allow bo
 		warn(fmt.Sprintf("baseline gate %s judged although %s (%s)", l.Name(), s, allowFlag))
 	}
 	return nil
-}
-
-// PlannedDoc is what MatchBaseline reads of the report a run of cfg
-// (its mapping resolved) will write: kind, units, eps when probabilities
-// are clipped, the calibration's binning and bin count.
-func PlannedDoc(cfg *metrics.Config) report.Doc {
-	d := report.Doc{"kind": cfg.Kind.String(), "units": cfg.Units.String()}
-	if cfg.Pred == metrics.PredProb {
-		d["eps"] = cfg.Eps
-	}
-	if cfg.Kind.HasCalibration() {
-		d["calibration"] = map[string]any{"binning": cfg.Binning.String(), "bins": make([]any, cfg.Bins)}
-	}
-	return d
 }
 
 // sameKind refuses to compare reports of different kinds: their figures

@@ -204,7 +204,7 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 	opt("ECE", "ece", f.ECE)
 	opt("MCE", "", f.MCE)
 	if f.TopK != nil {
-		t.add(fmt.Sprintf("top-%d accuracy", f.TopKN), Fmt(*f.TopK))
+		t.add(fmt.Sprintf("top-%d accuracy", f.TopKN), m.figure(fmt.Sprintf("accuracy_top%d", f.TopKN), *f.TopK, nil))
 	}
 	opt("AUROC", "auroc", f.AUROC)
 	opt("AUPRC", "auprc", f.AUPRC)
@@ -363,6 +363,10 @@ func (m *Model) mdCalibrationDetail(b *bytes.Buffer) {
 	}
 	if f := &m.Overall; f.AUROCTies != nil {
 		t.add("AUROC: tie bound (cells)", Fmt(*f.AUROCTies))
+	}
+	if f := &m.Overall; f.AUROC != nil && f.AUROCSE != nil && !math.IsNaN(*f.AUROCSE) {
+		lo, hi := max(0, *f.AUROC-1.96**f.AUROCSE), min(1, *f.AUROC+1.96**f.AUROCSE)
+		t.add("AUROC: DeLong 95% interval", "["+Fmt(lo)+", "+Fmt(hi)+"]")
 	}
 	t.write(b)
 	b.WriteString("\nOver the calibration bins: Brier reliability − resolution + uncertainty is the Brier score of the bins' mean confidences (the within-bin spread is left out).\n")

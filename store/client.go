@@ -58,16 +58,29 @@ type Options struct {
 	// CacheBytes bounds the blocks held, in use or fetched ahead, across
 	// every object of the client.
 	CacheBytes int64
-	// ReadAhead is the number of blocks fetched ahead of a sequential
-	// reader.
+	// ReadAhead is the most blocks fetched ahead of a sequential reader
+	// outside planned reads (one more per block read in sequence).
 	ReadAhead int
+	// PieceSize is the largest GET of a planned read (see plan.go).
+	PieceSize int64
+	// PlanBytes bounds the planned bytes fetched ahead and not yet read,
+	// across every object of the client.
+	PlanBytes int64
+	// PlanGets is the number of planned GETs in flight at once.
+	PlanGets int
+	// Coalesce: planned ranges of an object this close are fetched by one
+	// GET (the gap with them); negative: never.
+	Coalesce int64
 }
 
 // DefaultOptions: 2 minutes of retries, 30 s stall timeout, 256 KiB blocks,
-// 64 MiB of cache, 16 blocks (4 MiB, fetched by GETs of up to 1 MiB) of
-// read-ahead.
+// 16 MiB of block cache, up to 16 blocks (4 MiB) of sequential read-ahead;
+// planned reads
+// in pieces of up to 8 MiB, 64 MiB of them ahead, 16 GETs in flight,
+// ranges less than 64 KiB apart coalesced.
 func DefaultOptions() Options {
-	return Options{RetryTime: 2 * time.Minute, ReadTimeout: 30 * time.Second, BlockSize: 256 << 10, CacheBytes: 64 << 20, ReadAhead: 16}
+	return Options{RetryTime: 2 * time.Minute, ReadTimeout: 30 * time.Second, BlockSize: 256 << 10, CacheBytes: 16 << 20, ReadAhead: 16,
+		PieceSize: 8 << 20, PlanBytes: 64 << 20, PlanGets: 16, Coalesce: 64 << 10}
 }
 
 // Client opens buckets once and shares them, and the block cache, between
@@ -78,6 +91,9 @@ type Client struct {
 	mu      sync.Mutex
 	buckets map[string]*blob.Bucket
 	cache   *cache
+
+	pmu  sync.Mutex
+	plan planner
 
 	stats Stats
 }
@@ -107,6 +123,20 @@ func NewClient(opt Options) *Client {
 	}
 	if opt.ReadAhead < 0 {
 		opt.ReadAhead = 0
+	}
+	if opt.PieceSize <= 0 {
+		opt.PieceSize = d.PieceSize
+	}
+	if opt.PlanBytes <= 0 {
+		opt.PlanBytes = d.PlanBytes
+	}
+	if opt.PlanGets <= 0 {
+		opt.PlanGets = d.PlanGets
+	}
+	if opt.Coalesce == 0 {
+		opt.Coalesce = d.Coalesce
+	} else if opt.Coalesce < 0 {
+		opt.Coalesce = 0
 	}
 	return &Client{opt: opt, buckets: map[string]*blob.Bucket{}, cache: newCache(opt.CacheBytes)}
 }

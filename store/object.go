@@ -29,8 +29,10 @@ type Object struct {
 	gen  int64 // GCS generation, else 0
 	mod  time.Time
 
-	runs  map[int64]int // block index → length of the sequential run ending there (under cache.mu)
-	hints []span        // ranges announced by WillRead, latest last (under cache.mu)
+	runs map[int64]int // block index → length of the sequential run ending there (under cache.mu)
+
+	plan   []*piece // planned reads, by offset (under Client.pmu)
+	closed bool     // (under Client.pmu)
 }
 
 // Size is the size of the version opened.
@@ -39,8 +41,9 @@ func (o *Object) Size() int64 { return o.size }
 // Name is the URL as messages show it.
 func (o *Object) Name() string { return o.loc.String() }
 
-// Close drops the object's cached blocks.
+// Close drops the object's cached blocks and planned reads.
 func (o *Object) Close() error {
+	o.dropPlan()
 	o.c.cache.drop(o)
 	return nil
 }
@@ -58,14 +61,22 @@ func (o *Object) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	n := int(min(int64(len(p)), o.size-off))
-	var err error
-	if int64(n) >= o.c.opt.BlockSize {
-		err = o.readLarge(p[:n], off)
-	} else {
-		err = o.readCached(p[:n], off)
-	}
-	if err != nil {
-		return 0, err
+	for q, at := p[:n], off; len(q) > 0; {
+		planned, k, err := o.readPlanned(q, at)
+		if err != nil {
+			return 0, err
+		}
+		if !planned {
+			if int64(k) >= o.c.opt.BlockSize {
+				err = o.readLarge(q[:k], at)
+			} else {
+				err = o.readCached(q[:k], at)
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+		q, at = q[k:], at+int64(k)
 	}
 	if n < len(p) {
 		return n, io.EOF
@@ -282,10 +293,9 @@ func newCache(limit int64) *cache {
 }
 
 // get returns block idx of o, referenced (release it), starting its fetch
-// when absent. A demand read also keeps the read-ahead window ahead of it
-// fetched: to the end of the range announced with WillRead that holds it
-// (ReadAhead blocks at most), or, outside announced ranges, a few blocks
-// once reads run sequentially across blocks.
+// when absent. A demand read also keeps a few blocks ahead of it fetched
+// once reads run sequentially across blocks (reads of announced ranges go
+// through the planner instead: see plan.go).
 func (c *cache) get(o *Object, idx int64, demand bool) *block {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -296,11 +306,8 @@ func (c *cache) get(o *Object, idx int64, demand bool) *block {
 	}
 	b.refs++
 	if demand {
-		bs := o.c.opt.BlockSize
 		to := idx + 1
-		if h, ok := o.hintAt(idx * bs); ok {
-			to = min(idx+1+int64(o.c.opt.ReadAhead), (h.hi+bs-1)/bs)
-		} else {
+		{
 			if o.runs == nil {
 				o.runs = map[int64]int{}
 			}
@@ -315,7 +322,7 @@ func (c *cache) get(o *Object, idx int64, demand bool) *block {
 				clear(o.runs)
 			}
 			o.runs[idx] = run
-			to = idx + 1 + int64(min(run-1, 4, o.c.opt.ReadAhead))
+			to = idx + 1 + int64(min(run-1, o.c.opt.ReadAhead))
 		}
 		c.ensureLocked(o, idx+1, to)
 	}
@@ -352,37 +359,7 @@ func (c *cache) ensureLocked(o *Object, from, to int64) {
 	}
 }
 
-// WillRead announces that [off, off+n) is about to be read in order (a
-// column chunk, a record batch): reads in it keep up to ReadAhead blocks
-// fetched ahead, and never beyond it. The table readers call it through
-// reader.RangeHinter.
-func (o *Object) WillRead(off, n int64) {
-	if n <= 0 || off >= o.size {
-		return
-	}
-	c := o.c.cache
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	h := span{off, min(off+n, o.size)}
-	if len(o.hints) >= 256 {
-		o.hints = o.hints[1:]
-	}
-	o.hints = append(o.hints, h)
-	bs := o.c.opt.BlockSize
-	c.ensureLocked(o, off/bs, min(off/bs+int64(o.c.opt.ReadAhead), (h.hi+bs-1)/bs))
-}
-
 type span struct{ lo, hi int64 }
-
-// hintAt finds the latest announced range holding off (under cache.mu).
-func (o *Object) hintAt(off int64) (span, bool) {
-	for i := len(o.hints) - 1; i >= 0; i-- {
-		if h := o.hints[i]; off >= h.lo && off < h.hi {
-			return h, true
-		}
-	}
-	return span{}, false
-}
 
 func (c *cache) lookupLocked(o *Object, idx int64) *block {
 	b := c.blocks[blockKey{o, idx}]
@@ -496,5 +473,4 @@ func (c *cache) drop(o *Object) {
 		}
 	}
 	o.runs = nil
-	o.hints = nil
 }

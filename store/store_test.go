@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"gocloud.dev/blob"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -157,6 +158,24 @@ func TestS3ExpandPutReadAll(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", tc.key, strip(got), tc.want)
 		}
 	}
+	// A store listing in another order: the same lists.
+	s.Faults.ReverseLists = true
+	for _, key := range []string{"p/", "p/*/part-*.parquet"} {
+		got, err := c.Expand(ctx, s.URL(key), exts)
+		if err != nil || !slices.IsSorted(got) || len(got) < 2 {
+			t.Errorf("%s, listed in reverse: %v %v", key, strip(got), err)
+		}
+	}
+	b, err := blob.OpenBucket(ctx, "s3://bucket?"+s.Query())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := b.List(&blob.ListOptions{Prefix: "p/"}).Next(ctx)
+	b.Close()
+	if err != nil || first.Key != "p/y/part-2.parquet" {
+		t.Errorf("ReverseLists: first key listed %v (%v)", first, err)
+	}
+	s.Faults.ReverseLists = false
 	for _, key := range []string{"nothing/", "p/*/none-*.parquet"} {
 		if _, err := c.Expand(ctx, s.URL(key), exts); err == nil || !strings.Contains(err.Error(), "s3://bucket/") {
 			t.Errorf("%s: err %v", key, err)

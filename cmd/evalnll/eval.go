@@ -128,7 +128,8 @@ func cmdEval(e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	paths, err := pipeline.ExpandContext(e.ctx, inputs)
+	// Listed once: the keys go down with the paths.
+	paths, keys, err := pipeline.ExpandKeysContext(e.ctx, inputs)
 	if err != nil {
 		return 0, err
 	}
@@ -199,7 +200,6 @@ func cmdEval(e *env, args []string) (int, error) {
 		return 0, err
 	}
 	// Partition folders below the input each file was found under.
-	keys := pipeline.InputKeys(inputs, paths)
 	files, names := reader.HivePartitions(ins.files, keys), ins.names
 	// Standard input is streamed, unless the run may read it twice (an
 	// unknown class count: see pipeline.Run): then it is spooled. The
@@ -239,7 +239,7 @@ func cmdEval(e *env, args []string) (int, error) {
 	spec.AllowMismatch = f.AllowMismatch
 	prog := &progressHook{e: e, quiet: f.Quiet}
 	spec.Progress = prog
-	copt := cli.Options{Shard: shard, NumClasses: f.NumClasses, StateOnly: f.State != "" && len(outs) == 0}
+	copt := cli.Options{Shard: shard, NumClasses: f.NumClasses, StateOnly: f.State != "" && len(outs) == 0, Keys: keys}
 	m, run, err := cli.EvaluateFiles(mapping.WithNames(e.ctx, flagNames), spec, copt, inputs, files, names)
 	prog.finish()
 	if err != nil {

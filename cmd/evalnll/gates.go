@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/internal/evalcmd"
+	"github.com/evalnll/evalnll/internal/gateplan"
 	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/report"
 )
@@ -35,7 +36,7 @@ func matchBaseline(base *report.Baseline, cur report.Doc, lims []gate.Limit, all
 }
 
 // plannedDoc is what a run of cfg will report, for matchBaseline.
-func plannedDoc(cfg *metrics.Config) report.Doc { return gate.PlannedDoc(cfg) }
+func plannedDoc(cfg *metrics.Config) report.Doc { return gateplan.PlannedDoc(cfg) }
 
 // gateFlagError names the flag of a gate that names an unknown figure, or
 // of a baseline gate refused for a mismatched setting.

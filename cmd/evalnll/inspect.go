@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/evalnll/evalnll/internal/pipeline"
 	"github.com/evalnll/evalnll/internal/reader"
 	"github.com/evalnll/evalnll/report"
+	"github.com/evalnll/evalnll/store"
 )
 
 const inspectUsage = `Usage: evalnll inspect INPUT...
@@ -53,10 +55,18 @@ func cmdInspect(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s\n  error: %s\n", name, strings.TrimPrefix(msg, name+": "))
 		fmt.Fprintf(e.stderr, "evalnll: %s\n", msg)
 	}
-	var good []string
+	// Each argument is expanded once (an object store prefix is listed
+	// once); the local ones again together, for the order and the
+	// de-duplication of one file named twice.
+	var good, urls []string
 	for _, a := range inputs {
-		if _, err := pipeline.Expand([]string{a}); err != nil {
-			fail(a, err)
+		ps, err := pipeline.ExpandContext(e.ctx, []string{a})
+		if err != nil {
+			fail(store.Redact(a), err)
+			continue
+		}
+		if store.IsURL(a) {
+			urls = append(urls, ps...)
 			continue
 		}
 		good = append(good, a)
@@ -64,9 +74,19 @@ func cmdInspect(e *env, args []string) error {
 	var paths []string
 	if len(good) > 0 {
 		var err error
-		if paths, err = pipeline.Expand(good); err != nil {
+		if paths, err = pipeline.ExpandContext(e.ctx, good); err != nil {
 			return err
 		}
+	}
+	if len(urls) > 0 {
+		stdin := len(paths) > 0 && paths[0] == "-"
+		paths = append(paths, urls...)
+		rest := paths
+		if stdin {
+			rest = paths[1:]
+		}
+		slices.Sort(rest)
+		paths = slices.Compact(paths)
 	}
 	for _, p := range paths {
 		if e.ctx.Err() != nil {

@@ -67,9 +67,14 @@ func cmdMerge(e *env, args []string) (int, error) {
 	}
 	worstSet := false
 	fs.Visit(func(fl *flag.Flag) { worstSet = worstSet || fl.Name == "worst" })
+	// State URLs with a glob are listed first: each object is checked
+	// against the outputs, and read as a state.
+	if paths, err = evalcmd.ExpandStates(e.ctx, paths); err != nil {
+		return 0, err
+	}
 	srcs := make([]evalcmd.StateSource, len(paths))
 	for i, p := range paths {
-		srcs[i] = evalcmd.StateFile(p)
+		srcs[i] = evalcmd.StateAt(e.ctx, p)
 	}
 	w := e.io()
 	// Nothing is read nor written before every output is known to be

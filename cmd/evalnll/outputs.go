@@ -63,7 +63,7 @@ func checkOutputs(e *env, outs, ins []namedPath, toStdout bool) error {
 		k, exists := keyOf(o.path)
 		for _, in := range inputs {
 			if in.key == k {
-				return usagef("%s %s: is %s %s; an output never replaces what is read", o.what, o.path, article(in.np.what), in.np.path)
+				return usagef("%s %s: is %s %s; an output never replaces what is read", o.what, store.Redact(o.path), article(in.np.what), store.Redact(in.np.path))
 			}
 		}
 		// Two outputs may share a device or a FIFO (/dev/null), not a file.
@@ -71,13 +71,13 @@ func checkOutputs(e *env, outs, ins []namedPath, toStdout bool) error {
 		if st, err := os.Stat(localPath(o.path)); err == nil {
 			regular = st.Mode().IsRegular()
 			if st.IsDir() {
-				return usagef("%s %s: is a directory", o.what, o.path)
+				return usagef("%s %s: is a directory", o.what, store.Redact(o.path))
 			}
 		}
 		if regular {
 			for _, p := range outputs {
 				if p.key == k {
-					return usagef("%s %s and %s %s: two outputs name the same file", p.np.what, p.np.path, o.what, o.path)
+					return usagef("%s %s and %s %s: two outputs name the same file", p.np.what, store.Redact(p.np.path), o.what, store.Redact(o.path))
 				}
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -263,5 +265,150 @@ func TestS3Errors(t *testing.T) {
 	code, stdout, stderr = runArgs("inspect", s.URL("in/"))
 	if code != 0 || !strings.Contains(stdout, "s3://bucket/in/preds.parquet") || !strings.Contains(stdout, "parquet") {
 		t.Fatalf("inspect URL: exit %d: %s%s", code, stdout, stderr)
+	}
+}
+
+// TestS3ShardMerge: eval --shard i/N --state s3://… over inputs in S3 for N
+// shards, then merge with a glob of the state URLs, gives the byte-identical
+// report of one eval over the same URLs; merge --state to a URL merges
+// again; a state's errors name its URL without secret parameters.
+func TestS3ShardMerge(t *testing.T) {
+	s := storetest.StartS3(t)
+	r := rand.New(rand.NewPCG(23, 1))
+	k := shardKinds[0]
+	dir := writeShardInputs(t, k, r)
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		s.Put(t, "in/"+e.Name(), mustRead(t, filepath.Join(dir, e.Name())))
+	}
+	in := s.URL("in/")
+	args := append([]string{"--quiet", "--label", "y", "--id", "id", "--by", "g", "--bootstrap", "50", "--worst", "5"}, k.args...)
+	tmp := t.TempDir()
+	want := filepath.Join(tmp, "want.json")
+	if code, _, stderr := runArgs(append(append([]string{"eval", "--json", want}, args...), in)...); code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	const n = 4
+	for i := range n {
+		st := s.URL(fmt.Sprintf("states/part-%d.evst", i))
+		if code, _, stderr := runArgs(append(append([]string{"eval", "--shard", fmt.Sprintf("%d/%d", i, n), "--state", st}, args...), in)...); code != 0 {
+			t.Fatalf("shard %d: exit %d: %s", i, code, stderr)
+		}
+	}
+	got := filepath.Join(tmp, "got.json")
+	if code, _, stderr := runArgs("merge", "--json", got, s.URL("states/part-*.evst")); code != 0 {
+		t.Fatalf("merge: exit %d: %s", code, stderr)
+	}
+	if !bytes.Equal(mustRead(t, got), mustRead(t, want)) {
+		t.Fatalf("merged report differs from eval's:\n%s\n%s", mustRead(t, got), mustRead(t, want))
+	}
+	// A tree of merges: two halves merged to URLs, then those.
+	for h, pat := range []string{"states/part-[01].evst", "states/part-[23].evst"} {
+		if code, _, stderr := runArgs("merge", "--state", s.URL(fmt.Sprintf("halves/h%d.evst", h)), s.URL(pat)); code != 0 {
+			t.Fatalf("merge half %d: exit %d: %s", h, code, stderr)
+		}
+	}
+	got2 := filepath.Join(tmp, "got2.json")
+	if code, _, stderr := runArgs("merge", "--json", got2, s.URL("halves/h0.evst"), s.URL("halves/h1.evst")); code != 0 {
+		t.Fatalf("merge of merges: exit %d: %s", code, stderr)
+	}
+	if !bytes.Equal(mustRead(t, got2), mustRead(t, want)) {
+		t.Fatal("merge of merges differs from eval's report")
+	}
+
+	// --baseline from a URL, as eval takes it.
+	s.Put(t, "base.json", mustRead(t, want))
+	if code, _, stderr := runArgs("merge", "--baseline", s.URL("base.json"), "--max-increase", "nll=0", s.URL("states/part-*.evst")); code != 0 {
+		t.Fatalf("merge --baseline URL: exit %d: %s", code, stderr)
+	}
+
+	secret := "&kmskeyid=TOPSECRET"
+	oneLine := func(what string, code int, stderr string, wants ...string) {
+		t.Helper()
+		if code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || strings.Contains(stderr, "TOPSECRET") {
+			t.Fatalf("%s: exit %d, stderr %q", what, code, stderr)
+		}
+		for _, w := range wants {
+			if !strings.Contains(stderr, w) {
+				t.Fatalf("%s: stderr %q lacks %q", what, stderr, w)
+			}
+		}
+	}
+	// A shard missing, named as on disk.
+	code, _, stderr := runArgs("merge", "--json", got, s.URL("states/part-[012].evst")+secret)
+	oneLine("shard missing", code, stderr, "missing")
+	// The same shard twice: both URLs named.
+	code, _, stderr = runArgs("merge", "--json", got, s.URL("states/part-0.evst")+secret, s.URL("halves/h0.evst")+secret, s.URL("halves/h1.evst"))
+	oneLine("same shard twice", code, stderr, "s3://bucket/halves/h0.evst?endpoint=", "s3://bucket/states/part-0.evst?endpoint=")
+	// Not a state; a missing object; a glob matching nothing; a prefix.
+	code, _, stderr = runArgs("merge", "--json", got, s.URL("in/part-0.parquet")+secret)
+	oneLine("not a state", code, stderr, "s3://bucket/in/part-0.parquet?endpoint=", "not")
+	code, _, stderr = runArgs("merge", "--json", got, s.URL("states/nope.evst")+secret)
+	oneLine("missing", code, stderr, "s3://bucket/states/nope.evst?endpoint=", "404")
+	code, _, stderr = runArgs("merge", "--json", got, s.URL("states/x-*.evst")+secret)
+	oneLine("no match", code, stderr, "s3://bucket/states/x-*.evst", "no object matches")
+	code, _, stderr = runArgs("merge", "--json", got, s.URL("states/")+secret)
+	oneLine("prefix", code, stderr, "s3://bucket/states/?endpoint=", "prefix")
+	// --state over a state the glob matched: refused, nothing written.
+	before := mustGet(t, s, "states/part-1.evst")
+	code, _, stderr = runArgs("merge", "--state", s.URL("states/part-1.evst")+secret, s.URL("states/part-[01].evst")+secret)
+	oneLine("--state over a STATE", code, stderr, "states/part-1.evst")
+	if !bytes.Equal(mustGet(t, s, "states/part-1.evst"), before) {
+		t.Error("the state was overwritten")
+	}
+}
+
+func mustGet(t *testing.T, s *storetest.S3, key string) []byte {
+	t.Helper()
+	obj, err := s.Backend.GetObject(s.Bucket, key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Contents.Close()
+	var b bytes.Buffer
+	b.ReadFrom(obj.Contents)
+	return b.Bytes()
+}
+
+// TestS3ListOnce: eval lists a prefix once, and its report (its inputs
+// array included) does not depend on the order the store lists keys in;
+// inspect lists it once too.
+func TestS3ListOnce(t *testing.T) {
+	s := storetest.StartS3(t)
+	r := rand.New(rand.NewPCG(24, 1))
+	k := shardKinds[0]
+	for _, sub := range []string{"b/", "a/", "c/x/"} {
+		dir := writeShardInputs(t, k, r)
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			s.Put(t, "in/"+sub+e.Name(), mustRead(t, filepath.Join(dir, e.Name())))
+		}
+	}
+	tmp := t.TempDir()
+	var reps [2][]byte
+	for i, reverse := range []bool{false, true} {
+		s.Faults.ReverseLists = reverse
+		out := filepath.Join(tmp, fmt.Sprintf("r%d.json", i))
+		n0 := s.Faults.Lists()
+		code, _, stderr := runArgs(append(append([]string{"eval", "--quiet", "--label", "y", "--id", "id", "--bootstrap", "20", "--json", out}, k.args...), s.URL("in/"))...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if n := s.Faults.Lists() - n0; n != 1 {
+			t.Errorf("reverse=%v: the prefix was listed %d times", reverse, n)
+		}
+		reps[i] = mustRead(t, out)
+	}
+	if !bytes.Equal(reps[0], reps[1]) {
+		t.Fatalf("the report depends on the listing order:\n%s\n%s", reps[0], reps[1])
+	}
+	var doc struct{ Inputs []struct{ Path string } }
+	if err := json.Unmarshal(reps[0], &doc); err != nil || len(doc.Inputs) < 3 || !strings.Contains(doc.Inputs[0].Path, "s3://bucket/in/a/") {
+		t.Fatalf("inputs %+v (%v)", doc.Inputs, err)
+	}
+	n0 := s.Faults.Lists()
+	code, stdout, stderr := runArgs("inspect", s.URL("in/"))
+	if code != 0 || s.Faults.Lists()-n0 != 1 || strings.Index(stdout, "in/a/") > strings.Index(stdout, "in/b/") {
+		t.Fatalf("inspect: exit %d, %d listings: %s%s", code, s.Faults.Lists()-n0, stdout, stderr)
 	}
 }

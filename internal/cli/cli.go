@@ -22,6 +22,10 @@ type Options struct {
 	// StateOnly makes no report (the Model is nil): the run is kept for
 	// its state alone, and a share may then be empty.
 	StateOnly bool
+	// Keys are the files' bootstrap keys (pipeline.ExpandKeys), one per
+	// file; nil: found from the INPUT arguments again (which lists object
+	// stores again).
+	Keys []string
 }
 
 // Run is a finished evaluation before its report: what a state keeps.

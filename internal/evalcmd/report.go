@@ -1,14 +1,17 @@
 package evalcmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	evalnll "github.com/evalnll/evalnll"
 	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/internal/cli"
+	"github.com/evalnll/evalnll/internal/gateplan"
 	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/internal/pipeline"
@@ -141,6 +144,57 @@ func StateFile(path string) StateSource {
 		}
 		return data, nil
 	}}
+}
+
+// MaxStateBytes is the largest state StateAt reads: a state's size does
+// not grow with the rows, and one of 10,000 slices with bootstrap buckets
+// is a few hundred MB.
+const MaxStateBytes = 4 << 30
+
+// StateAt is the source of a state file or object (a URL), read whole, at
+// most MaxStateBytes; its name hides a URL's secret parameters.
+func StateAt(ctx context.Context, path string) StateSource {
+	if store.IsURL(path) {
+		return StateSource{Name: store.Redact(path), Read: func() ([]byte, error) {
+			return store.ReadAll(ctx, path, MaxStateBytes)
+		}}
+	}
+	return StateSource{Name: path, Read: func() ([]byte, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, unwrapPath(err))
+		}
+		defer f.Close()
+		data, err := io.ReadAll(io.LimitReader(f, MaxStateBytes+1))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, unwrapPath(err))
+		}
+		if len(data) > MaxStateBytes {
+			return nil, fmt.Errorf("%s: larger than %d bytes, the most read as a state", path, MaxStateBytes)
+		}
+		return data, nil
+	}}
+}
+
+// ExpandStates expands the STATE arguments that are URLs with a glob in
+// the key (s3://b/states/part-*.evst: the shell cannot), sorted; other
+// arguments are kept. As on disk, a prefix is not a state: a URL without a
+// glob names one object.
+func ExpandStates(ctx context.Context, args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		l, err := store.Parse(a)
+		if !store.IsURL(a) || err != nil || !strings.ContainsAny(l.Key, "*?[") {
+			out = append(out, a)
+			continue
+		}
+		urls, err := store.Expand(ctx, a, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, urls...)
+	}
+	return out, nil
 }
 
 func unwrapPath(err error) error {
@@ -283,7 +337,7 @@ func (w *IO) Merge(f *Flags, worstSet bool, srcs []StateSource) (int, error) {
 	} else if worst > cfg.Worst {
 		return 0, usagef("--worst %d: the states kept %d worst rows (eval --worst %d)", worst, cfg.Worst, cfg.Worst)
 	}
-	if err := GateFlagError(gate.Check(cfg, gates, limits)); err != nil {
+	if err := GateFlagError(gateplan.Check(cfg, gates, limits)); err != nil {
 		return 0, err
 	}
 	var data []byte

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/evalnll/evalnll/gate"
 	"github.com/evalnll/evalnll/internal/cli"
+	"github.com/evalnll/evalnll/internal/gateplan"
 	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/internal/pipeline"
@@ -126,7 +126,7 @@ func (f *Flags) Plan(ctx context.Context, inputs []string) (*Plan, error) {
 	if f.NumClasses > 0 && planned.Kind != metrics.Multiclass && planned.Kind != metrics.Multilabel {
 		return nil, usagef("--num-classes: a %s run has no class count", planned.Kind)
 	}
-	if err := GateFlagError(gate.Check(&planned, gates, limits)); err != nil {
+	if err := GateFlagError(gateplan.Check(&planned, gates, limits)); err != nil {
 		return nil, err
 	}
 	for _, fl := range s.files {

@@ -149,8 +149,10 @@ type Figures struct {
 	// only; see detail.go).
 	Detail CalDetail
 	// AUROC and AUPRC (average precision) with --auroc; AUROCTies bounds
-	// how far ties at cell resolution can move the AUROC.
-	AUROC, AUPRC, AUROCTies *float64
+	// how far ties at cell resolution can move the AUROC. AUROCSE is the
+	// AUROC's standard error by DeLong's method (binary, unweighted; see
+	// delongSE).
+	AUROC, AUPRC, AUROCTies, AUROCSE *float64
 	// TopK is the top-k accuracy (--topk, multiclass) for k = TopKN.
 	TopK  *float64
 	TopKN int
@@ -344,6 +346,9 @@ func (a *Acc) summary(cfg *Config, overall bool) Figures {
 				f.AUROC, f.AUPRC = &roc, &pr
 				if a.Hist.Over {
 					f.AUROCTies = fp(tieBound(cells))
+				}
+				if !cfg.Weighted {
+					f.AUROCSE = fp(delongSE(cells))
 				}
 			}
 		}

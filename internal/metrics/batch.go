@@ -35,8 +35,10 @@ type terms struct {
 	order        []int32 // rows grouped by slice
 	gather       []float64
 	gather2      []float64
-	bin          []int32 // see uniformBins
-	binN         int     // the bin count t.bin is for; 0: not filled
+	bin          []int32      // see uniformBins
+	binN         int          // the bin count t.bin is for; 0: not filled
+	zeroBin      []int32      // zeros: the bins of a run with one (never written)
+	hs           *histScratch // see histScratch; allocated when first needed
 	binAcc       []binAcc
 	keyOfCode    []int32
 	qBits        []uint64  // binaryProbFast: the outcome's probability, hi
@@ -52,6 +54,14 @@ type terms struct {
 	groupCnt     []int32    // see groupRows
 	classStart   []int32    // see addClasses
 	classPos     []int32
+}
+
+// histScratch is the working space of Hist.addAll.
+func (t *terms) histScratch() *histScratch {
+	if t.hs == nil {
+		t.hs = new(histScratch)
+	}
+	return t.hs
 }
 
 func grow[T any](s []T, n int) []T {
@@ -657,7 +667,7 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 				a.Hist.add(t.conf[j], t.w[e.rowOfPred(t, idx, k, j)], t.out[j])
 			}
 		} else {
-			a.Hist.addAll(t.conf, t.out, pi)
+			a.Hist.addAll(t.conf, t.out, pi, t.histScratch())
 		}
 	}
 	g = grow(t.gather, len(pi))
@@ -724,7 +734,7 @@ func (e *Evaluator) accumulateRows(a *Acc, idx []int32, t *terms) {
 	a.SqA.AddSquares(gx)
 	a.Brier.AddSlice(gb)
 	if a.Hist != nil {
-		a.Hist.addAll(t.conf, t.out, idx)
+		a.Hist.addAll(t.conf, t.out, idx, t.histScratch())
 	}
 	if !e.binsFromBoot {
 		e.addBins(a, t, idx, false)
@@ -761,7 +771,7 @@ func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 	}
 	a.Brier.AddSlice(t.brier[:n])
 	if a.Hist != nil {
-		a.Hist.addAll(t.conf[:n], t.out[:n], nil)
+		a.Hist.addAll(t.conf[:n], t.out[:n], nil, t.histScratch())
 	}
 	if e.cfg.Binning == Uniform && !e.binsFromBoot && !e.sliceBins {
 		e.addBins(a, t, nil, true)

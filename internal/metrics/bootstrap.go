@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sort"
+	"strconv"
 	"sync"
 )
 
@@ -141,6 +142,10 @@ type bucketAcc struct {
 	BinW, BinO []fx
 	// G holds a Gaussian run's Σ w e², Σ w |e| and Σ w crps.
 	G [3]fx
+	// TopN counts the rows whose label is among the --topk highest-scored
+	// classes (multiclass; weighted runs sum their weight in TopW).
+	TopN int64
+	TopW fx
 }
 
 // u128 is an unsigned 128-bit integer sum.
@@ -201,6 +206,8 @@ func (b *bucketAcc) merge(o *bucketAcc) {
 	for i := range b.G {
 		b.G[i].merge(&o.G[i])
 	}
+	b.TopN += o.TopN
+	b.TopW.merge(&o.TopW)
 }
 
 func newBuckets(cfg *Config) []bucketAcc {
@@ -520,20 +527,20 @@ func b2i(b bool) int64 {
 // addBootFast is addBoot for a whole batch of unweighted rows: each valid
 // row's bucket (bucketOf), then its terms added to the flat pending sums.
 func (e *Evaluator) addBootFast(c *Cols, t *terms) {
+	cal := e.cfg.Kind.HasCalibration()
+	// The pending cells are per bucket and calibration bin; without bins
+	// in the buckets (quantile binning) one bin, so that rows take
+	// addBootCal's loop all the same: flushBoot then adds the cells to
+	// the buckets' counts, NLL and Brier sums only.
+	bins := 0
+	if cal && len(e.st.boot) > 0 {
+		bins = max(1, len(e.st.boot[0].Gap))
+	}
 	if e.bpend == nil {
-		bins := 0
-		if len(e.st.boot) > 0 {
-			bins = len(e.st.boot[0].Gap)
-		}
 		e.bpend = newBootPend(len(e.st.boot), bins)
 	}
 	p := e.bpend
 	mask := uint64(len(e.st.boot) - 1)
-	cal := e.cfg.Kind.HasCalibration()
-	bins := 0
-	if cal && len(e.st.boot) > 0 {
-		bins = len(e.st.boot[0].Gap)
-	}
 	tokens := e.cfg.Tokens
 	lmb, lmw := e.cfg.LMBytes, e.cfg.LMWords
 	for lo := 0; lo < t.n; lo += pendRows {
@@ -614,7 +621,15 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 	p := e.bpend
 	nb := int(mask) + 1
 	n := hi - lo
-	bin := t.uniformBins(t.n, bins)[lo:hi]
+	var bin []int32
+	if bins == 1 {
+		// One bin (or quantile binning, one pending cell per bucket):
+		// every row's is 0.
+		t.zeroBin = grow(t.zeroBin, t.n)
+		bin = t.zeroBin[lo:hi]
+	} else {
+		bin = t.uniformBins(t.n, bins)[lo:hi]
+	}
 	reason, xs, conf := t.reason[lo:hi], t.x[lo:hi], t.conf[lo:hi]
 	fs, row0 := e.posSeed, e.row0+int64(lo)
 	cor, br, out := t.correct[lo:hi], t.brier[lo:hi], t.out[lo:hi]
@@ -834,6 +849,11 @@ func (s *State) bootstrap() *BootstrapResult {
 	w, nll, tok := make([]float64, K), make([]float64, K), make([]float64, K)
 	nby, nwo := make([]float64, K), make([]float64, K)
 	pw, cor, br := make([]float64, K), make([]float64, K), make([]float64, K)
+	// Top-k hits per bucket, when the buckets hold them (bootTop).
+	var top []float64
+	if s.bootTop() {
+		top = make([]float64, K)
+	}
 	var gap [][]float64
 	// The bins' gap, count, weight and outcome weight per bucket, one run
 	// of 4·bins values (binFigures' sums), when every bucket holds them
@@ -849,6 +869,12 @@ func (s *State) bootstrap() *BootstrapResult {
 		pw[k], cor[k], br[k] = f(&b.PredW), f(&b.Correct), f(&b.Brier)
 		if !cfg.Weighted {
 			w[k], pw[k], cor[k] = float64(b.Rows), float64(b.PredN), float64(b.CorrectN)
+		}
+		if top != nil {
+			top[k] = float64(b.TopN)
+			if cfg.Weighted {
+				top[k] = f(&b.TopW)
+			}
 		}
 		if b.Gap != nil {
 			g := make([]float64, len(b.Gap))
@@ -910,6 +936,9 @@ func (s *State) bootstrap() *BootstrapResult {
 			res.Metrics = append(res.Metrics, binFigureNames...)
 		}
 	}
+	if top != nil {
+		res.Metrics = append(res.Metrics, "accuracy_top"+strconv.Itoa(cfg.TopK))
+	}
 	R := cfg.Bootstrap.Replicates
 	res.Replicates = make([][]float64, len(res.Metrics))
 	for m := range res.Replicates {
@@ -939,11 +968,14 @@ func (s *State) bootstrap() *BootstrapResult {
 				for k := range c {
 					c[k] = float64(poisson1(rng.Uint64()))
 				}
-				var sw, snll, stok, spw, scor, sbr, sby, swo float64
+				var sw, snll, stok, spw, scor, sbr, sby, swo, stop float64
 				for k := 0; k < K; k++ {
 					ck := c[k]
 					if ck == 0 {
 						continue
+					}
+					if top != nil {
+						stop += ck * top[k]
 					}
 					sw += ck * w[k]
 					snll += ck * nll[k]
@@ -983,6 +1015,10 @@ func (s *State) bootstrap() *BootstrapResult {
 					res.Replicates[m][r] = math.Sqrt(sg[0] / sw)
 					res.Replicates[m+1][r] = sg[1] / sw
 					res.Replicates[m+2][r] = sg[2] / sw
+				}
+				if top != nil {
+					// The last metric: the top-k accuracy.
+					res.Replicates[len(res.Metrics)-1][r] = stop / spw
 				}
 				if !cal {
 					continue
@@ -1088,6 +1124,13 @@ func sumRows(xs [][]float64) []float64 {
 		}
 	}
 	return out
+}
+
+// bootTop reports whether the buckets hold the top-k hits of every row
+// (a multiclass run with --topk; not a state decoded from an encoding
+// made before they were kept, which gives no top-k interval).
+func (s *State) bootTop() bool {
+	return len(s.boot) > 0 && s.cfg.TopK > 0 && s.cfg.Kind == Multiclass && !s.noBootTop
 }
 
 // binSumsOK reports whether the buckets hold the bins' counts (and,

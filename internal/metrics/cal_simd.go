@@ -88,3 +88,36 @@ func bootCalVec(r *bootCalRows, i int, reason []Reason, xs, conf, br []float64, 
 	archsimd.ClearAVXUpperBits() // see expVec
 	return i
 }
+
+// histKeysVec sets key[j], mant[j] = histKey(conf[j]) for the blocks of 8
+// from i on while every confidence of a block, c and 1 - c, is at least
+// 2^-53, and returns the first row it did not do (i itself without
+// AVX-512). histKey's steps: x = 1 - c where c >= 1/2 (exact), else c; the
+// key from x's bits; mirrored where c >= 1/2; the integer confidence from
+// c's mantissa, or c·2^53 where c >= 1/2 (an integer below 2^54: exact).
+func histKeysVec(conf []float64, key []int32, mant []uint64, i int) int {
+	if !useAVX512 {
+		return i
+	}
+	n := len(conf)
+	key, mant = key[:n], mant[:n]
+	bc, bu := archsimd.BroadcastFloat64x8, archsimd.BroadcastUint64x8
+	half, one, tiny, scale := bc(0.5), bc(1), bc(0x1p-53), bc(0x1p53)
+	base, top := bu((1023-53)<<histM-1), bu(histCells-1)
+	m52, bit52 := bu(1<<52-1), bu(1<<52)
+	for ; i+8 <= n; i += 8 {
+		c := archsimd.LoadFloat64x8Slice(conf[i:])
+		up := c.GreaterEqual(half)
+		x := one.Sub(c).Merge(c, up)
+		if x.GreaterEqual(tiny).ToBits() != 0xff { // also NaN
+			break
+		}
+		k := x.AsUint64x8().ShiftAllRight(52 - histM).Sub(base)
+		k = top.Sub(k).Merge(k, up)
+		k.TruncateToUint32().AsInt32x8().StoreSlice(key[i:])
+		lo := c.AsUint64x8().And(m52).Or(bit52)
+		c.Mul(scale).ConvertToInt64().AsUint64x8().Merge(lo, up).StoreSlice(mant[i:])
+	}
+	archsimd.ClearAVXUpperBits() // see expVec
+	return i
+}

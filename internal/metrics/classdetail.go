@@ -201,6 +201,14 @@ func (e *Evaluator) addClassDetail(c *Cols, t *terms) {
 				} else {
 					d.TopN++
 				}
+				if e.st.boot != nil {
+					b := &e.st.boot[e.bucketOf(c, i)]
+					if cfg.Weighted {
+						b.TopW.add(w)
+					} else {
+						b.TopN++
+					}
+				}
 			}
 		}
 		if !cfg.Discrim && !cfg.Classwise {

@@ -40,7 +40,16 @@ const (
 	compPerClass
 	compBoot
 	compWorst
+	// compBootTop, after the others and only in the states of runs that
+	// keep them (bootTop): the buckets' top-k hits, led by the version of
+	// its layout (bootTopVersion). A state without it (made before it
+	// existed) decodes, and gives no top-k interval.
+	compBootTop
 )
+
+// bootTopVersion is the layout of compBootTop: 1, each bucket's TopN
+// (unweighted) or TopW (weighted) in bucket order.
+const bootTopVersion = 1
 
 // maxCount bounds every decoded count and integer sum, so that merging
 // decoded states cannot overflow an int64.
@@ -492,6 +501,19 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 			}
 		}
 	})
+	if s.bootTop() {
+		e.comp(compBootTop, func(e *enc) {
+			e.uv(bootTopVersion)
+			for i := range s.boot {
+				b := &s.boot[i]
+				if s.cfg.Weighted {
+					e.fx(&b.TopW)
+				} else {
+					e.n(b.TopN)
+				}
+			}
+		})
+	}
 	return e.b, nil
 }
 
@@ -795,7 +817,7 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 	}
 	kd.done(d, "class count")
 
-	// Histogram grids (about 650 KB each) are allocated for at most one
+	// Histogram grids (about 870 KB each) are allocated for at most one
 	// per 256 bytes of input, plus one.
 	grids := 1 + len(b)/256
 	sd := d.comp(compSlices, "slices")
@@ -875,6 +897,25 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 		}
 	}
 	wd.done(d, "worst rows")
+	if s.bootTop() {
+		if d.err == nil && len(d.b) == 0 {
+			s.noBootTop = true // an encoding from before the top-k hits
+		} else {
+			td := d.comp(compBootTop, "bootstrap top-k hits")
+			if v := td.uv("bootstrap top-k version"); td.err == nil && v != bootTopVersion {
+				td.fail("bootstrap top-k version")
+			}
+			for i := range s.boot {
+				b := &s.boot[i]
+				if s.cfg.Weighted {
+					b.TopW = td.fx("bootstrap top-k hits")
+				} else {
+					b.TopN = td.n("bootstrap top-k hits")
+				}
+			}
+			td.done(d, "bootstrap top-k hits")
+		}
+	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("end of state")
 	}

@@ -53,7 +53,7 @@ func appendHist(e *enc, h *Hist) {
 	e.sum(&h.Tiny)
 	var ks []int
 	for k := 0; k < histCells; k++ {
-		if h.N[2*k] != 0 || h.N[2*k+1] != 0 {
+		if h.C[k].n[0] != 0 || h.C[k].n[1] != 0 {
 			ks = append(ks, k)
 		}
 	}
@@ -62,13 +62,14 @@ func appendHist(e *enc, h *Hist) {
 	for _, k := range ks {
 		e.uv(uint64(k - prev))
 		prev = k
-		e.n(h.N[2*k])
-		e.n(h.N[2*k+1])
-		e.u128(h.M[2*k])
-		e.u128(h.M[2*k+1])
-		if h.Lo != nil {
-			e.f(h.Lo[k])
-			e.f(h.Hi[k])
+		hc := &h.C[k]
+		e.n(hc.n[0])
+		e.n(hc.n[1])
+		e.u128(hc.m[0])
+		e.u128(hc.m[1])
+		if h.edges {
+			e.f(hc.lo)
+			e.f(hc.hi)
 		}
 		if h.WIdx != nil {
 			i := h.WIdx[k]
@@ -83,7 +84,7 @@ func appendHist(e *enc, h *Hist) {
 	}
 }
 
-// histGrids bounds the histogram grids (about 650 KB each) a decoder
+// histGrids bounds the histogram grids (about 870 KB each) a decoder
 // allocates, by the bytes of its input: one per 256 bytes, plus one.
 func decodeHist(d *dec, cfg *Config, budget *int) *Hist {
 	if !d.flag("histogram") {
@@ -147,11 +148,12 @@ func decodeHist(d *dec, cfg *Config, budget *int) *Hist {
 			d.fail("histogram cell")
 			break
 		}
-		h.N[2*k], h.N[2*k+1] = d.n("histogram cell"), d.n("histogram cell")
-		h.M[2*k], h.M[2*k+1] = d.u128("histogram cell"), d.u128("histogram cell")
-		if h.Lo != nil {
-			h.Lo[k], h.Hi[k] = d.f("histogram cell"), d.f("histogram cell")
-			if !(h.Lo[k] >= 0 && h.Hi[k] <= 1 && h.Lo[k] <= h.Hi[k]) {
+		hc := &h.C[k]
+		hc.n[0], hc.n[1] = d.n("histogram cell"), d.n("histogram cell")
+		hc.m[0], hc.m[1] = d.u128("histogram cell"), d.u128("histogram cell")
+		if h.edges {
+			hc.lo, hc.hi = d.f("histogram cell"), d.f("histogram cell")
+			if !(hc.lo >= 0 && hc.hi <= 1 && hc.lo <= hc.hi) {
 				d.fail("histogram cell")
 			}
 		}

@@ -310,6 +310,11 @@ func FuzzDecodeState(f *testing.F) {
 		b, _ := evalParts(f, &cfg, y, p, w, s, ids, []int{0, 50})[0].AppendBinary(nil)
 		f.Add(b)
 	}
+	my, mp, mw, mids := mcRows(r, 40, 3)
+	for _, cfg := range topkConfigs() {
+		b, _ := mcState(f, &cfg, my, mp, mw, mids, 3, 0, 40, 0).AppendBinary(nil)
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		st, err := DecodeState(b)
 		if err != nil {

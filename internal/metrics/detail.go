@@ -244,6 +244,52 @@ func tieBound(cs []cellSums) float64 {
 	return quo(T, N) / 2
 }
 
+// delongSE is the standard error of the AUROC of unweighted cells by the
+// method of DeLong, DeLong & Clarke-Pearson (Biometrics 1988): the
+// placement of a positive is the share of negatives below it (ties one
+// half), of a negative the share of positives above it; the AUROC is the
+// mean placement of the positives, and its variance S10/m + S01/n, with
+// S10 and S01 the sample variances of the m positives' and the n
+// negatives' placements. Every prediction of a cell has its cell's
+// placement, so the sums run over the cells: exactly DeLong's figure for
+// the kept points (each distinct confidence a cell), and for the grid that
+// of the predictions tied at cell resolution (the AUROC reported). NaN
+// with fewer than 2 of either outcome.
+func delongSE(cs []cellSums) float64 {
+	var m, n float64
+	for i := range cs {
+		m += float64(cs[i].n1)
+		n += float64(cs[i].n - cs[i].n1)
+	}
+	if m < 2 || n < 2 {
+		return math.NaN()
+	}
+	v10, v01 := make([]float64, len(cs)), make([]float64, len(cs))
+	var below, above float64
+	for i := range cs {
+		neg := float64(cs[i].n - cs[i].n1)
+		v10[i] = (below + neg/2) / n
+		below += neg
+	}
+	for i := len(cs) - 1; i >= 0; i-- {
+		pos := float64(cs[i].n1)
+		v01[i] = (above + pos/2) / m
+		above += pos
+	}
+	var auc float64
+	for i := range cs {
+		auc += float64(cs[i].n1) * v10[i]
+	}
+	auc /= m
+	var s10, s01 float64
+	for i := range cs {
+		d, e := v10[i]-auc, v01[i]-auc
+		s10 += float64(cs[i].n1) * d * d
+		s01 += float64(cs[i].n-cs[i].n1) * e * e
+	}
+	return math.Sqrt(s10/(m-1)/m + s01/(n-1)/n)
+}
+
 func bigOr0(s *exact.Sum) *big.Float {
 	if b := s.Big(); b != nil {
 		return b

@@ -147,6 +147,8 @@ type State struct {
 	// classCount is the class count the run adopted, set by its caller
 	// (see SetClassCount); Merge checks that states agree on it.
 	classCount ClassCount
+	// noBootTop: the buckets lack the top-k hits (see bootTop).
+	noBootTop bool
 }
 
 // ClassAcc accumulates the rows of one true class. Unweighted runs count
@@ -727,6 +729,7 @@ func (s *State) Merge(o *State) error {
 	for k := range o.boot {
 		s.boot[k].merge(&o.boot[k])
 	}
+	s.noBootTop = s.noBootTop || o.noBootTop
 	for len(s.classes) < len(o.classes) {
 		s.classes = append(s.classes, ClassAcc{})
 	}

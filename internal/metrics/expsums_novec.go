@@ -39,3 +39,6 @@ func bootCalVec(r *bootCalRows, i int, reason []Reason, xs, conf, br []float64, 
 
 // tokensVec is the vector loop of tokenNLL; this build has none.
 func tokensVec[T Float](vs []T, a *tokAcc) (int, bool) { return 0, true }
+
+// histKeysVec is the vector loop of Hist.addChunk; this build has none.
+func histKeysVec(conf []float64, key []int32, mant []uint64, i int) int { return i }

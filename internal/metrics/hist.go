@@ -88,28 +88,33 @@ func cellMant(c float64) uint64 {
 
 // Hist is the confidence histogram of one set of predictions.
 type Hist struct {
-	// N[2k] and N[2k+1] count the predictions of cell k with outcome 0
-	// and 1.
-	N []int64
-	// M[2k+o] is the sum of cell k's confidences of outcome o in its
-	// units (cellScale).
-	M []u128
+	// C[k] holds cell k's counts and sums (nil while the points are kept).
+	C []hcell
 	// Tiny sums the confidences of cell 0 (below 2^-53), exactly.
 	Tiny exact.Sum
-	// Lo and Hi are the smallest and largest confidence of each cell
-	// (quantile bins report them); nil when not needed.
-	Lo, Hi []float64
 	// Weighted runs: W[WIdx[k]-1] holds cell k's weighted sums.
 	WIdx []int32
 	W    []wcell
 	// Pts holds the exact predictions while there are at most HistExact,
-	// and the grid (N, M, Lo, Hi, WIdx, W) is not allocated; beyond, Over
-	// is set, the points are moved into the grid and dropped. A slice of
-	// few rows costs its points only.
+	// and the grid (C, WIdx, W) is not allocated; beyond, Over is set, the
+	// points are moved into the grid and dropped. A slice of few rows
+	// costs its points only.
 	Pts  []Point
 	Over bool
-	// edges: keep Lo and Hi; weighted: keep W.
+	// edges: report each cell's smallest and largest confidence;
+	// weighted: keep W.
 	edges, weighted bool
+}
+
+// hcell is one cell of the grid, in one 64-byte record, so that a
+// prediction touches one cache line: the count of predictions with outcome
+// 0 and 1 (n), the sum of their confidences in the cell's units
+// (cellScale) per outcome (m), and the smallest and largest confidence
+// (kept always; read only for quantile bins, whose edges report them).
+type hcell struct {
+	n      [2]int64
+	m      [2]u128
+	lo, hi float64
 }
 
 // wcell holds one cell's exact weighted sums: weights of outcomes 0 and 1,
@@ -120,12 +125,9 @@ func newHist(edges, weighted bool) *Hist { return &Hist{edges: edges, weighted: 
 
 // toGrid allocates the grid and moves the kept points into it.
 func (h *Hist) toGrid() {
-	h.N, h.M = make([]int64, 2*histCells), make([]u128, 2*histCells)
-	if h.edges {
-		h.Lo, h.Hi = make([]float64, histCells), make([]float64, histCells)
-		for k := range h.Lo {
-			h.Lo[k], h.Hi[k] = math.Inf(1), math.Inf(-1)
-		}
+	h.C = make([]hcell, histCells)
+	for k := range h.C {
+		h.C[k].lo, h.C[k].hi = math.Inf(1), math.Inf(-1)
 	}
 	if h.weighted {
 		h.WIdx = make([]int32, histCells)
@@ -152,17 +154,15 @@ func (h *Hist) add(c, w float64, o bool) {
 // gridAdd adds one prediction to the grid.
 func (h *Hist) gridAdd(c, w float64, o bool) {
 	k := HistCell(c)
-	i := 2*k + int(b2i(o))
-	h.N[i]++
+	hc := &h.C[k]
+	hc.n[b2i(o)]++
 	if k == 0 {
 		h.Tiny.Add(c)
 	} else {
-		h.M[i].add(cellMant(c))
+		hc.m[b2i(o)].add(cellMant(c))
 	}
-	if h.Lo != nil {
-		h.Lo[k] = min(h.Lo[k], c)
-		h.Hi[k] = max(h.Hi[k], c)
-	}
+	hc.lo = min(hc.lo, c)
+	hc.hi = max(hc.hi, c)
 	if h.WIdx != nil {
 		if h.WIdx[k] == 0 {
 			h.W = append(h.W, wcell{})
@@ -178,14 +178,34 @@ func (h *Hist) gridAdd(c, w float64, o bool) {
 	}
 }
 
+// histChunk is the number of predictions addAll works out the cells of
+// before adding them to the grid.
+const histChunk = 512
+
+// histScratch is addAll's working space (the evaluator's, reused): the
+// cell and the integer confidence (cellMant) of up to histChunk
+// predictions, and, for a list of rows, their gathered confidences and
+// outcomes.
+type histScratch struct {
+	key  [histChunk]int32
+	mant [histChunk]uint64
+	conf [histChunk]float64
+	out  [histChunk]bool
+}
+
 // addAll adds unweighted predictions conf[j], out[j] for j in idx (every
-// j < len(conf) when idx is nil).
-func (h *Hist) addAll(conf []float64, out []bool, idx []int32) {
+// j < len(conf) when idx is nil); s is working space.
+func (h *Hist) addAll(conf []float64, out []bool, idx []int32, s *histScratch) {
 	// One at a time while the points are kept (and weighted), then the
 	// grid's loop for the rest.
 	n := len(conf)
 	if idx != nil {
 		n = len(idx)
+	}
+	if !h.Over && len(h.Pts)+n > cap(h.Pts) {
+		// Room for the points this batch keeps at once (a large batch:
+		// one allocation rather than append's doublings).
+		h.Pts = append(make([]Point, 0, min(histExact, max(2*cap(h.Pts), len(h.Pts)+n))), h.Pts...)
 	}
 	at := 0
 	for ; at < n && (!h.Over || h.weighted); at++ {
@@ -201,64 +221,83 @@ func (h *Hist) addAll(conf []float64, out []bool, idx []int32) {
 	if idx != nil {
 		idx = idx[at:]
 	} else {
-		conf, out = conf[at:], out[at:]
+		conf, out = conf[at:], out[at:len(conf)]
 	}
-	N, M, Lo, Hi := h.N, h.M, h.Lo, h.Hi
-	one := func(c float64, o bool) {
-		// HistCell and cellMant without a branch on c < 1/2, which random
-		// probabilities would mispredict half the time: both halves are
-		// worked out and one is selected.
-		up := b2i(c >= 0.5)
-		mask := -uint64(up) // all ones for c >= 1/2
-		xb := math.Float64bits(c)&^mask | math.Float64bits(1-c)&mask
-		e := int(xb >> 52)
-		if e < 1023-53 { // below 2^-53: rare
-			k := HistCell(c)
-			N[2*k+int(b2i(o))]++
-			if Lo != nil {
-				Lo[k] = min(Lo[k], c)
-				Hi[k] = max(Hi[k], c)
+	// In chunks: the cells and integer confidences first (the vector
+	// loop, eight at a time), then the grid's sums, so that the loads of
+	// the grid do not wait on the arithmetic that finds their cell.
+	for len(conf) > 0 && idx == nil || len(idx) > 0 {
+		var cs []float64
+		var os []bool
+		if idx == nil {
+			m := min(len(conf), histChunk)
+			cs, os = conf[:m], out[:m]
+			conf, out = conf[m:], out[m:]
+		} else {
+			m := min(len(idx), histChunk)
+			cs, os = s.conf[:m], s.out[:m]
+			for i, j := range idx[:m] {
+				cs[i], os[i] = conf[j], out[j]
 			}
-			if k == 0 {
-				h.Tiny.Add(c)
-			} else {
-				M[2*k+int(b2i(o))].add(cellMant(c))
-			}
-			return
+			idx = idx[m:]
 		}
-		key := 1 + ((e-(1023-53))<<histM | int(xb>>(52-histM))&(1<<histM-1))
-		k := key ^ int(up)*(key^(histCells-1-key))
-		i := 2*k + int(b2i(o))
-		N[i]++
-		if Lo != nil {
-			// Here c and 1 - c are at least 2^-53 (0 and 1 took the
-			// branch above; invalid rows, NaN, never come here): plain
-			// compares, rarely taken once a cell has seen a few
-			// predictions, give min and max's result without their NaN
-			// and signed-zero handling.
-			if c < Lo[k] {
-				Lo[k] = c
-			}
-			if c > Hi[k] {
-				Hi[k] = c
-			}
+		h.addChunk(cs, os, s)
+	}
+}
+
+// addChunk adds at most histChunk predictions to the grid.
+func (h *Hist) addChunk(conf []float64, out []bool, s *histScratch) {
+	n := len(conf)
+	key, mant := s.key[:n], s.mant[:n]
+	out = out[:n]
+	for i := 0; i < n; i++ {
+		if i = histKeysVec(conf, key, mant, i); i == n {
+			break
 		}
-		mant := (math.Float64bits(c)&(1<<52-1)|1<<52)&^mask | uint64(c*0x1p53)&mask
-		m := &M[i]
+		key[i], mant[i] = histKey(conf[i])
+	}
+	C := h.C[:histCells]
+	for i, k := range key {
+		c, o := conf[i], out[i]
+		if k < 0 { // below 2^-53 or above 1 - 2^-53: rare
+			h.gridAdd(c, 1, o)
+			continue
+		}
+		hc := &C[k]
+		ob := b2i(o) & 1
+		hc.n[ob]++
+		// Here c and 1 - c are at least 2^-53 (0 and 1 took the branch
+		// above; invalid rows, NaN, never come here): plain compares,
+		// rarely taken once a cell has seen a few predictions, give min
+		// and max's result without their NaN and signed-zero handling.
+		if c < hc.lo {
+			hc.lo = c
+		}
+		if c > hc.hi {
+			hc.hi = c
+		}
+		m := &hc.m[ob]
 		var cy uint64
-		m.lo, cy = bits.Add64(m.lo, mant, 0)
+		m.lo, cy = bits.Add64(m.lo, mant[i], 0)
 		m.hi += cy
 	}
-	if idx == nil {
-		out = out[:len(conf)]
-		for j, c := range conf {
-			one(c, out[j])
-		}
-		return
+}
+
+// histKey is HistCell(c) and cellMant(c) for c and 1 - c at least 2^-53,
+// and key -1 otherwise (gridAdd takes those). It works out both halves
+// and selects one rather than branch on c < 1/2, which random
+// probabilities would mispredict half the time.
+func histKey(c float64) (int32, uint64) {
+	up := b2i(c >= 0.5)
+	mask := -uint64(up) // all ones for c >= 1/2
+	xb := math.Float64bits(c)&^mask | math.Float64bits(1-c)&mask
+	if !(math.Float64frombits(xb) >= 0x1p-53) { // also NaN
+		return -1, 0
 	}
-	for _, j := range idx {
-		one(conf[j], out[j])
-	}
+	// The exponent (from 2^-53) and top histM mantissa bits, plus 1.
+	key := int(xb>>(52-histM)) - (1023-53)<<histM + 1
+	k := key ^ int(up)*(key^(histCells-1-key))
+	return int32(k), (math.Float64bits(c)&(1<<52-1)|1<<52)&^mask | uint64(c*0x1p53)&mask
 }
 
 // merge adds o into h (same configuration).
@@ -276,19 +315,15 @@ func (h *Hist) merge(o *Hist) {
 		}
 		return
 	}
-	for i, v := range o.N {
-		h.N[i] += v
-	}
-	for k := range o.M {
-		h.M[k].merge(o.M[k])
+	for k := range o.C {
+		a, b := &h.C[k], &o.C[k]
+		for j := range 2 {
+			a.n[j] += b.n[j]
+			a.m[j].merge(b.m[j])
+		}
+		a.lo, a.hi = min(a.lo, b.lo), max(a.hi, b.hi)
 	}
 	h.Tiny.Merge(&o.Tiny)
-	if h.Lo != nil {
-		for k := range h.Lo {
-			h.Lo[k] = min(h.Lo[k], o.Lo[k])
-			h.Hi[k] = max(h.Hi[k], o.Hi[k])
-		}
-	}
 	if h.WIdx != nil {
 		for k, i := range o.WIdx {
 			if i == 0 {
@@ -326,6 +361,14 @@ func (h *Hist) cells(weighted bool) []cellSums {
 	if !h.Over {
 		pts := h.Pts
 		sortPoints(pts)
+		// A cellSums is about 1.7 KB: allocated once, at its size.
+		distinct := 0
+		for i := range pts {
+			if i == 0 || pts[i].Conf != pts[i-1].Conf {
+				distinct++
+			}
+		}
+		out = make([]cellSums, 0, distinct)
 		for i := 0; i < len(pts); {
 			c := cellSums{lo: pts[i].Conf, hi: pts[i].Conf, c0: pts[i].Conf, c1: pts[i].Conf}
 			j := i
@@ -346,14 +389,22 @@ func (h *Hist) cells(weighted bool) []cellSums {
 		}
 		return out
 	}
-	for k := 0; k < histCells; k++ {
-		n0, n1 := h.N[2*k], h.N[2*k+1]
+	used := 0
+	for k := range h.C {
+		if h.C[k].n != [2]int64{} {
+			used++
+		}
+	}
+	out = make([]cellSums, 0, used)
+	for k := range h.C {
+		hc := &h.C[k]
+		n0, n1 := hc.n[0], hc.n[1]
 		if n0+n1 == 0 {
 			continue
 		}
 		c := cellSums{n: n0 + n1, n1: n1, lo: math.NaN(), hi: math.NaN(), c0: math.NaN(), c1: math.NaN()}
-		if h.Lo != nil {
-			c.lo, c.hi = h.Lo[k], h.Hi[k]
+		if h.edges {
+			c.lo, c.hi = hc.lo, hc.hi
 		}
 		if weighted {
 			wc := &h.W[h.WIdx[k]-1]
@@ -363,8 +414,8 @@ func (h *Hist) cells(weighted bool) []cellSums {
 			c.w1.AddInt(n1)
 			if exp, ok := cellScale(k); ok {
 				var s0, s1 exact.Sum
-				addFixed(&s0, h.M[2*k].lo, h.M[2*k].hi, exp)
-				addFixed(&s1, h.M[2*k+1].lo, h.M[2*k+1].hi, exp)
+				addFixed(&s0, hc.m[0].lo, hc.m[0].hi, exp)
+				addFixed(&s1, hc.m[1].lo, hc.m[1].hi, exp)
 				c.wc.Merge(&s0)
 				c.wc.Merge(&s1)
 				if n0 > 0 {

@@ -13,9 +13,10 @@ import (
 
 // Open expands the INPUT arguments (see Expand) and opens every file, in
 // order; names are the paths as expanded, "-" for standard input, which is
-// spooled to a temporary file. cleanup closes the files and removes the
-// spool; call it even when err is not nil.
-func Open(ctx context.Context, args []string, stdin io.Reader, opt reader.Options) (files []reader.File, names []string, cleanup func(), err error) {
+// spooled to a temporary file; keys are their bootstrap keys (see
+// ExpandKeys). cleanup closes the files and removes the spool; call it even
+// when err is not nil.
+func Open(ctx context.Context, args []string, stdin io.Reader, opt reader.Options) (files []reader.File, names, keys []string, cleanup func(), err error) {
 	var tmp string
 	cleanup = func() {
 		for _, f := range files {
@@ -25,9 +26,9 @@ func Open(ctx context.Context, args []string, stdin io.Reader, opt reader.Option
 			os.Remove(tmp)
 		}
 	}
-	paths, err := Expand(args)
+	paths, keys, err := ExpandKeysContext(ctx, args)
 	if err != nil {
-		return nil, nil, cleanup, err
+		return nil, nil, nil, cleanup, err
 	}
 	names = make([]string, len(paths))
 	for i, p := range paths {
@@ -36,20 +37,20 @@ func Open(ctx context.Context, args []string, stdin io.Reader, opt reader.Option
 		if p == "-" {
 			tmp, err = Spool(ctx, nil, stdin, math.MaxInt64, func(string) {})
 			if err != nil {
-				return nil, nil, cleanup, err
+				return nil, nil, nil, cleanup, err
 			}
 			open = tmp
 		}
 		f, err := reader.Open(open, opt)
 		if err != nil {
 			if p == "-" {
-				return nil, nil, cleanup, fmt.Errorf("-: %v", strings.TrimPrefix(err.Error(), open+": "))
+				return nil, nil, nil, cleanup, fmt.Errorf("-: %v", strings.TrimPrefix(err.Error(), open+": "))
 			}
-			return nil, nil, cleanup, err
+			return nil, nil, nil, cleanup, err
 		}
 		files = append(files, f)
 	}
 	// Partition folders below the input each file was found under.
-	files = reader.HivePartitions(files, InputKeys(args, paths))
-	return files, names, cleanup, nil
+	files = reader.HivePartitions(files, keys)
+	return files, names, keys, cleanup, nil
 }

@@ -220,6 +220,12 @@ func newPlanner(files []reader.File, cols []string, workers int, shard Shard) *p
 	}
 	target := max(splitMinBytes, total/(int64(workers)*splitPerWorker), 1)
 	for i, n := range sizes {
+		// A unit of a file in object storage is read whole: its parts
+		// would each fetch the page they start in (a Parquet page can be
+		// 100 MB), and the network, not decoding, bounds the run.
+		if pf, ok := files[p.units[i].file].(reader.Prefetcher); ok && pf.Prefetches() {
+			continue
+		}
 		if n > target {
 			p.units[i].parts = int(min((n+target-1)/target, n/max(splitMinBytes, 1), 1<<16))
 		}
@@ -315,6 +321,15 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		}
 	}
 
+	// Files in object storage fetch the units' bytes ahead, in the order
+	// the units are handed out.
+	// (Parts of a unit, cut for --shard, read only some of its bytes: they
+	// go without.)
+	for _, w := range plan.units {
+		if pf, ok := job.Files[w.file].(reader.Prefetcher); ok && w.part == nil {
+			pf.Prefetch(w.index, job.Columns)
+		}
+	}
 	work := make(chan unit)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {

@@ -181,6 +181,21 @@ type arrowFile struct {
 	closed bool
 }
 
+// Prefetch announces record batch u (Prefetcher; only for a file read
+// through a RangeHinter). Arrow IPC reads whole record batches, so every
+// column's buffers are in the range.
+func (f *arrowFile) Prefetches() bool {
+	_, ok := f.src.(RangeHinter)
+	return ok
+}
+
+func (f *arrowFile) Prefetch(u int, cols []string) {
+	if h, ok := f.src.(RangeHinter); ok && u >= 0 && u < len(f.blocks) {
+		b := f.blocks[u]
+		h.WillRead(b.offset, int64(b.metaLen)+b.bodyLen)
+	}
+}
+
 func openArrowFile(path, name string, src io.ReaderAt, closer io.Closer, size int64, opt Options, alloc memory.Allocator) (File, error) {
 	ft, err := readArrowFooter(src, size, min(maxArrowMetadata, size), opt.MaxBatchBytes)
 	if err != nil {

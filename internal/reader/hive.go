@@ -143,6 +143,19 @@ type partFile struct {
 
 func (f *partFile) Fields() []Field { return f.fields }
 
+func (f *partFile) Prefetches() bool {
+	pf, ok := f.File.(Prefetcher)
+	return ok && pf.Prefetches()
+}
+
+// Prefetch passes the file's own columns on (Prefetcher).
+func (f *partFile) Prefetch(u int, cols []string) {
+	if pf, ok := f.File.(Prefetcher); ok {
+		inner, _ := f.split(cols)
+		pf.Prefetch(u, inner)
+	}
+}
+
 func (f *partFile) Metadata() [][2]string {
 	var kv []string
 	for _, p := range f.parts {

@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -761,17 +762,22 @@ func (f *pqFile) checkChunk(rg, leaf int, strict bool) error {
 // group, read or not (a row group whose columns disagree is corrupt), and
 // those of the leaves it will read against the size limits. A file read
 // through a RangeHinter (an object store) has only its chunks read checked.
-func (f *pqFile) checkRowGroup(rg int, read []int) error {
-	if f.hint != nil {
+func (f *pqFile) checkRowGroup(rg int, read []int, whole bool) error {
+	if f.hint != nil && whole {
+		// A whole row group's chunks; announced before the run when
+		// it prefetches (then a no-op). A part reads some of them only:
+		// the object's sequential read-ahead serves it.
 		md := f.pf.Metadata()
+		var spans [][2]int64
 		for _, leaf := range read {
 			cm := &md.RowGroups[rg].Columns[leaf].MetaData
 			start := cm.DataPageOffset
 			if cm.DictionaryPageOffset != 0 {
 				start = cm.DictionaryPageOffset
 			}
-			f.hint.WillRead(start, cm.TotalCompressedSize)
+			spans = append(spans, [2]int64{start, cm.TotalCompressedSize})
 		}
+		f.announce(spans)
 	}
 	for _, leaf := range read {
 		if err := f.checkChunk(rg, leaf, true); err != nil {
@@ -792,6 +798,44 @@ func (f *pqFile) checkRowGroup(rg int, read []int) error {
 		}
 	}
 	return nil
+}
+
+// Prefetch announces the column chunks of row group u that a scan of cols
+// reads, in file order (Prefetcher; only for a file read through a
+// RangeHinter).
+func (f *pqFile) Prefetches() bool { return f.hint != nil }
+
+func (f *pqFile) Prefetch(u int, cols []string) {
+	if f.hint == nil || u < 0 || u >= len(f.units) {
+		return
+	}
+	md := f.pf.Metadata().RowGroups[u].Columns
+	var spans [][2]int64
+	for _, name := range cols {
+		c, err := f.lookup(name)
+		if err != nil || c.leaf < 0 || c.leaf >= len(md) {
+			continue
+		}
+		cm := &md[c.leaf].MetaData
+		start := cm.DataPageOffset
+		if cm.DictionaryPageOffset != 0 {
+			start = cm.DictionaryPageOffset
+		}
+		spans = append(spans, [2]int64{start, cm.TotalCompressedSize})
+	}
+	f.announce(spans)
+}
+
+// announce hands the ranges to the RangeHinter, in file order.
+func (f *pqFile) announce(spans [][2]int64) {
+	slices.SortFunc(spans, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	if rh, ok := f.hint.(RangesHinter); ok {
+		rh.WillReadRanges(spans)
+		return
+	}
+	for _, s := range spans {
+		f.hint.WillRead(s[0], s[1])
+	}
 }
 
 type chunkKey struct {

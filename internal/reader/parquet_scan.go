@@ -154,7 +154,7 @@ func (s *pqScanner) openRowGroup(rg int) error {
 	for i, c := range s.curs {
 		read[i] = c.col.leaf
 	}
-	if err := s.f.checkRowGroup(rg, read); err != nil {
+	if err := s.f.checkRowGroup(rg, read, s.part == nil); err != nil {
 		return err
 	}
 	md := s.f.pf.Metadata().RowGroups[rg].Columns

@@ -187,7 +187,7 @@ func (f *pqFile) plan(rg int, cols []string) (*pqPlan, *rawChunk, error) {
 		}
 		read = append(read, c.leaf)
 	}
-	if err := f.checkRowGroup(rg, read); err != nil {
+	if err := f.checkRowGroup(rg, read, false); err != nil {
 		return nil, nil, err
 	}
 	plan := &pqPlan{f: f, rg: rg, cols: slices.Clone(cols), primary: -1}

@@ -183,6 +183,24 @@ type RangeHinter interface {
 	WillRead(off, n int64)
 }
 
+// RangesHinter is a RangeHinter that takes several ranges (offset, length)
+// at once, in the order they will be read (and can fetch neighbours
+// together).
+type RangesHinter interface {
+	WillReadRanges(rs [][2]int64)
+}
+
+// Prefetcher is implemented by files read through a RangeHinter: a run
+// announces each unit it will scan (with the columns), in the order it
+// will scan them, before it starts, so that an object store reader
+// fetches the next units' bytes while the current ones are decoded.
+type Prefetcher interface {
+	// Prefetches reports whether Prefetch does anything (the file is read
+	// through a RangeHinter).
+	Prefetches() bool
+	Prefetch(u int, cols []string)
+}
+
 // Open (in open.go) opens the file at path, choosing the format by magic
 // bytes; "-" is an Arrow IPC stream on standard input, read in order.
 //

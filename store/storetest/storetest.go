@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +47,12 @@ type Faults struct {
 	all    int
 	OnRead func(n int)
 	h      http.Handler
+	lists  int
+
+	// ReverseLists, when set, answers bucket listings (S3 ListObjects)
+	// with their entries in reverse order: a store that does not list in
+	// key order.
+	ReverseLists bool
 
 	// Throttle, when set, delays every request by its latency and paces
 	// response bodies to its rate (shared by all connections): a network
@@ -101,6 +109,41 @@ func (f *Faults) Set(m Mode, every int) {
 	f.mu.Unlock()
 }
 
+// Lists is the number of bucket listings served so far.
+func (f *Faults) Lists() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lists
+}
+
+// isList reports whether r lists a bucket (S3: a GET of the bucket itself;
+// GCS: a GET of its objects collection).
+func isList(r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	p := strings.Trim(r.URL.Path, "/")
+	return p != "" && !strings.Contains(p, "/") || strings.HasSuffix(r.URL.Path, "/o")
+}
+
+var contents = regexp.MustCompile(`(?s)<Contents>.*?</Contents>`)
+
+// reverseContents reverses the order of the <Contents> entries of an S3
+// listing.
+func reverseContents(body []byte) []byte {
+	loc := contents.FindAllIndex(body, -1)
+	if len(loc) < 2 {
+		return body
+	}
+	var out bytes.Buffer
+	out.Write(body[:loc[0][0]])
+	for i := len(loc) - 1; i >= 0; i-- {
+		out.Write(body[loc[i][0]:loc[i][1]])
+	}
+	out.Write(body[loc[len(loc)-1][1]:])
+	return out.Bytes()
+}
+
 // Requests is the number of requests served so far.
 func (f *Faults) Requests() int {
 	f.mu.Lock()
@@ -124,6 +167,11 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			mode = f.mode
 		}
 	}
+	list := isList(r)
+	if list {
+		f.lists++
+	}
+	reverse := list && f.ReverseLists
 	if f.mode == ForbiddenAll && f.every > 0 {
 		mode = Forbidden // every request, reads or not
 	}
@@ -134,6 +182,18 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch mode {
 	case None:
+		if reverse {
+			rec := httptest.NewRecorder()
+			f.h.ServeHTTP(rec, r)
+			body := reverseContents(rec.Body.Bytes())
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.WriteHeader(rec.Code)
+			w.Write(body)
+			return
+		}
 		if th := f.Throttle; th != nil {
 			time.Sleep(th.Latency)
 			w = throttledWriter{w, th}

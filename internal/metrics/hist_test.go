@@ -1,0 +1,76 @@
+package metrics
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestHistKeys checks histKey and its vector loop against HistCell and
+// cellMant, on random confidences and the edges of the cells and halves.
+func TestHistKeys(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var cs []float64
+	for _, c := range []float64{0, 1, 0.5, math.Nextafter(0.5, 0), math.Nextafter(0.5, 1),
+		0x1p-53, math.Nextafter(0x1p-53, 0), math.Nextafter(0x1p-53, 1), 1 - 0x1p-53, math.Nextafter(1-0x1p-53, 0),
+		0x1p-60, 5e-324, 0.25, 0.75, 1 - 0x1p-52, 0x1p-52, 0.1, 0.9} {
+		cs = append(cs, c)
+	}
+	for range 20000 {
+		switch r.IntN(4) {
+		case 0:
+			cs = append(cs, r.Float64())
+		case 1:
+			cs = append(cs, math.Ldexp(r.Float64(), -r.IntN(60)))
+		case 2:
+			cs = append(cs, 1-math.Ldexp(r.Float64(), -r.IntN(54)))
+		default:
+			cs = append(cs, 1/(1+math.Exp(-r.NormFloat64()*8)))
+		}
+	}
+	check := func(i int, c float64, k int32, m uint64) {
+		t.Helper()
+		x := min(c, 1-c)
+		if !(x >= 0x1p-53) {
+			if k != -1 {
+				t.Fatalf("row %d: histKey(%v) = %d, want -1", i, c, k)
+			}
+			return
+		}
+		if int(k) != HistCell(c) || m != cellMant(c) {
+			t.Fatalf("row %d: histKey(%v) = %d, %d; want %d, %d", i, c, k, m, HistCell(c), cellMant(c))
+		}
+	}
+	for i, c := range cs {
+		k, m := histKey(c)
+		check(i, c, k, m)
+	}
+	// The vector loop, with and without rows it must leave to histKey.
+	for _, tiny := range []bool{false, true} {
+		for lo := 0; lo+histChunk <= len(cs); lo += histChunk {
+			conf := append([]float64(nil), cs[lo:lo+histChunk]...)
+			for j := range conf {
+				if x := min(conf[j], 1-conf[j]); !tiny && !(x >= 0x1p-53) {
+					conf[j] = 0.5
+				}
+			}
+			var s histScratch
+			key, mant := s.key[:len(conf)], s.mant[:len(conf)]
+			vec := 0
+			for i := 0; i < len(conf); i++ {
+				j := histKeysVec(conf, key, mant, i)
+				vec += j - i
+				if i = j; i == len(conf) {
+					break
+				}
+				key[i], mant[i] = histKey(conf[i])
+			}
+			for j, c := range conf {
+				check(lo+j, c, key[j], mant[j])
+			}
+			if !tiny && bootCalVecOK && vec != len(conf) {
+				t.Fatalf("vector loop did %d of %d rows", vec, len(conf))
+			}
+		}
+	}
+}
