@@ -919,7 +919,7 @@ func (e *Evaluator) accumulateSlices(t *terms) {
 		// Quantile bins keep the predictions: the rows slice by slice.
 		starts := e.groupRows(t)
 		for s, a := range e.accs {
-			a.Hist.addAll(t.conf, t.out, t.order[starts[s]:starts[s+1]])
+			a.Hist.addAll(t.conf, t.out, t.order[starts[s]:starts[s+1]], t.histScratch())
 		}
 	}
 }
