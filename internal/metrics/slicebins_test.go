@@ -53,8 +53,18 @@ func TestSliceBinsSameFigures(t *testing.T) {
 		c.By = []*column.Column{by}
 		return c
 	}
-	var ref string
-	for _, dictEnc := range []bool{true, false} {
+	for _, discrim := range []bool{false, true} {
+		var ref string
+		for _, dictEnc := range []bool{true, false} {
+			sliceBinsTrials(t, r, n, batch, dictEnc, discrim, &ref)
+		}
+	}
+}
+
+// sliceBinsTrials is TestSliceBinsSameFigures's eight ways of evaluating
+// the rows; discrim adds AUROC (the predictions kept per slice).
+func sliceBinsTrials(t *testing.T, r *rand.Rand, n int, batch func(lo, hi int, dictEnc bool) *Cols, dictEnc, discrim bool, ref *string) {
+	{
 		for trial := range 8 {
 			func() {
 				defer func(a, b, c bool) { sliceBinsOn, bootCalVecOK, bootCalLoop = a, b, c }(sliceBinsOn, bootCalVecOK, bootCalLoop)
@@ -62,7 +72,7 @@ func TestSliceBinsSameFigures(t *testing.T) {
 				bootCalVecOK = bootCalVecOK && trial%4 < 2
 				bootCalLoop = trial < 6 || trial == 7
 				cfg := DefaultConfig()
-				cfg.ByCols, cfg.Skip, cfg.Bootstrap = 1, true, DefaultBootstrap()
+				cfg.ByCols, cfg.Skip, cfg.Bootstrap, cfg.Discrim = 1, true, DefaultBootstrap(), discrim
 				ev := NewEvaluator(&cfg, 0)
 				ev.BeginUnitAt(0, Position{File: FileKey("a.parquet")})
 				// Batches of 1 to 9000 rows (9000: cut into chunks by Add).
@@ -81,11 +91,11 @@ func TestSliceBinsSameFigures(t *testing.T) {
 					t.Fatalf("%d slices, bootstrap %v", len(res.Slices), res.Bootstrap != nil)
 				}
 				got := fmt.Sprintf("%+v", summaryValues(res))
-				if ref == "" {
-					ref = got
-				} else if got != ref {
-					t.Fatalf("dict=%v trial %d (sliceBins %v, vector %v, cal loop %v) differs:\n%s\nvs\n%s",
-						dictEnc, trial, sliceBinsOn, bootCalVecOK, bootCalLoop, got, ref)
+				if *ref == "" {
+					*ref = got
+				} else if got != *ref {
+					t.Fatalf("discrim=%v dict=%v trial %d (sliceBins %v, vector %v, cal loop %v) differs:\n%s\nvs\n%s",
+						discrim, dictEnc, trial, sliceBinsOn, bootCalVecOK, bootCalLoop, got, *ref)
 				}
 			}()
 		}
