@@ -46,9 +46,13 @@ type terms struct {
 	rare         []int32
 	strCache     [256]strSlot // see sliceIDs
 	predIdx      []int32
-	codesUsed    []int32 // see sliceIDs
-	groupCnt     []int32 // see groupRows
-	classStart   []int32 // see addClasses
+	codesUsed    []int32    // see sliceIDs
+	sliceBin     []sliceBin // see Evaluator.sliceBins
+	sliceClip    []int64    // see accumulateSlices
+	sliceStart   []int32    // see accumulateSlices
+	counted      bool       // groupCnt holds accumulateSlices's counts (sliceIDs)
+	groupCnt     []int32    // see groupRows
+	classStart   []int32    // see addClasses
 	classPos     []int32
 }
 
@@ -397,6 +401,7 @@ type strSlot struct {
 // slices this batch touches.
 func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 	t.sliceOf = grow(t.sliceOf, t.n)
+	t.counted = false
 	e.accs = e.accs[:0]
 	if e.cfg.ByCols == 0 {
 		if e.one == nil {
@@ -430,22 +435,53 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 		used := t.codesUsed[:0]
 		nullID := int32(-1)
 		keyOfCode, sliceOf := t.keyOfCode, t.sliceOf[:t.n]
-		for i := range sliceOf {
-			if b.IsNull(i) {
-				if nullID < 0 {
-					nullID = idOf(i)
+		if e.sliceBins {
+			// accumulateSlices's count of the valid rows of each slice
+			// (see there), in the same pass.
+			cnt := t.groupCnt[:0]
+			reason, codes := t.reason[:len(sliceOf)], b.Codes[:len(sliceOf)]
+			for i := range sliceOf {
+				var id int32
+				if b.Valid != nil && !b.Valid[i] {
+					if nullID < 0 {
+						nullID = idOf(i)
+						cnt = growCounts(cnt, len(e.accs))
+					}
+					id = nullID
+				} else {
+					code := codes[i]
+					id = keyOfCode[code]
+					if id < 0 {
+						id = idOf(i)
+						keyOfCode[code] = id
+						used = append(used, code)
+						cnt = growCounts(cnt, len(e.accs))
+					}
 				}
-				sliceOf[i] = nullID
-				continue
+				sliceOf[i] = id
+				if reason[i] == ReasonNone {
+					cnt[int(id)*sliceLanes+i&(sliceLanes-1)]++
+				}
 			}
-			code := b.Codes[i]
-			id := keyOfCode[code]
-			if id < 0 {
-				id = idOf(i)
-				keyOfCode[code] = id
-				used = append(used, code)
+			t.groupCnt, t.counted = cnt, true
+		} else {
+			for i := range sliceOf {
+				if b.IsNull(i) {
+					if nullID < 0 {
+						nullID = idOf(i)
+					}
+					sliceOf[i] = nullID
+					continue
+				}
+				code := b.Codes[i]
+				id := keyOfCode[code]
+				if id < 0 {
+					id = idOf(i)
+					keyOfCode[code] = id
+					used = append(used, code)
+				}
+				sliceOf[i] = id
 			}
-			sliceOf[i] = id
 		}
 		for _, code := range used {
 			keyOfCode[code] = -1
@@ -490,6 +526,15 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 	for i := 0; i < t.n; i++ {
 		t.sliceOf[i] = idOf(i)
 	}
+}
+
+// growCounts extends the counts of accumulateSlices (sliceLanes per slice)
+// with zeros to ns slices.
+func growCounts(cnt []int32, ns int) []int32 {
+	for len(cnt) < sliceLanes*ns {
+		cnt = append(cnt, 0)
+	}
+	return cnt
 }
 
 // groupRows lists the valid rows of each slice together: t.order holds
@@ -721,13 +766,161 @@ func (e *Evaluator) accumulateAll(a *Acc, t *terms) {
 		return
 	}
 	a.Preds += int64(n)
-	a.CorrectN += countTrue(t.correct[:n])
+	if !e.sliceBins {
+		a.CorrectN += countTrue(t.correct[:n])
+	}
 	a.Brier.AddSlice(t.brier[:n])
 	if a.Hist != nil {
 		a.Hist.addAll(t.conf[:n], t.out[:n], nil, t.histScratch())
 	}
-	if e.cfg.Binning == Uniform && !e.binsFromBoot {
+	if e.cfg.Binning == Uniform && !e.binsFromBoot && !e.sliceBins {
 		e.addBins(a, t, nil, true)
+	}
+}
+
+// sliceBin is what the rows of one slice and calibration bin of a batch
+// add (see Evaluator.sliceBins): cnt is their count, outcomes of 1 and
+// hits as in pendCell, chi and clo the sum of conf62 of their confidences
+// in two parts.
+type sliceBin struct {
+	cnt      uint64
+	chi, clo int64
+}
+
+// sliceBinsOK reports whether the slices' calibration bins and hits of
+// batch c are taken from addBootCal (Evaluator.sliceBins): with --by,
+// unweighted, one prediction per row, uniform bins, and the bootstrap's
+// calibration loop over every valid row.
+func (e *Evaluator) sliceBinsOK(c *Cols) bool {
+	cfg := e.cfg
+	return cfg.ByCols > 0 && e.st.boot != nil && e.bootFast() && !cfg.Weighted && cfg.Kind.HasCalibration() &&
+		cfg.Binning == Uniform && cfg.Bins > 0 && len(e.st.boot[0].Gap) == cfg.Bins && c.ID == nil && !cfg.Tokens &&
+		bootCalLoop && sliceBinsOn
+}
+
+// sliceBinsOn turns Evaluator.sliceBins on (tests turn it off to compare).
+var sliceBinsOn = true
+
+// flushSliceBins adds the sums of t.sliceBin (filled by addBootCal) to the
+// slices' bins and hit counts.
+func (e *Evaluator) flushSliceBins(t *terms) {
+	bins := e.cfg.Bins
+	ns := len(e.accs)
+	sb := t.sliceBin[:sliceBinLanes*ns*bins]
+	const m21 = 1<<21 - 1
+	for s, a := range e.accs {
+		var correct int64
+		for j := range bins {
+			var q sliceBin
+			for l := range sliceBinLanes {
+				v := &sb[(l*ns+s)*bins+j]
+				q.cnt += v.cnt
+				q.chi += v.chi
+				q.clo += v.clo
+			}
+			if q.cnt == 0 {
+				continue
+			}
+			bin := &a.Bins[j]
+			bin.Count += int64(q.cnt & m21)
+			bin.OutN += int64(q.cnt >> 21 & m21)
+			correct += int64(q.cnt >> 42)
+			c := fromHalves(uint64(q.chi), uint64(q.clo))
+			addFixed62(&bin.Conf, c.lo, c.hi)
+		}
+		a.CorrectN += correct
+	}
+}
+
+// sliceLanes is how many interleaved sequences accumulateSlices counts and
+// places the rows of a slice in (row i in sequence i mod sliceLanes), so
+// that consecutive rows of one slice do not wait on each other's count.
+const sliceLanes = 4
+
+// sliceBinLanes is how many copies of t.sliceBin rows are spread over (row
+// i in copy i mod sliceBinLanes), so that consecutive rows of one slice and
+// bin do not wait on each other's sums.
+const sliceBinLanes = 4
+
+// accumulateSlices is accumulate for every slice of a batch in
+// Evaluator.sliceBins mode (whose bins and hits addBootCal adds): the valid
+// rows' NLL and Brier terms are placed slice by slice in one pass (counted,
+// then moved, in four interleaved sequences as groupRows does), and added
+// as slices.
+func (e *Evaluator) accumulateSlices(t *terms) {
+	ns := len(e.accs)
+	const lanes = sliceLanes
+	n := t.n
+	reason, sliceOf := t.reason[:n], t.sliceOf[:n]
+	cnt := t.groupCnt
+	if !t.counted {
+		cnt = grow(cnt, lanes*ns)
+		t.groupCnt = cnt
+		clear(cnt)
+		for i, r := range reason {
+			if r == ReasonNone {
+				cnt[int(sliceOf[i])*lanes+i&(lanes-1)]++
+			}
+		}
+	}
+	t.counted = false
+	cnt = cnt[:lanes*ns]
+	starts := grow(t.sliceStart, ns+1)
+	t.sliceStart = starts
+	var at int32
+	for s := range ns {
+		starts[s] = at
+		for l := range lanes {
+			c := cnt[s*lanes+l]
+			cnt[s*lanes+l] = at
+			at += c
+		}
+	}
+	starts[ns] = at
+	gx, gb := grow(t.gather, int(at)), grow(t.gather2, int(at))
+	t.gather, t.gather2 = gx, gb
+	x, br, clip := t.x[:n], t.brier[:n], t.clip[:n]
+	var clipped int32
+	for i, r := range reason {
+		if r == ReasonNone {
+			k := int(sliceOf[i])*lanes + i&(lanes-1)
+			p := cnt[k]
+			gx[p], gb[p] = x[i], br[i]
+			cnt[k] = p + 1
+			clipped |= clip[i]
+		}
+	}
+	if clipped != 0 {
+		sc := grow(t.sliceClip, ns)
+		t.sliceClip = sc
+		clear(sc)
+		for i, r := range reason {
+			if r == ReasonNone {
+				sc[sliceOf[i]] += int64(clip[i])
+			}
+		}
+		for s, a := range e.accs {
+			a.Clipped += sc[s]
+		}
+	}
+	for s, a := range e.accs {
+		lo, hi := starts[s], starts[s+1]
+		k := int64(hi - lo)
+		if k == 0 {
+			continue
+		}
+		a.Rows += k
+		a.Preds += k
+		a.NLL.AddSlice(gx[lo:hi])
+		a.SqA.AddSquares(gx[lo:hi])
+		a.Brier.AddSlice(gb[lo:hi])
+	}
+	if e.accs[0].Hist != nil {
+		// Quantile bins keep the predictions: the rows slice by slice.
+		starts := e.groupRows(t)
+		for s, a := range e.accs {
+			a.Hist.addAll(t.conf, t.out, t.order[starts[s]:starts[s+1]], t.histScratch())
+		}
 	}
 }
 

@@ -243,6 +243,81 @@ func BenchmarkEvalBinaryProbBySlice(b *testing.B) {
 	runEval(b, cfg, c, 0)
 }
 
+// BenchmarkEvalBinaryProbBySliceBoot is the binary_slices task as
+// `evalnll eval --by slice` runs it: the default bootstrap on.
+func BenchmarkEvalBinaryProbBySliceBoot(b *testing.B) {
+	c, _ := benchBinary(benchRows, false)
+	cfg := DefaultConfig()
+	cfg.ByCols = 1
+	cfg.Bootstrap = DefaultBootstrap()
+	runEval(b, cfg, c, 0)
+}
+
+// BenchmarkEvalBinaryProbBySliceBootOld is BenchmarkEvalBinaryProbBySliceBoot
+// with the slices' bins added by accumulate (sliceBins off), to compare.
+func BenchmarkEvalBinaryProbBySliceBootOld(b *testing.B) {
+	defer func(v bool) { sliceBinsOn = v }(sliceBinsOn)
+	sliceBinsOn = false
+	BenchmarkEvalBinaryProbBySliceBoot(b)
+}
+
+// BenchmarkEvalBinaryProbBySliceAB alternates the two ways of adding the
+// slices' bins batch by batch, and reports each one's thread CPU time per
+// row: an A/B that a shared machine's load changes less than two runs.
+func BenchmarkEvalBinaryProbBySliceAB(b *testing.B) {
+	defer func(v bool) { sliceBinsOn = v }(sliceBinsOn)
+	c, _ := benchBinary(benchRows, false)
+	cfg := DefaultConfig()
+	cfg.ByCols = 1
+	cfg.Bootstrap = DefaultBootstrap()
+	var evs [2]*Evaluator
+	var cpu [2]time.Duration
+	for k := range evs {
+		evs[k] = NewEvaluator(&cfg, 0)
+		evs[k].BeginUnit(0)
+		evs[k].Add(c, 0)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.ResetTimer()
+	// Blocks of 40 batches (about 50 ms): the thread's CPU time is counted
+	// in clock ticks.
+	const block = 40
+	for i := 0; i < b.N; i += block {
+		for k := range evs {
+			sliceBinsOn = k == 1
+			t0, _ := threadCPU()
+			for j := i; j < min(b.N, i+block); j++ {
+				evs[k].BeginUnit(j + 1)
+				if !evs[k].Add(c, 0) {
+					b.Fatal("invalid row")
+				}
+			}
+			t1, _ := threadCPU()
+			cpu[k] += t1 - t0
+		}
+	}
+	b.ReportMetric(float64(cpu[0])/float64(b.N)/float64(c.Rows), "old-cpu-ns/row")
+	b.ReportMetric(float64(cpu[1])/float64(b.N)/float64(c.Rows), "new-cpu-ns/row")
+}
+
+// BenchmarkEvalBinaryProbBySliceStrs is BenchmarkEvalBinaryProbBySliceBoot
+// with the slice column as plain strings (one Go string per row), as a
+// reader that does not dictionary-encode hands it over.
+func BenchmarkEvalBinaryProbBySliceStrs(b *testing.B) {
+	c, dict := benchBinary(benchRows, false)
+	by := c.By[0]
+	strs := make([]string, by.Len)
+	for i, k := range by.Codes {
+		strs[i] = dict[k]
+	}
+	c.By[0] = &column.Column{Type: column.String, Len: by.Len, Strs: strs}
+	cfg := DefaultConfig()
+	cfg.ByCols = 1
+	cfg.Bootstrap = DefaultBootstrap()
+	runEval(b, cfg, c, 0)
+}
+
 func BenchmarkEvalBinaryProbWeighted(b *testing.B) {
 	c, _ := benchBinary(benchRows, false)
 	c.By = nil

@@ -636,6 +636,17 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 	pnll, pbr := p.nll[:nb], p.brier[:nb]
 	cells := p.cells[:nb*bins]
 	fixSmall := e.binsFromBoot
+	// With --by (sliceBins), each valid row's bin, outcome, hit and conf62
+	// go to its slice's sums too; the part of a small confidence that
+	// conf62 truncates goes to its slice's bin.
+	var sb []sliceBin
+	var sliceOf []int32
+	fixAcc := func(int) *Acc { return e.one }
+	if e.sliceBins {
+		sb, sliceOf = t.sliceBin[:sliceBinLanes*len(e.accs)*bins], t.sliceOf[lo:hi]
+		fixSmall = true
+		fixAcc = func(i int) *Acc { return e.accs[sliceOf[i]] }
+	}
 	if !bootCalVecOK {
 		// One pass: without the vector loop, a second costs more than it
 		// saves. The terms of bootCalRow, written out (it is not inlined).
@@ -656,9 +667,16 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 			pc := &cells[k]
 			pc.chi += int64(v >> 31)
 			pc.clo += int64(v & (1<<31 - 1))
-			pc.cnt += 1 | uint64(b2i(out[i]))<<21 | uint64(b2i(cor[i]))<<42
+			inc := 1 | uint64(b2i(out[i]))<<21 | uint64(b2i(cor[i]))<<42
+			pc.cnt += inc
+			if sb != nil {
+				q := &sb[((i%sliceBinLanes)*len(e.accs)+int(sliceOf[i]))*bins+int(bin[i])]
+				q.cnt += inc
+				q.chi += int64(v >> 31)
+				q.clo += int64(v & (1<<31 - 1))
+			}
 			if fixSmall && cf < confSmall {
-				binsFixSmall(e.one, int(bin[i]), cf)
+				binsFixSmall(fixAcc(i), int(bin[i]), cf)
 			}
 		}
 		return
@@ -684,7 +702,7 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 			e.st.boot[b].NLL.add(xs[i])
 		}
 		if fixSmall && conf[i] < confSmall {
-			binsFixSmall(e.one, int(bin[i]), conf[i])
+			binsFixSmall(fixAcc(i), int(bin[i]), conf[i])
 		}
 		r.bucket[i], r.cell[i] = int32(b), int32(k)
 		r.nll[i], r.brier[i], r.conf[i], r.inc[i] = nll, brier, c62, inc
@@ -693,12 +711,34 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 		for _, i := range r.small {
 			for j := i; j < i+8; j++ {
 				if conf[j] < confSmall {
-					binsFixSmall(e.one, int(bin[j]), conf[j])
+					binsFixSmall(fixAcc(int(j)), int(bin[j]), conf[j])
 				}
 			}
 		}
 	}
 	cell, nll, brier, c62, inc := r.cell[:n], r.nll[:n], r.brier[:n], r.conf[:n], r.inc[:n]
+	if sb != nil {
+		sliceOf, bin := sliceOf[:n], bin[:n]
+		ns := len(e.accs)
+		for i, b := range r.bucket[:n] {
+			if b < 0 {
+				continue
+			}
+			k := cell[i]
+			pc := &cells[k]
+			pc.nll += nll[i]
+			pc.brier += brier[i]
+			v := c62[i]
+			pc.chi += v >> 31
+			pc.clo += v & (1<<31 - 1)
+			pc.cnt += inc[i]
+			q := &sb[((i&(sliceBinLanes-1))*ns+int(sliceOf[i]))*bins+int(bin[i])]
+			q.cnt += inc[i]
+			q.chi += v >> 31
+			q.clo += v & (1<<31 - 1)
+		}
+		return
+	}
 	for i, b := range r.bucket[:n] {
 		if b < 0 {
 			continue

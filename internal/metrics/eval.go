@@ -253,8 +253,13 @@ type Evaluator struct {
 	// per row, uniform bins: the bootstrap cells are then the bins split
 	// by bucket; see addBootCal).
 	binsFromBoot bool
-	firstLen     map[int]FirstList // per unit: its first non-null prediction list
-	probBuf      []float64         // a row's class probabilities (addClassDetail)
+	// sliceBins: with --by, the slices' calibration bins and hit counts of
+	// the batch being added are summed by addBootCal, in t.sliceBin, from
+	// what it works out for the bootstrap (see sliceBinsOK), rather than
+	// by accumulate: set per batch.
+	sliceBins bool
+	firstLen  map[int]FirstList // per unit: its first non-null prediction list
+	probBuf   []float64         // a row's class probabilities (addClassDetail)
 
 	// worstTokMin is worstMin of the per-token list (token lists).
 	worstTokMin float64
@@ -451,6 +456,7 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		e.lmTerms(c, t)
 	}
 	e.weights(c, t)
+	e.sliceBins = e.sliceBinsOK(c) && t.n > 0
 	e.sliceIDs(c, t)
 	if len(e.st.slices) > e.cfg.MaxSlices && e.cfg.MaxSlices > 0 {
 		return false // checked after each chunk too: never more than a chunk over
@@ -476,8 +482,14 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		e.stop = true
 		return false
 	}
+	if e.sliceBins {
+		t.sliceBin = grow(t.sliceBin, sliceBinLanes*len(e.accs)*e.cfg.Bins)
+		clear(t.sliceBin)
+	}
 	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel {
 		e.accumulateAll(e.accs[0], t)
+	} else if e.sliceBins {
+		e.accumulateSlices(t)
 	} else {
 		starts := e.groupRows(t)
 		for s := range e.accs {
@@ -488,6 +500,10 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		e.addClassDetail(c, t)
 	}
 	e.extras(c, base, t)
+	if e.sliceBins {
+		e.flushSliceBins(t)
+		e.sliceBins = false
+	}
 	return true
 }
 

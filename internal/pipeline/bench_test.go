@@ -73,6 +73,7 @@ func benchTasks() (dir string, tasks []benchTask) {
 			{"binary", "binary.parquet", lp, false, binaryCfg},
 			{"binary_by_slice", "binary.parquet", []string{"label", "p", "slice"}, true, bySliceCfg},
 			{"binary_f32", "binary_f32.parquet", lp, false, binaryCfg},
+			{"binary_arrow", "binary.arrow", lp, false, binaryCfg},
 			{"binary_arrow_by_slice", "binary.arrow", []string{"label", "p", "slice"}, true, bySliceCfg},
 			{"logits", "multiclass_logits.parquet", []string{"label", "logits"}, false, multiCfg(metrics.PredLogit)},
 			{"logits_arrow", "multiclass_logits.arrow", []string{"label", "logits"}, false, multiCfg(metrics.PredLogit)},

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -160,6 +162,19 @@ type arrowFile struct {
 	blocks     []arrowBlock
 	compressed []bool // per record batch
 
+	// selective: record batches are read by copying the buffers of the
+	// columns scanned (see arrow_pread.go), not mapped; fieldBuf[i] is the
+	// first buffer of field i in a body, buffers the buffers of each
+	// record batch, sels the readers' selectReaderAt.
+	selective bool
+	fieldBuf  []int
+	buffers   [][]bodyRange
+	sels      map[*ipc.FileReader]*selectReaderAt
+
+	// plainStrs[i] is set once a scan found string column i not worth
+	// dictionary-encoding (see strIntern).
+	plainStrs []atomic.Bool
+
 	mu     sync.Mutex
 	free   []*ipc.FileReader // readers not in use by a scanner
 	users  int               // readers in use by scanners
@@ -186,8 +201,25 @@ func openArrowFile(path, name string, src io.ReaderAt, closer io.Closer, size in
 	if err != nil {
 		return nil, newError(name, true, "", err)
 	}
-	f := &arrowFile{path: path, name: name, src: src, closer: closer, size: size, opt: opt, alloc: alloc, blocks: ft.batches, compressed: ft.compressed}
-	if osf, ok := src.(*os.File); ok && !opt.noMmap {
+	f := &arrowFile{path: path, name: name, src: src, closer: closer, size: size, opt: opt, alloc: alloc, blocks: ft.batches, compressed: ft.compressed,
+		buffers: ft.buffers, sels: map[*ipc.FileReader]*selectReaderAt{}}
+	osf, isOS := src.(*os.File)
+	f.selective = isOS && !opt.noMmap && !opt.mmap && !slices.Contains(ft.compressed, true) && smallBatches(ft.batches)
+	if f.selective {
+		r, err := f.newReader()
+		if err == nil {
+			var ok bool
+			if f.fieldBuf, ok = fieldBuffers(r.Schema()); ok {
+				return f.opened(r, ft, size, name)
+			}
+		}
+		// A layout it cannot place, or a reader that failed: map it.
+		f.mu.Lock()
+		f.closeReader(r)
+		f.mu.Unlock()
+		f.selective = false
+	}
+	if isOS && !opt.noMmap {
 		f.data = mapFile(osf, size)
 	}
 	r, err := f.newReader()
@@ -202,13 +234,22 @@ func openArrowFile(path, name string, src io.ReaderAt, closer io.Closer, size in
 		unmapFile(f.data)
 		return nil, newError(name, true, "", fmt.Errorf("corrupt Arrow IPC file: %w", err))
 	}
+	return f.opened(r, ft, size, name)
+}
+
+// opened finishes openArrowFile with its first reader.
+func (f *arrowFile) opened(r *ipc.FileReader, ft *arrowFooter, size int64, name string) (File, error) {
 	if r.NumRecords() != len(ft.batches) {
-		r.Close()
+		f.mu.Lock()
+		f.closeReader(r)
+		f.mu.Unlock()
+		unmapFile(f.data)
 		return nil, newError(name, true, "", errors.New("corrupt Arrow IPC file footer"))
 	}
 	f.free = append(f.free, r)
 	f.schema = r.Schema()
 	f.fields = arrowFields(f.schema)
+	f.plainStrs = make([]atomic.Bool, len(f.fields))
 	for i, n := range ft.rows {
 		f.units = append(f.units, Unit{Index: i, Rows: n})
 		if f.rows += n; f.rows < 0 {
@@ -238,14 +279,35 @@ func (f *arrowFile) newReader() (r *ipc.FileReader, err error) {
 		}
 	}()
 	opts := []ipc.Option{
-		ipc.WithAllocator(newLimitAlloc(f.alloc, allocLimit(f.opt))),
 		ipc.WithBodySizeLimit(min(f.opt.MaxBatchBytes, f.size)),
 		ipc.WithMetadataSizeLimit(min(maxArrowMetadata, f.size)),
 	}
+	if f.selective {
+		pool := &bodyPool{base: f.alloc}
+		sel := &selectReaderAt{src: f.src, f: f, pool: pool, rec: -1}
+		opts = append(opts, ipc.WithAllocator(newLimitAlloc(pool, allocLimit(f.opt))))
+		r, err := ipc.NewFileReader(io.NewSectionReader(sel, 0, f.size), opts...)
+		if err != nil {
+			pool.drain()
+			return nil, err
+		}
+		f.mu.Lock()
+		f.sels[r] = sel
+		f.mu.Unlock()
+		return r, nil
+	}
+	opts = append(opts, ipc.WithAllocator(newLimitAlloc(f.alloc, allocLimit(f.opt))))
 	if f.data != nil {
 		return ipc.NewMappedFileReader(f.data, opts...)
 	}
 	return ipc.NewFileReader(io.NewSectionReader(f.src, 0, f.size), opts...)
+}
+
+// selectOf returns the selectReaderAt of reader r, or nil.
+func (f *arrowFile) selectOf(r *ipc.FileReader) *selectReaderAt {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sels[r]
 }
 
 // acquire returns a reader for a scanner, and the file's mapping (nil
@@ -283,10 +345,19 @@ func (f *arrowFile) release(r *ipc.FileReader, broken bool) {
 		f.data = nil
 	}
 	if f.closed || broken || len(f.free) >= 8 {
-		closeFileReader(r)
+		f.closeReader(r)
 		return
 	}
 	f.free = append(f.free, r)
+}
+
+// closeReader closes r and gives back its body pool (f.mu held).
+func (f *arrowFile) closeReader(r *ipc.FileReader) {
+	closeFileReader(r)
+	if sel := f.sels[r]; sel != nil {
+		sel.pool.drain()
+		delete(f.sels, r)
+	}
 }
 
 func closeFileReader(r *ipc.FileReader) {
@@ -312,7 +383,7 @@ func (f *arrowFile) Close() error {
 	}
 	f.closed = true
 	for _, r := range f.free {
-		closeFileReader(r)
+		f.closeReader(r)
 	}
 	f.free = nil
 	if f.users == 0 {
@@ -331,6 +402,10 @@ func (f *arrowFile) Scan(u int, cols []string, maxRows int) Scanner {
 	s.file = f
 	if s.err != nil {
 		return s
+	}
+	for k, c := range s.cols {
+		c.fileOff = &f.plainStrs[s.colIdx[k]]
+		c.in.off = c.fileOff.Load()
 	}
 	switch {
 	case u < 0:

@@ -2,6 +2,7 @@ package reader
 
 import (
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -41,6 +42,43 @@ type arrowCol struct {
 	// The values of the last dictionary seen, and which one it was.
 	dictData arrow.ArrayData
 	dict     *arrowCol
+
+	// in dictionary-encodes a column of plain strings (not list
+	// elements nor a dictionary's values: plain is set for those).
+	in    strIntern
+	plain bool
+	// fileOff, when set, is the file's note that this column is not worth
+	// encoding (a scan that found so tells the scans after it).
+	fileOff *atomic.Bool
+}
+
+// encodeArrowStrings makes rows [lo, hi) of a String, LargeString, Binary
+// or LargeBinary array Dict and Codes of o (see strIntern), and reports
+// whether it did.
+func (c *arrowCol) encodeArrowStrings(arr arrow.Array, lo, hi int64, o *column.Column) bool {
+	if c.plain || c.in.off {
+		return false
+	}
+	d := arr.Data()
+	bufs := d.Buffers()
+	data := bufBytes(bufs, 2)
+	first := d.Offset() + int(lo)
+	c.codes = grow(c.codes[:0], int(hi-lo))
+	var ok bool
+	switch arr.(type) {
+	case *array.String, *array.Binary:
+		ok = encodeStrings(&c.in, c.codes, offsetsOf32(bufs), data, first)
+	case *array.LargeString, *array.LargeBinary:
+		ok = encodeStrings(&c.in, c.codes, offsetsOf64(bufs), data, first)
+	}
+	if !ok {
+		if c.fileOff != nil {
+			c.fileOff.Store(true)
+		}
+		return false
+	}
+	o.Dict, o.Codes = c.in.dict, c.codes
+	return true
 }
 
 // extract makes rows [lo, hi) of arr the batch column.
@@ -197,6 +235,9 @@ func (c *arrowCol) values(arr arrow.Array, lo, hi int64, o *column.Column, elem 
 		o.F64 = c.f64
 		return nil
 	}
+	if !elem && n > 0 && c.field.Type == column.String && c.encodeArrowStrings(arr, lo, hi, o) {
+		return nil
+	}
 	switch a := arr.(type) {
 	case *array.Float64:
 		o.F64 = a.Float64Values()[lo:hi]
@@ -301,7 +342,7 @@ func (c *arrowCol) dictionary(a *array.Dictionary, lo, hi int64, o *column.Colum
 		return fmt.Errorf("dictionary of %d values", dlen)
 	}
 	if c.dict == nil {
-		c.dict = &arrowCol{field: c.field}
+		c.dict = &arrowCol{field: c.field, plain: true}
 	}
 	if dict.Data() != c.dictData {
 		c.dictData = nil

@@ -202,8 +202,9 @@ type arrowFooter struct {
 	version     int16
 	dicts       []arrowBlock
 	batches     []arrowBlock
-	rows        []int64 // per record batch
-	compressed  []bool  // per record batch: its body is compressed
+	rows        []int64       // per record batch
+	compressed  []bool        // per record batch: its body is compressed
+	buffers     [][]bodyRange // per record batch: its buffers, in order
 	compression []string
 }
 
@@ -321,6 +322,7 @@ func readArrowFooter(r io.ReaderAt, size int64, maxMeta, maxBatch int64) (*arrow
 		}
 		ft.rows = append(ft.rows, rb.length)
 		ft.compressed = append(ft.compressed, rb.compression != "")
+		ft.buffers = append(ft.buffers, rb.buffers)
 		c := rb.compression
 		if c == "" {
 			c = "none"
@@ -336,6 +338,7 @@ func readArrowFooter(r io.ReaderAt, size int64, maxMeta, maxBatch int64) (*arrow
 type recordBatchMeta struct {
 	length      int64
 	compression string // "", "lz4_frame" or "zstd"
+	buffers     []bodyRange
 }
 
 // parseBlockMeta parses and checks the encapsulated message (continuation
@@ -377,6 +380,13 @@ func parseBlockMeta(b []byte, bodyLen int64, want uint8, budget *lengthBudget, f
 	msg, _ := fbRoot(fb)
 	h, _ := msg.table(fbMessageHeader)
 	rb.length = h.i64(fbRecordBatchLength, 0)
+	// The buffers (checkBatchMeta checked them within the body).
+	p, n, _ := h.vector(fbRecordBatchBuffers, fbBufferSize)
+	rb.buffers = make([]bodyRange, n)
+	for i := range rb.buffers {
+		b := h.buf[p+i*fbBufferSize:]
+		rb.buffers[i] = bodyRange{off: int64(binary.LittleEndian.Uint64(b)), n: int64(binary.LittleEndian.Uint64(b[8:]))}
+	}
 	if c, ok := h.table(fbRecordBatchCompression); ok {
 		switch codec := c.u8(0, 0); codec {
 		case 0:

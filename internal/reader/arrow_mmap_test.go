@@ -14,8 +14,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// TestArrowMappedCorpus: Arrow IPC files read from their memory map give
-// what reading them gives, or fail alike.
+// TestArrowMappedCorpus: Arrow IPC files read from their memory map, or
+// by reading the scanned columns' buffers (the default, selective), give
+// what reading them whole gives, or fail alike.
 func TestArrowMappedCorpus(t *testing.T) {
 	var files []string
 	filepath.Walk(filepath.Join("..", "..", "testdata"), func(p string, info os.FileInfo, err error) error {
@@ -24,43 +25,56 @@ func TestArrowMappedCorpus(t *testing.T) {
 		}
 		return nil
 	})
-	mapped := 0
+	mapped, selective := 0, 0
 	for _, p := range files {
-		noMap := DefaultOptions()
-		noMap.noMmap = true
-		fm, errM := Open(p, DefaultOptions())
+		noMap, withMap := DefaultOptions(), DefaultOptions()
+		noMap.noMmap, withMap.mmap = true, true
 		fr, errR := Open(p, noMap)
-		if (errM == nil) != (errR == nil) {
-			t.Errorf("%s: mapped open error %v, read open error %v", p, errM, errR)
-		}
-		if errM != nil || errR != nil {
-			continue
-		}
-		if af, ok := fm.(*arrowFile); ok && af.data != nil {
-			mapped++
-		}
-		for _, name := range supported(fm) {
-			for _, maxRows := range []int{1, 1000} {
-				a, _, e1 := scanAll(t, fm, -1, []string{name}, maxRows)
-				b, _, e2 := scanAll(t, fr, -1, []string{name}, maxRows)
-				if (e1 == nil) != (e2 == nil) || (e1 != nil && e1.Error() != e2.Error()) {
-					t.Errorf("%s: column %q: mapped error %v, read error %v", p, name, e1, e2)
-					continue
-				}
-				floatBits(a)
-				floatBits(b)
-				if e1 == nil && !reflect.DeepEqual(a, b) {
-					t.Errorf("%s: column %q: mapped and read values differ", p, name)
+		for _, mode := range []string{"mapped", "selective"} {
+			opt := withMap
+			if mode == "selective" {
+				opt = DefaultOptions()
+			}
+			fm, errM := Open(p, opt)
+			if (errM == nil) != (errR == nil) {
+				t.Errorf("%s: %s open error %v, read open error %v", p, mode, errM, errR)
+			}
+			if errM != nil || errR != nil {
+				continue
+			}
+			if af, ok := fm.(*arrowFile); ok && af.data != nil {
+				mapped++
+			}
+			if af, ok := fm.(*arrowFile); ok && af.selective {
+				selective++
+			}
+			names := supported(fm)
+			for _, name := range append(names, strings.Join(names, "\x00")) {
+				cols := strings.Split(name, "\x00")
+				for _, maxRows := range []int{1, 1000} {
+					a, _, e1 := scanAll(t, fm, -1, cols, maxRows)
+					b, _, e2 := scanAll(t, fr, -1, cols, maxRows)
+					if (e1 == nil) != (e2 == nil) || (e1 != nil && e1.Error() != e2.Error()) {
+						t.Errorf("%s: columns %q: %s error %v, read error %v", p, cols, mode, e1, e2)
+						continue
+					}
+					floatBits(a)
+					floatBits(b)
+					if e1 == nil && !reflect.DeepEqual(a, b) {
+						t.Errorf("%s: columns %q: %s and read values differ", p, cols, mode)
+					}
 				}
 			}
+			fm.Close()
 		}
-		fm.Close()
-		fr.Close()
+		if fr != nil {
+			fr.Close()
+		}
 	}
-	if runtime.GOOS == "linux" && len(files) > 0 && mapped == 0 {
-		t.Error("no Arrow IPC file of testdata was mapped")
+	if runtime.GOOS == "linux" && len(files) > 0 && (mapped == 0 || selective == 0) {
+		t.Errorf("of the Arrow IPC files of testdata, %d were mapped, %d read selectively", mapped, selective)
 	}
-	t.Logf("%d files, %d mapped", len(files), mapped)
+	t.Logf("%d files, %d mapped, %d read selectively", len(files), mapped, selective)
 }
 
 // TestArrowMappedTruncated: a file truncated after it was mapped fails
@@ -101,7 +115,15 @@ func TestArrowMappedTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Close()
-	f, err := Open(path, DefaultOptions())
+	// Read selectively, a truncated file fails with an error too.
+	fs, err := Open(path, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	opt := DefaultOptions()
+	opt.mmap = true
+	f, err := Open(path, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +140,13 @@ func TestArrowMappedTruncated(t *testing.T) {
 	}
 	if err := s.Err(); err == nil || !strings.Contains(err.Error(), "changed while it was read") {
 		t.Fatalf("truncated mapped file: error %v", err)
+	}
+	ss := fs.Scan(-1, []string{"x"}, 500)
+	defer ss.Close()
+	for ss.Next() {
+	}
+	if err := ss.Err(); err == nil {
+		t.Fatal("truncated file read selectively: no error")
 	}
 }
 

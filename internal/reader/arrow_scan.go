@@ -26,7 +26,8 @@ type arrowScanner struct {
 	units  []int        // record batches of a file to read
 	ui     int
 	reader *ipc.FileReader
-	broken bool // the reader failed: do not reuse it
+	sel    *selectReaderAt // the reader's, when the file is read selectively
+	broken bool            // the reader failed: do not reuse it
 	// mapping is the file's memory map while the scanner holds a reader,
 	// or nil; yielded lists the parts of it the last batch pointed to.
 	mapping []byte
@@ -262,6 +263,7 @@ func (s *arrowScanner) load() bool {
 				return false
 			}
 			s.reader, s.mapping = r, data
+			s.sel = s.file.selectOf(r)
 		}
 		s.recNum = s.units[s.ui]
 		s.ui++
@@ -270,7 +272,13 @@ func (s *arrowScanner) load() bool {
 			h.WillRead(b.offset, int64(b.metaLen)+b.bodyLen)
 		}
 		var err error
+		if s.sel != nil {
+			s.sel.announce(s.recNum, s.colIdx)
+		}
 		rec, err = s.reader.RecordBatchAt(s.recNum)
+		if s.sel != nil {
+			s.sel.announce(-1, nil)
+		}
 		if err != nil {
 			s.fail(err)
 			return false
@@ -342,7 +350,7 @@ func (s *arrowScanner) Close() {
 	if s.reader != nil {
 		s.mapping = nil
 		s.file.release(s.reader, s.broken)
-		s.reader = nil
+		s.reader, s.sel = nil, nil
 	}
 	putArrowCols(s.cols)
 	s.cols, s.batch = nil, column.Batch{}
@@ -373,8 +381,10 @@ func getArrowCol(f Field) *arrowCol {
 	if c == nil {
 		return &arrowCol{field: f}
 	}
+	in := c.in
+	in.reset()
 	*c = arrowCol{field: f, valid: c.valid[:0], elemValid: c.elemValid[:0], bools: c.bools[:0], ints: c.ints[:0],
-		f32: c.f32[:0], f64: c.f64[:0], strs: c.strs[:0], codes: c.codes[:0], offs: c.offs[:0]}
+		f32: c.f32[:0], f64: c.f64[:0], strs: c.strs[:0], codes: c.codes[:0], offs: c.offs[:0], in: in}
 	return c
 }
 
@@ -384,6 +394,7 @@ func putArrowCols(cs []*arrowCol) {
 	for _, c := range cs {
 		clear(c.strs[:cap(c.strs)])
 		c.out, c.dictData, c.dict = column.Column{}, nil, nil
+		c.in.reset()
 	}
 	arrowCols.mu.Lock()
 	defer arrowCols.mu.Unlock()

@@ -34,7 +34,7 @@ func (f *arrowFile) Split(u int, cols []string, n int) (parts []Part, err error)
 	rows := f.units[u].Rows
 	whole := []Part{{Unit: u, Rows: rows, last: true}}
 	f.mu.Lock()
-	mapped := f.data != nil
+	mapped := f.data != nil || f.selective // selective: small record batches, read again by each part
 	f.mu.Unlock()
 	if n < 2 || rows < 2 || !mapped || u >= len(f.compressed) || f.compressed[u] {
 		return whole, nil

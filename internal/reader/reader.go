@@ -100,8 +100,9 @@ type Options struct {
 	// instead of inferring it from the first rows.
 	TextTypes map[string]string
 
-	// noMmap reads Arrow IPC files instead of mapping them (tests).
-	noMmap bool
+	// noMmap reads Arrow IPC files whole instead of mapping them or
+	// reading their scanned columns (tests); mmap maps them (tests).
+	noMmap, mmap bool
 }
 
 // DefaultOptions reads 100k rows × 1000 float32 logits in one record batch.

@@ -1,0 +1,103 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/evalnll/evalnll/internal/column"
+)
+
+// TestSliceBinsSameFigures: with --by, the slices' bins and hit counts
+// taken from the bootstrap's loop (sliceBins, rows placed by
+// accumulateSlices) give every figure bit for bit as accumulate's way,
+// through the vector and scalar loops, for a dictionary-encoded slice
+// column (with nulls and a value twice in the dictionary) and the same
+// values as plain strings,
+// with invalid rows skipped, clipped and tiny probabilities, in batches
+// that cross the bootstrap's flushes.
+func TestSliceBinsSameFigures(t *testing.T) {
+	r := rand.New(rand.NewPCG(91, 92))
+	n := 3*evalChunk + 777
+	y, p, _, _ := binaryRows(r, n)
+	dict := []string{"web", "mobile", "", "web", "news", "x\xff"}
+	codes := make([]int32, n)
+	valid := make([]bool, n)
+	strs := make([]string, n)
+	for i := range codes {
+		codes[i] = int32(r.IntN(len(dict)))
+		valid[i] = r.IntN(40) != 0
+		if valid[i] {
+			strs[i] = dict[codes[i]]
+		}
+		if r.IntN(300) == 0 {
+			p[i] = math.NaN() // skipped
+		}
+		if r.IntN(200) == 0 {
+			p[i] = math.Ldexp(r.Float64(), -11) // below confSmall
+		}
+	}
+	// Half the rows of the second chunk in one slice: a batch of one slice.
+	for i := evalChunk; i < 2*evalChunk; i++ {
+		codes[i], valid[i], strs[i] = 4, true, "news"
+	}
+	batch := func(lo, hi int, dictEnc bool) *Cols {
+		c := cols(y, p, nil, nil, lo, hi, false, false)
+		by := &column.Column{Type: column.String, Len: hi - lo, Valid: valid[lo:hi]}
+		if dictEnc {
+			by.Dict, by.Codes = dict, codes[lo:hi]
+		} else {
+			by.Strs = strs[lo:hi]
+		}
+		c.By = []*column.Column{by}
+		return c
+	}
+	for _, discrim := range []bool{false, true} {
+		var ref string
+		for _, dictEnc := range []bool{true, false} {
+			sliceBinsTrials(t, r, n, batch, dictEnc, discrim, &ref)
+		}
+	}
+}
+
+// sliceBinsTrials is TestSliceBinsSameFigures's eight ways of evaluating
+// the rows; discrim adds AUROC (the predictions kept per slice).
+func sliceBinsTrials(t *testing.T, r *rand.Rand, n int, batch func(lo, hi int, dictEnc bool) *Cols, dictEnc, discrim bool, ref *string) {
+	{
+		for trial := range 8 {
+			func() {
+				defer func(a, b, c bool) { sliceBinsOn, bootCalVecOK, bootCalLoop = a, b, c }(sliceBinsOn, bootCalVecOK, bootCalLoop)
+				sliceBinsOn = trial%2 == 1
+				bootCalVecOK = bootCalVecOK && trial%4 < 2
+				bootCalLoop = trial < 6 || trial == 7
+				cfg := DefaultConfig()
+				cfg.ByCols, cfg.Skip, cfg.Bootstrap, cfg.Discrim = 1, true, DefaultBootstrap(), discrim
+				ev := NewEvaluator(&cfg, 0)
+				ev.BeginUnitAt(0, Position{File: FileKey("a.parquet")})
+				// Batches of 1 to 9000 rows (9000: cut into chunks by Add).
+				for lo := 0; lo < n; {
+					hi := min(n, lo+1+r.IntN(9000))
+					if trial == 0 {
+						hi = n
+					}
+					if !ev.Add(batch(lo, hi, dictEnc), int64(lo)) {
+						t.Fatalf("rows rejected: %+v", ev.State().Errs)
+					}
+					lo = hi
+				}
+				res := ev.State().Summary()
+				if len(res.Slices) != 6 || res.Bootstrap == nil { // 5 values and null
+					t.Fatalf("%d slices, bootstrap %v", len(res.Slices), res.Bootstrap != nil)
+				}
+				got := fmt.Sprintf("%+v", summaryValues(res))
+				if *ref == "" {
+					*ref = got
+				} else if got != *ref {
+					t.Fatalf("discrim=%v dict=%v trial %d (sliceBins %v, vector %v, cal loop %v) differs:\n%s\nvs\n%s",
+						discrim, dictEnc, trial, sliceBinsOn, bootCalVecOK, bootCalLoop, got, *ref)
+				}
+			}()
+		}
+	}
+}
