@@ -113,7 +113,7 @@ func keyOf(p string) (pipeline.PathKey, bool) {
 		return pipeline.PathKey{Name: p}, false
 	}
 	if l.Scheme == "file" {
-		return pipeline.KeyOf(localPath(p))
+		return pipeline.KeyOf("/" + l.Key)
 	}
 	key := path.Clean("/" + l.Key)
 	if strings.HasSuffix(l.Key, "/") {
