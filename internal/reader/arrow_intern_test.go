@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -253,8 +254,222 @@ func TestArrowStringsManyDistinct(t *testing.T) {
 	checkInterned(t, path, 24000, twice, true)
 }
 
+// internModes runs f with each way encodeStrings can take rows: the
+// vector loop (where the build and processor have it), the scalar fast
+// loop, and encodeScalar alone (scalar: the caller sets fastOff).
+func internModes(t *testing.T, f func(t *testing.T, mode string), modes ...string) {
+	if modes == nil {
+		modes = []string{"vector", "fast", "scalar"}
+	}
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			if mode == "vector" && !useVecIntern {
+				t.Skip("no vector loop in this build or on this processor")
+			}
+			defer func(v bool) { useVecIntern = v }(useVecIntern)
+			useVecIntern = mode == "vector"
+			f(t, mode)
+		})
+	}
+}
+
+// refCodes is the dictionary encoding encodeStrings must give: codes in
+// the order values first appear.
+func refCodes(vals []string) ([]string, []int32) {
+	var dict []string
+	idx := map[string]int32{}
+	codes := make([]int32, len(vals))
+	for i, v := range vals {
+		c, ok := idx[v]
+		if !ok {
+			c = int32(len(dict))
+			idx[v] = c
+			dict = append(dict, v)
+		}
+		codes[i] = c
+	}
+	return dict, codes
+}
+
+// encodeAll encodes vals, laid out as an Arrow array of offsets of type T
+// starting pre rows into the array (lo), in calls of at most chunk rows
+// sharing one strIntern (as the record batches of a scan do); data ends
+// where the last value does, so that the rows near its end cannot be read
+// 8 or 64 bytes at a time. It reports false when encoding was given up.
+func encodeAll[T int32 | int64](s *strIntern, vals []string, pre, chunk int, codes []int32) bool {
+	offs := make([]T, 1, pre+len(vals)+1)
+	var data []byte
+	for i := range pre {
+		data = append(data, "pre"[:i%4]...)
+		offs = append(offs, T(len(data)))
+	}
+	for _, v := range vals {
+		data = append(data, v...)
+		offs = append(offs, T(len(data)))
+	}
+	data = data[:len(data):len(data)]
+	for lo := 0; lo < len(vals); lo += chunk {
+		n := min(chunk, len(vals)-lo)
+		if !encodeStrings(s, codes[lo:lo+n], offs, data, pre+lo) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestEncodeStringsPaths: every way of encoding (the vector loop, the
+// scalar fast loop, encodeScalar alone), with 32- and 64-bit offsets, in
+// calls of any size and any start, gives the codes of the values' first
+// appearances and their dictionary: empty values, values that differ
+// only in trailing zero bytes, values of 7, 8 and 9 bytes, long values
+// sharing a prefix, bytes that are not UTF-8, more short values than the
+// short set holds, in random order and in runs. The fast loops take most
+// rows of a column of a few short values.
+func TestEncodeStringsPaths(t *testing.T) {
+	few := []string{"web", "mobile", "email", "search", "ads", "social", "news", "video"}
+	tricky := []string{"", "\x00", "\x00\x00", "a", "a\x00", "exactly8", "exactly9!", "seven77",
+		"x\xff\xfe\x00y", "\xff\xff\xff\xff\xff\xff\xff\xff", "prefix!!AAAA", "prefix!!BBBB", "prefix!!"}
+	var many []string // more short values than the set holds
+	for i := range 40 {
+		many = append(many, "v"+strconv.Itoa(i))
+	}
+	pools := map[string][]string{"few": few, "tricky": tricky, "many": many}
+	r := rand.New(rand.NewPCG(11, 12))
+	internModes(t, func(t *testing.T, mode string) {
+		for name, pool := range pools {
+			for _, runs := range []bool{false, true} {
+				vals := make([]string, 5000)
+				for i := range vals {
+					if runs && i > 0 && r.IntN(8) != 0 {
+						vals[i] = vals[i-1]
+					} else {
+						vals[i] = pool[r.IntN(len(pool))]
+					}
+				}
+				wantDict, wantCodes := refCodes(vals)
+				for _, chunk := range []int{1, 7, 64, 1000, 5000} {
+					for _, wide := range []bool{false, true} {
+						var s strIntern
+						s.fastOff = mode == "scalar"
+						codes := make([]int32, len(vals))
+						pre := chunk % 5
+						var ok bool
+						if wide {
+							ok = encodeAll[int64](&s, vals, pre, chunk, codes)
+						} else {
+							ok = encodeAll[int32](&s, vals, pre, chunk, codes)
+						}
+						where := fmt.Sprintf("%s runs %v chunk %d wide %v", name, runs, chunk, wide)
+						if !ok {
+							t.Fatalf("%s: not encoded", where)
+						}
+						if !slices.Equal(s.dict, wantDict) {
+							t.Fatalf("%s: dictionary %q, want %q", where, s.dict, wantDict)
+						}
+						for i := range codes {
+							if codes[i] != wantCodes[i] {
+								t.Fatalf("%s: row %d (%q) code %d, want %d", where, i, vals[i], codes[i], wantCodes[i])
+							}
+						}
+						if s.rows != int64(len(vals)) {
+							t.Fatalf("%s: %d rows counted, want %d", where, s.rows, len(vals))
+						}
+						// The fast loops took most rows of a few short values
+						// (all but the first rows and those near the end of
+						// each call's data), and none with encodeScalar alone.
+						if mode == "scalar" && s.fastRows != 0 {
+							t.Fatalf("%s: %d rows taken by the fast loops", where, s.fastRows)
+						}
+						if mode != "scalar" && name == "few" && chunk >= 1000 && s.fastRows < int64(len(vals))*9/10 {
+							t.Fatalf("%s: %d of %d rows taken by the fast loops", where, s.fastRows, len(vals))
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestEncodeStringsGivesUp: a column of distinct values stops being
+// encoded, the same way whichever loop takes its rows.
+func TestEncodeStringsGivesUp(t *testing.T) {
+	vals := make([]string, internFree+10)
+	for i := range vals {
+		vals[i] = strconv.Itoa(i * 7)
+	}
+	internModes(t, func(t *testing.T, mode string) {
+		var s strIntern
+		s.fastOff = mode == "scalar"
+		codes := make([]int32, len(vals))
+		if encodeAll[int64](&s, vals, 0, 4096, codes) {
+			t.Fatal("distinct values encoded")
+		}
+		if !s.off || len(s.dict) != internFree {
+			t.Fatalf("off %v with %d values, want true with %d", s.off, len(s.dict), internFree)
+		}
+	})
+}
+
+// TestShortSetSeparates: the short set's table holds each of its values in
+// a slot of its own, up to shortMax values, with their lengths and codes.
+func TestShortSetSeparates(t *testing.T) {
+	var s strIntern
+	for i := range shortMax + 3 {
+		v := fmt.Sprintf("%c%07d", 'a'+i, i*1000003)[:1+i%8] // distinct by the first byte
+		var w uint64
+		for k := len(v) - 1; k >= 0; k-- {
+			w = w<<8 | uint64(v[k])
+		}
+		s.addShort(w, len(v), int32(i))
+		if want := min(i+1, shortMax); s.nShort != want {
+			t.Fatalf("%d values added: %d in the set, want %d", i+1, s.nShort, want)
+		}
+		for e := range s.nShort {
+			k := shortSlot(shortKey(s.sw[e], s.sn[e]), s.shortMul)
+			if s.tw[k] != s.sw[e] || s.tnc[k] != uint64(s.sn[e])<<32|uint64(s.sc[e]) {
+				t.Fatalf("value %d: slot %d holds %#x %#x", e, k, s.tw[k], s.tnc[k])
+			}
+		}
+	}
+	empty := 0
+	for k := range s.tw {
+		if s.tnc[k]>>32 == 15 {
+			empty++
+		}
+	}
+	if empty != 16-shortMax {
+		t.Fatalf("%d empty slots, want %d", empty, 16-shortMax)
+	}
+}
+
+// TestArrowStringsEncodedShort: a file whose String, LargeString, Binary
+// and LargeBinary columns hold a few short values and nulls (the case the
+// fast loops take) reads as written, with the vector loop and the scalar
+// one.
+func TestArrowStringsEncodedShort(t *testing.T) {
+	pool := []string{"", "web", "mobile", "exactly8", "\x00", "\x00\x00", "a", "a\x00", "\xff\xfe"}
+	r := rand.New(rand.NewPCG(9, 10))
+	const rows = 6000
+	vals := make([]string, rows)
+	valid := make([]bool, rows)
+	for i := range vals {
+		vals[i], valid[i] = pool[r.IntN(len(pool))], r.IntN(20) != 0
+		if !valid[i] {
+			vals[i] = ""
+		}
+	}
+	value := func(i int) (string, bool) { return vals[i], valid[i] }
+	path := filepath.Join(t.TempDir(), "short.arrow")
+	internFixture(t, path, false, []int{3000, 0, 5, 2995}, pool, value)
+	internModes(t, func(t *testing.T, mode string) {
+		checkInterned(t, path, rows, value, true)
+	}, "vector", "fast")
+}
+
 // BenchmarkEncodeStrings: dictionary-encoding a LargeString column of the
-// peer benchmark's slice values (8 values, random rows), per row.
+// peer benchmark's slice values (8 values, random rows), per row: the
+// vector loop (where the build and processor have it), the scalar fast
+// loop, and encodeScalar alone.
 func BenchmarkEncodeStrings(b *testing.B) {
 	pool := []string{"web", "mobile", "email", "search", "ads", "social", "news", "video"}
 	r := rand.New(rand.NewPCG(3, 4))
@@ -266,13 +481,70 @@ func BenchmarkEncodeStrings(b *testing.B) {
 		offs[i+1] = int64(len(data))
 	}
 	codes := make([]int32, n)
-	var s strIntern
-	b.ResetTimer()
-	for range b.N {
-		s.reset()
-		if !encodeStrings(&s, codes, offs, data, 0) {
-			b.Fatal("not encoded")
-		}
+	for _, mode := range []string{"vector", "fast", "scalar"} {
+		b.Run(mode, func(b *testing.B) {
+			if mode == "vector" && !useVecIntern {
+				b.Skip("no vector loop")
+			}
+			defer func(v bool) { useVecIntern = v }(useVecIntern)
+			useVecIntern = mode == "vector"
+			var s strIntern
+			b.ResetTimer()
+			for range b.N {
+				s.reset()
+				s.fastOff = mode == "scalar"
+				if !encodeStrings(&s, codes, offs, data, 0) {
+					b.Fatal("not encoded")
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/row")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/row")
+}
+
+// FuzzEncodeStrings: any values, in calls of any size, encode to the codes
+// of their first appearances with every loop. The input is read as values:
+// a byte b, then (b%16 < 11) a new value of b%16 bytes, or a repeat of an
+// earlier value; the first byte sets the size of the calls.
+func FuzzEncodeStrings(f *testing.F) {
+	f.Add([]byte("\x07\x03web\x06mobile\x20\x21\x05email\x08exactly8\x09nine99999\x00\x40\x41"))
+	f.Add(bytes.Repeat([]byte("\x03abc\x13\x02\x00\x00\x01\x00"), 40))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) == 0 {
+			return
+		}
+		chunk := 1 + int(in[0])%97
+		var vals []string
+		for p := 1; p < len(in); {
+			b := in[p]
+			p++
+			if n := int(b % 16); n < 11 {
+				n = min(n, len(in)-p)
+				vals = append(vals, string(in[p:p+n]))
+				p += n
+			} else if len(vals) > 0 {
+				vals = append(vals, vals[int(b/16)%len(vals)])
+			}
+		}
+		wantDict, wantCodes := refCodes(vals)
+		internModes(t, func(t *testing.T, mode string) {
+			for _, wide := range []bool{false, true} {
+				var s strIntern
+				s.fastOff = mode == "scalar"
+				codes := make([]int32, len(vals))
+				var ok bool
+				if wide {
+					ok = encodeAll[int64](&s, vals, chunk%3, chunk, codes)
+				} else {
+					ok = encodeAll[int32](&s, vals, chunk%3, chunk, codes)
+				}
+				if !ok {
+					t.Fatal("not encoded")
+				}
+				if !slices.Equal(s.dict, wantDict) || !slices.Equal(codes, wantCodes) {
+					t.Fatalf("wide %v: dictionary %q codes %v, want %q %v", wide, s.dict, codes, wantDict, wantCodes)
+				}
+			}
+		})
+	})
 }
