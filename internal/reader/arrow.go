@@ -165,9 +165,12 @@ type arrowFile struct {
 	// selective: record batches are read by copying the buffers of the
 	// columns scanned (see arrow_pread.go), not mapped; fieldBuf[i] is the
 	// first buffer of field i in a body, buffers the buffers of each
-	// record batch, sels the readers' selectReaderAt.
+	// record batch, zeroBuf whether a buffer is one that
+	// selectReaderAt zeroes for a column not read (bufferKinds), sels
+	// the readers' selectReaderAt.
 	selective bool
 	fieldBuf  []int
+	zeroBuf   []bool
 	buffers   [][]bodyRange
 	sels      map[*ipc.FileReader]*selectReaderAt
 
@@ -209,7 +212,7 @@ func openArrowFile(path, name string, src io.ReaderAt, closer io.Closer, size in
 		r, err := f.newReader()
 		if err == nil {
 			var ok bool
-			if f.fieldBuf, ok = fieldBuffers(r.Schema()); ok {
+			if f.fieldBuf, f.zeroBuf, ok = fieldBuffers(r.Schema()); ok {
 				return f.opened(r, ft, size, name)
 			}
 		}

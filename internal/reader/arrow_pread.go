@@ -13,14 +13,16 @@ import (
 // (an uncompressed file of record batches of at most selectiveMaxBody
 // bytes, whose columns are all of the types bufferCount knows), copies only the buffers of the columns a scan asks for from the
 // file into a message body that is reused from record batch to record
-// batch (bodyPool), zeroing the rest, rather than mapping the file: on the
+// batch (bodyPool), rather than mapping the file: on the
 // shared VMs evalnll is measured on, mapping a page of the page cache
 // costs several times what copying it does (2.8 µs against 0.7 a page;
 // 1.4 GB: 1.0 CPU-s mapped and touched, 0.25 read), and a scan of two of
 // four columns reads a third of the file. arrow-go builds the arrays of
-// every column from the body; the zeroed buffers of the others are valid
-// arrays (no nulls counted from the bitmaps, zero offsets, zero values)
-// that nothing reads.
+// every column from the body: the other columns' bitmaps and offsets are
+// zeroed, which makes them valid arrays (no nulls counted from the
+// bitmaps, zero offsets) that nothing reads; their values are not touched
+// (what the body's memory held: zeros when new, else another record
+// batch's bytes).
 
 // selectiveMaxBody is the largest record batch body of a file read
 // selectively. A body is read whole before its rows are used, and stays in
@@ -44,10 +46,14 @@ func smallBatches(batches []arrowBlock) bool {
 // bodyRange is a buffer of a record batch body: off and n bytes.
 type bodyRange struct{ off, n int64 }
 
-// bufferCount is how many body buffers an array of type dt takes (its
-// children's included), or false for a type whose layout this reader does
-// not place (views, unions, run-end encoded, null, extension types).
-func bufferCount(dt arrow.DataType) (int, bool) {
+// bufferKinds appends, for each body buffer of an array of type dt (its
+// children's included), whether it is a validity bitmap or offsets: the
+// buffers that must hold valid values for arrow-go to build the array of a
+// column that is not read (it checks the last offset against the values;
+// nothing reads the values of such a column). It reports false for a type
+// whose layout this reader does not place (views, unions, run-end encoded,
+// null, extension types).
+func bufferKinds(dt arrow.DataType, kinds []bool) ([]bool, bool) {
 	switch t := dt.(type) {
 	case *arrow.BooleanType, *arrow.Int8Type, *arrow.Int16Type, *arrow.Int32Type, *arrow.Int64Type,
 		*arrow.Uint8Type, *arrow.Uint16Type, *arrow.Uint32Type, *arrow.Uint64Type,
@@ -55,47 +61,52 @@ func bufferCount(dt arrow.DataType) (int, bool) {
 		*arrow.Date32Type, *arrow.Date64Type, *arrow.Time32Type, *arrow.Time64Type,
 		*arrow.TimestampType, *arrow.DurationType, *arrow.FixedSizeBinaryType,
 		*arrow.Decimal32Type, *arrow.Decimal64Type, *arrow.Decimal128Type, *arrow.Decimal256Type:
-		return 2, true
+		return append(kinds, true, false), true
 	case *arrow.StringType, *arrow.BinaryType, *arrow.LargeStringType, *arrow.LargeBinaryType:
-		return 3, true
+		return append(kinds, true, true, false), true
 	case *arrow.DictionaryType:
-		return 2, true // the indices; the values are a dictionary batch
+		// The indices; the values are a dictionary batch.
+		return append(kinds, true, false), true
 	case *arrow.ListType:
-		n, ok := bufferCount(t.Elem())
-		return 2 + n, ok
+		return bufferKinds(t.Elem(), append(kinds, true, true))
 	case *arrow.LargeListType:
-		n, ok := bufferCount(t.Elem())
-		return 2 + n, ok
+		return bufferKinds(t.Elem(), append(kinds, true, true))
 	case *arrow.FixedSizeListType:
-		n, ok := bufferCount(t.Elem())
-		return 1 + n, ok
+		return bufferKinds(t.Elem(), append(kinds, true))
 	case *arrow.StructType:
-		total := 1
+		kinds = append(kinds, true)
 		for _, f := range t.Fields() {
-			n, ok := bufferCount(f.Type)
-			if !ok {
-				return 0, false
+			var ok bool
+			if kinds, ok = bufferKinds(f.Type, kinds); !ok {
+				return nil, false
 			}
-			total += n
 		}
-		return total, true
+		return kinds, true
 	}
-	return 0, false
+	return nil, false
+}
+
+// bufferCount is how many body buffers an array of type dt takes (its
+// children's included), or false for a type whose layout this reader does
+// not place.
+func bufferCount(dt arrow.DataType) (int, bool) {
+	kinds, ok := bufferKinds(dt, nil)
+	return len(kinds), ok
 }
 
 // fieldBuffers returns, for each field of schema, the index of its first
-// buffer in a record batch body, and the total as a last entry; ok false
+// buffer in a record batch body, and the total as a last entry, and for
+// each buffer whether it is a bitmap or offsets (bufferKinds); ok false
 // when a field's layout is not known.
-func fieldBuffers(schema *arrow.Schema) ([]int, bool) {
-	out := []int{0}
+func fieldBuffers(schema *arrow.Schema) (first []int, kinds []bool, ok bool) {
+	first = []int{0}
 	for _, f := range schema.Fields() {
-		n, ok := bufferCount(f.Type)
-		if !ok {
-			return nil, false
+		if kinds, ok = bufferKinds(f.Type, kinds); !ok {
+			return nil, nil, false
 		}
-		out = append(out, out[len(out)-1]+n)
+		first = append(first, len(kinds))
 	}
-	return out, true
+	return first, kinds, true
 }
 
 // selectReaderAt is the io.ReaderAt of one ipc.FileReader of a file read
@@ -155,15 +166,24 @@ func (r *selectReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		m = append(m, b)
 	}
 	r.ranges = m
-	var at int64
 	for _, b := range m {
-		clear(p[at:b.off])
 		if _, err := r.src.ReadAt(p[b.off:b.off+b.n], off+b.off); err != nil {
 			return 0, err
 		}
-		at = b.off + b.n
 	}
-	clear(p[at:])
+	// The other columns: their bitmaps and offsets zeroed (no nulls
+	// counted, zero offsets); their values are left as the body's memory
+	// held them, which nothing reads.
+	for c := 0; c+1 < len(r.f.fieldBuf); c++ {
+		if slices.Contains(r.want, c) {
+			continue
+		}
+		for i := r.f.fieldBuf[c]; i < r.f.fieldBuf[c+1] && i < len(bufs); i++ {
+			if b := bufs[i]; r.f.zeroBuf[i] {
+				clear(p[b.off : b.off+b.n])
+			}
+		}
+	}
 	return len(p), nil
 }
 
