@@ -73,9 +73,10 @@ type WorstRow struct {
 	// units; nil for an empty list).
 	Tokens      *float64
 	NLLPerToken *float64
-	// What the row held (see metrics.WorstRow): the label (null when
-	// none), the prediction, the top class of a multiclass prediction,
-	// and a gaussian's std or variance. nil where it does not apply.
+	// What the row held: the label (null when none, or a list); the
+	// prediction (binary: the probability or logit as given; multiclass:
+	// the probability of the top class PredClass; gaussian: the mean, with
+	// Scale the std or variance as given). nil where it does not apply.
 	Label     metrics.Value
 	Pred      *float64
 	PredClass *int
