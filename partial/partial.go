@@ -37,6 +37,7 @@ import (
 	"strings"
 
 	"github.com/evalnll/evalnll/internal/metrics"
+	"github.com/evalnll/evalnll/internal/wire"
 	"github.com/evalnll/evalnll/report"
 )
 
@@ -181,70 +182,16 @@ func appendMapping(b []byte, m report.Mapping) []byte {
 	return b
 }
 
-// dec reads the body; the first problem sticks.
-type dec struct {
-	b   []byte
-	err error
-}
+// dec reads the body; the first problem sticks in Err.
+type dec struct{ wire.Decoder }
 
-func (d *dec) fail(what string) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: bad %s", ErrCorrupt, what)
-	}
-}
-
-func (d *dec) uv(what string, max uint64) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, k := binary.Uvarint(d.b)
-	if k <= 0 || v > max {
-		d.fail(what)
-		return 0
-	}
-	d.b = d.b[k:]
-	return v
-}
-
-func (d *dec) v(what string) int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, k := binary.Varint(d.b)
-	if k <= 0 {
-		d.fail(what)
-		return 0
-	}
-	d.b = d.b[k:]
-	return v
-}
-
-func (d *dec) bytes(what string) []byte {
-	n := d.uv(what, maxRows)
-	if d.err == nil && n > uint64(len(d.b)) {
-		d.fail(what)
-	}
-	if d.err != nil {
-		return nil
-	}
-	p := d.b[:n:n]
-	d.b = d.b[n:]
-	return p
-}
-
-func (d *dec) str(what string) string { return string(d.bytes(what)) }
+func (d *dec) fail(what string)                  { d.Fail(what) }
+func (d *dec) uv(what string, max uint64) uint64 { return d.Uvarint(what, max) }
+func (d *dec) v(what string) int64               { return d.Varint(what) }
+func (d *dec) str(what string) string            { return string(d.Bytes(what)) }
 
 // count reads a count of items of at least min bytes each.
-func (d *dec) count(what string, min int) int {
-	n := d.uv(what, maxRows)
-	if d.err == nil && n > uint64(len(d.b))/uint64(min) {
-		d.fail(what)
-	}
-	if d.err != nil {
-		return 0
-	}
-	return int(n)
-}
+func (d *dec) count(what string, min int) int { return d.Count(what, min) }
 
 const maxRows = 1 << 62
 
@@ -276,15 +223,15 @@ func DecodeReusing(b []byte, spare *State) (*State, error) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
 	fp := b[10:18]
-	d := &dec{b: b[headerLen:end]}
+	d := &dec{wire.Decoder{B: b[headerLen:end], Sentinel: ErrCorrupt}}
 	s := &State{}
 	s.Shards = int(d.uv("shard count", MaxShards))
-	if d.err == nil && s.Shards < 1 {
+	if d.Err == nil && s.Shards < 1 {
 		d.fail("shard count")
 	}
 	nc := d.count("shards", 2)
 	prev := 0
-	for i := 0; i < nc && d.err == nil; i++ {
+	for i := 0; i < nc && d.Err == nil; i++ {
 		lo, hi := int(d.uv("shards", MaxShards)), int(d.uv("shards", MaxShards))
 		if lo < prev || hi <= lo || hi > s.Shards || (i > 0 && lo == prev) {
 			d.fail("shards")
@@ -294,7 +241,7 @@ func DecodeReusing(b []byte, spare *State) (*State, error) {
 	}
 	s.Mapping = decodeMapping(d)
 	ni := d.count("inputs", 6)
-	for i := 0; i < ni && d.err == nil; i++ {
+	for i := 0; i < ni && d.Err == nil; i++ {
 		in := Input{Name: d.str("input"), Format: d.str("input"), Rows: d.v("input rows")}
 		in.Read = int64(d.uv("input rows", maxRows))
 		if in.Rows < -1 || in.Rows > maxRows {
@@ -302,7 +249,7 @@ func DecodeReusing(b []byte, spare *State) (*State, error) {
 		}
 		nr := d.count("input ranges", 2)
 		var sum, last int64
-		for k := 0; k < nr && d.err == nil; k++ {
+		for k := 0; k < nr && d.Err == nil; k++ {
 			r := Range{int64(d.uv("input ranges", maxRows)), int64(d.uv("input ranges", maxRows))}
 			if r.Hi <= r.Lo || (k > 0 && r.Lo <= last) || (in.Rows >= 0 && r.Hi > in.Rows) {
 				d.fail("input ranges")
@@ -310,17 +257,17 @@ func DecodeReusing(b []byte, spare *State) (*State, error) {
 			last, sum = r.Hi, sum+r.Hi-r.Lo
 			in.Ranges = append(in.Ranges, r)
 		}
-		if d.err == nil && sum != in.Read {
+		if d.Err == nil && sum != in.Read {
 			d.fail("input ranges")
 		}
 		s.Inputs = append(s.Inputs, in)
 	}
-	ms := d.bytes("metrics state")
-	if d.err == nil && len(d.b) != 0 {
+	ms := d.Bytes("metrics state")
+	if d.Err == nil && len(d.B) != 0 {
 		d.fail("end of body")
 	}
-	if d.err != nil {
-		return nil, d.err
+	if d.Err != nil {
+		return nil, d.Err
 	}
 	var sm *metrics.State
 	if spare != nil {
@@ -345,19 +292,19 @@ func decodeMapping(d *dec) report.Mapping {
 	t := reflect.TypeOf(m)
 	fs := mappingFields(&m)
 	nf := d.count("mapping", 3)
-	if d.err == nil && nf != len(fs) {
-		d.err = fmt.Errorf("%w: its column mapping has %d roles, this evalnll knows %d", ErrVersion, nf, len(fs))
+	if d.Err == nil && nf != len(fs) {
+		d.Err = fmt.Errorf("%w: its column mapping has %d roles, this evalnll knows %d", ErrVersion, nf, len(fs))
 	}
-	for i := 0; i < nf && d.err == nil; i++ {
+	for i := 0; i < nf && d.Err == nil; i++ {
 		name := d.str("mapping")
-		if d.err == nil && name != t.Field(i).Name {
-			d.err = fmt.Errorf("%w: unknown column role %q", ErrVersion, name)
+		if d.Err == nil && name != t.Field(i).Name {
+			d.Err = fmt.Errorf("%w: unknown column role %q", ErrVersion, name)
 			break
 		}
 		kind := d.uv("mapping", 2)
 		f := fs[i]
 		switch {
-		case d.err != nil:
+		case d.Err != nil:
 		case kind == 0 && f.Kind() == reflect.String:
 			f.SetString(d.str("mapping"))
 		case kind == 2 && f.Kind() == reflect.Bool:
@@ -365,7 +312,7 @@ func decodeMapping(d *dec) report.Mapping {
 			f.SetBool(v == 1)
 		case kind == 1 && f.Kind() == reflect.Slice:
 			n := d.count("mapping", 1)
-			for k := 0; k < n && d.err == nil; k++ {
+			for k := 0; k < n && d.Err == nil; k++ {
 				f.Set(reflect.Append(f, reflect.ValueOf(d.str("mapping"))))
 			}
 		default:

@@ -59,8 +59,8 @@ func fmtUncertain(v, u float64) string {
 	return Fmt(v)
 }
 
-// FmtPM is "v ± u", both to the digits u supports.
-func FmtPM(v, u float64) string {
+// fmtPM is "v ± u", both to the digits u supports.
+func fmtPM(v, u float64) string {
 	d, ok := decimalsFor(u)
 	if !ok {
 		return Fmt(v) + " ± " + Fmt(u)

@@ -23,8 +23,8 @@ func TestFmtPM(t *testing.T) {
 		{math.Inf(1), 0.1, "+Inf ± 0.10"},
 		{1e-9, 1e-30, "1.0000e-09 ± 1.0000e-30"},
 	} {
-		if got := FmtPM(c.v, c.u); got != c.want {
-			t.Errorf("FmtPM(%v, %v) = %q, want %q", c.v, c.u, got, c.want)
+		if got := fmtPM(c.v, c.u); got != c.want {
+			t.Errorf("fmtPM(%v, %v) = %q, want %q", c.v, c.u, got, c.want)
 		}
 	}
 	if got := fmtInterval(0.894, 0.875, 0.9131); got != "0.894 [0.875, 0.913]" {
@@ -40,8 +40,8 @@ func TestFmtCount(t *testing.T) {
 		v    float64
 		want string
 	}{{5e7, "50000000"}, {0, "0"}, {190, "190"}, {163.5, "163.5"}, {1 << 60, "1.1529e+18"}, {math.NaN(), "NaN"}} {
-		if got := FmtCount(c.v); got != c.want {
-			t.Errorf("FmtCount(%v) = %q, want %q", c.v, got, c.want)
+		if got := fmtCount(c.v); got != c.want {
+			t.Errorf("fmtCount(%v) = %q, want %q", c.v, got, c.want)
 		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 // members that are not numbers ("skipped").
 func figureValue(v any) (float64, bool) {
 	switch x := v.(type) {
-	case Num:
+	case number:
 		if x == 0 {
 			return 0, true // the JSON report writes -0 as 0
 		}

@@ -9,29 +9,31 @@ import (
 
 // A tiny ordered JSON writer: the report's key order and float format are
 // part of its byte-identity contract, so nothing here depends on map order
-// or reflection.
+// or reflection. The document is built of values (object, []any, string,
+// bool, nil, int, int64, uint64, float64, number, floats, ints), then
+// written once by marshalIndent.
 
-// Obj is a JSON object with its keys in order.
-type Obj []KV
+// object is a JSON object with its keys in order.
+type object []member
 
-// KV is one member of an Obj.
-type KV struct {
+// member is one member of an object.
+type member struct {
 	K string
-	V any // Obj, []any, string, bool, nil, int64, int, float64, Num
+	V any // object, []any, string, bool, nil, int64, int, float64, number
 }
 
-// Num is a float written in full precision (shortest round-trip form);
+// number is a float written in full precision (shortest round-trip form);
 // non-finite values become the strings "+Inf", "-Inf" and "NaN".
-type Num float64
+type number float64
 
-// Floats is a list of numbers written on one line.
-type Floats []float64
+// floats is a list of numbers written on one line.
+type floats []float64
 
-// Ints is a list of integers written on one line.
-type Ints []int64
+// ints is a list of integers written on one line.
+type ints []int64
 
 // Get returns the value of key k, or nil.
-func (o Obj) Get(k string) any {
+func (o object) Get(k string) any {
 	for _, kv := range o {
 		if kv.K == k {
 			return kv.V
@@ -40,8 +42,8 @@ func (o Obj) Get(k string) any {
 	return nil
 }
 
-// MarshalIndent writes v with two-space indentation and a final newline.
-func MarshalIndent(v any) []byte {
+// marshalIndent writes v with two-space indentation and a final newline.
+func marshalIndent(v any) []byte {
 	var b bytes.Buffer
 	writeValue(&b, v, 0)
 	b.WriteByte('\n')
@@ -59,7 +61,7 @@ func writeValue(b *bytes.Buffer, v any, depth int) {
 	switch x := v.(type) {
 	case nil:
 		b.WriteString("null")
-	case Obj:
+	case object:
 		if len(x) == 0 {
 			b.WriteString("{}")
 			return
@@ -101,7 +103,7 @@ func writeValue(b *bytes.Buffer, v any, depth int) {
 		b.WriteString(strconv.FormatInt(x, 10))
 	case uint64:
 		b.WriteString(strconv.FormatUint(x, 10))
-	case Floats:
+	case floats:
 		b.WriteByte('[')
 		for i, f := range x {
 			if i > 0 {
@@ -110,7 +112,7 @@ func writeValue(b *bytes.Buffer, v any, depth int) {
 			writeNum(b, f)
 		}
 		b.WriteByte(']')
-	case Ints:
+	case ints:
 		b.WriteByte('[')
 		for i, n := range x {
 			if i > 0 {
@@ -121,7 +123,7 @@ func writeValue(b *bytes.Buffer, v any, depth int) {
 		b.WriteByte(']')
 	case float64:
 		writeNum(b, x)
-	case Num:
+	case number:
 		writeNum(b, float64(x))
 	default:
 		panic("report: cannot write JSON value")
@@ -137,13 +139,13 @@ func writeNum(b *bytes.Buffer, f float64) {
 	case math.IsInf(f, -1):
 		b.WriteString(`"-Inf"`)
 	default:
-		b.Write(FormatFloat(nil, f))
+		b.Write(formatFloat(nil, f))
 	}
 }
 
-// FormatFloat appends f in the shortest form that reads back exactly, as
+// formatFloat appends f in the shortest form that reads back exactly, as
 // JSON allows it ("1e-15", "0.25", "36").
-func FormatFloat(dst []byte, f float64) []byte {
+func formatFloat(dst []byte, f float64) []byte {
 	if f == 0 {
 		return append(dst, '0')
 	}

@@ -92,10 +92,10 @@ func (d Doc) Lookup(metric string) (float64, bool) {
 
 // calibrationName is the field of the calibration object a gate's figure
 // names: "smece" or "calibration.smece" name calibration.smece (the names
-// of CalibrationFigures; no overall figure shares one).
+// of calibrationNames; no overall figure shares one).
 func calibrationName(metric string) (string, bool) {
 	name := strings.TrimPrefix(metric, "calibration.")
-	for _, n := range CalibrationFigures {
+	for _, n := range calibrationNames {
 		if n == name {
 			return n, true
 		}
@@ -159,7 +159,7 @@ func (d Doc) Metrics() []string {
 		}
 	}
 	c, _ := d["calibration"].(map[string]any)
-	for _, k := range CalibrationFigures {
+	for _, k := range calibrationNames {
 		if _, ok := num(c[k]); ok {
 			out = append(out, k)
 		}

@@ -173,10 +173,10 @@ func (m *Model) mdOverall(b *bytes.Buffer) {
 	t := table{head: []string{"figure", "value"}, align: "lr"}
 	t.add("rows", strconv.FormatInt(f.Rows, 10))
 	if m.weighted() {
-		t.add("weight", FmtCount(f.Weight))
+		t.add("weight", fmtCount(f.Weight))
 	}
 	if f.Tokens != nil {
-		t.add("tokens", FmtCount(*f.Tokens))
+		t.add("tokens", fmtCount(*f.Tokens))
 	}
 	if f.NLLStderr != nil {
 		t.add(fmt.Sprintf("%s ± stderr (%s)", m.nllLabel(), m.Units), m.figure("nll", f.NLL, f.NLLStderr))
@@ -305,7 +305,7 @@ func (m *Model) mdCalibration(b *bytes.Buffer, path string) {
 		}
 		row := []string{strconv.Itoa(i + 1), m.binRange(i, c), strconv.FormatInt(c.Count, 10)}
 		if m.weighted() {
-			row = append(row, FmtCount(c.Weight))
+			row = append(row, fmtCount(c.Weight))
 		}
 		if c.Confidence != nil && c.Outcome != nil {
 			row = append(row, Fmt(*c.Confidence), Fmt(*c.Outcome), signedFmt(*c.Outcome-*c.Confidence))
@@ -510,11 +510,11 @@ func (m *Model) mdSlices(b *bytes.Buffer) {
 		}
 		row = append(row, strconv.FormatInt(f.Rows, 10))
 		if m.weighted() {
-			row = append(row, FmtCount(f.Weight))
+			row = append(row, fmtCount(f.Weight))
 		}
 		if hasTok {
 			if f.Tokens != nil {
-				row = append(row, FmtCount(*f.Tokens))
+				row = append(row, fmtCount(*f.Tokens))
 			} else {
 				row = append(row, "—")
 			}
@@ -582,7 +582,7 @@ func (m *Model) mdPerClass(b *bytes.Buffer) {
 		}
 		row := []string{class, strconv.FormatInt(c.Rows, 10)}
 		if m.weighted() {
-			row = append(row, FmtCount(c.Weight))
+			row = append(row, fmtCount(c.Weight))
 		}
 		row = append(row, Fmt(c.NLL), Fmt(c.Accuracy), Fmt(c.MeanConfidence))
 		if ece {
@@ -660,7 +660,7 @@ func (m *Model) mdWorst(b *bytes.Buffer) {
 		for i, w := range m.WorstPerToken {
 			tok := "—"
 			if w.Tokens != nil {
-				tok = FmtCount(*w.Tokens)
+				tok = fmtCount(*w.Tokens)
 			}
 			t.add(strconv.Itoa(i+1), valueCell(w.ID), tok, optFmt(w.NLLPerToken), Fmt(w.NLL))
 		}

@@ -4,9 +4,11 @@
 //
 // The evalnll package builds a Model (Evaluate, Accumulator.Report) with
 // its gates judged (package gate, which reads the figures through
-// Model.Lookup); callers then call one renderer per format (JSON, Text, ...)
-// and write each with WriteFileAtomic. Renderers only format: every figure
-// is computed before, in the Model's units.
+// Model.Lookup); callers then call one renderer per format (JSON, Text,
+// Markdown, Render) and write the bytes where they like. Renderers only
+// format: every figure is computed before, in the Model's units. Baselines
+// and comparisons read a report back as a Doc (ParseDoc, ReadBaseline,
+// Compare).
 package report
 
 import (
@@ -71,9 +73,10 @@ type WorstRow struct {
 	// units; nil for an empty list).
 	Tokens      *float64
 	NLLPerToken *float64
-	// What the row held (see metrics.WorstRow): the label (null when
-	// none), the prediction, the top class of a multiclass prediction,
-	// and a gaussian's std or variance. nil where it does not apply.
+	// What the row held: the label (null when none, or a list); the
+	// prediction (binary: the probability or logit as given; multiclass:
+	// the probability of the top class PredClass; gaussian: the mean, with
+	// Scale the std or variance as given). nil where it does not apply.
 	Label     metrics.Value
 	Pred      *float64
 	PredClass *int
@@ -97,6 +100,8 @@ type Model struct {
 	WorstPerToken []WorstRow
 	Gates         []Gate
 	// Warnings are caveats about the run, deduplicated, in first-seen order.
+	// Names read from files appear in them as read: pass a warning through
+	// Escape before it reaches a terminal.
 	Warnings []string
 	// PerClass holds per-true-class figures of a multiclass run (nil
 	// otherwise).
@@ -149,72 +154,72 @@ func (m *Model) AddWarning(w string) {
 
 // JSON renders the evalnll.report/v1 document.
 func (m *Model) JSON() []byte {
-	doc := Obj{
+	doc := object{
 		{"schema", Schema},
 		{"kind", m.Kind.String()},
 		{"units", m.Units.String()},
 	}
 	if m.Clips {
-		doc = append(doc, KV{"eps", Num(m.Eps)})
+		doc = append(doc, member{"eps", number(m.Eps)})
 	}
 	ins := make([]any, len(m.Inputs))
 	for i, in := range m.Inputs {
-		ins[i] = Obj{{"path", in.Path}, {"rows", in.Rows}, {"format", in.Format}}
+		ins[i] = object{{"path", in.Path}, {"rows", in.Rows}, {"format", in.Format}}
 	}
-	doc = append(doc, KV{"inputs", ins})
-	doc = append(doc, KV{"mapping", m.mappingObj()})
-	doc = append(doc, KV{"overall", figuresObj(&m.Overall, m.Kind)})
+	doc = append(doc, member{"inputs", ins})
+	doc = append(doc, member{"mapping", m.mappingObj()})
+	doc = append(doc, member{"overall", figuresObj(&m.Overall, m.Kind)})
 	if m.Kind.HasCalibration() {
 		bins := make([]any, len(m.Overall.Calibration))
 		for i, b := range m.Overall.Calibration {
-			o := Obj{{"lo", Num(b.Lo)}, {"hi", Num(b.Hi)}, {"count", b.Count}, {"weight", Num(b.Weight)}}
+			o := object{{"lo", number(b.Lo)}, {"hi", number(b.Hi)}, {"count", b.Count}, {"weight", number(b.Weight)}}
 			if b.Confidence != nil {
-				o = append(o, KV{"confidence", Num(*b.Confidence)}, KV{"outcome", Num(*b.Outcome)})
+				o = append(o, member{"confidence", number(*b.Confidence)}, member{"outcome", number(*b.Outcome)})
 			}
 			bins[i] = o
 		}
-		cal := Obj{{"binning", m.Binning.String()}}
+		cal := object{{"binning", m.Binning.String()}}
 		if m.Binning == metrics.Uniform {
-			cal = append(cal, KV{"edges", EdgeRule})
+			cal = append(cal, member{"edges", EdgeRule})
 		} else {
-			cal = append(cal, KV{"edges", "each bin holds as near total/N weight as ties allow; lo and hi are its smallest and largest confidence"})
+			cal = append(cal, member{"edges", "each bin holds as near total/N weight as ties allow; lo and hi are its smallest and largest confidence"})
 		}
 		cal = append(cal, calibrationFigures(&m.Overall.Detail)...)
-		cal = append(cal, KV{"bins", bins})
-		doc = append(doc, KV{"calibration", cal})
+		cal = append(cal, member{"bins", bins})
+		doc = append(doc, member{"calibration", cal})
 	}
 	if m.Overall.Gauss != nil {
 		bins := make([]any, len(m.Overall.Calibration))
 		for i, b := range m.Overall.Calibration {
-			bins[i] = Obj{{"lo", Num(b.Lo)}, {"hi", Num(b.Hi)}, {"count", b.Count}, {"weight", Num(b.Weight)}}
+			bins[i] = object{{"lo", number(b.Lo)}, {"hi", number(b.Hi)}, {"count", b.Count}, {"weight", number(b.Weight)}}
 		}
-		doc = append(doc, KV{"calibration", Obj{{"binning", "pit"}, {"edges", EdgeRule}, {"bins", bins}}})
+		doc = append(doc, member{"calibration", object{{"binning", "pit"}, {"edges", EdgeRule}, {"bins", bins}}})
 	}
 	if m.Bootstrap != nil {
-		doc = append(doc, KV{"bootstrap", m.bootstrapObj()})
+		doc = append(doc, member{"bootstrap", m.bootstrapObj()})
 	}
 	if len(m.Mapping.By) > 0 {
 		sl := make([]any, len(m.Slices))
 		for i := range m.Slices {
 			s := &m.Slices[i]
-			by := Obj{}
+			by := object{}
 			for j, v := range s.By {
-				by = append(by, KV{m.Mapping.By[j], valueJSON(v)})
+				by = append(by, member{m.Mapping.By[j], valueJSON(v)})
 			}
-			o := Obj{{"by", by}}
+			o := object{{"by", by}}
 			o = append(o, figuresObj(&s.Figures, m.Kind)...)
 			sl[i] = o
 		}
-		doc = append(doc, KV{"slices", sl})
+		doc = append(doc, member{"slices", sl})
 	}
 	worstList := func(rows []WorstRow) []any {
 		ws := make([]any, len(rows))
 		for i, w := range rows {
-			o := Obj{{"id", valueJSON(w.ID)}, {"nll", Num(w.NLL)}}
+			o := object{{"id", valueJSON(w.ID)}, {"nll", number(w.NLL)}}
 			if w.Tokens != nil {
-				o = append(o, KV{"tokens", Num(*w.Tokens)})
+				o = append(o, member{"tokens", number(*w.Tokens)})
 				if w.NLLPerToken != nil {
-					o = append(o, KV{"nll_per_token", Num(*w.NLLPerToken)})
+					o = append(o, member{"nll_per_token", number(*w.NLLPerToken)})
 				}
 			}
 			ws[i] = o
@@ -222,52 +227,52 @@ func (m *Model) JSON() []byte {
 		return ws
 	}
 	if m.Worst != nil {
-		doc = append(doc, KV{"worst", worstList(m.Worst)})
+		doc = append(doc, member{"worst", worstList(m.Worst)})
 	}
 	if m.WorstPerToken != nil {
-		doc = append(doc, KV{"worst_per_token", worstList(m.WorstPerToken)})
+		doc = append(doc, member{"worst_per_token", worstList(m.WorstPerToken)})
 	}
 	if m.Gates != nil {
 		gs := make([]any, len(m.Gates))
 		for i, g := range m.Gates {
-			o := Obj{{"expr", g.Expr}, {"value", Num(g.Value)}, {"failed", g.Failed}}
+			o := object{{"expr", g.Expr}, {"value", number(g.Value)}, {"failed", g.Failed}}
 			if g.Base != nil {
-				o = append(o, KV{"base", Num(*g.Base)})
-				o = append(o, KV{"paired", g.Paired})
+				o = append(o, member{"base", number(*g.Base)})
+				o = append(o, member{"paired", g.Paired})
 				if g.Paired {
-					o = append(o, KV{"delta_interval", Floats{g.DeltaLo, g.DeltaHi}})
+					o = append(o, member{"delta_interval", floats{g.DeltaLo, g.DeltaHi}})
 				}
 			}
 			if !g.Failed && g.Message != "" {
-				o = append(o, KV{"note", g.Message})
+				o = append(o, member{"note", g.Message})
 			}
 			gs[i] = o
 		}
-		doc = append(doc, KV{"gates", gs})
+		doc = append(doc, member{"gates", gs})
 	}
 	if len(m.Warnings) > 0 {
 		ws := make([]any, len(m.Warnings))
 		for i, w := range m.Warnings {
 			ws[i] = w
 		}
-		doc = append(doc, KV{"warnings", ws})
+		doc = append(doc, member{"warnings", ws})
 	}
-	return MarshalIndent(doc)
+	return marshalIndent(doc)
 }
 
-// CalibrationFigures names the scalar figures of the JSON `calibration`
+// calibrationNames names the scalar figures of the JSON `calibration`
 // object, in its order (those a run computed are written): gates name them
 // bare ("smece") or as "calibration.smece".
-var CalibrationFigures = []string{"rmsce", "l2ce_debiased", "brier_reliability", "brier_resolution",
+var calibrationNames = []string{"rmsce", "l2ce_debiased", "brier_reliability", "brier_resolution",
 	"brier_uncertainty", "ece_sweep", "ece_sweep_bins", "smece", "smece_sigma", "classwise_ece"}
 
 // calibrationFigures is the scalar figures of the calibration object that
-// d holds, in CalibrationFigures' order.
-func calibrationFigures(d *metrics.CalDetail) Obj {
-	var cal Obj
+// d holds, in calibrationNames' order.
+func calibrationFigures(d *metrics.CalDetail) object {
+	var cal object
 	opt := func(k string, v *float64) {
 		if v != nil {
-			cal = append(cal, KV{k, Num(*v)})
+			cal = append(cal, member{k, number(*v)})
 		}
 	}
 	opt("rmsce", d.RMSCE)
@@ -277,7 +282,7 @@ func calibrationFigures(d *metrics.CalDetail) Obj {
 	opt("brier_uncertainty", d.BrierUncertainty)
 	opt("ece_sweep", d.ECESweep)
 	if d.ECESweepBins != nil {
-		cal = append(cal, KV{"ece_sweep_bins", *d.ECESweepBins})
+		cal = append(cal, member{"ece_sweep_bins", *d.ECESweepBins})
 	}
 	opt("smece", d.SmECE)
 	opt("smece_sigma", d.SmECESigma)
@@ -285,12 +290,12 @@ func calibrationFigures(d *metrics.CalDetail) Obj {
 	return cal
 }
 
-func (m *Model) mappingObj() Obj {
+func (m *Model) mappingObj() object {
 	mp := m.Mapping
-	o := Obj{}
+	o := object{}
 	add := func(k, v string) {
 		if v != "" {
-			o = append(o, KV{k, v})
+			o = append(o, member{k, v})
 		}
 	}
 	add("label", mp.Label)
@@ -311,10 +316,10 @@ func (m *Model) mappingObj() Obj {
 		for i, b := range mp.By {
 			by[i] = b
 		}
-		o = append(o, KV{"by", by})
+		o = append(o, member{"by", by})
 	}
 	if mp.Pair {
-		o = append(o, KV{"prob_element", 1})
+		o = append(o, member{"prob_element", 1})
 	}
 	add("positive", mp.Positive)
 	if len(mp.Classes) > 0 {
@@ -322,28 +327,28 @@ func (m *Model) mappingObj() Obj {
 		for i, c := range mp.Classes {
 			cs[i] = c
 		}
-		o = append(o, KV{"classes", cs})
+		o = append(o, member{"classes", cs})
 	}
 	return o
 }
 
 // figuresObj lists the figures that apply to the kind, in a fixed order.
-func figuresObj(f *metrics.Figures, kind metrics.Kind) Obj {
-	o := Obj{{"rows", f.Rows}, {"weight", Num(f.Weight)}}
+func figuresObj(f *metrics.Figures, kind metrics.Kind) object {
+	o := object{{"rows", f.Rows}, {"weight", number(f.Weight)}}
 	if f.Tokens != nil {
-		o = append(o, KV{"tokens", Num(*f.Tokens)})
+		o = append(o, member{"tokens", number(*f.Tokens)})
 	}
-	o = append(o, KV{"nll", Num(f.NLL)}, KV{"nll_sum", Num(f.NLLSum)})
+	o = append(o, member{"nll", number(f.NLL)}, member{"nll_sum", number(f.NLLSum)})
 	if f.NLLPerToken != nil {
-		o = append(o, KV{"nll_per_token", Num(*f.NLLPerToken)})
+		o = append(o, member{"nll_per_token", number(*f.NLLPerToken)})
 	}
 	if f.NLLStderr != nil {
-		o = append(o, KV{"nll_stderr", Num(*f.NLLStderr)})
+		o = append(o, member{"nll_stderr", number(*f.NLLStderr)})
 	}
-	o = append(o, KV{"perplexity", Num(f.Perplexity)})
+	o = append(o, member{"perplexity", number(f.Perplexity)})
 	opt := func(k string, v *float64) {
 		if v != nil {
-			o = append(o, KV{k, Num(*v)})
+			o = append(o, member{k, number(*v)})
 		}
 	}
 	// Language-model figures: bits_per_byte is in bits whatever the
@@ -358,22 +363,22 @@ func figuresObj(f *metrics.Figures, kind metrics.Kind) Obj {
 	opt("ece", f.ECE)
 	opt("mce", f.MCE)
 	if f.TopK != nil {
-		o = append(o, KV{"accuracy_top" + strconv.Itoa(f.TopKN), Num(*f.TopK)})
+		o = append(o, member{"accuracy_top" + strconv.Itoa(f.TopKN), number(*f.TopK)})
 	}
 	opt("auroc", f.AUROC)
 	opt("auprc", f.AUPRC)
 	if g := f.Gauss; g != nil {
-		o = append(o, KV{"rmse", Num(g.RMSE)}, KV{"mae", Num(g.MAE)}, KV{"crps", Num(g.CRPS)},
-			KV{"coverage_50", Num(g.Coverage[0])}, KV{"coverage_90", Num(g.Coverage[1])}, KV{"coverage_95", Num(g.Coverage[2])})
+		o = append(o, member{"rmse", number(g.RMSE)}, member{"mae", number(g.MAE)}, member{"crps", number(g.CRPS)},
+			member{"coverage_50", number(g.Coverage[0])}, member{"coverage_90", number(g.Coverage[1])}, member{"coverage_95", number(g.Coverage[2])})
 	}
 	if f.Clipped != nil {
-		o = append(o, KV{"clipped", *f.Clipped})
+		o = append(o, member{"clipped", *f.Clipped})
 	}
-	sk := Obj{}
+	sk := object{}
 	for _, r := range skippedOrder(f.Skipped) {
-		sk = append(sk, KV{r, f.Skipped[r]})
+		sk = append(sk, member{r, f.Skipped[r]})
 	}
-	o = append(o, KV{"skipped", sk})
+	o = append(o, member{"skipped", sk})
 	return o
 }
 
@@ -397,7 +402,7 @@ func valueJSON(v metrics.Value) any {
 	case metrics.VUint:
 		return v.U
 	case metrics.VFloat:
-		return Num(v.F)
+		return number(v.F)
 	case metrics.VString:
 		return v.S
 	}
@@ -418,29 +423,29 @@ func (mp Mapping) Pairs() []string {
 
 // bootstrapObj writes the intervals and what `compare` needs to pair two
 // runs: the bucket row counts and every replicate value.
-func (m *Model) bootstrapObj() Obj {
+func (m *Model) bootstrapObj() object {
 	b := m.Bootstrap
 	key := "position"
 	if b.ByID {
 		key = "id"
 	}
-	iv := Obj{}
-	reps := Obj{}
-	bias := Obj{}
+	iv := object{}
+	reps := object{}
+	bias := object{}
 	for i, name := range b.Metrics {
 		if i < len(b.Bias) && b.Bias[i] != 0 {
-			bias = append(bias, KV{name, Num(b.Bias[i])})
+			bias = append(bias, member{name, number(b.Bias[i])})
 		}
-		iv = append(iv, KV{name, Floats{b.Lo[i], b.Hi[i]}})
-		vals := Floats{}
+		iv = append(iv, member{name, floats{b.Lo[i], b.Hi[i]}})
+		vals := floats{}
 		if i < len(b.Replicates) { // a Model built by hand may hold none
 			vals = append(vals, b.Replicates[i]...)
 		}
-		reps = append(reps, KV{name, vals})
+		reps = append(reps, member{name, vals})
 	}
-	o := Obj{
+	o := object{
 		{"method", "poisson bootstrap over hash buckets of rows"},
-		{"level", Num(0.95)},
+		{"level", number(0.95)},
 		{"seed", b.Config.Seed},
 		{"buckets", b.Config.Buckets},
 		{"replicates", b.Config.Replicates},
@@ -450,7 +455,7 @@ func (m *Model) bootstrapObj() Obj {
 	if len(bias) > 0 {
 		// The intervals of these figures are the replicates' percentiles
 		// less this bias (bias-corrected percentile intervals).
-		o = append(o, KV{"bias", bias})
+		o = append(o, member{"bias", bias})
 	}
-	return append(o, KV{"bucket_rows", Ints(b.BucketRows)}, KV{"replicate_values", reps})
+	return append(o, member{"bucket_rows", ints(b.BucketRows)}, member{"replicate_values", reps})
 }

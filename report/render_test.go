@@ -446,7 +446,7 @@ func TestWriteSample(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := WriteFileAtomic(path, data); err != nil {
+			if err := os.WriteFile(path, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -34,9 +34,9 @@ func Fmt(f float64) string {
 	return s
 }
 
-// FmtCount formats a weight or token count: a whole number as an integer
+// fmtCount formats a weight or token count: a whole number as an integer
 // (50000000, not 5.0000e+07), anything else as Fmt does.
-func FmtCount(f float64) string {
+func fmtCount(f float64) string {
 	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
 		return strconv.FormatFloat(f, 'f', 0, 64)
 	}
@@ -57,13 +57,13 @@ func (m *Model) Text(w io.Writer) error {
 	fmt.Fprintf(&b, "evalnll: %s, %d %s, %d rows read, NLL in %s\n", m.Kind, len(m.Inputs), in, rows, m.Units)
 	type line struct{ k, v string }
 	f := &m.Overall
-	ls := []line{{"rows", strconv.FormatInt(f.Rows, 10)}, {"weight", FmtCount(f.Weight)}}
+	ls := []line{{"rows", strconv.FormatInt(f.Rows, 10)}, {"weight", fmtCount(f.Weight)}}
 	if f.Tokens != nil {
-		ls = append(ls, line{"tokens", FmtCount(*f.Tokens)})
+		ls = append(ls, line{"tokens", fmtCount(*f.Tokens)})
 	}
 	nll := Fmt(f.NLL)
 	if f.NLLStderr != nil {
-		nll = FmtPM(f.NLL, *f.NLLStderr)
+		nll = fmtPM(f.NLL, *f.NLLStderr)
 	}
 	ls = append(ls, line{"nll", nll})
 	if f.NLLPerToken != nil {
@@ -93,7 +93,7 @@ func (m *Model) Text(w io.Writer) error {
 		ls = append(ls, line{"skipped " + r, strconv.FormatInt(f.Skipped[r], 10)})
 	}
 	if m.Kind.HasCalibration() && len(f.Calibration) > 0 {
-		ls = append(ls, line{"reliability", Sparkline(f.Calibration)})
+		ls = append(ls, line{"reliability", sparkline(f.Calibration)})
 	}
 	width := 0
 	for _, l := range ls {
@@ -121,7 +121,7 @@ func (m *Model) Text(w io.Writer) error {
 		w := &m.WorstPerToken[0]
 		tok := "0"
 		if w.Tokens != nil {
-			tok = FmtCount(*w.Tokens)
+			tok = fmtCount(*w.Tokens)
 		}
 		unit := "tokens"
 		if tok == "1" {
@@ -166,8 +166,8 @@ func (m *Model) Text(w io.Writer) error {
 	return err
 }
 
-// Sparkline draws each bin's outcome as a block height (· for empty bins).
-func Sparkline(bins []metrics.BinFigures) string {
+// sparkline draws each bin's outcome as a block height (· for empty bins).
+func sparkline(bins []metrics.BinFigures) string {
 	blocks := []rune("▁▂▃▄▅▆▇█")
 	var sb strings.Builder
 	for _, b := range bins {

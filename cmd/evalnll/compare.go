@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/evalnll/evalnll/internal/outset"
 	"github.com/evalnll/evalnll/report"
 )
 
@@ -94,20 +95,20 @@ func cmdCompare(e *env, args []string) (int, error) {
 	}
 	c.Gates = m.Gates
 	// The markdown and the text go out together or not at all.
-	var set report.OutputSet
+	var set outset.Set
 	c.Notes = append(m.Warnings, c.Notes...)
 	if md != "" {
 		var b bytes.Buffer
 		if err := c.Markdown(&b); err != nil {
 			return 0, err
 		}
-		set.Add(report.AppendSink(md), b.Bytes())
+		set.Add(outset.AppendSink(md), b.Bytes())
 	}
 	var text bytes.Buffer
 	if err := c.Text(&text); err != nil {
 		return 0, err
 	}
-	set.AddLast(report.WriterSink("-", e.stdout), text.Bytes())
+	set.AddLast(outset.WriterSink("-", e.stdout), text.Bytes())
 	if err := commitOutputs(e, &set); err != nil {
 		return 0, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/evalnll/evalnll/internal/evalcmd"
 	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/internal/metrics"
+	"github.com/evalnll/evalnll/internal/outset"
 	"github.com/evalnll/evalnll/internal/pipeline"
 	"github.com/evalnll/evalnll/internal/reader"
 	"github.com/evalnll/evalnll/report"
@@ -90,7 +91,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 func cmdEval(e *env, args []string) (int, error) {
 	var f evalFlags
-	var profiles []func(*report.OutputSet)
+	var profiles []func(*outset.Set)
 	fs := evalFlagSet(&f)
 	inputs, err := parseCommand(e, fs, args, func(w io.Writer) {
 		fmt.Fprint(w, evalUsage)
@@ -180,14 +181,14 @@ func cmdEval(e *env, args []string) (int, error) {
 		}
 		stop := sync.OnceFunc(pprof.StopCPUProfile)
 		defer stop()
-		profiles = append(profiles, func(set *report.OutputSet) {
+		profiles = append(profiles, func(set *outset.Set) {
 			stop()
 			addOutput(e, set, f.CPUProfile, cpuProf.Bytes())
 		})
 	}
 	if f.MemProfile != "" {
 		runtime.MemProfileRate = 64 << 10
-		profiles = append(profiles, func(set *report.OutputSet) {
+		profiles = append(profiles, func(set *outset.Set) {
 			var b bytes.Buffer
 			pprof.Lookup("allocs").WriteTo(&b, 0)
 			addOutput(e, set, f.MemProfile, b.Bytes())
@@ -256,7 +257,7 @@ func cmdEval(e *env, args []string) (int, error) {
 			// Only the state: no report of this share, no gates.
 			return exitOK, writeState(e, f.State, data, profiles)
 		}
-		profiles = append(profiles, func(set *report.OutputSet) { addOutput(e, set, f.State, data) })
+		profiles = append(profiles, func(set *outset.Set) { addOutput(e, set, f.State, data) })
 	}
 	m.MinSliceSize = int64(f.MinSliceSize)
 	for _, w := range warnings {
@@ -291,7 +292,7 @@ type output = evalcmd.Output
 
 func outputs(f *evalFlags) ([]output, error) { return f.Outputs() }
 
-func writeOutputs(e *env, m *report.Model, outs []output, profiles []func(*report.OutputSet)) error {
+func writeOutputs(e *env, m *report.Model, outs []output, profiles []func(*outset.Set)) error {
 	return e.io().WriteOutputs(m, outs, profiles)
 }
 

@@ -6,9 +6,9 @@ import (
 	"fmt"
 
 	"github.com/evalnll/evalnll/internal/evalcmd"
+	"github.com/evalnll/evalnll/internal/outset"
 	"github.com/evalnll/evalnll/internal/pipeline"
 	"github.com/evalnll/evalnll/partial"
-	"github.com/evalnll/evalnll/report"
 )
 
 const mergeUsage = `Usage: evalnll merge [flags] STATE...
@@ -39,7 +39,7 @@ func partialRanges(rs []pipeline.Range) []partial.Range { return evalcmd.Partial
 
 // writeState writes a state file (through a temporary file renamed into
 // place), with eval's profiles if any, all or none.
-func writeState(e *env, path string, data []byte, profiles []func(*report.OutputSet)) error {
+func writeState(e *env, path string, data []byte, profiles []func(*outset.Set)) error {
 	return e.io().WriteState(path, data, profiles)
 }
 

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/evalnll/evalnll/internal/evalcmd"
+	"github.com/evalnll/evalnll/internal/outset"
 	"github.com/evalnll/evalnll/internal/pipeline"
-	"github.com/evalnll/evalnll/report"
 	"github.com/evalnll/evalnll/store"
 )
 
@@ -141,10 +141,10 @@ func article(what string) string {
 }
 
 // commitOutputs writes a set of outputs all or nothing (see
-// report.OutputSet): staged first, each file to a temporary file beside
+// outset.Set): staged first, each file to a temporary file beside
 // it, and committed only when every one was staged and the command was
 // not interrupted. An interrupt during staging removes what was staged.
-func commitOutputs(e *env, set *report.OutputSet) error {
+func commitOutputs(e *env, set *outset.Set) error {
 	if !e.atInterrupt(set.Abort) {
 		return e.ctx.Err()
 	}
@@ -164,10 +164,10 @@ func commitOutputs(e *env, set *report.OutputSet) error {
 // io is where the command writes its outputs, committed by commitOutputs.
 func (e *env) io() *evalcmd.IO {
 	return &evalcmd.IO{Ctx: e.ctx, Stdout: e.stdout, Stderr: e.stderr,
-		Commit: func(set *report.OutputSet) error { return commitOutputs(e, set) }}
+		Commit: func(set *outset.Set) error { return commitOutputs(e, set) }}
 }
 
 // addOutput adds data for path to set, standard output last.
-func addOutput(e *env, set *report.OutputSet, path string, data []byte) {
+func addOutput(e *env, set *outset.Set, path string, data []byte) {
 	e.io().AddOutput(set, path, data)
 }

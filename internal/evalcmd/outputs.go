@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/evalnll/evalnll/internal/metrics"
+	"github.com/evalnll/evalnll/internal/outset"
 	"github.com/evalnll/evalnll/report"
 	"github.com/evalnll/evalnll/store"
 )
@@ -20,13 +21,13 @@ type IO struct {
 	Stdout, Stderr io.Writer
 	// Commit writes a set of outputs all or nothing; nil stages the set,
 	// then commits it under Ctx.
-	Commit func(*report.OutputSet) error
+	Commit func(*outset.Set) error
 	// CheckOutputs, if set, refuses outputs before anything is read (the
 	// command's check that none is an input).
 	CheckOutputs func([]Output) error
 }
 
-func (w *IO) commit(set *report.OutputSet) error {
+func (w *IO) commit(set *outset.Set) error {
 	if w.Commit != nil {
 		return w.Commit(set)
 	}
@@ -86,7 +87,7 @@ func (f *Flags) Outputs() ([]Output, error) {
 // WriteOutputs renders m in every output (the text summary on standard
 // output when there is none), adds what the profiles add, and writes them
 // all or none.
-func (w *IO) WriteOutputs(m *report.Model, outs []Output, profiles []func(*report.OutputSet)) error {
+func (w *IO) WriteOutputs(m *report.Model, outs []Output, profiles []func(*outset.Set)) error {
 	if len(outs) == 0 && len(profiles) == 0 {
 		return m.Text(w.Stdout)
 	}
@@ -98,7 +99,7 @@ func (w *IO) WriteOutputs(m *report.Model, outs []Output, profiles []func(*repor
 		}
 	}
 	// Render every output, then write them all or none.
-	var set report.OutputSet
+	var set outset.Set
 	for _, o := range outs {
 		p := o.Path
 		m.ImageLink = ""
@@ -118,7 +119,7 @@ func (w *IO) WriteOutputs(m *report.Model, outs []Output, profiles []func(*repor
 		if err := m.Text(&b); err != nil {
 			return err
 		}
-		set.AddLast(report.WriterSink("-", w.Stdout), b.Bytes())
+		set.AddLast(outset.WriterSink("-", w.Stdout), b.Bytes())
 	}
 	for _, p := range profiles {
 		p(&set)
@@ -128,18 +129,18 @@ func (w *IO) WriteOutputs(m *report.Model, outs []Output, profiles []func(*repor
 
 // sinkFor is the sink of an output path: standard output for "-", else a
 // file written through a temporary file.
-func (w *IO) sinkFor(path string) report.Sink {
+func (w *IO) sinkFor(path string) outset.Sink {
 	if path == "-" {
-		return report.WriterSink("-", w.Stdout)
+		return outset.WriterSink("-", w.Stdout)
 	}
 	if store.IsURL(path) {
 		return &urlSink{ctx: w.Ctx, url: path}
 	}
-	return report.FileSink(filepath.Clean(path))
+	return outset.FileSink(filepath.Clean(path))
 }
 
 // AddOutput adds data for path to set, standard output last.
-func (w *IO) AddOutput(set *report.OutputSet, path string, data []byte) {
+func (w *IO) AddOutput(set *outset.Set, path string, data []byte) {
 	if path == "-" {
 		set.AddLast(w.sinkFor(path), data)
 		return

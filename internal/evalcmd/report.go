@@ -14,6 +14,7 @@ import (
 	"github.com/evalnll/evalnll/internal/gateplan"
 	"github.com/evalnll/evalnll/internal/mapping"
 	"github.com/evalnll/evalnll/internal/metrics"
+	"github.com/evalnll/evalnll/internal/outset"
 	"github.com/evalnll/evalnll/internal/pipeline"
 	"github.com/evalnll/evalnll/internal/reader"
 	"github.com/evalnll/evalnll/partial"
@@ -94,11 +95,11 @@ func (w *IO) Report(r *Run, o ReportOptions) (int, error) {
 	if o.Worst < len(m.WorstPerToken) {
 		m.WorstPerToken = m.WorstPerToken[:o.Worst]
 	}
-	var profiles []func(*report.OutputSet)
+	var profiles []func(*outset.Set)
 	if o.StatePath != "" {
 		// The state is one of the outputs: all of them are written, or
 		// none.
-		profiles = append(profiles, func(set *report.OutputSet) { w.AddOutput(set, o.StatePath, o.State) })
+		profiles = append(profiles, func(set *outset.Set) { w.AddOutput(set, o.StatePath, o.State) })
 	}
 	if err := w.WriteOutputs(m, o.Outs, profiles); err != nil {
 		return 0, err
@@ -120,8 +121,8 @@ func (w *IO) Report(r *Run, o ReportOptions) (int, error) {
 
 // WriteState writes a state file (through a temporary file renamed into
 // place), with eval's profiles if any, all or none.
-func (w *IO) WriteState(path string, data []byte, profiles []func(*report.OutputSet)) error {
-	var set report.OutputSet
+func (w *IO) WriteState(path string, data []byte, profiles []func(*outset.Set)) error {
+	var set outset.Set
 	w.AddOutput(&set, path, data)
 	for _, p := range profiles {
 		p(&set)

@@ -994,9 +994,12 @@ func addFixed62(s *exact.Sum, lo, hi uint64) {
 		return
 	}
 	const m52 = 1<<52 - 1
-	s.Add(math.Ldexp(float64(lo&m52), -62))
-	s.Add(math.Ldexp(float64(lo>>52|hi<<12&m52), -10))
-	s.Add(math.Ldexp(float64(hi>>40), 42))
+	// Products by powers of two rather than math.Ldexp (a call each, a
+	// third of flushSliceBins's time): the same values, exactly, as no part
+	// but 0 is below 2^-62.
+	s.Add(0x1p-62 * float64(lo&m52))
+	s.Add(0x1p-10 * float64(lo>>52|hi<<12&m52))
+	s.Add(0x1p42 * float64(hi>>40))
 }
 
 // rowOfPred is the row of prediction j (the k-th of this slice's).

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/evalnll/evalnll/internal/exact"
+	"github.com/evalnll/evalnll/internal/wire"
 )
 
 // The binary encoding of a State, for partial states that are written by
@@ -79,31 +80,19 @@ func b2byte(v bool) byte {
 	return 0
 }
 
-// dec reads an encoding; the first problem sticks in err and every later
+// dec reads an encoding; the first problem sticks in Err and every later
 // read returns zero.
-type dec struct {
-	b   []byte
-	err error
+type dec struct{ wire.Decoder }
+
+func newDec(b []byte, err error) *dec {
+	return &dec{wire.Decoder{B: b, Err: err, Sentinel: ErrStateEncoding}}
 }
 
-func (d *dec) fail(what string) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: bad %s", ErrStateEncoding, what)
-	}
-}
-
-func (d *dec) uv(what string) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, k := binary.Uvarint(d.b)
-	if k <= 0 {
-		d.fail(what)
-		return 0
-	}
-	d.b = d.b[k:]
-	return v
-}
+func (d *dec) fail(what string)               { d.Fail(what) }
+func (d *dec) uv(what string) uint64          { return d.Uvarint(what, math.MaxUint64) }
+func (d *dec) v(what string) int64            { return d.Varint(what) }
+func (d *dec) bytes(what string) []byte       { return d.Bytes(what) }
+func (d *dec) count(what string, min int) int { return d.Count(what, min) }
 
 // n reads a count or an integer sum: at most maxCount.
 func (d *dec) n(what string) int64 {
@@ -115,104 +104,61 @@ func (d *dec) n(what string) int64 {
 	return int64(v)
 }
 
-func (d *dec) v(what string) int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, k := binary.Varint(d.b)
-	if k <= 0 {
-		d.fail(what)
-		return 0
-	}
-	d.b = d.b[k:]
-	return v
-}
-
 func (d *dec) f(what string) float64 {
-	if d.err != nil {
+	if d.Err != nil {
 		return 0
 	}
-	if len(d.b) < 8 {
+	if len(d.B) < 8 {
 		d.fail(what)
 		return 0
 	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
-	d.b = d.b[8:]
+	v := math.Float64frombits(binary.LittleEndian.Uint64(d.B))
+	d.B = d.B[8:]
 	return v
 }
 
 func (d *dec) flag(what string) bool {
-	if d.err != nil {
+	if d.Err != nil {
 		return false
 	}
-	if len(d.b) < 1 || d.b[0] > 1 {
+	if len(d.B) < 1 || d.B[0] > 1 {
 		d.fail(what)
 		return false
 	}
-	v := d.b[0] == 1
-	d.b = d.b[1:]
+	v := d.B[0] == 1
+	d.B = d.B[1:]
 	return v
 }
 
 func (d *dec) sum(what string) exact.Sum {
-	if d.err != nil {
+	if d.Err != nil {
 		return exact.Sum{}
 	}
-	s, k, err := exact.DecodeSum(d.b)
+	s, k, err := exact.DecodeSum(d.B)
 	if err != nil {
 		d.fail(what)
 		return exact.Sum{}
 	}
-	d.b = d.b[k:]
+	d.B = d.B[k:]
 	return s
-}
-
-// bytes reads a length-prefixed byte string, which aliases d's bytes.
-func (d *dec) bytes(what string) []byte {
-	l := d.uv(what)
-	if d.err != nil {
-		return nil
-	}
-	if l > uint64(len(d.b)) {
-		d.fail(what)
-		return nil
-	}
-	p := d.b[:l:l]
-	d.b = d.b[l:]
-	return p
-}
-
-// count reads a count of items each at least min bytes long: a count the
-// remaining bytes cannot hold is an error, so what the caller allocates
-// for it is bounded by the input's length.
-func (d *dec) count(what string, min int) int {
-	c := d.uv(what)
-	if d.err != nil {
-		return 0
-	}
-	if c > uint64(len(d.b))/uint64(max(min, 1)) {
-		d.fail(what)
-		return 0
-	}
-	return int(c)
 }
 
 // comp reads a component with tag want, returning a decoder over its
 // bytes; done checks that it was read to its end.
 func (d *dec) comp(want uint64, what string) *dec {
-	if tag := d.uv(what); d.err == nil && tag != want {
+	if tag := d.uv(what); d.Err == nil && tag != want {
 		d.fail(what)
 	}
 	p := d.bytes(what)
-	return &dec{b: p, err: d.err}
+	return newDec(p, d.Err)
 }
 
 func (d *dec) done(parent *dec, what string) {
-	if d.err == nil && len(d.b) != 0 {
+	if d.Err == nil && len(d.B) != 0 {
 		d.fail(what)
 	}
-	if parent.err == nil {
-		parent.err = d.err
+	if parent.Err == nil {
+		parent.Err = d.Err
 	}
 }
 
@@ -289,7 +235,7 @@ func decodeConfig(d *dec) *Config {
 	c.LMWords = d.flag("words")
 	c.Mask = d.flag("mask")
 	switch {
-	case d.err != nil:
+	case d.Err != nil:
 	case c.Kind == KindAuto:
 		d.fail("kind")
 	case !(c.Eps >= 0 && c.Eps < 0.5):
@@ -588,14 +534,14 @@ func decodeAcc(d *dec, cfg *Config, budget *int) *Acc {
 	}
 	// The bins are allocated once their bytes are known to be there: an
 	// encoded bin takes at least 17 bytes.
-	if n := bd.count("calibration bins", 2+3*minSum); bd.err == nil && n != want {
+	if n := bd.count("calibration bins", 2+3*minSum); bd.Err == nil && n != want {
 		bd.fail("calibration bins")
 	}
-	if bd.err == nil && want > 0 {
+	if bd.Err == nil && want > 0 {
 		a.Bins = make([]Bin, want)
 	}
 	for i := range a.Bins {
-		if bd.err != nil {
+		if bd.Err != nil {
 			break
 		}
 		b := &a.Bins[i]
@@ -685,7 +631,7 @@ func decodeBucket(d *dec, b *bucketAcc) {
 		d.fail("bootstrap bins")
 	}
 	for i := range b.Gap {
-		if d.err != nil {
+		if d.Err != nil {
 			return
 		}
 		get(&b.Gap[i])
@@ -700,7 +646,7 @@ func decodeBucket(d *dec, b *bucketAcc) {
 		d.fail("bootstrap bin counts")
 	}
 	for i := range b.BinN {
-		if d.err != nil {
+		if d.Err != nil {
 			return
 		}
 		b.BinN[i] = d.n("bootstrap bin counts")
@@ -709,7 +655,7 @@ func decodeBucket(d *dec, b *bucketAcc) {
 		d.fail("bootstrap bin weights")
 	}
 	for i := range b.BinW {
-		if d.err != nil {
+		if d.Err != nil {
 			return
 		}
 		get(&b.BinW[i])
@@ -734,15 +680,15 @@ func appendValue(e *enc, v Value) {
 }
 
 func decodeValue(d *dec) Value {
-	if d.err != nil {
+	if d.Err != nil {
 		return Value{}
 	}
-	if len(d.b) < 1 || d.b[0] > byte(VString) {
+	if len(d.B) < 1 || d.B[0] > byte(VString) {
 		d.fail("id")
 		return Value{}
 	}
-	v := Value{Kind: ValueKind(d.b[0])}
-	d.b = d.b[1:]
+	v := Value{Kind: ValueKind(d.B[0])}
+	d.B = d.B[1:]
 	switch v.Kind {
 	case VBool:
 		v.B = d.flag("id")
@@ -801,12 +747,12 @@ func DecodeState(b []byte) (*State, error) { return DecodeStateReusing(b, nil) }
 // they have the shape this state needs. Merging many decoded states
 // allocates far less so. spare must not be used afterwards.
 func DecodeStateReusing(b []byte, spare *State) (*State, error) {
-	d := &dec{b: b}
+	d := newDec(b, nil)
 	cd := d.comp(compConfig, "config")
 	cfg := decodeConfig(cd)
 	cd.done(d, "config")
-	if d.err != nil {
-		return nil, d.err
+	if d.Err != nil {
+		return nil, d.Err
 	}
 	s := &State{cfg: cfg, slices: map[string]*Acc{}, UnitRows: map[int]int64{}}
 
@@ -825,16 +771,16 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 	if cfg.ByCols == 0 && n > 1 {
 		sd.fail("slices")
 	}
-	for i := 0; i < n && sd.err == nil; i++ {
+	for i := 0; i < n && sd.Err == nil; i++ {
 		key := sd.bytes("slice key")
-		if sd.err == nil && !validKey(key, cfg.ByCols) {
+		if sd.Err == nil && !validKey(key, cfg.ByCols) {
 			sd.fail("slice key")
 		}
 		if _, dup := s.slices[string(key)]; dup {
 			sd.fail("slice key")
 		}
 		a := decodeAcc(sd, cfg, &grids)
-		if sd.err == nil {
+		if sd.Err == nil {
 			s.slices[string(key)] = a
 		}
 	}
@@ -845,7 +791,7 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 	if n > 0 && cfg.Kind != Multiclass {
 		pd.fail("per-class sums")
 	}
-	if pd.err == nil && n > 0 {
+	if pd.Err == nil && n > 0 {
 		s.classes = make([]ClassAcc, n)
 		for i := range s.classes {
 			c := &s.classes[i]
@@ -861,17 +807,17 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 	if cfg.Bootstrap.Replicates > 0 {
 		want = cfg.Bootstrap.Buckets
 	}
-	if bd.err == nil && nb != want {
+	if bd.Err == nil && nb != want {
 		bd.fail("bootstrap buckets")
 	}
-	if bd.err == nil && nb > 0 {
+	if bd.Err == nil && nb > 0 {
 		bins := 0
 		if cfg.Kind.HasCalibration() && cfg.Binning == Uniform {
 			bins = cfg.Bins
 		}
 		// A bucket takes at least 1+9*3+2+1 bytes and 6 per bin: check
 		// before allocating the bins of every bucket.
-		if uint64(len(bd.b)) < uint64(nb)*uint64(37+6*bins) {
+		if uint64(len(bd.B)) < uint64(nb)*uint64(37+6*bins) {
 			bd.fail("bootstrap buckets")
 		} else {
 			if spare != nil && len(spare.boot) == nb && len(spare.boot[0].Gap) == bins {
@@ -892,17 +838,17 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 		if n > cfg.Worst || k == 1 && n > 0 && !cfg.Tokens {
 			wd.fail("worst rows")
 		}
-		for i := 0; i < n && wd.err == nil; i++ {
+		for i := 0; i < n && wd.Err == nil; i++ {
 			*list = append(*list, decodeWorst(wd, cfg))
 		}
 	}
 	wd.done(d, "worst rows")
 	if s.bootTop() {
-		if d.err == nil && len(d.b) == 0 {
+		if d.Err == nil && len(d.B) == 0 {
 			s.noBootTop = true // an encoding from before the top-k hits
 		} else {
 			td := d.comp(compBootTop, "bootstrap top-k hits")
-			if v := td.uv("bootstrap top-k version"); td.err == nil && v != bootTopVersion {
+			if v := td.uv("bootstrap top-k version"); td.Err == nil && v != bootTopVersion {
 				td.fail("bootstrap top-k version")
 			}
 			for i := range s.boot {
@@ -916,11 +862,11 @@ func DecodeStateReusing(b []byte, spare *State) (*State, error) {
 			td.done(d, "bootstrap top-k hits")
 		}
 	}
-	if d.err == nil && len(d.b) != 0 {
+	if d.Err == nil && len(d.B) != 0 {
 		d.fail("end of state")
 	}
-	if d.err != nil {
-		return nil, d.err
+	if d.Err != nil {
+		return nil, d.Err
 	}
 	return s, nil
 }

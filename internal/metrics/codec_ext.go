@@ -99,7 +99,7 @@ func decodeHist(d *dec, cfg *Config, budget *int) *Hist {
 	}
 	h := newHist(cfg.Binning == Quantile, cfg.Weighted)
 	h.Over = d.flag("histogram")
-	if d.err != nil {
+	if d.Err != nil {
 		return nil
 	}
 	if !h.Over {
@@ -107,7 +107,7 @@ func decodeHist(d *dec, cfg *Config, budget *int) *Hist {
 		if n > histExact {
 			d.fail("histogram points")
 		}
-		if d.err == nil && n > 0 {
+		if d.Err == nil && n > 0 {
 			h.Pts = make([]Point, n)
 			for i := range h.Pts {
 				p := &h.Pts[i]
@@ -126,14 +126,14 @@ func decodeHist(d *dec, cfg *Config, budget *int) *Hist {
 	*budget--
 	h.Tiny = d.sum("histogram")
 	n := d.count("histogram cells", 7)
-	if d.err != nil || n > histCells {
+	if d.Err != nil || n > histCells {
 		d.fail("histogram cells")
 		return nil
 	}
 	h.Over = false
 	h.toGrid()
 	k := -1
-	for i := 0; i < n && d.err == nil; i++ {
+	for i := 0; i < n && d.Err == nil; i++ {
 		step := d.uv("histogram cell")
 		if step >= uint64(histCells) || (i > 0 && step == 0) {
 			d.fail("histogram cell")
@@ -288,11 +288,11 @@ func decodeGauss(d *dec, cfg *Config) *gaussAcc {
 		g.CovN[k] = d.n("gaussian")
 	}
 	n := d.count("gaussian", 1+minSum)
-	if d.err == nil && n != cfg.Bins {
+	if d.Err == nil && n != cfg.Bins {
 		d.fail("gaussian")
 		return nil
 	}
-	if d.err == nil {
+	if d.Err == nil {
 		g.PIT = make([]Bin, n)
 		for i := range g.PIT {
 			g.PIT[i].Count = d.n("gaussian")
@@ -323,10 +323,10 @@ func decodeLabels(d *dec) *Labels {
 	pos := string(d.bytes("labels"))
 	n := d.count("labels", 1)
 	var names []string
-	for i := 0; i < n && d.err == nil; i++ {
+	for i := 0; i < n && d.Err == nil; i++ {
 		names = append(names, string(d.bytes("labels")))
 	}
-	if d.err != nil {
+	if d.Err != nil {
 		return nil
 	}
 	if bin {

@@ -1,4 +1,9 @@
-package report
+// Package outset writes a command's outputs all or nothing. A caller adds
+// each output to a Set with its Sink (FileSink, AppendSink, WriterSink, or
+// a Sink of its own such as an object store's), then calls Stage, which
+// writes every output where it is not yet visible, and Commit, which makes
+// them visible in order (or Abort). When one fails, none replaces anything.
+package outset
 
 import (
 	"context"
@@ -32,12 +37,12 @@ type Sink interface {
 	Abort()
 }
 
-// ErrAborted is returned by OutputSet.Commit after Abort.
+// ErrAborted is returned by Set.Commit after Abort.
 var ErrAborted = errors.New("outputs discarded")
 
-// OutputSet writes several outputs all or nothing: every one is staged
+// Set writes several outputs all or nothing: every one is staged
 // before any is committed, and when one fails none replaces anything.
-type OutputSet struct {
+type Set struct {
 	mu      sync.Mutex
 	items   []outItem
 	aborted bool
@@ -51,19 +56,19 @@ type outItem struct {
 
 // Add adds an output. Outputs are committed in the order added, those
 // added with AddLast after the others.
-func (s *OutputSet) Add(sink Sink, data []byte) {
+func (s *Set) Add(sink Sink, data []byte) {
 	s.items = append(s.items, outItem{sink: sink, data: data})
 }
 
 // AddLast adds an output that cannot be rolled back (standard output): it
 // is written once every other output is committed.
-func (s *OutputSet) AddLast(sink Sink, data []byte) {
+func (s *Set) AddLast(sink Sink, data []byte) {
 	s.items = append(s.items, outItem{sink: sink, data: data, last: true})
 }
 
 // Stage stages every output; on the first failure it aborts them all and
 // returns the error.
-func (s *OutputSet) Stage() error {
+func (s *Set) Stage() error {
 	for _, it := range s.items {
 		s.mu.Lock()
 		aborted := s.aborted
@@ -91,7 +96,7 @@ func (s *OutputSet) Stage() error {
 // Commit commits every staged output, those added with AddLast last. When
 // one fails, the ones committed before it are rolled back. ctx ends a
 // commit blocked opening a FIFO no one reads (as a failure: rolled back).
-func (s *OutputSet) Commit(ctx context.Context) error {
+func (s *Set) Commit(ctx context.Context) error {
 	s.mu.Lock()
 	if s.aborted {
 		s.mu.Unlock()
@@ -135,7 +140,7 @@ func (s *OutputSet) Commit(ctx context.Context) error {
 
 // Abort drops every staged output. Once Commit has begun it waits for it
 // and drops nothing.
-func (s *OutputSet) Abort() {
+func (s *Set) Abort() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.aborted = true
@@ -281,7 +286,7 @@ func (f *fileSink) Abort() {
 }
 
 // forget drops the backups of the committed files of a set.
-func (s *OutputSet) forget() {
+func (s *Set) forget() {
 	for _, it := range s.items {
 		if fs, ok := it.sink.(*fileSink); ok {
 			fs.mu.Lock()
