@@ -125,6 +125,7 @@ const (
 	fbMessageHeaderType = 1
 	fbMessageHeader     = 2
 	fbMessageBodyLength = 3
+	fbMessageMetadata   = 4
 
 	fbHeaderSchema          = 1
 	fbHeaderDictionaryBatch = 2
