@@ -346,16 +346,37 @@ func (s *Sum) Int() *big.Int {
 	if !s.IsFinite() {
 		return nil
 	}
-	t := *s
-	t.carry()
-	z := new(big.Int)
-	var c big.Int
-	for i := nChunks - 1; i >= 0; i-- {
-		z.Lsh(z, chunkBits)
-		c.SetInt64(t.chunk[i])
-		z.Add(z, &c)
+	t, neg := s.magnitude()
+	// Chunks 0..nChunks-2 are 32-bit digits: two to a 64-bit word; the
+	// last chunk may be wider and is added apart.
+	var w [(nChunks-1+1)/2]big.Word
+	for i := 0; i < nChunks-1; i++ {
+		w[i/2] |= big.Word(uint64(t.chunk[i]) << (32 * (i % 2)))
+	}
+	z := new(big.Int).SetBits(w[:])
+	if top := t.chunk[nChunks-1]; top != 0 {
+		z.Add(z, new(big.Int).Lsh(big.NewInt(top), chunkBits*(nChunks-1)))
+	}
+	if neg {
+		z.Neg(z)
 	}
 	return z
+}
+
+// magnitude returns a carried copy of s holding |total| (every chunk in
+// [0, 2^32) but the last, which is non-negative) and whether the total
+// is negative. s must be finite.
+func (s *Sum) magnitude() (Sum, bool) {
+	t := *s
+	t.carry()
+	neg := t.chunk[nChunks-1] < 0
+	if neg {
+		for i := range t.chunk {
+			t.chunk[i] = -t.chunk[i]
+		}
+		t.carry()
+	}
+	return t, neg
 }
 
 // Prec is the precision of the big.Float values Big returns: enough to hold
@@ -381,9 +402,55 @@ func (s *Sum) Float64() float64 {
 	if v, sp := s.special(); sp {
 		return v
 	}
-	// Rounding the exact big.Float to float64 is correctly rounded,
-	// including overflow to ±Inf and gradual underflow.
-	v, _ := s.Big().Float64()
+	t, neg := s.magnitude()
+	i := nChunks - 1
+	for i >= 0 && t.chunk[i] == 0 {
+		i--
+	}
+	if i < 0 {
+		return 0
+	}
+	// The top chunks in a 128-bit window hi:lo whose bit 0 weighs 2^e,
+	// filled until it holds more than 96 bits (or every chunk); sticky
+	// records any non-zero chunk left below it.
+	var hi uint64
+	lo := uint64(t.chunk[i])
+	e := chunkBits*i - 1074
+	j := i - 1
+	for ; j >= 0 && hi>>32 == 0; j-- {
+		hi = hi<<32 | lo>>32
+		lo = lo<<32 | uint64(t.chunk[j])
+		e -= chunkBits
+	}
+	sticky := false
+	for ; j >= 0; j-- {
+		if t.chunk[j] != 0 {
+			sticky = true
+			break
+		}
+	}
+	var v float64
+	if hi == 0 {
+		// At most 64 bits and nothing below: float64 rounds once, and
+		// a total below 2^-1022 (a subnormal) is an integer below 2^52
+		// times 2^-1074 here, which the scaling keeps exact.
+		v = math.Ldexp(float64(lo), e)
+	} else {
+		// The top 64 bits, with a sticky bit 0 for those below (bit 0
+		// lies under the rounding position of a 53-bit mantissa, so
+		// the conversion rounds as the whole window would). The total
+		// is at least 2^-1022 here: the scaling is exact unless it
+		// overflows, to ±Inf as rounding to nearest does.
+		n := uint(bits.Len64(hi))
+		x := hi<<(64-n) | lo>>n
+		if lo<<(64-n) != 0 || sticky {
+			x |= 1
+		}
+		v = math.Ldexp(float64(x), e+int(n))
+	}
+	if neg {
+		v = -v
+	}
 	return v
 }
 

@@ -502,3 +502,53 @@ func TestAddSquaresVectorRange(t *testing.T) {
 		}
 	}
 }
+
+// TestFloat64Rounding checks Float64's rounding (without math/big) against
+// big.Float's on sums built at rounding ties, just off them (sticky bits
+// far below), across the exponent range, negative, subnormal and
+// overflowing, and Int against the reference too.
+func TestFloat64Rounding(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for it := 0; it < 20000; it++ {
+		e := r.IntN(2100) - 1100
+		m := float64(uint64(1)<<52 | r.Uint64N(1<<52))
+		xs := []float64{math.Ldexp(m, e)}
+		switch r.IntN(4) {
+		case 0: // a tie
+			xs = append(xs, math.Ldexp(1, e-1))
+		case 1: // a tie broken far below
+			xs = append(xs, math.Ldexp(1, e-1), math.Ldexp(sign(r), e-1-r.IntN(900)))
+		case 2: // many terms of spread exponents
+			for range 8 {
+				xs = append(xs, math.Ldexp(r.Float64()*sign(r), e-r.IntN(200)))
+			}
+		default:
+			xs = append(xs, wild(r), wild(r))
+		}
+		if r.IntN(2) == 0 {
+			for i := range xs {
+				xs[i] = -xs[i]
+			}
+		}
+		var s Sum
+		for _, x := range xs {
+			if !math.IsInf(x, 0) && !math.IsNaN(x) {
+				s.Add(x)
+			}
+		}
+		ref := bigSum(nil)
+		for _, x := range xs {
+			if !math.IsInf(x, 0) && !math.IsNaN(x) {
+				ref.Add(ref, new(big.Float).SetFloat64(x))
+			}
+		}
+		want, _ := ref.Float64()
+		if got := s.Float64(); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%v: Float64 %v, want %v", xs, got, want)
+		}
+		ri, _ := new(big.Float).SetMantExp(ref, 1074).Int(nil)
+		if s.Int().Cmp(ri) != 0 {
+			t.Fatalf("%v: Int %v, want %v", xs, s.Int(), ri)
+		}
+	}
+}

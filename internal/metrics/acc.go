@@ -342,10 +342,10 @@ func (a *Acc) summary(cfg *Config, overall bool) Figures {
 				f.Detail.Curve = smoothCurve(cells, cfg.Weighted, sg, 100)
 			}
 			if cfg.Kind == Binary {
-				roc, pr := discrimination(cells)
+				roc, pr, tie := discrimination(cells)
 				f.AUROC, f.AUPRC = &roc, &pr
 				if a.Hist.Over {
-					f.AUROCTies = fp(tieBound(cells))
+					f.AUROCTies = fp(tie)
 				}
 				if !cfg.Weighted {
 					f.AUROCSE = fp(delongSE(cells))

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"math/big"
 
 	"github.com/evalnll/evalnll/internal/column"
 	"github.com/evalnll/evalnll/internal/exact"
@@ -270,37 +271,49 @@ func (a *Acc) classDetail() *classDetail {
 	return a.CD
 }
 
-// ovrCellSums lists class k's cells as cellSums (w0, w1 only), in order;
-// nil when the class has none.
-func (d *classDetail) ovrCellSums(k int, weighted bool) []cellSums {
-	var out []cellSums
+// ovrDiscrim is class k's one-vs-rest discrimination (see
+// discrimination) over its non-empty cells; ok is false when the class
+// has no cells.
+func (d *classDetail) ovrDiscrim(k int, weighted bool) (auroc, auprc float64, ok bool) {
 	base := k * 2 * ovrCells
-	for c := 0; c < ovrCells; c++ {
-		var cs cellSums
-		if weighted {
-			if base+2*ovrCells > len(d.OvrW) {
-				return nil
-			}
+	if weighted {
+		if base+2*ovrCells > len(d.OvrW) {
+			return 0, 0, false
+		}
+		var b0, b1 []*big.Float
+		fixed := func(v u128) *big.Float {
+			f := newBigF().SetInt(bigU128(v))
+			return f.SetMantExp(f, -40)
+		}
+		for c := 0; c < ovrCells; c++ {
 			v0, v1 := d.OvrW[base+2*c], d.OvrW[base+2*c+1]
 			if v0.lo|v0.hi|v1.lo|v1.hi == 0 {
 				continue
 			}
-			addFixed(&cs.w0, v0.lo, v0.hi, -40)
-			addFixed(&cs.w1, v1.lo, v1.hi, -40)
-		} else {
-			if base+2*ovrCells > len(d.Ovr) {
-				return nil
-			}
-			n0, n1 := d.Ovr[base+2*c], d.Ovr[base+2*c+1]
-			if n0+n1 == 0 {
-				continue
-			}
-			cs.w0.AddInt(n0)
-			cs.w1.AddInt(n1)
+			b0, b1 = append(b0, fixed(v0)), append(b1, fixed(v1))
 		}
-		out = append(out, cs)
+		if b0 == nil {
+			return 0, 0, false
+		}
+		r, p, _ := discrimBig(b0, b1)
+		return r, p, true
 	}
-	return out
+	if base+2*ovrCells > len(d.Ovr) {
+		return 0, 0, false
+	}
+	var n0, n1 []int64
+	for c := 0; c < ovrCells; c++ {
+		a, b := d.Ovr[base+2*c], d.Ovr[base+2*c+1]
+		if a+b == 0 {
+			continue
+		}
+		n0, n1 = append(n0, a), append(n1, b)
+	}
+	if n0 == nil {
+		return 0, 0, false
+	}
+	r, p, _ := discrimCounts(n0, n1)
+	return r, p, true
 }
 
 // macro is the mean over classes (or labels) with both outcomes of the
@@ -313,13 +326,9 @@ func (d *classDetail) macro(weighted bool) (auroc, auprc float64) {
 	var sr, sp float64
 	m := 0
 	for k := range n {
-		cs := d.ovrCellSums(k, weighted)
-		if cs == nil {
-			continue
-		}
-		r, p := discrimination(cs)
-		if math.IsNaN(r) {
-			continue // a class without positives or negatives
+		r, p, ok := d.ovrDiscrim(k, weighted)
+		if !ok || math.IsNaN(r) {
+			continue // a class without cells, positives or negatives
 		}
 		sr += r
 		sp += p

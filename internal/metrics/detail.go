@@ -3,6 +3,7 @@ package metrics
 import (
 	"math"
 	"math/big"
+	"math/bits"
 
 	"github.com/evalnll/evalnll/internal/exact"
 )
@@ -140,12 +141,9 @@ func sweep(cs []cellSums) (float64, int) {
 	nc := len(cs)
 	cw, co, cc := make([]float64, nc+1), make([]float64, nc+1), make([]float64, nc+1)
 	for i := range cs {
-		var w exact.Sum
-		w.Merge(&cs[i].w0)
-		w.Merge(&cs[i].w1)
-		cw[i+1] = cw[i] + w.Float64()
-		co[i+1] = co[i] + cs[i].w1.Float64()
-		cc[i+1] = cc[i] + cs[i].wc.Float64()
+		cw[i+1] = cw[i] + cs[i].w
+		co[i+1] = co[i] + cs[i].w1
+		cc[i+1] = cc[i] + cs[i].wc
 	}
 	total := cw[nc]
 	if !(total > 0) {
@@ -191,23 +189,51 @@ func binOfMid(cw []float64, i int, total float64, n int) int {
 // precision (sklearn's average_precision_score: Σ over thresholds, from
 // the highest, of the recall gained times the precision there), with the
 // cells as thresholds: confidences in one cell are tied. NaN when there are
-// no positives or no negatives.
-func discrimination(cs []cellSums) (auroc, auprc float64) {
-	P, N := newBigF(), newBigF()
+// no positives or no negatives. tie, the tie bound, is half the share of
+// (positive, negative) pairs that fall in one cell: how far the AUROC from
+// cells can be from the AUROC of a sort that breaks the ties within cells.
+func discrimination(cs []cellSums) (auroc, auprc, tie float64) {
+	if len(cs) == 0 || !cs[0].weighted {
+		n0, n1 := make([]int64, len(cs)), make([]int64, len(cs))
+		for i := range cs {
+			n0[i], n1[i] = cs[i].n-cs[i].n1, cs[i].n1
+		}
+		return discrimCounts(n0, n1)
+	}
+	b0, b1 := make([]*big.Float, len(cs)), make([]*big.Float, len(cs))
 	for i := range cs {
-		P.Add(P, bigOr0(&cs[i].w1))
-		N.Add(N, bigOr0(&cs[i].w0))
+		var s exact.Sum
+		cs[i].addW0(&s)
+		b0[i] = bigOr0(&s)
+		s = exact.Sum{}
+		cs[i].addW1(&s)
+		b1[i] = bigOr0(&s)
+	}
+	return discrimBig(b0, b1)
+}
+
+// discrimBig is discrimination of cells with the weights of outcomes 0
+// and 1 in b0 and b1, in big.Float arithmetic at prec bits.
+func discrimBig(b0, b1 []*big.Float) (auroc, auprc, tie float64) {
+	P, N := newBigF(), newBigF()
+	for i := range b0 {
+		P.Add(P, b1[i])
+		N.Add(N, b0[i])
 	}
 	if P.Sign() <= 0 || N.Sign() <= 0 || P.IsInf() || N.IsInf() {
-		return math.NaN(), math.NaN()
+		return math.NaN(), math.NaN(), math.NaN()
 	}
 	// AUROC: Σ_c neg_c (positives above c + pos_c/2) / (P N).
 	above, area := newBigF(), newBigF()
 	t := newBigF()
 	half := big.NewFloat(0.5)
 	ap, tp, fp := newBigF(), newBigF(), newBigF()
-	for i := len(cs) - 1; i >= 0; i-- {
-		p, n := bigOr0(&cs[i].w1), bigOr0(&cs[i].w0)
+	T := newBigF()
+	for i := range b0 {
+		T.Add(T, newBigF().Mul(b1[i], b0[i]))
+	}
+	for i := len(b0) - 1; i >= 0; i-- {
+		p, n := b1[i], b0[i]
 		t.Mul(p, half)
 		t.Add(t, above)
 		t.Mul(t, n)
@@ -226,22 +252,64 @@ func discrimination(cs []cellSums) (auroc, auprc float64) {
 	area.Quo(area, P)
 	auroc = quo(area, N)
 	auprc = quo(ap, P)
+	T.Quo(T, P)
+	tie = quo(T, N) / 2
 	return
 }
 
-// tieBound is half the share of (positive, negative) pairs that fall in one
-// cell: how far the AUROC from cells can be from the AUROC of a sort that
-// breaks the ties within cells.
-func tieBound(cs []cellSums) float64 {
-	P, N, T := newBigF(), newBigF(), newBigF()
-	for i := range cs {
-		p, n := bigOr0(&cs[i].w1), bigOr0(&cs[i].w0)
-		P.Add(P, p)
-		N.Add(N, n)
-		T.Add(T, newBigF().Mul(p, n))
+// discrimCounts is discrimBig of integer counts, with the same result:
+// the sums that are integers (the area, twice over, and the tie mass) are
+// taken in 128-bit integers, and only the few divisions, and the average
+// precision's terms, in big.Float at prec bits as discrimBig takes them.
+func discrimCounts(n0, n1 []int64) (auroc, auprc, tie float64) {
+	var P, N int64
+	for i := range n0 {
+		P += n1[i]
+		N += n0[i]
 	}
-	T.Quo(T, P)
-	return quo(T, N) / 2
+	if P <= 0 || N <= 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	// area·2 = Σ_c n_c (2·above + p_c) and T = Σ_c p_c n_c, below
+	// 2·P·N < 2^127.
+	var area2, T u128
+	var above, tp, fp int64
+	ap := newBigF()
+	x, den := newBigF(), newBigF()
+	for i := len(n0) - 1; i >= 0; i-- {
+		p, n := n1[i], n0[i]
+		h, l := bits.Mul64(uint64(n), uint64(2*above+p))
+		area2.merge(u128{lo: l, hi: h})
+		h, l = bits.Mul64(uint64(p), uint64(n))
+		T.merge(u128{lo: l, hi: h})
+		above += p
+		tp += p
+		fp += n
+		if p > 0 {
+			h, l = bits.Mul64(uint64(p), uint64(tp))
+			x.SetInt(bigU128(u128{lo: l, hi: h}))
+			den.SetInt64(tp + fp)
+			x.Quo(x, den)
+			ap.Add(ap, x)
+		}
+	}
+	Pb, Nb := bigInt(P), bigInt(N)
+	area := newBigF().SetInt(bigU128(area2))
+	area.SetMantExp(area, -1)
+	area.Quo(area, Pb)
+	auroc = quo(area, Nb)
+	auprc = quo(ap, Pb)
+	Tb := newBigF().SetInt(bigU128(T))
+	Tb.Quo(Tb, Pb)
+	tie = quo(Tb, Nb) / 2
+	return
+}
+
+// bigU128 is u as a big.Int.
+func bigU128(u u128) *big.Int {
+	z := new(big.Int).SetUint64(u.hi)
+	z.Lsh(z, 64)
+	return z.Or(z, new(big.Int).SetUint64(u.lo))
 }
 
 // delongSE is the standard error of the AUROC of unweighted cells by the
@@ -306,10 +374,7 @@ type smPoint struct{ x, r, w float64 }
 func smPoints(cs []cellSums, weighted bool) (pts []smPoint, W float64) {
 	for i := range cs {
 		c := &cs[i]
-		var w exact.Sum
-		w.Merge(&c.w0)
-		w.Merge(&c.w1)
-		cw := w.Float64()
+		cw := c.w
 		W += cw
 		if !weighted && (!math.IsNaN(c.c0) || !math.IsNaN(c.c1)) {
 			if c.n1 > 0 {
@@ -322,9 +387,9 @@ func smPoints(cs []cellSums, weighted bool) (pts []smPoint, W float64) {
 			continue
 		}
 		if cw > 0 {
-			wc := c.wc.Float64()
+			wc := c.wc
 			var r exact.Sum
-			r.Merge(&c.w1)
+			c.addW1(&r)
 			r.Add(-wc) // rounded w·c sum: the residual to float64 precision
 			pts = append(pts, smPoint{wc / cw, r.Float64(), cw})
 		}

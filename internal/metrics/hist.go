@@ -341,27 +341,89 @@ func (h *Hist) merge(o *Hist) {
 	}
 }
 
-// cellSums are the exact sums of one cell (or of one distinct confidence):
-// count, count of outcome 1, weights of outcome 0 and 1, and sum of w·c.
+// cellSums describes one cell (or one distinct confidence of the kept
+// points): its counts, its weight, outcome-1 weight and sum of w·c each
+// rounded once to float64 (computed once, in cells), and where its exact
+// sums are, for the figures that need them (addW0, addW1, addWC).
 type cellSums struct {
-	n, n1      int64
-	w0, w1, wc exact.Sum
-	lo, hi     float64
+	n, n1  int64
+	lo, hi float64
 	// c1 is the mean confidence of the outcomes 1 and c0 of the outcomes
 	// 0 (unweighted; NaN when there are none, or in weighted runs, which
 	// use the cell's mean): where the smooth ECE places their residuals.
 	c0, c1 float64
+	// w = Σw, w1 = Σw over outcomes 1, wc = Σw·c, each the exact sum
+	// rounded once; unweighted, w and w1 are the counts.
+	w, w1, wc float64
+	// Where the exact sums are: kept points (pts, all of confidence lo),
+	// a weighted grid cell (x), the cell below 2^-53 (tiny), or, for an
+	// unweighted grid cell, the counts and Σc = m·2^exp.
+	pts      []Point
+	x        *wcell
+	tiny     *exact.Sum
+	m        u128
+	exp      int
+	weighted bool
+}
+
+// addW0 adds the cell's weight of outcome 0 to s, exactly.
+func (c *cellSums) addW0(s *exact.Sum) {
+	switch {
+	case !c.weighted:
+		s.AddInt(c.n - c.n1)
+	case c.x != nil:
+		s.Merge(&c.x.W0)
+	default:
+		for _, p := range c.pts {
+			if !p.Out {
+				s.Add(p.W)
+			}
+		}
+	}
+}
+
+// addW1 adds the cell's weight of outcome 1 to s, exactly.
+func (c *cellSums) addW1(s *exact.Sum) {
+	switch {
+	case !c.weighted:
+		s.AddInt(c.n1)
+	case c.x != nil:
+		s.Merge(&c.x.W1)
+	default:
+		for _, p := range c.pts {
+			if p.Out {
+				s.Add(p.W)
+			}
+		}
+	}
+}
+
+// addWC adds the cell's Σw·c to s, exactly (each w·c of a weighted
+// prediction rounded, as it was added).
+func (c *cellSums) addWC(s *exact.Sum) {
+	switch {
+	case c.x != nil:
+		s.Merge(&c.x.WC)
+	case c.pts != nil:
+		for _, p := range c.pts {
+			s.Add(pw(p, c.weighted) * p.Conf)
+		}
+	case c.tiny != nil:
+		s.Merge(c.tiny)
+	default:
+		addFixed(s, c.m.lo, c.m.hi, c.exp)
+	}
 }
 
 // cells lists the non-empty cells in confidence order: the distinct
 // confidences of the exact predictions while they are kept, else the grid.
-// Unweighted, w0 and w1 count the outcomes and wc sums the confidences.
+// Unweighted, w and w1 count the outcomes and wc sums the confidences.
 func (h *Hist) cells(weighted bool) []cellSums {
 	var out []cellSums
+	var s exact.Sum
 	if !h.Over {
 		pts := h.Pts
 		sortPoints(pts)
-		// A cellSums is about 1.7 KB: allocated once, at its size.
 		distinct := 0
 		for i := range pts {
 			if i == 0 || pts[i].Conf != pts[i-1].Conf {
@@ -370,19 +432,25 @@ func (h *Hist) cells(weighted bool) []cellSums {
 		}
 		out = make([]cellSums, 0, distinct)
 		for i := 0; i < len(pts); {
-			c := cellSums{lo: pts[i].Conf, hi: pts[i].Conf, c0: pts[i].Conf, c1: pts[i].Conf}
+			conf := pts[i].Conf
 			j := i
-			for ; j < len(pts) && pts[j].Conf == pts[i].Conf; j++ {
-				p := pts[j]
-				w := pw(p, weighted)
-				c.n++
-				if p.Out {
-					c.n1++
-					c.w1.Add(w)
-				} else {
-					c.w0.Add(w)
-				}
-				c.wc.Add(w * p.Conf)
+			var n1 int64
+			for ; j < len(pts) && pts[j].Conf == conf; j++ {
+				n1 += int64(b2i(pts[j].Out))
+			}
+			c := cellSums{n: int64(j - i), n1: n1, lo: conf, hi: conf, c0: conf, c1: conf, pts: pts[i:j:j], weighted: weighted}
+			if weighted {
+				s = exact.Sum{}
+				c.addW1(&s)
+				c.w1 = s.Float64()
+				c.addW0(&s)
+				c.w = s.Float64()
+				s = exact.Sum{}
+				c.addWC(&s)
+				c.wc = s.Float64()
+			} else {
+				// Σc over n equal confidences is n·c, rounded once.
+				c.w, c.w1, c.wc = float64(c.n), float64(n1), float64(c.n)*conf
 			}
 			out = append(out, c)
 			i = j
@@ -402,35 +470,78 @@ func (h *Hist) cells(weighted bool) []cellSums {
 		if n0+n1 == 0 {
 			continue
 		}
-		c := cellSums{n: n0 + n1, n1: n1, lo: math.NaN(), hi: math.NaN(), c0: math.NaN(), c1: math.NaN()}
+		c := cellSums{n: n0 + n1, n1: n1, lo: math.NaN(), hi: math.NaN(), c0: math.NaN(), c1: math.NaN(), weighted: weighted}
 		if h.edges {
 			c.lo, c.hi = hc.lo, hc.hi
 		}
 		if weighted {
-			wc := &h.W[h.WIdx[k]-1]
-			c.w0, c.w1, c.wc = wc.W0, wc.W1, wc.WC
+			c.x = &h.W[h.WIdx[k]-1]
+			c.w1 = c.x.W1.Float64()
+			s = c.x.W0
+			s.Merge(&c.x.W1)
+			c.w = s.Float64()
+			c.wc = c.x.WC.Float64()
 		} else {
-			c.w0.AddInt(n0)
-			c.w1.AddInt(n1)
+			c.w, c.w1 = float64(c.n), float64(n1)
 			if exp, ok := cellScale(k); ok {
-				var s0, s1 exact.Sum
-				addFixed(&s0, hc.m[0].lo, hc.m[0].hi, exp)
-				addFixed(&s1, hc.m[1].lo, hc.m[1].hi, exp)
-				c.wc.Merge(&s0)
-				c.wc.Merge(&s1)
+				c.m, c.exp = hc.m[0], exp
+				c.m.merge(hc.m[1])
+				c.wc = fixedFloat(c.m, exp)
 				if n0 > 0 {
-					c.c0 = quo(s0.Big(), bigInt(n0))
+					c.c0 = fixedQuo(hc.m[0], exp, n0)
 				}
 				if n1 > 0 {
-					c.c1 = quo(s1.Big(), bigInt(n1))
+					c.c1 = fixedQuo(hc.m[1], exp, n1)
 				}
 			} else {
-				c.wc = h.Tiny
+				c.tiny = &h.Tiny
+				c.wc = h.Tiny.Float64()
 			}
 		}
 		out = append(out, c)
 	}
 	return out
+}
+
+// fixedFloat is m·2^exp rounded once to float64 (m below 2^127, the
+// result a normal float64).
+func fixedFloat(m u128, exp int) float64 {
+	if m.hi == 0 {
+		return math.Ldexp(float64(m.lo), exp) // one rounding; Ldexp exact
+	}
+	// The top 64 bits with a sticky bit 0 for those below: the conversion
+	// then rounds as the whole integer would.
+	n := uint(bits.Len64(m.hi))
+	x := m.hi<<(64-n) | m.lo>>n
+	if m.lo<<(64-n) != 0 {
+		x |= 1
+	}
+	return math.Ldexp(float64(x), exp+int(n))
+}
+
+// fixedQuo is m·2^exp / n rounded once to float64 (m > 0, n > 0, the
+// result a normal float64): m shifted to fill 128 bits, divided by n in
+// integers (a quotient of at least 64 bits), the remainder kept as a
+// sticky bit 0.
+func fixedQuo(m u128, exp int, n int64) float64 {
+	s := 128 - (64 + bits.Len64(m.hi))
+	if m.hi == 0 {
+		s = 128 - bits.Len64(m.lo)
+	}
+	hi, lo := m.hi, m.lo
+	switch {
+	case s >= 64:
+		hi, lo = lo<<(s-64), 0
+	case s > 0:
+		hi, lo = hi<<s|lo>>(64-s), lo<<s
+	}
+	d := uint64(n)
+	qh := hi / d
+	ql, r := bits.Div64(hi%d, lo, d)
+	if r != 0 {
+		ql |= 1
+	}
+	return fixedFloat(u128{lo: ql, hi: qh}, exp-s)
 }
 
 // addFixed adds the unsigned 128-bit integer hi:lo times 2^exp to s, in
@@ -447,25 +558,31 @@ func addFixed(s *exact.Sum, lo, hi uint64, exp int) {
 // its weight (the rule quantileBins applies to runs of equal confidences).
 // It returns each cell's bin.
 func quantileFromCells(cs []cellSums, n int) []int {
-	var tot exact.Sum
-	for i := range cs {
-		tot.Merge(&cs[i].w0)
-		tot.Merge(&cs[i].w1)
+	// cum[i] is the exact weight of cells before i, rounded once.
+	cum := make([]float64, len(cs)+1)
+	if len(cs) > 0 && !cs[0].weighted {
+		var t int64
+		for i := range cs {
+			t += cs[i].n
+			cum[i+1] = float64(t)
+		}
+	} else {
+		var t exact.Sum
+		for i := range cs {
+			cs[i].addW0(&t)
+			cs[i].addW1(&t)
+			cum[i+1] = t.Float64()
+		}
 	}
-	total := tot.Float64()
-	var cum exact.Sum
+	total := cum[len(cs)]
 	bin := make([]int, len(cs))
 	for i := range cs {
-		next := cum
-		next.Merge(&cs[i].w0)
-		next.Merge(&cs[i].w1)
-		mid := (cum.Float64() + next.Float64()) / 2
+		mid := (cum[i] + cum[i+1]) / 2
 		b := 0
 		if total > 0 {
 			b = int(math.Floor(mid / total * float64(n)))
 		}
 		bin[i] = min(max(b, 0), n-1)
-		cum = next
 	}
 	return bin
 }
@@ -477,10 +594,10 @@ func binsFromCells(cs []cellSums, bin []int, n int) []Bin {
 		c, b := &cs[i], &bins[bin[i]]
 		b.Count += c.n
 		b.OutN += c.n1
-		b.W.Merge(&c.w0)
-		b.W.Merge(&c.w1)
-		b.Out.Merge(&c.w1)
-		b.Conf.Merge(&c.wc)
+		c.addW0(&b.W)
+		c.addW1(&b.W)
+		c.addW1(&b.Out)
+		c.addWC(&b.Conf)
 	}
 	return bins
 }

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 )
@@ -71,6 +72,37 @@ func TestHistKeys(t *testing.T) {
 			if !tiny && bootCalVecOK && vec != len(conf) {
 				t.Fatalf("vector loop did %d of %d rows", vec, len(conf))
 			}
+		}
+	}
+}
+
+// TestFixedRounding checks fixedFloat and fixedQuo, the one-rounding
+// conversions of a cell's 128-bit confidence sums, against math/big.
+func TestFixedRounding(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for it := 0; it < 100000; it++ {
+		var m u128
+		switch r.IntN(3) {
+		case 0:
+			m = u128{lo: r.Uint64()}
+		case 1:
+			m = u128{lo: r.Uint64(), hi: r.Uint64N(1 << uint(r.IntN(63)))}
+		default: // ties and near-ties at the rounding position
+			m = u128{lo: 1<<uint(r.IntN(20)) | r.Uint64()<<40, hi: r.Uint64N(1 << 20)}
+		}
+		if m.lo|m.hi == 0 {
+			continue
+		}
+		exp := r.IntN(200) - 150
+		bm := new(big.Float).SetPrec(prec).SetInt(bigU128(m))
+		bm.SetMantExp(bm, exp)
+		want, _ := bm.Float64()
+		if got := fixedFloat(m, exp); got != want {
+			t.Fatalf("fixedFloat(%v, %d) = %v, want %v", m, exp, got, want)
+		}
+		n := int64(1 + r.Uint64N(1<<uint(r.IntN(63))))
+		if got, want := fixedQuo(m, exp, n), quo(bm, bigInt(n)); got != want {
+			t.Fatalf("fixedQuo(%v, %d, %d) = %v, want %v", m, exp, n, got, want)
 		}
 	}
 }
