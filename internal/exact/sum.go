@@ -347,11 +347,12 @@ func (s *Sum) Int() *big.Int {
 		return nil
 	}
 	t, neg := s.magnitude()
-	// Chunks 0..nChunks-2 are 32-bit digits: two to a 64-bit word; the
-	// last chunk may be wider and is added apart.
-	var w [(nChunks-1+1)/2]big.Word
+	// Chunks 0..nChunks-2 are 32-bit digits: two to a word (one on 32-bit
+	// platforms); the last chunk may be wider and is added apart.
+	per := bits.UintSize / chunkBits
+	var w [nChunks - 1]big.Word
 	for i := 0; i < nChunks-1; i++ {
-		w[i/2] |= big.Word(uint64(t.chunk[i]) << (32 * (i % 2)))
+		w[i/per] |= big.Word(uint64(t.chunk[i]) << (chunkBits * (i % per)))
 	}
 	z := new(big.Int).SetBits(w[:])
 	if top := t.chunk[nChunks-1]; top != 0 {
