@@ -991,3 +991,31 @@ func BenchmarkEvalBinaryProbWeightedBoot(b *testing.B) {
 	cfg.Bootstrap = DefaultBootstrap()
 	runEval(b, cfg, c, 0)
 }
+
+// BenchmarkHistAddAll is the confidence histogram's per-row cost alone
+// (unweighted, past the kept points): Hist.addAll over a batch of
+// logistic confidences, as an --auroc run adds them.
+func BenchmarkHistAddAll(b *testing.B) {
+	for _, edges := range []bool{false, true} {
+		name := "uniform"
+		if edges {
+			name = "quantile"
+		}
+		b.Run(name, func(b *testing.B) {
+			c, _ := benchBinary(benchRows, false)
+			conf := c.Pred.F64
+			out := make([]bool, len(conf))
+			for i, y := range c.Label.Ints {
+				out[i] = y == 1
+			}
+			h := newHist(edges, false)
+			h.toGrid()
+			var s histScratch
+			clk := startCPU(b)
+			for i := 0; i < b.N; i++ {
+				h.addAll(conf, out, nil, &s)
+			}
+			clk.stop(float64(len(conf)), "row")
+		})
+	}
+}

@@ -257,6 +257,24 @@ func (h *Hist) addChunk(conf []float64, out []bool, s *histScratch) {
 		key[i], mant[i] = histKey(conf[i])
 	}
 	C := h.C[:histCells]
+	if !h.edges {
+		// The cells' smallest and largest confidences are reported by
+		// quantile bins only: other runs leave them out of the loop.
+		for i, k := range key {
+			if k < 0 { // below 2^-53 or above 1 - 2^-53: rare
+				h.gridAdd(conf[i], 1, out[i])
+				continue
+			}
+			hc := &C[k]
+			ob := b2i(out[i]) & 1
+			hc.n[ob]++
+			m := &hc.m[ob]
+			var cy uint64
+			m.lo, cy = bits.Add64(m.lo, mant[i], 0)
+			m.hi += cy
+		}
+		return
+	}
 	for i, k := range key {
 		c, o := conf[i], out[i]
 		if k < 0 { // below 2^-53 or above 1 - 2^-53: rare
