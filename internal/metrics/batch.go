@@ -666,7 +666,7 @@ func (e *Evaluator) accumulate(a *Acc, idx []int32, t *terms) {
 			for k, j := range pi {
 				a.Hist.add(t.conf[j], t.w[e.rowOfPred(t, idx, k, j)], t.out[j])
 			}
-		} else {
+		} else if len(pi) > 0 { // a nil pi would mean every row to addAll
 			a.Hist.addAll(t.conf, t.out, pi, t.histScratch())
 		}
 	}
@@ -733,7 +733,7 @@ func (e *Evaluator) accumulateRows(a *Acc, idx []int32, t *terms) {
 	a.NLL.AddSlice(gx)
 	a.SqA.AddSquares(gx)
 	a.Brier.AddSlice(gb)
-	if a.Hist != nil {
+	if a.Hist != nil && len(idx) > 0 { // a nil idx would mean every row to addAll
 		a.Hist.addAll(t.conf, t.out, idx, t.histScratch())
 	}
 	if !e.binsFromBoot {

@@ -106,3 +106,28 @@ func TestFixedRounding(t *testing.T) {
 		}
 	}
 }
+
+// TestHistInvalidRowsLeftOut: a batch whose rows are all invalid (lists
+// of the wrong length, skipped) adds nothing to the confidence histogram
+// (a nil index list once meant "every row" to Hist.addAll, so such a
+// batch added all its rows, and smece/ece_sweep differed with --workers).
+func TestHistInvalidRowsLeftOut(t *testing.T) {
+	for _, binning := range []Binning{Uniform, Quantile} {
+		for _, k := range []int{3, 4} {
+			cfg := DefaultConfig()
+			cfg.Kind, cfg.Discrim, cfg.Skip, cfg.Classes, cfg.Binning = Multiclass, true, true, 3, binning
+			ev := NewEvaluator(&cfg, 3)
+			ev.BeginUnit(0)
+			ev.Add(benchProbs(50, k), 0)
+			for _, a := range ev.State().slices {
+				want := 50
+				if k != 3 {
+					want = 0
+				}
+				if int(a.Preds) != want || len(a.Hist.Pts) != want {
+					t.Errorf("binning %v, %d-class rows, 3 classes: %d predictions, %d histogram points, want %d", binning, k, a.Preds, len(a.Hist.Pts), want)
+				}
+			}
+		}
+	}
+}
