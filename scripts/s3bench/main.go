@@ -23,7 +23,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -241,21 +240,10 @@ func fakeS3(data string, inputs []string, counts *storetest.DirS3) http.Handler 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && r.Header.Get("Range") != "" {
 			counts.Gets.Add(1)
-			w = countWriter{w, &counts.Bytes}
+			w = storetest.CountBytes(w, &counts.Bytes)
 		}
 		fake.ServeHTTP(w, r)
 	})
-}
-
-type countWriter struct {
-	http.ResponseWriter
-	n *atomic.Int64
-}
-
-func (w countWriter) Write(p []byte) (int, error) {
-	n, err := w.ResponseWriter.Write(p)
-	w.n.Add(int64(n))
-	return n, err
 }
 
 var pathField = regexp.MustCompile(`"path": *"[^"]*"`)

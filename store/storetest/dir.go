@@ -30,6 +30,11 @@ type DirS3 struct {
 // NewFaults wraps h in a Faults (no fault set: Throttle only).
 func NewFaults(h http.Handler) *Faults { return &Faults{h: h} }
 
+// CountBytes returns w counting the bytes written through it in n.
+func CountBytes(w http.ResponseWriter, n *atomic.Int64) http.ResponseWriter {
+	return countingWriter{w, n}
+}
+
 type countingWriter struct {
 	http.ResponseWriter
 	n *atomic.Int64
