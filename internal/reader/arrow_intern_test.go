@@ -199,17 +199,8 @@ func checkInterned(t *testing.T, path string, rows int, value func(r int) (strin
 func TestArrowStringsEncoded(t *testing.T) {
 	pool := []string{"", "web", "mobile", "seven77", "exactly8", "nine99999", "x\xff\xfe\x00y",
 		"prefix!!AAAA!!suffix", "prefix!!BBBB!!suffix", "\x00\x00\x00\x00\x00\x00\x00\x00\x00"}
-	r := rand.New(rand.NewPCG(7, 8))
 	const rows = 4000
-	vals := make([]string, rows)
-	valid := make([]bool, rows)
-	for i := range vals {
-		vals[i], valid[i] = pool[r.IntN(len(pool))], r.IntN(20) != 0
-		if !valid[i] {
-			vals[i] = ""
-		}
-	}
-	value := func(i int) (string, bool) { return vals[i], valid[i] }
+	value := randomStrings(pool, rows, 7, 8)
 	dir := t.TempDir()
 	for _, stream := range []bool{false, true} {
 		path := filepath.Join(dir, fmt.Sprintf("s%v.arrow", stream))
@@ -448,17 +439,8 @@ func TestShortSetSeparates(t *testing.T) {
 // one.
 func TestArrowStringsEncodedShort(t *testing.T) {
 	pool := []string{"", "web", "mobile", "exactly8", "\x00", "\x00\x00", "a", "a\x00", "\xff\xfe"}
-	r := rand.New(rand.NewPCG(9, 10))
 	const rows = 6000
-	vals := make([]string, rows)
-	valid := make([]bool, rows)
-	for i := range vals {
-		vals[i], valid[i] = pool[r.IntN(len(pool))], r.IntN(20) != 0
-		if !valid[i] {
-			vals[i] = ""
-		}
-	}
-	value := func(i int) (string, bool) { return vals[i], valid[i] }
+	value := randomStrings(pool, rows, 9, 10)
 	path := filepath.Join(t.TempDir(), "short.arrow")
 	internFixture(t, path, false, []int{3000, 0, 5, 2995}, pool, value)
 	internModes(t, func(t *testing.T, mode string) {
@@ -547,4 +529,19 @@ func FuzzEncodeStrings(f *testing.F) {
 			}
 		})
 	})
+}
+
+// randomStrings draws rows values from pool, one in 20 of them null (""),
+// with the PCG seeds s1, s2; it returns them as a fixture's value function.
+func randomStrings(pool []string, rows int, s1, s2 uint64) func(int) (string, bool) {
+	r := rand.New(rand.NewPCG(s1, s2))
+	vals := make([]string, rows)
+	valid := make([]bool, rows)
+	for i := range vals {
+		vals[i], valid[i] = pool[r.IntN(len(pool))], r.IntN(20) != 0
+		if !valid[i] {
+			vals[i] = ""
+		}
+	}
+	return func(i int) (string, bool) { return vals[i], valid[i] }
 }
