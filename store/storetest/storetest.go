@@ -48,6 +48,7 @@ type Faults struct {
 	OnRead func(n int)
 	h      http.Handler
 	lists  int
+	faults int // requests answered with a fault
 
 	// ReverseLists, when set, answers bucket listings (S3 ListObjects)
 	// with their entries in reverse order: a store that does not list in
@@ -58,6 +59,13 @@ type Faults struct {
 	// response bodies to its rate (shared by all connections): a network
 	// for benchmarks.
 	Throttle *Throttle
+}
+
+// Injected is how many requests were answered with a fault.
+func (f *Faults) Injected() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.faults
 }
 
 // Throttle is a latency per request and a bandwidth cap.
@@ -174,6 +182,9 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reverse := list && f.ReverseLists
 	if f.mode == ForbiddenAll && f.every > 0 {
 		mode = Forbidden // every request, reads or not
+	}
+	if mode != None {
+		f.faults++
 	}
 	onRead := f.OnRead
 	f.mu.Unlock()
