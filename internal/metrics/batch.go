@@ -440,7 +440,13 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 			// (see there), in the same pass.
 			cnt := t.groupCnt[:0]
 			reason, codes := t.reason[:len(sliceOf)], b.Codes[:len(sliceOf)]
-			for i := range sliceOf {
+			for i := 0; i < len(sliceOf); i++ {
+				if b.Valid == nil {
+					// The rows up to the next code not seen yet.
+					if i = mapCodes(sliceOf, codes, keyOfCode, reason, cnt, i); i == len(sliceOf) {
+						break
+					}
+				}
 				var id int32
 				if b.Valid != nil && !b.Valid[i] {
 					if nullID < 0 {
@@ -525,6 +531,48 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 	}
 	for i := 0; i < t.n; i++ {
 		t.sliceOf[i] = idOf(i)
+	}
+}
+
+// mapCodes is sliceIDs's loop over the rows of a dictionary-encoded column
+// with no nulls, from row i: each row's slice from its code, and the count
+// of the valid rows of each slice (sliceLanes counts a slice), up to the
+// first row whose code has no slice yet, whose index it returns (len(codes)
+// when none). A function of its own so that its loop keeps its variables
+// in registers (not inlined: inside sliceIDs it would not).
+//
+//go:noinline
+func mapCodes(sliceOf, codes, keyOfCode []int32, reason []Reason, cnt []int32, i int) int {
+	codes, reason = codes[:len(sliceOf)], reason[:len(sliceOf)]
+	for ; i < len(sliceOf); i++ {
+		id := keyOfCode[codes[i]]
+		if id < 0 {
+			return i
+		}
+		sliceOf[i] = id
+		if reason[i] == ReasonNone {
+			cnt[int(id)*sliceLanes+i&(sliceLanes-1)]++
+		}
+	}
+	return i
+}
+
+// placeSlices is accumulateSlices's placing of the valid rows' NLL and
+// Brier terms slice by slice, at pos (see there). A function of its own,
+// with as few variables as can be, so that its loop keeps them in
+// registers (not inlined: inside accumulateSlices it would not).
+//
+//go:noinline
+func placeSlices(gx, gb, x, br []float64, reason []Reason, sliceOf, pos []int32) {
+	n := len(reason)
+	x, br, sliceOf = x[:n], br[:n], sliceOf[:n]
+	for i, r := range reason {
+		if r == ReasonNone {
+			k := int(sliceOf[i])*sliceLanes + i&(sliceLanes-1)
+			p := pos[k]
+			gx[p], gb[p] = x[i], br[i]
+			pos[k] = p + 1
+		}
 	}
 }
 
@@ -879,18 +927,10 @@ func (e *Evaluator) accumulateSlices(t *terms) {
 	starts[ns] = at
 	gx, gb := grow(t.gather, int(at)), grow(t.gather2, int(at))
 	t.gather, t.gather2 = gx, gb
-	x, br, clip := t.x[:n], t.brier[:n], t.clip[:n]
-	var clipped int32
-	for i, r := range reason {
-		if r == ReasonNone {
-			k := int(sliceOf[i])*lanes + i&(lanes-1)
-			p := cnt[k]
-			gx[p], gb[p] = x[i], br[i]
-			cnt[k] = p + 1
-			clipped |= clip[i]
-		}
-	}
-	if clipped != 0 {
+	placeSlices(gx, gb, t.x[:n], t.brier[:n], reason, sliceOf, cnt)
+	// Clipped rows are rare: the slices' counts only when the batch has
+	// some (valid or not).
+	if clip := t.clip[:n]; sumInt32(clip) != 0 {
 		sc := grow(t.sliceClip, ns)
 		t.sliceClip = sc
 		clear(sc)

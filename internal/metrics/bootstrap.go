@@ -717,28 +717,6 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 		}
 	}
 	cell, nll, brier, c62, inc := r.cell[:n], r.nll[:n], r.brier[:n], r.conf[:n], r.inc[:n]
-	if sb != nil {
-		sliceOf, bin := sliceOf[:n], bin[:n]
-		ns := len(e.accs)
-		for i, b := range r.bucket[:n] {
-			if b < 0 {
-				continue
-			}
-			k := cell[i]
-			pc := &cells[k]
-			pc.nll += nll[i]
-			pc.brier += brier[i]
-			v := c62[i]
-			pc.chi += v >> 31
-			pc.clo += v & (1<<31 - 1)
-			pc.cnt += inc[i]
-			q := &sb[((i&(sliceBinLanes-1))*ns+int(sliceOf[i]))*bins+int(bin[i])]
-			q.cnt += inc[i]
-			q.chi += v >> 31
-			q.clo += v & (1<<31 - 1)
-		}
-		return
-	}
 	for i, b := range r.bucket[:n] {
 		if b < 0 {
 			continue
@@ -750,6 +728,29 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 		pc.chi += c62[i] >> 31
 		pc.clo += c62[i] & (1<<31 - 1)
 		pc.cnt += inc[i]
+	}
+	if sb != nil {
+		addSliceBins(sb, r.bucket[:n], c62, inc, sliceOf, bin, len(e.accs), bins)
+	}
+}
+
+// addSliceBins adds each valid row's bin, outcome, hit and conf62 to its
+// slice's sums in sb (addBootCal with --by, after the bootstrap cells). A
+// function of its own so that its loop keeps its variables in registers:
+// inside addBootCal the compiler kept the row index on the stack, a store
+// and a load a row on the loop's critical path.
+func addSliceBins(sb []sliceBin, bucket []int32, c62 []int64, inc []uint64, sliceOf, bin []int32, ns, bins int) {
+	n := len(bucket)
+	c62, inc, sliceOf, bin = c62[:n], inc[:n], sliceOf[:n], bin[:n]
+	for i, b := range bucket {
+		if b < 0 {
+			continue
+		}
+		q := &sb[((i&(sliceBinLanes-1))*ns+int(sliceOf[i]))*bins+int(bin[i])]
+		v := c62[i]
+		q.cnt += inc[i]
+		q.chi += v >> 31
+		q.clo += v & (1<<31 - 1)
 	}
 }
 
