@@ -402,8 +402,16 @@ type strSlot struct {
 func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 	t.sliceOf = grow(t.sliceOf, t.n)
 	t.counted = false
-	e.accs = e.accs[:0]
+	// A later chunk of a batch whose chunks share their slices
+	// (keepSlices) starts from the slices (and codes) found so far.
+	cont := e.keepSlices && e.slicesOpen
+	e.slicesOpen = e.keepSlices
+	if !cont {
+		e.accs = e.accs[:0]
+		clear(e.localIdx)
+	}
 	if e.cfg.ByCols == 0 {
+		e.accs = e.accs[:0]
 		if e.one == nil {
 			e.one = newAcc(e.cfg)
 			e.st.slices[""] = e.one
@@ -413,7 +421,6 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 		return
 	}
 	local := e.localIdx
-	clear(local)
 	idOf := func(i int) int32 {
 		a := e.acc(c, i)
 		id, ok := local[a]
@@ -432,13 +439,16 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 		for len(t.keyOfCode) < len(b.Dict) {
 			t.keyOfCode = append(t.keyOfCode, -1)
 		}
-		used := t.codesUsed[:0]
+		used := t.codesUsed
+		if !cont {
+			used = used[:0]
+		}
 		nullID := int32(-1)
 		keyOfCode, sliceOf := t.keyOfCode, t.sliceOf[:t.n]
 		if e.sliceBins {
 			// accumulateSlices's count of the valid rows of each slice
 			// (see there), in the same pass.
-			cnt := t.groupCnt[:0]
+			cnt := growCounts(t.groupCnt[:0], len(e.accs))
 			reason, codes := t.reason[:len(sliceOf)], b.Codes[:len(sliceOf)]
 			for i := 0; i < len(sliceOf); i++ {
 				if b.Valid == nil {
@@ -489,8 +499,11 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 				sliceOf[i] = id
 			}
 		}
-		for _, code := range used {
-			keyOfCode[code] = -1
+		if !e.keepSlices {
+			for _, code := range used {
+				keyOfCode[code] = -1
+			}
+			used = used[:0]
 		}
 		t.codesUsed = used
 		return
@@ -574,6 +587,20 @@ func placeSlices(gx, gb, x, br []float64, reason []Reason, sliceOf, pos []int32)
 			pos[k] = p + 1
 		}
 	}
+}
+
+// growZero extends s with zeros to length n.
+func growZero[T any](s []T, n int) []T {
+	if len(s) >= n {
+		return s
+	}
+	if cap(s) >= n {
+		k := len(s)
+		s = s[:n]
+		clear(s[k:])
+		return s
+	}
+	return append(s, make([]T, n-len(s))...)
 }
 
 // growCounts extends the counts of accumulateSlices (sliceLanes per slice)
@@ -850,7 +877,7 @@ func (e *Evaluator) sliceBinsOK(c *Cols) bool {
 var sliceBinsOn = true
 
 // flushSliceBins adds the sums of t.sliceBin (filled by addBootCal) to the
-// slices' bins and hit counts.
+// slices' bins and hit counts, and empties it.
 func (e *Evaluator) flushSliceBins(t *terms) {
 	bins := e.cfg.Bins
 	ns := len(e.accs)
@@ -861,7 +888,7 @@ func (e *Evaluator) flushSliceBins(t *terms) {
 		for j := range bins {
 			var q sliceBin
 			for l := range sliceBinLanes {
-				v := &sb[(l*ns+s)*bins+j]
+				v := &sb[(s*sliceBinLanes+l)*bins+j]
 				q.cnt += v.cnt
 				q.chi += v.chi
 				q.clo += v.clo
@@ -878,6 +905,8 @@ func (e *Evaluator) flushSliceBins(t *terms) {
 		}
 		a.CorrectN += correct
 	}
+	clear(sb)
+	e.sliceBinRows = 0
 }
 
 // sliceLanes is how many interleaved sequences accumulateSlices counts and

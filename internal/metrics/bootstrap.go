@@ -670,7 +670,7 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 			inc := 1 | uint64(b2i(out[i]))<<21 | uint64(b2i(cor[i]))<<42
 			pc.cnt += inc
 			if sb != nil {
-				q := &sb[((i%sliceBinLanes)*len(e.accs)+int(sliceOf[i]))*bins+int(bin[i])]
+				q := &sb[(int(sliceOf[i])*sliceBinLanes+i%sliceBinLanes)*bins+int(bin[i])]
 				q.cnt += inc
 				q.chi += int64(v >> 31)
 				q.clo += int64(v & (1<<31 - 1))
@@ -730,7 +730,7 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 		pc.cnt += inc[i]
 	}
 	if sb != nil {
-		addSliceBins(sb, r.bucket[:n], c62, inc, sliceOf, bin, len(e.accs), bins)
+		addSliceBins(sb, r.bucket[:n], c62, inc, sliceOf, bin, bins)
 	}
 }
 
@@ -739,14 +739,14 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 // function of its own so that its loop keeps its variables in registers:
 // inside addBootCal the compiler kept the row index on the stack, a store
 // and a load a row on the loop's critical path.
-func addSliceBins(sb []sliceBin, bucket []int32, c62 []int64, inc []uint64, sliceOf, bin []int32, ns, bins int) {
+func addSliceBins(sb []sliceBin, bucket []int32, c62 []int64, inc []uint64, sliceOf, bin []int32, bins int) {
 	n := len(bucket)
 	c62, inc, sliceOf, bin = c62[:n], inc[:n], sliceOf[:n], bin[:n]
 	for i, b := range bucket {
 		if b < 0 {
 			continue
 		}
-		q := &sb[((i&(sliceBinLanes-1))*ns+int(sliceOf[i]))*bins+int(bin[i])]
+		q := &sb[(int(sliceOf[i])*sliceBinLanes+i&(sliceBinLanes-1))*bins+int(bin[i])]
 		v := c62[i]
 		q.cnt += inc[i]
 		q.chi += v >> 31

@@ -258,8 +258,14 @@ type Evaluator struct {
 	// what it works out for the bootstrap (see sliceBinsOK), rather than
 	// by accumulate: set per batch.
 	sliceBins bool
-	firstLen  map[int]FirstList // per unit: its first non-null prediction list
-	probBuf   []float64         // a row's class probabilities (addClassDetail)
+	// keepSlices: the chunks of the batch being added (Add) keep e.accs,
+	// the dictionary codes' slices and t.sliceBin from one to the next
+	// (slicesOpen: the first has set them up); closeSlices ends that.
+	// sliceBinRows counts the rows summed in t.sliceBin.
+	keepSlices, slicesOpen bool
+	sliceBinRows           int
+	firstLen               map[int]FirstList // per unit: its first non-null prediction list
+	probBuf                []float64         // a row's class probabilities (addClassDetail)
 
 	// worstTokMin is worstMin of the per-token list (token lists).
 	worstTokMin float64
@@ -391,6 +397,10 @@ func (e *Evaluator) Add(c *Cols, base int64) bool {
 	if c.Rows <= evalChunk {
 		return e.add(c, base)
 	}
+	// The chunks of a batch share their slices' table and bin sums
+	// (keepSlices), added to the slices once at the end.
+	e.keepSlices = e.sliceBinsOK(c)
+	defer e.closeSlices()
 	for lo := 0; lo < c.Rows; lo += evalChunk {
 		part := c.Slice(lo, min(c.Rows, lo+evalChunk))
 		if !e.add(&part, base+int64(lo)) {
@@ -483,8 +493,12 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		return false
 	}
 	if e.sliceBins {
-		t.sliceBin = grow(t.sliceBin, sliceBinLanes*len(e.accs)*e.cfg.Bins)
-		clear(t.sliceBin)
+		if need := sliceBinLanes * len(e.accs) * e.cfg.Bins; e.keepSlices {
+			t.sliceBin = growZero(t.sliceBin, need)
+		} else {
+			t.sliceBin = grow(t.sliceBin, need)
+			clear(t.sliceBin)
+		}
 	}
 	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel {
 		e.accumulateAll(e.accs[0], t)
@@ -501,10 +515,31 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 	}
 	e.extras(c, base, t)
 	if e.sliceBins {
-		e.flushSliceBins(t)
 		e.sliceBins = false
+		e.sliceBinRows += t.n
+		// A count of t.sliceBin has 21 bits: flushed well before.
+		if !e.keepSlices || e.sliceBinRows >= 1<<20 {
+			e.flushSliceBins(t)
+		}
 	}
 	return true
+}
+
+// closeSlices ends the sharing of slices by the chunks of a batch
+// (keepSlices): the bin sums still in t.sliceBin go to the slices, and the
+// dictionary codes' slices are forgotten.
+func (e *Evaluator) closeSlices() {
+	t := &e.t
+	if e.slicesOpen {
+		if e.sliceBinRows > 0 {
+			e.flushSliceBins(t)
+		}
+		for _, code := range t.codesUsed {
+			t.keyOfCode[code] = -1
+		}
+		t.codesUsed = t.codesUsed[:0]
+	}
+	e.keepSlices, e.slicesOpen = false, false
 }
 
 // extras adds the valid rows to the per-class, bootstrap and worst-row
