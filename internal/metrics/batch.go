@@ -450,11 +450,22 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 			// (see there), in the same pass.
 			cnt := growCounts(t.groupCnt[:0], len(e.accs))
 			reason, codes := t.reason[:len(sliceOf)], b.Codes[:len(sliceOf)]
+			vec := true
 			for i := 0; i < len(sliceOf); i++ {
 				if b.Valid == nil {
-					// The rows up to the next code not seen yet.
-					if i = mapCodes(sliceOf, codes, keyOfCode, reason, cnt, i); i == len(sliceOf) {
-						break
+					// The rows up to the next code not seen yet: whole
+					// blocks in the vector unit, then one by one to the
+					// next block.
+					end := len(sliceOf)
+					if vec {
+						var stop bool
+						i, stop = mapCodesVec(sliceOf, codes, keyOfCode, reason, cnt, len(e.accs), i)
+						vec = !stop
+						end = min(end, (i+16)&^15)
+					}
+					if i = mapCodes(sliceOf, codes, keyOfCode, reason, cnt, i, end); i == end {
+						i--
+						continue
 					}
 				}
 				var id int32
@@ -548,16 +559,17 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 }
 
 // mapCodes is sliceIDs's loop over the rows of a dictionary-encoded column
-// with no nulls, from row i: each row's slice from its code, and the count
-// of the valid rows of each slice (sliceLanes counts a slice), up to the
-// first row whose code has no slice yet, whose index it returns (len(codes)
+// with no nulls, from row i to end: each row's slice from its code, and the
+// count of the valid rows of each slice (sliceLanes counts a slice), up to
+// the first row whose code has no slice yet, whose index it returns (end
 // when none). A function of its own so that its loop keeps its variables
 // in registers (not inlined: inside sliceIDs it would not).
 //
 //go:noinline
-func mapCodes(sliceOf, codes, keyOfCode []int32, reason []Reason, cnt []int32, i int) int {
-	codes, reason = codes[:len(sliceOf)], reason[:len(sliceOf)]
-	for ; i < len(sliceOf); i++ {
+func mapCodes(sliceOf, codes, keyOfCode []int32, reason []Reason, cnt []int32, i, end int) int {
+	sliceOf = sliceOf[:end]
+	codes, reason = codes[:end], reason[:end]
+	for ; i < end; i++ {
 		id := keyOfCode[codes[i]]
 		if id < 0 {
 			return i

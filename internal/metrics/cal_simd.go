@@ -121,3 +121,63 @@ func histKeysVec(conf []float64, key []int32, mant []uint64, i int) int {
 	archsimd.ClearAVXUpperBits() // see expVec
 	return i
 }
+
+// mapCodesVec is mapCodes's loop in the vector unit, over whole blocks of
+// 16 rows from row i (a multiple of sliceLanes, so that row i+p of a block
+// is in count lane p mod sliceLanes), while every code of a block is below
+// 16 and has a slice: each row's slice from a 16-entry copy of keyOfCode,
+// and the valid rows of each of the batch's first ns slices (ns <= 16)
+// counted in a vector per slice, added to cnt at the end. It returns the
+// first row it did not do, and whether a block stopped it for a reason
+// other than a code with no slice yet (a code of 16 or more: it is no use
+// calling again for this batch).
+func mapCodesVec(sliceOf, codes, keyOfCode []int32, reason []Reason, cnt []int32, ns, i int) (int, bool) {
+	if !useAVX512 || ns > 16 || i&(sliceLanes-1) != 0 {
+		return i, ns > 16
+	}
+	var tab [16]int32
+	for k := range tab {
+		tab[k] = -1
+		if k < len(keyOfCode) {
+			tab[k] = keyOfCode[k]
+		}
+	}
+	table := archsimd.LoadInt32x16(&tab)
+	n := len(sliceOf)
+	codes, reason = codes[:n], reason[:n]
+	sixteen, zero := archsimd.BroadcastInt32x16(16), archsimd.BroadcastInt32x16(0)
+	none := archsimd.BroadcastUint8x16(uint8(ReasonNone))
+	var ids [16]archsimd.Int32x16
+	var acc [16]archsimd.Int32x16
+	for s := range ns {
+		ids[s] = archsimd.BroadcastInt32x16(int32(s))
+	}
+	big := false
+	for ; i+16 <= n; i += 16 {
+		c := archsimd.LoadInt32x16Slice(codes[i:])
+		inRange := c.GreaterEqual(zero).And(c.Less(sixteen))
+		if inRange.ToBits() != 0xffff {
+			big = true
+			break
+		}
+		id := table.Permute(c.AsUint32x16())
+		if id.GreaterEqual(zero).ToBits() != 0xffff {
+			break // a code with no slice yet
+		}
+		id.StoreSlice(sliceOf[i:])
+		valid := archsimd.Mask32x16FromBits(archsimd.LoadUint8x16Slice(unsafe.Slice((*uint8)(unsafe.Pointer(&reason[i])), 16)).Equal(none).ToBits())
+		for s := range ns {
+			// ToInt32x16 is -1 where the mask is set.
+			acc[s] = acc[s].Sub(id.Equal(ids[s]).And(valid).ToInt32x16())
+		}
+	}
+	for s := range ns {
+		var v [16]int32
+		acc[s].Store(&v)
+		for p, k := range v {
+			cnt[s*sliceLanes+p&(sliceLanes-1)] += k
+		}
+	}
+	archsimd.ClearAVXUpperBits() // see expVec
+	return i, big
+}

@@ -42,3 +42,8 @@ func tokensVec[T Float](vs []T, a *tokAcc) (int, bool) { return 0, true }
 
 // histKeysVec is the vector loop of Hist.addChunk; this build has none.
 func histKeysVec(conf []float64, key []int32, mant []uint64, i int) int { return i }
+
+// mapCodesVec is the vector loop of mapCodes; this build has none.
+func mapCodesVec(sliceOf, codes, keyOfCode []int32, reason []Reason, cnt []int32, ns, i int) (int, bool) {
+	return i, true
+}

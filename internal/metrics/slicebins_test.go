@@ -101,3 +101,73 @@ func sliceBinsTrials(t *testing.T, r *rand.Rand, n int, batch func(lo, hi int, d
 		}
 	}
 }
+
+// TestSliceCodesNoNulls: a dictionary-encoded --by column with no nulls
+// (whose codes go through mapCodes, in the vector unit where there is one)
+// gives the figures of the same values as plain strings, for dictionaries
+// of up to 16 values and past it, with codes first seen in the middle of
+// a block of 16 rows and of a chunk, invalid rows skipped, and batches of
+// any size (chunks that share their slices, or not).
+func TestSliceCodesNoNulls(t *testing.T) {
+	r := rand.New(rand.NewPCG(93, 94))
+	for _, nd := range []int{1, 3, 16, 17, 40} {
+		n := 3*evalChunk + 333
+		y, p, _, _ := binaryRows(r, n)
+		dict := make([]string, nd)
+		for k := range dict {
+			dict[k] = fmt.Sprintf("s%02d", k)
+		}
+		codes := make([]int32, n)
+		strs := make([]string, n)
+		for i := range codes {
+			// Code k is first used at row about k·n/(2·nd): new codes
+			// keep appearing through the first half.
+			lim := min(nd, 1+i*2*nd/n)
+			codes[i] = int32(r.IntN(lim))
+			strs[i] = dict[codes[i]]
+			if r.IntN(50) == 0 {
+				p[i] = math.NaN() // skipped
+			}
+		}
+		batch := func(lo, hi int, dictEnc bool) *Cols {
+			c := cols(y, p, nil, nil, lo, hi, false, false)
+			by := &column.Column{Type: column.String, Len: hi - lo}
+			if dictEnc {
+				by.Dict, by.Codes = dict, codes[lo:hi]
+			} else {
+				by.Strs = strs[lo:hi]
+			}
+			c.By = []*column.Column{by}
+			return c
+		}
+		var ref string
+		for trial, dictEnc := range []bool{false, true, true, true} {
+			cfg := DefaultConfig()
+			cfg.ByCols, cfg.Skip, cfg.Bootstrap = 1, true, DefaultBootstrap()
+			ev := NewEvaluator(&cfg, 0)
+			ev.BeginUnitAt(0, Position{File: FileKey("a.parquet")})
+			for lo := 0; lo < n; {
+				hi := n // trial 1: one batch
+				if trial == 2 {
+					hi = min(n, lo+1+r.IntN(100))
+				} else if trial == 3 {
+					hi = min(n, lo+1+r.IntN(9000))
+				}
+				if !ev.Add(batch(lo, hi, dictEnc), int64(lo)) {
+					t.Fatalf("rows rejected: %+v", ev.State().Errs)
+				}
+				lo = hi
+			}
+			res := ev.State().Summary()
+			if len(res.Slices) != nd {
+				t.Fatalf("%d values: %d slices", nd, len(res.Slices))
+			}
+			got := fmt.Sprintf("%+v", summaryValues(res))
+			if trial == 0 {
+				ref = got
+			} else if got != ref {
+				t.Fatalf("%d values, trial %d: the figures differ from plain strings'", nd, trial)
+			}
+		}
+	}
+}
