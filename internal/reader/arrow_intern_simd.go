@@ -87,3 +87,25 @@ func encodeShortVec[T int32 | int64](s *strIntern, codes []int32, offs []T, data
 	s.fastRows += int64(i)
 	return i
 }
+
+// maxIndexVec is the largest of the whole blocks of 16 at the start of
+// idx taken as unsigned, and how many it looked at (none without AVX-512).
+func maxIndexVec(idx []int32) (uint32, int) {
+	if !archsimd.X86.AVX512() || len(idx) < 16 {
+		return 0, 0
+	}
+	u := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(idx))), len(idx))
+	m := archsimd.LoadUint32x16Slice(u)
+	i := 16
+	for ; i+16 <= len(u); i += 16 {
+		m = m.Max(archsimd.LoadUint32x16Slice(u[i:]))
+	}
+	var v [16]uint32
+	m.Store(&v)
+	archsimd.ClearAVXUpperBits()
+	mx := v[0]
+	for _, x := range v[1:] {
+		mx = max(mx, x)
+	}
+	return mx, i
+}

@@ -495,9 +495,11 @@ func (c *pqCursor) setPage(p parquet.Page) error {
 		c.dict = d
 		c.idx = data.Int32()
 		c.nvals = len(c.idx)
-		for _, k := range c.idx {
-			if uint32(k) >= uint32(c.dLen) {
-				return fmt.Errorf("dictionary index %d out of range (dictionary of %d values)", k, c.dLen)
+		if maxIndex(c.idx) >= uint32(c.dLen) {
+			for _, k := range c.idx {
+				if uint32(k) >= uint32(c.dLen) {
+					return fmt.Errorf("dictionary index %d out of range (dictionary of %d values)", k, c.dLen)
+				}
 			}
 		}
 	} else {
@@ -570,6 +572,16 @@ func (c *pqCursor) setPage(p parquet.Page) error {
 	}
 	c.pageNulls = c.nlvl - nonNull
 	return nil
+}
+
+// maxIndex is the largest of idx taken as unsigned (a negative index is
+// out of any dictionary's range), 0 for none.
+func maxIndex(idx []int32) uint32 {
+	m, i := maxIndexVec(idx)
+	for _, k := range idx[i:] {
+		m = max(m, uint32(k))
+	}
+	return m
 }
 
 // countLevels counts the levels equal to max, or returns -1 when one is
