@@ -517,13 +517,17 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 	if e.sliceBins {
 		e.sliceBins = false
 		e.sliceBinRows += t.n
-		// A count of t.sliceBin has 21 bits: flushed well before.
-		if !e.keepSlices || e.sliceBinRows >= 1<<20 {
+		if !e.keepSlices || e.sliceBinRows >= sliceBinFlushRows {
 			e.flushSliceBins(t)
 		}
 	}
 	return true
 }
+
+// sliceBinFlushRows is how many rows t.sliceBin sums at most before they
+// go to the slices: a count there has 21 bits (see sliceBin). A variable
+// so that a test can lower it.
+var sliceBinFlushRows = 1 << 20
 
 // closeSlices ends the sharing of slices by the chunks of a batch
 // (keepSlices): the bin sums still in t.sliceBin go to the slices, and the

@@ -171,3 +171,54 @@ func TestSliceCodesNoNulls(t *testing.T) {
 		}
 	}
 }
+
+// TestSliceBinsLargeBatch: one batch of many chunks, whose chunks share
+// their slice bin sums (flushed every sliceBinFlushRows rows, lowered
+// here so that batches flush in their middle), gives the figures of the
+// same rows in small batches.
+func TestSliceBinsLargeBatch(t *testing.T) {
+	if sliceBinFlushRows >= 1<<21 {
+		t.Fatalf("sliceBinFlushRows %d: a slice bin count has 21 bits", sliceBinFlushRows)
+	}
+	defer func(v int) { sliceBinFlushRows = v }(sliceBinFlushRows)
+	sliceBinFlushRows = 3*evalChunk + 100
+	r := rand.New(rand.NewPCG(95, 96))
+	n := 10*evalChunk + 5
+	y, p, _, _ := binaryRows(r, n)
+	dict := []string{"a", "b", "c"}
+	codes := make([]int32, n)
+	for i := range codes {
+		codes[i] = int32(r.IntN(len(dict)))
+	}
+	var ref string
+	for _, size := range []int{1000, n} {
+		cfg := DefaultConfig()
+		cfg.ByCols, cfg.Bootstrap = 1, DefaultBootstrap()
+		ev := NewEvaluator(&cfg, 0)
+		ev.BeginUnitAt(0, Position{File: FileKey("a.parquet")})
+		for lo := 0; lo < n; lo += size {
+			hi := min(n, lo+size)
+			c := cols(y, p, nil, nil, lo, hi, false, false)
+			c.By = []*column.Column{{Type: column.String, Len: hi - lo, Dict: dict, Codes: codes[lo:hi]}}
+			if !ev.Add(c, int64(lo)) {
+				t.Fatalf("rows rejected: %+v", ev.State().Errs)
+			}
+		}
+		res := ev.State().Summary()
+		var rows int64
+		for _, s := range res.Slices {
+			for _, b := range s.Calibration {
+				rows += b.Count
+			}
+		}
+		if rows != int64(n) {
+			t.Fatalf("batches of %d: the slices' bins hold %d rows, want %d", size, rows, n)
+		}
+		got := fmt.Sprintf("%+v", summaryValues(res))
+		if ref == "" {
+			ref = got
+		} else if got != ref {
+			t.Fatalf("one batch of %d rows: the figures differ from batches of 1000", n)
+		}
+	}
+}
