@@ -411,7 +411,6 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 		clear(e.localIdx)
 	}
 	if e.cfg.ByCols == 0 {
-		e.accs = e.accs[:0]
 		if e.one == nil {
 			e.one = newAcc(e.cfg)
 			e.st.slices[""] = e.one

@@ -493,12 +493,9 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 		return false
 	}
 	if e.sliceBins {
-		if need := sliceBinLanes * len(e.accs) * e.cfg.Bins; e.keepSlices {
-			t.sliceBin = growZero(t.sliceBin, need)
-		} else {
-			t.sliceBin = grow(t.sliceBin, need)
-			clear(t.sliceBin)
-		}
+		// All zero between batches (flushSliceBins empties it); a shared
+		// table (keepSlices) grows as the chunks find slices.
+		t.sliceBin = growZero(t.sliceBin, sliceBinLanes*len(e.accs)*e.cfg.Bins)
 	}
 	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel {
 		e.accumulateAll(e.accs[0], t)

@@ -43,15 +43,7 @@ func TestSliceBinsSameFigures(t *testing.T) {
 		codes[i], valid[i], strs[i] = 4, true, "news"
 	}
 	batch := func(lo, hi int, dictEnc bool) *Cols {
-		c := cols(y, p, nil, nil, lo, hi, false, false)
-		by := &column.Column{Type: column.String, Len: hi - lo, Valid: valid[lo:hi]}
-		if dictEnc {
-			by.Dict, by.Codes = dict, codes[lo:hi]
-		} else {
-			by.Strs = strs[lo:hi]
-		}
-		c.By = []*column.Column{by}
-		return c
+		return sliceBatch(y, p, dict, codes, strs, valid, lo, hi, dictEnc)
 	}
 	for _, discrim := range []bool{false, true} {
 		var ref string
@@ -59,6 +51,24 @@ func TestSliceBinsSameFigures(t *testing.T) {
 			sliceBinsTrials(t, r, n, batch, dictEnc, discrim, &ref)
 		}
 	}
+}
+
+// sliceBatch is rows lo..hi of binary rows y, p with a --by column of
+// values dict[codes[i]] (strs[i] as plain strings, when not dictEnc),
+// null where valid is false (no nulls for a nil valid).
+func sliceBatch(y []int64, p []float64, dict []string, codes []int32, strs []string, valid []bool, lo, hi int, dictEnc bool) *Cols {
+	c := cols(y, p, nil, nil, lo, hi, false, false)
+	by := &column.Column{Type: column.String, Len: hi - lo}
+	if valid != nil {
+		by.Valid = valid[lo:hi]
+	}
+	if dictEnc {
+		by.Dict, by.Codes = dict, codes[lo:hi]
+	} else {
+		by.Strs = strs[lo:hi]
+	}
+	c.By = []*column.Column{by}
+	return c
 }
 
 // sliceBinsTrials is TestSliceBinsSameFigures's eight ways of evaluating
@@ -130,15 +140,7 @@ func TestSliceCodesNoNulls(t *testing.T) {
 			}
 		}
 		batch := func(lo, hi int, dictEnc bool) *Cols {
-			c := cols(y, p, nil, nil, lo, hi, false, false)
-			by := &column.Column{Type: column.String, Len: hi - lo}
-			if dictEnc {
-				by.Dict, by.Codes = dict, codes[lo:hi]
-			} else {
-				by.Strs = strs[lo:hi]
-			}
-			c.By = []*column.Column{by}
-			return c
+			return sliceBatch(y, p, dict, codes, strs, nil, lo, hi, dictEnc)
 		}
 		var ref string
 		for trial, dictEnc := range []bool{false, true, true, true} {
