@@ -585,13 +585,17 @@ func maxIndex(idx []int32) uint32 {
 }
 
 // countLevels counts the levels equal to max, or returns -1 when one is
-// above it. It looks at 8 levels at a time.
+// above it. It looks at 64 levels at a time in the vector unit, if there
+// is one, and 8 at a time after that.
 func countLevels(levels []byte, max byte) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	mm := uint64(max) * ones
 	over := uint64(0x7f-max) * ones // adding it sets the high bit of bytes > max
-	n, bad := 0, uint64(0)
-	i := 0
+	n, i, above := countLevelsVec(levels, max)
+	if above {
+		return -1
+	}
+	bad := uint64(0)
 	for ; i+8 <= len(levels); i += 8 {
 		x := binary.LittleEndian.Uint64(levels[i:])
 		bad |= x | ((x &^ highs) + over)

@@ -672,6 +672,9 @@ func TestCountLevels(t *testing.T) {
 			max = byte(rng.IntN(256))
 		}
 		levels := make([]byte, rng.IntN(40))
+		if rng.IntN(3) == 0 { // whole blocks of 64 for the vector loop
+			levels = make([]byte, 64+rng.IntN(300))
+		}
 		for i := range levels {
 			levels[i] = byte(rng.IntN(int(max) + 1))
 			if rng.IntN(50) == 0 {
