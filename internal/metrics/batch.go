@@ -50,6 +50,7 @@ type terms struct {
 	sliceBin     []sliceBin // see Evaluator.sliceBins
 	sliceClip    []int64    // see accumulateSlices
 	sliceStart   []int32    // see accumulateSlices
+	validSlice   []int32    // see mapCodesVec
 	counted      bool       // groupCnt holds accumulateSlices's counts (sliceIDs)
 	groupCnt     []int32    // see groupRows
 	classStart   []int32    // see addClasses
@@ -449,6 +450,8 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 			// (see there), in the same pass.
 			cnt := growCounts(t.groupCnt[:0], len(e.accs))
 			reason, codes := t.reason[:len(sliceOf)], b.Codes[:len(sliceOf)]
+			vid := grow(t.validSlice, len(sliceOf))
+			t.validSlice = vid
 			vec := true
 			for i := 0; i < len(sliceOf); i++ {
 				if b.Valid == nil {
@@ -458,7 +461,7 @@ func (e *Evaluator) sliceIDs(c *Cols, t *terms) {
 					end := len(sliceOf)
 					if vec {
 						var stop bool
-						i, stop = mapCodesVec(sliceOf, codes, keyOfCode, reason, cnt, len(e.accs), i)
+						i, stop = mapCodesVec(sliceOf, codes, keyOfCode, vid, reason, cnt, len(e.accs), i)
 						vec = !stop
 						end = min(end, (i+16)&^15)
 					}

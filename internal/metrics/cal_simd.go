@@ -127,11 +127,11 @@ func histKeysVec(conf []float64, key []int32, mant []uint64, i int) int {
 // is in count lane p mod sliceLanes), while every code of a block is below
 // 16 and has a slice: each row's slice from a 16-entry copy of keyOfCode,
 // and the valid rows of each of the batch's first ns slices (ns <= 16)
-// counted in a vector per slice, added to cnt at the end. It returns the
-// first row it did not do, and whether a block stopped it for a reason
-// other than a code with no slice yet (a code of 16 or more: it is no use
-// calling again for this batch).
-func mapCodesVec(sliceOf, codes, keyOfCode []int32, reason []Reason, cnt []int32, ns, i int) (int, bool) {
+// counted, added to cnt at the end. vid (as long as sliceOf) is scratch.
+// It returns the first row it did not do, and whether a block stopped it
+// for a reason other than a code with no slice yet (a code of 16 or more:
+// it is no use calling again for this batch).
+func mapCodesVec(sliceOf, codes, keyOfCode, vid []int32, reason []Reason, cnt []int32, ns, i int) (int, bool) {
 	if !useAVX512 || ns > 16 || i&(sliceLanes-1) != 0 {
 		return i, ns > 16
 	}
@@ -144,15 +144,13 @@ func mapCodesVec(sliceOf, codes, keyOfCode []int32, reason []Reason, cnt []int32
 	}
 	table := archsimd.LoadInt32x16(&tab)
 	n := len(sliceOf)
-	codes, reason = codes[:n], reason[:n]
+	codes, reason, vid = codes[:n], reason[:n], vid[:n]
 	sixteen, zero := archsimd.BroadcastInt32x16(16), archsimd.BroadcastInt32x16(0)
 	none := archsimd.BroadcastUint8x16(uint8(ReasonNone))
-	var ids [16]archsimd.Int32x16
-	var acc [16]archsimd.Int32x16
-	for s := range ns {
-		ids[s] = archsimd.BroadcastInt32x16(int32(s))
-	}
 	big := false
+	i0 := i
+	// Each row's slice, and in vid the same for valid rows and -1 for
+	// the others ...
 	for ; i+16 <= n; i += 16 {
 		c := archsimd.LoadInt32x16Slice(codes[i:])
 		inRange := c.GreaterEqual(zero).And(c.Less(sixteen))
@@ -165,15 +163,20 @@ func mapCodesVec(sliceOf, codes, keyOfCode []int32, reason []Reason, cnt []int32
 			break // a code with no slice yet
 		}
 		id.StoreSlice(sliceOf[i:])
-		valid := archsimd.Mask32x16FromBits(archsimd.LoadUint8x16Slice(unsafe.Slice((*uint8)(unsafe.Pointer(&reason[i])), 16)).Equal(none).ToBits())
-		for s := range ns {
-			// ToInt32x16 is -1 where the mask is set.
-			acc[s] = acc[s].Sub(id.Equal(ids[s]).And(valid).ToInt32x16())
-		}
+		invalid := archsimd.Mask32x16FromBits(archsimd.LoadUint8x16Slice(unsafe.Slice((*uint8)(unsafe.Pointer(&reason[i])), 16)).NotEqual(none).ToBits())
+		id.Or(invalid.ToInt32x16()).StoreSlice(vid[i:]) // ToInt32x16 is -1 where the mask is set
 	}
+	// ... then each slice's rows counted in one pass over vid, in a
+	// register (a vector per slice in the loop above would live in
+	// memory, and each block wait on the last one's stores).
 	for s := range ns {
+		id := archsimd.BroadcastInt32x16(int32(s))
+		var acc archsimd.Int32x16
+		for k := i0; k < i; k += 16 {
+			acc = acc.Sub(archsimd.LoadInt32x16Slice(vid[k:]).Equal(id).ToInt32x16())
+		}
 		var v [16]int32
-		acc[s].Store(&v)
+		acc.Store(&v)
 		for p, k := range v {
 			cnt[s*sliceLanes+p&(sliceLanes-1)] += k
 		}

@@ -44,6 +44,6 @@ func tokensVec[T Float](vs []T, a *tokAcc) (int, bool) { return 0, true }
 func histKeysVec(conf []float64, key []int32, mant []uint64, i int) int { return i }
 
 // mapCodesVec is the vector loop of mapCodes; this build has none.
-func mapCodesVec(sliceOf, codes, keyOfCode []int32, reason []Reason, cnt []int32, ns, i int) (int, bool) {
+func mapCodesVec(sliceOf, codes, keyOfCode, vid []int32, reason []Reason, cnt []int32, ns, i int) (int, bool) {
 	return i, true
 }
