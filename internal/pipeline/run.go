@@ -466,6 +466,12 @@ var cutUnits atomic.Int64
 // borrowed counts evaluators borrowed from spare (for tests).
 var borrowed atomic.Int64
 
+// testHookBatch, when set (by tests), is called before a unit's batch n
+// (from 0) looks for spare evaluators, with the unit's index within its
+// file and how many evaluators it has: a test makes borrowing certain by
+// waiting there for spare to fill, instead of hoping for the timing.
+var testHookBatch func(index, n, have int, spare chan *metrics.Evaluator)
+
 // minPartRows is the fewest rows a batch part is cut to.
 const minPartRows = 256
 
@@ -501,7 +507,10 @@ func runUnit(ctx context.Context, job *Job, own []*metrics.Evaluator, spare chan
 	defer s.Close()
 	oks := make([]bool, len(evs))
 	panics := make([]any, len(evs))
-	for s.Next() {
+	for nb := 0; s.Next(); nb++ {
+		if testHookBatch != nil {
+			testHookBatch(u.index, nb, len(evs), spare)
+		}
 		// Borrow what is spare, up to one evaluator per worker.
 	borrow:
 		for len(evs) < opt.Workers {

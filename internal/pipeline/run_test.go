@@ -9,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/evalnll/evalnll/internal/metrics"
 	"github.com/evalnll/evalnll/internal/reader"
 )
 
@@ -77,6 +79,18 @@ func TestSpareEvaluatorsJoin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The large row group's second batch waits (a few seconds at most)
+	// for the worker of the small one to put its evaluator in spare, so
+	// that a busy machine cannot let it finish alone.
+	testHookBatch = func(index, n, have int, spare chan *metrics.Evaluator) {
+		if index != 1 || n != 1 || have >= cap(spare) {
+			return
+		}
+		for deadline := time.Now().Add(5 * time.Second); len(spare) == 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	defer func() { testHookBatch = nil }()
 	b0 := borrowed.Load()
 	for _, w := range []int{2, 3, 2} {
 		got, err := run(good, w)
