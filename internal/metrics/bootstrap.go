@@ -409,6 +409,7 @@ type bootCalRows struct {
 	bucket, cell     []int32
 	nll, brier, conf []int64
 	inc              []uint64
+	sidx             []int32 // see sliceBinIndex
 	// small lists the blocks of 8 rows (by first row) that bootCalVec
 	// did with a confidence below confSmall (binsFromBoot needs them).
 	small []int32
@@ -643,7 +644,8 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 	var sliceOf []int32
 	fixAcc := func(int) *Acc { return e.one }
 	if e.sliceBins {
-		sb, sliceOf = t.sliceBin[:sliceBinLanes*len(e.accs)*bins], t.sliceOf[lo:hi]
+		// The table and its spare entry (see addSliceBins).
+		sb, sliceOf = t.sliceBin[:sliceBinLanes*len(e.accs)*bins+1], t.sliceOf[lo:hi]
 		fixSmall = true
 		fixAcc = func(i int) *Acc { return e.accs[sliceOf[i]] }
 	}
@@ -730,28 +732,46 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 		pc.cnt += inc[i]
 	}
 	if sb != nil {
-		addSliceBins(sb, r.bucket[:n], c62, inc, sliceOf, bin, bins)
+		r.sidx = grow(r.sidx, n)
+		sliceBinIndex(r.sidx, r.bucket[:n], sliceOf, bin, bins, len(sb)-1)
+		addSliceBins(sb, r.sidx, c62, inc)
 	}
 }
 
-// addSliceBins adds each valid row's bin, outcome, hit and conf62 to its
-// slice's sums in sb (addBootCal with --by, after the bootstrap cells). A
+// sliceBinIndex sets idx[i] to the entry of t.sliceBin that row i adds to
+// (addSliceBins): slice sliceOf[i], lane i mod sliceBinLanes and bin
+// bin[i]; or spare for a row that is not valid (bucket[i] < 0). Whole
+// blocks are done in the vector unit, if there is one.
+func sliceBinIndex(idx, bucket, sliceOf, bin []int32, bins, spare int) {
+	n := len(idx)
+	bucket, sliceOf, bin = bucket[:n], sliceOf[:n], bin[:n]
+	for i := sliceBinIndexVec(idx, bucket, sliceOf, bin, bins, spare); i < n; i++ {
+		if bucket[i] < 0 {
+			idx[i] = int32(spare)
+			continue
+		}
+		idx[i] = int32((int(sliceOf[i])*sliceBinLanes+i&(sliceBinLanes-1))*bins + int(bin[i]))
+	}
+}
+
+// addSliceBins adds each row's outcome, hit and conf62 to entry idx[i] of
+// sb (addBootCal with --by, after the bootstrap cells; see
+// sliceBinIndex). The last entry of sb is a spare that the rows that are
+// not valid go to, with no test in the loop; it is emptied after. A
 // function of its own so that its loop keeps its variables in registers:
 // inside addBootCal the compiler kept the row index on the stack, a store
 // and a load a row on the loop's critical path.
-func addSliceBins(sb []sliceBin, bucket []int32, c62 []int64, inc []uint64, sliceOf, bin []int32, bins int) {
-	n := len(bucket)
-	c62, inc, sliceOf, bin = c62[:n], inc[:n], sliceOf[:n], bin[:n]
-	for i, b := range bucket {
-		if b < 0 {
-			continue
-		}
-		q := &sb[(int(sliceOf[i])*sliceBinLanes+i&(sliceBinLanes-1))*bins+int(bin[i])]
+func addSliceBins(sb []sliceBin, idx []int32, c62 []int64, inc []uint64) {
+	n := len(idx)
+	c62, inc = c62[:n], inc[:n]
+	for i, k := range idx {
+		q := &sb[k]
 		v := c62[i]
 		q.cnt += inc[i]
 		q.chi += v >> 31
 		q.clo += v & (1<<31 - 1)
 	}
+	sb[len(sb)-1] = sliceBin{}
 }
 
 // bootCalRow is what addBootCal adds for a valid row of bucket hash h: its

@@ -184,3 +184,27 @@ func mapCodesVec(sliceOf, codes, keyOfCode, vid []int32, reason []Reason, cnt []
 	archsimd.ClearAVXUpperBits() // see expVec
 	return i, big
 }
+
+// sliceBinIndexVec is sliceBinIndex's loop over the whole blocks of 16 rows
+// from the start, in the vector unit: it returns how many rows it did (0
+// without AVX-512, or when an index could exceed an int32).
+func sliceBinIndexVec(idx, bucket, sliceOf, bin []int32, bins, spare int) int {
+	if !useAVX512 || spare >= 1<<31-1 {
+		return 0
+	}
+	n := len(idx) &^ 15
+	var laneOff [16]int32 // (row mod sliceBinLanes)·bins
+	for p := range laneOff {
+		laneOff[p] = int32(p & (sliceBinLanes - 1) * bins)
+	}
+	off := archsimd.LoadInt32x16(&laneOff)
+	step := archsimd.BroadcastInt32x16(int32(sliceBinLanes * bins))
+	sp, zero := archsimd.BroadcastInt32x16(int32(spare)), archsimd.BroadcastInt32x16(0) // spare where not valid
+	for i := 0; i < n; i += 16 {
+		k := archsimd.LoadInt32x16Slice(sliceOf[i:]).Mul(step).Add(off).Add(archsimd.LoadInt32x16Slice(bin[i:]))
+		valid := archsimd.LoadInt32x16Slice(bucket[i:]).GreaterEqual(zero)
+		k.Merge(sp, valid).StoreSlice(idx[i:])
+	}
+	archsimd.ClearAVXUpperBits() // see expVec
+	return n
+}
