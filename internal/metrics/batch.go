@@ -895,14 +895,14 @@ var sliceBinsOn = true
 func (e *Evaluator) flushSliceBins(t *terms) {
 	bins := e.cfg.Bins
 	ns := len(e.accs)
-	sb := t.sliceBin[:sliceBinLanes*ns*bins]
+	sb := t.sliceBin[:sliceBinSpare(ns, bins)]
 	const m21 = 1<<21 - 1
 	for s, a := range e.accs {
 		var correct int64
 		for j := range bins {
 			var q sliceBin
 			for l := range sliceBinLanes {
-				v := &sb[(s*sliceBinLanes+l)*bins+j]
+				v := &sb[sliceBinEntry(s, l, j, bins)]
 				q.cnt += v.cnt
 				q.chi += v.chi
 				q.clo += v.clo
@@ -932,6 +932,17 @@ const sliceLanes = 4
 // i in copy i mod sliceBinLanes), so that consecutive rows of one slice and
 // bin do not wait on each other's sums.
 const sliceBinLanes = 4
+
+// sliceBinEntry is the entry of t.sliceBin that row (of the chunk) adds to
+// for a slice and bin: the table is slice-major, then lane (row mod
+// sliceBinLanes), then bin; sliceBinIndexVec computes the same.
+func sliceBinEntry(slice, row, bin, bins int) int {
+	return (slice*sliceBinLanes+row&(sliceBinLanes-1))*bins + bin
+}
+
+// sliceBinSpare is the index of t.sliceBin's spare entry for ns slices (see
+// addSliceBins): the table holds sliceBinSpare(ns, bins)+1 entries.
+func sliceBinSpare(ns, bins int) int { return sliceBinLanes * ns * bins }
 
 // accumulateSlices is accumulate for every slice of a batch in
 // Evaluator.sliceBins mode (whose bins and hits addBootCal adds): the valid

@@ -645,7 +645,7 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 	fixAcc := func(int) *Acc { return e.one }
 	if e.sliceBins {
 		// The table and its spare entry (see addSliceBins).
-		sb, sliceOf = t.sliceBin[:sliceBinLanes*len(e.accs)*bins+1], t.sliceOf[lo:hi]
+		sb, sliceOf = t.sliceBin[:sliceBinSpare(len(e.accs), bins)+1], t.sliceOf[lo:hi]
 		fixSmall = true
 		fixAcc = func(i int) *Acc { return e.accs[sliceOf[i]] }
 	}
@@ -672,7 +672,7 @@ func (e *Evaluator) addBootCal(t *terms, lo, hi int, mask uint64, bins int) {
 			inc := 1 | uint64(b2i(out[i]))<<21 | uint64(b2i(cor[i]))<<42
 			pc.cnt += inc
 			if sb != nil {
-				q := &sb[(int(sliceOf[i])*sliceBinLanes+i%sliceBinLanes)*bins+int(bin[i])]
+				q := &sb[sliceBinEntry(int(sliceOf[i]), i, int(bin[i]), bins)]
 				q.cnt += inc
 				q.chi += int64(v >> 31)
 				q.clo += int64(v & (1<<31 - 1))
@@ -750,7 +750,7 @@ func sliceBinIndex(idx, bucket, sliceOf, bin []int32, bins, spare int) {
 			idx[i] = int32(spare)
 			continue
 		}
-		idx[i] = int32((int(sliceOf[i])*sliceBinLanes+i&(sliceBinLanes-1))*bins + int(bin[i]))
+		idx[i] = int32(sliceBinEntry(int(sliceOf[i]), i, int(bin[i]), bins))
 	}
 }
 

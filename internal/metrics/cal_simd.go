@@ -186,7 +186,7 @@ func mapCodesVec(sliceOf, codes, keyOfCode, vid []int32, reason []Reason, cnt []
 }
 
 // sliceBinIndexVec is sliceBinIndex's loop over the whole blocks of 16 rows
-// from the start, in the vector unit: it returns how many rows it did (0
+// from the start, in the vector unit (sliceBinEntry's layout): it returns how many rows it did (0
 // without AVX-512, or when an index could exceed an int32).
 func sliceBinIndexVec(idx, bucket, sliceOf, bin []int32, bins, spare int) int {
 	if !useAVX512 || spare >= 1<<31-1 {

@@ -495,7 +495,7 @@ func (e *Evaluator) add(c *Cols, base int64) bool {
 	if e.sliceBins {
 		// All zero between batches (flushSliceBins empties it); a shared
 		// table (keepSlices) grows as the chunks find slices.
-		t.sliceBin = growZero(t.sliceBin, sliceBinLanes*len(e.accs)*e.cfg.Bins+1) // and a spare entry
+		t.sliceBin = growZero(t.sliceBin, sliceBinSpare(len(e.accs), e.cfg.Bins)+1)
 	}
 	if invalid == 0 && len(e.accs) == 1 && !e.cfg.Weighted && e.cfg.Kind != Multilabel {
 		e.accumulateAll(e.accs[0], t)
